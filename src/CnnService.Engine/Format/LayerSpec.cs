@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+
+namespace CnnService.Engine.Format;
+
+/// <summary>
+/// One entry of <c>model.json</c>'s <c>layers</c> list, as written. Which fields matter depends on
+/// <see cref="Type"/>; defaults that depend on the type (pooling stride = kernel) are resolved
+/// by the layer, not here, so a spec written back out says what its author said.
+/// </summary>
+public sealed class LayerSpec
+{
+    /// <summary>conv2d, relu, sigmoid, tanh, maxpool2d, avgpool2d, global_avgpool, flatten, dense, dropout, lrn, batchnorm, softmax.</summary>
+    public required string Type { get; init; }
+    /// <summary>Prefix of the layer's tensors in weights.safetensors (<c>name.weight</c>, <c>name.bias</c>).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>conv2d output channels.</summary>
+    public int? Filters { get; init; }
+    /// <summary>dense output features.</summary>
+    public int? Units { get; init; }
+    public Pair? Kernel { get; init; }
+    public Pair? Stride { get; init; }
+    public Padding Padding { get; init; } = Padding.Zero;
+    /// <summary>"zeros" or "reflect" (conv2d).</summary>
+    public string PaddingMode { get; init; } = "zeros";
+    /// <summary>conv2d/dense: whether a <c>name.bias</c> tensor exists.</summary>
+    public bool UseBias { get; init; } = true;
+
+    /// <summary>dropout probability of zeroing (training only).</summary>
+    public float Rate { get; init; }
+    /// <summary>batchnorm epsilon.</summary>
+    public float Eps { get; init; } = 1e-5f;
+    /// <summary>batchnorm running-statistics momentum (training only).</summary>
+    public float Momentum { get; init; } = 0.1f;
+
+    /// <summary>lrn: channels in the window, and b = a / (K + Alpha/Size * sum a^2)^Beta.</summary>
+    public int Size { get; init; } = 5;
+    public float Alpha { get; init; } = 1e-4f;
+    public float Beta { get; init; } = 0.75f;
+    public float K { get; init; } = 1f;
+
+    public JsonObject Extra { get; init; } = new();
+
+    /// <summary>The name used in error messages: "conv1 (conv2d, layer 0)".</summary>
+    public string Describe(int index) => Name is null ? $"layer {index} ({Type})" : $"{Name} ({Type}, layer {index})";
+}
+
+/// <summary>A (height, width) pair; JSON accepts an integer or [h, w].</summary>
+public readonly record struct Pair(int H, int W)
+{
+    public static Pair Square(int n) => new(n, n);
+    public override string ToString() => H == W ? $"{H}" : $"[{H},{W}]";
+}
+
+/// <summary>Padding as written: explicit [h, w] (each side), "same" (stride 1 only) or "valid" (= 0).</summary>
+public readonly record struct Padding(PaddingKind Kind, Pair Size)
+{
+    public static readonly Padding Zero = new(PaddingKind.Explicit, new Pair(0, 0));
+    public static readonly Padding Same = new(PaddingKind.Same, default);
+    public static readonly Padding Valid = new(PaddingKind.Valid, default);
+    public static Padding Of(int h, int w) => new(PaddingKind.Explicit, new Pair(h, w));
+}
+
+public enum PaddingKind { Explicit, Same, Valid }

@@ -1,0 +1,25 @@
+namespace CnnService.Engine.Kernels;
+
+// Legend (shared by every kernel file):
+//   N   images in the batch            C   input channels       H, W   input height, width
+//   M   output channels / units (GEMM rows)                     OH, OW output height, width
+//   K   = C*kh*kw, the GEMM depth      P   = OH*OW, output positions per image
+//   The GEMM's columns are the N*P output positions of the whole batch: one multiply per layer.
+//   MR x NR  the register tile: MR rows of M by NR columns, accumulated in registers over all of K.
+
+/// <summary>
+/// A register-blocked GEMM micro-kernel: computes one MR x NR tile of C over the whole depth K,
+/// from A packed as [K][MR] and B packed as [K][NR], then adds nothing more: the bias seeds the
+/// accumulators and ReLU, if asked, clamps them before the single store.
+/// </summary>
+internal unsafe interface IMicroKernel
+{
+    /// <summary>Rows of the tile (A's panel height).</summary>
+    static abstract int MR { get; }
+
+    /// <summary>Columns of the tile (B's panel width).</summary>
+    static abstract int NR { get; }
+
+    /// <summary>c[r*ldc + j] = relu?(bias[r] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; MR, j &lt; NR.</summary>
+    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu);
+}

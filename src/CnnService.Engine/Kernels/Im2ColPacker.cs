@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// im2col, one GEMM panel at a time ("Deep Learning from Scratch"'s im2col, packed): column j of
+/// B is output position (n, y, x) of the batch, row k = (c, ki, kj) of the kernel window, and
+/// B[k, j] = input[n, c, y*sh + ki, x*sw + kj]. The input is already padded, so every read is in
+/// bounds. Only NR columns are ever expanded, so the expanded matrix never exists in full.
+/// A 1x1 stride-1 convolution is the same walk with one row per k: a plain strided copy.
+/// </summary>
+internal readonly unsafe struct Im2ColPacker : IPanelPacker
+{
+    private readonly float* _input;
+    private readonly int _c, _h, _w, _kh, _kw, _sh, _sw, _oh, _ow;
+
+    /// <param name="input">[N][C][H][W], padding already applied.</param>
+    public Im2ColPacker(float* input, int c, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow)
+    {
+        _input = input;
+        (_c, _h, _w, _kh, _kw, _sh, _sw, _oh, _ow) = (c, h, w, kh, kw, sh, sw, oh, ow);
+    }
+
+    public void Pack(int j0, int count, float* panel, int nr)
+    {
+        // Split the panel's columns into runs within one output row: inside a run the source
+        // address steps by the stride, so each kernel row k becomes a few short copies.
+        int* runDst = stackalloc int[nr];
+        nint* runSrc = stackalloc nint[nr];
+        int* runLen = stackalloc int[nr];
+        int runs = 0;
+        int p = _oh * _ow;
+        nint imageSize = (nint)_c * _h * _w;
+        int n = j0 / p, rest = j0 - n * p, y = rest / _ow, x = rest - y * _ow;
+        for (int jj = 0; jj < count;)
+        {
+            int len = Math.Min(count - jj, _ow - x);
+            runDst[runs] = jj;
+            runSrc[runs] = n * imageSize + (nint)y * _sh * _w + (nint)x * _sw;
+            runLen[runs] = len;
+            runs++;
+            jj += len;
+            x = 0;
+            if (++y == _oh)
+            {
+                y = 0;
+                n++;
+            }
+        }
+
+        int k = _c * _kh * _kw;
+        int ci = 0, ki = 0, kj = 0;
+        for (int kk = 0; kk < k; kk++)
+        {
+            nint offset = ((nint)ci * _h + ki) * _w + kj;
+            float* row = panel + (nint)kk * nr;
+            for (int r = 0; r < runs; r++)
+            {
+                float* src = _input + runSrc[r] + offset;
+                if (_sw == 1) CopyContiguous(src, row + runDst[r], runLen[r]);
+                else CopyStrided(src, _sw, row + runDst[r], runLen[r]);
+            }
+
+            if (count < nr) new Span<float>(row + count, nr - count).Clear();
+            if (++kj == _kw)
+            {
+                kj = 0;
+                if (++ki == _kh)
+                {
+                    ki = 0;
+                    ci++;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyContiguous(float* src, float* dst, int len)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= len - 16; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+        }
+
+        for (; i <= len - 8; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        for (; i < len; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyStrided(float* src, int stride, float* dst, int len)
+    {
+        for (int i = 0; i < len; i++) dst[i] = src[(nint)i * stride];
+    }
+}

@@ -1,0 +1,49 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// 8 x 8 tile with AVX2 + FMA: 8 accumulators, one B vector and one broadcast per step, so it
+/// stays inside the 16 ymm registers of a machine without AVX-512.
+/// </summary>
+internal readonly unsafe struct MicroKernel256 : IMicroKernel
+{
+    public static int MR => 8;
+    public static int NR => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu)
+    {
+        Vector256<float> c0 = Vector256.Create(bias[0]), c1 = Vector256.Create(bias[1]);
+        Vector256<float> c2 = Vector256.Create(bias[2]), c3 = Vector256.Create(bias[3]);
+        Vector256<float> c4 = Vector256.Create(bias[4]), c5 = Vector256.Create(bias[5]);
+        Vector256<float> c6 = Vector256.Create(bias[6]), c7 = Vector256.Create(bias[7]);
+
+        for (; k > 0; k--)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b0, c6);
+            c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
+            a += 8;
+            b += 8;
+        }
+
+        if (relu)
+        {
+            Vector256<float> z = Vector256<float>.Zero;
+            c0 = Vector256.Max(c0, z); c1 = Vector256.Max(c1, z); c2 = Vector256.Max(c2, z); c3 = Vector256.Max(c3, z);
+            c4 = Vector256.Max(c4, z); c5 = Vector256.Max(c5, z); c6 = Vector256.Max(c6, z); c7 = Vector256.Max(c7, z);
+        }
+
+        c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c += 4 * ldc;
+        c4.Store(c); c5.Store(c + ldc); c6.Store(c + 2 * ldc); c7.Store(c + 3 * ldc);
+    }
+}

@@ -1,0 +1,48 @@
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// The portable twin of the SIMD micro-kernels: the same packed layouts and the same contract,
+/// in plain loops. It is the fallback on CPUs without vector units and the reference the tests
+/// hold the SIMD kernels to.
+/// </summary>
+internal readonly unsafe struct MicroKernelScalar : IMicroKernel
+{
+    public static int MR => 8;
+    public static int NR => 8;
+
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu)
+    {
+        float* acc = stackalloc float[8 * 8];
+        for (int r = 0; r < 8; r++)
+        {
+            for (int j = 0; j < 8; j++)
+            {
+                acc[r * 8 + j] = bias[r];
+            }
+        }
+
+        for (; k > 0; k--)
+        {
+            for (int r = 0; r < 8; r++)
+            {
+                float x = a[r];
+                for (int j = 0; j < 8; j++)
+                {
+                    acc[r * 8 + j] += x * b[j];
+                }
+            }
+
+            a += 8;
+            b += 8;
+        }
+
+        for (int r = 0; r < 8; r++)
+        {
+            for (int j = 0; j < 8; j++)
+            {
+                float v = acc[r * 8 + j];
+                c[r * ldc + j] = relu && v < 0f ? 0f : v;
+            }
+        }
+    }
+}

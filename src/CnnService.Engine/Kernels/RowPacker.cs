@@ -1,0 +1,29 @@
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// B for a dense layer: column j is row j of the row-major [N][K] input (one image's features),
+/// so packing is a small transpose of NR rows into the [K][NR] panel.
+/// </summary>
+internal readonly unsafe struct RowPacker(float* input, int k) : IPanelPacker
+{
+    public void Pack(int j0, int count, float* panel, int nr)
+    {
+        for (int jj = 0; jj < count; jj++)
+        {
+            float* src = input + (nint)(j0 + jj) * k;
+            float* dst = panel + jj;
+            for (int kk = 0; kk < k; kk++)
+            {
+                dst[(nint)kk * nr] = src[kk];
+            }
+        }
+
+        if (count < nr)
+        {
+            for (int kk = 0; kk < k; kk++)
+            {
+                new Span<float>(panel + (nint)kk * nr + count, nr - count).Clear();
+            }
+        }
+    }
+}

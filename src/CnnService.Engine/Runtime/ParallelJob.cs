@@ -1,0 +1,66 @@
+namespace CnnService.Engine.Runtime;
+
+/// <summary>A piece of work split into chunks; layers implement it and read their per-call arguments from the job.</summary>
+internal interface IParallelWork
+{
+    void RunChunk(ParallelJob job, int chunk);
+}
+
+/// <summary>
+/// Runs the chunks of one layer call on the calling thread plus up to threads-1 thread-pool
+/// helpers, without allocating: the job object belongs to a rented workspace and is reused.
+/// Chunks are claimed with one compare-and-swap on (chunks, next) packed in a long, so a helper
+/// that starts late, even after the job has moved on to the next layer, either finds a chunk of
+/// the live call or nothing. The caller claims chunks too, so a busy pool only costs speed,
+/// never progress.
+/// </summary>
+public sealed unsafe class ParallelJob : IThreadPoolWorkItem
+{
+    private IParallelWork? _work;
+    private long _state;   // (chunks << 32) | next
+    private int _done;
+
+    // Per-call arguments, set by the caller before the chunks are published.
+    internal float* Input;
+    internal float* Output;
+    internal float* Scratch;
+    internal long ScratchPerChunk;
+    internal int Batch;
+    internal int Chunks;
+
+    internal void Run(IParallelWork work, int chunks, int threads)
+    {
+        Chunks = chunks;
+        if (chunks <= 1 || threads <= 1)
+        {
+            for (int i = 0; i < chunks; i++) work.RunChunk(this, i);
+            return;
+        }
+
+        _work = work;
+        _done = 0;
+        Interlocked.Exchange(ref _state, (long)chunks << 32); // publishes the arguments above
+        int helpers = Math.Min(threads, chunks) - 1;
+        for (int h = 0; h < helpers; h++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+        Drain();
+        SpinWait spin = default;
+        while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+        _work = null;
+    }
+
+    void IThreadPoolWorkItem.Execute() => Drain();
+
+    private void Drain()
+    {
+        while (true)
+        {
+            long s = Volatile.Read(ref _state);
+            int next = (int)s, chunks = (int)(s >> 32);
+            if (next >= chunks) return;
+            if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
+            _work!.RunChunk(this, next);
+            Interlocked.Increment(ref _done);
+        }
+    }
+}
