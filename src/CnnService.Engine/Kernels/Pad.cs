@@ -1,0 +1,37 @@
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// Copies [N*C] planes of H x W into planes of (top+H+bottom) x (left+W+right), filling the border
+/// with zeros or with PyTorch's "reflect" (the edge itself not repeated: ..., x2, x1 | x0, x1, x2, ...).
+/// Padding once up front means im2col never tests a bound.
+/// </summary>
+internal static unsafe class Pad
+{
+    public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect)
+    {
+        int hp = h + top + bottom, wp = w + left + right;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            float* s = src + (nint)plane * h * w;
+            float* d = dst + (nint)plane * hp * wp;
+            for (int y = 0; y < hp; y++)
+            {
+                float* row = d + (nint)y * wp;
+                int sy = y - top;
+                if (!reflect && (sy < 0 || sy >= h))
+                {
+                    new Span<float>(row, wp).Clear();
+                    continue;
+                }
+
+                float* srcRow = s + (nint)Reflect(sy, h) * w;
+                new ReadOnlySpan<float>(srcRow, w).CopyTo(new Span<float>(row + left, w));
+                for (int x = 0; x < left; x++) row[x] = reflect ? srcRow[Reflect(x - left, w)] : 0f;
+                for (int x = left + w; x < wp; x++) row[x] = reflect ? srcRow[Reflect(x - left, w)] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Mirror index i into [0, n) without repeating the edge; valid while padding &lt; n.</summary>
+    private static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+}

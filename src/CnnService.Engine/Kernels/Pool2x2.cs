@@ -1,0 +1,48 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// The common 2x2 stride-2 unpadded pool, vectorised: one 512-bit load of each of the two input
+/// rows gives 16 columns; a lane permute gathers the even columns into the low half and the odd
+/// into the high half, so one max (or add) of the halves yields 8 outputs. A row whose width is
+/// not a multiple of 8 ends with one overlapping step instead of a scalar tail.
+/// </summary>
+internal static unsafe class Pool2x2
+{
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    private static readonly Vector512<int> EvensThenOdds = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+
+    public static void Plane(float* src, float* dst, int w, int oh, int ow, bool max)
+    {
+        if (ow < 8)
+        {
+            PoolWindow.Plane(src, dst, 2 * oh, w, 2, 2, 2, 2, 0, 0, oh, ow, max);
+            return;
+        }
+
+        Vector512<int> perm = EvensThenOdds;
+        for (int oy = 0; oy < oh; oy++)
+        {
+            float* r0 = src + (nint)2 * oy * w, r1 = r0 + w, o = dst + (nint)oy * ow;
+            for (int ox = 0; ; ox += 8)
+            {
+                if (ox > ow - 8) ox = ow - 8;
+                Store(r0 + 2 * ox, r1 + 2 * ox, o + ox, perm, max);
+                if (ox == ow - 8) break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* r0, float* r1, float* o, Vector512<int> perm, bool max)
+    {
+        Vector512<float> a = Vector512.Load(r0), b = Vector512.Load(r1);
+        Vector512<float> v = Avx512F.PermuteVar16x32(max ? Vector512.Max(a, b) : a + b, perm);
+        Vector256<float> result = max ? Vector256.Max(v.GetLower(), v.GetUpper()) : (v.GetLower() + v.GetUpper()) * 0.25f;
+        result.Store(o);
+    }
+}

@@ -1,0 +1,94 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Layers;
+
+/// <summary>
+/// 2-D convolution, lowered to one GEMM per call: [M x K] weights times the im2col view of the
+/// whole batch, [K x N*P], straight into the NCHW output. Planned at load time: weights packed,
+/// padding (zeros or reflect) copied once into scratch, bias added and ReLU applied (when the
+/// next layer is a ReLU) inside the GEMM's store.
+/// </summary>
+public sealed unsafe class Conv2D : Layer, IParallelWork
+{
+    private readonly PackedMatrix _weights;
+    private readonly Window2D _win;
+    private readonly bool _reflect;
+    private readonly bool _hasBias;
+    private readonly SimdLevel _simd;
+
+    internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+        : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
+    {
+        _win = win;
+        _simd = simd;
+        FusedRelu = fuseRelu;
+        _reflect = spec.PaddingMode switch
+        {
+            "zeros" => false,
+            "reflect" => true,
+            _ => throw new ModelFormatException($"{where}: padding_mode must be \"zeros\" or \"reflect\", got \"{spec.PaddingMode}\"."),
+        };
+        if (_reflect && (Math.Max(win.Top, win.Bottom) >= input.H || Math.Max(win.Left, win.Right) >= input.W))
+            throw new ModelFormatException($"{where}: reflect padding must be smaller than the input ({input.H}x{input.W}).");
+
+        int m = OutputShape.C, k = input.C * win.KH * win.KW;
+        float[] w = weights.Take($"{spec.Name}.weight", m, input.C, win.KH, win.KW);
+        _hasBias = spec.UseBias;
+        float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : [];
+        _weights = new PackedMatrix(w, m, k, b);
+    }
+
+    /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
+    public bool FusedRelu { get; }
+
+    public int K => _weights.K;
+
+    public override long Parameters => (long)_weights.M * _weights.K + (_hasBias ? _weights.M : 0);
+
+    public override long FlopsPerImage => 2L * _weights.M * _weights.K * OutputShape.H * OutputShape.W;
+
+    private int PaddedH => InputShape.H + _win.Top + _win.Bottom;
+
+    private int PaddedW => InputShape.W + _win.Left + _win.Right;
+
+    private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
+
+    internal override long ScratchFloats(int batch, int threads) =>
+        PaddedFloats(batch) + threads * Gemm.PanelFloats(_weights.K, _simd);
+
+    internal override void Forward(ParallelJob job, int threads)
+    {
+        if (_win.HasPadding)
+        {
+            Pad.Apply(job.Input, job.Scratch, job.Batch * InputShape.C, InputShape.H, InputShape.W,
+                _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect);
+            job.Input = job.Scratch;
+            job.Scratch += PaddedFloats(job.Batch);
+        }
+
+        int cols = job.Batch * OutputShape.H * OutputShape.W;
+        int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
+        job.ScratchPerChunk = Gemm.PanelFloats(_weights.K, _simd);
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, panels, threads), threads);
+    }
+
+    void IParallelWork.RunChunk(ParallelJob job, int chunk)
+    {
+        int cols = job.Batch * OutputShape.H * OutputShape.W;
+        int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
+        (int start, int end) = Parallelism.Range(panels, job.Chunks, chunk);
+        var packer = new Im2ColPacker(job.Input, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
+        Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
+            job.Scratch + chunk * job.ScratchPerChunk);
+    }
+
+    private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)
+    {
+        if (spec.Filters is not int filters || filters < 1)
+            throw new ModelFormatException($"{where}: \"filters\" must be a positive integer.");
+        win = Window2D.Resolve(spec, where, input.H, input.W, defaultStrideIsKernel: false);
+        return new TensorShape(filters, win.OH, win.OW);
+    }
+}

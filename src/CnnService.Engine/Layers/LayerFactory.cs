@@ -1,0 +1,34 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Layers;
+
+/// <summary>Turns one <see cref="LayerSpec"/> into a planned layer for a given input shape, taking its tensors from the weights.</summary>
+internal static class LayerFactory
+{
+    public static readonly IReadOnlyList<string> Types =
+    [
+        "conv2d", "relu", "sigmoid", "tanh", "maxpool2d", "avgpool2d", "global_avgpool",
+        "flatten", "dense", "dropout", "lrn", "batchnorm", "softmax",
+    ];
+
+    public static Layer Create(LayerSpec spec, int index, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+    {
+        string where = $"model.json: {spec.Describe(index)}";
+        return spec.Type switch
+        {
+            "conv2d" => new Conv2D(spec, where, input, weights, simd, fuseRelu),
+            "dense" => new Dense(spec, where, input, weights, simd, fuseRelu),
+            "relu" or "sigmoid" or "tanh" => new Activation(spec.Type, spec.Name, input, simd),
+            "maxpool2d" => new MaxPool2D(spec, where, input, simd),
+            "avgpool2d" => new AvgPool2D(spec, where, input, simd),
+            "global_avgpool" => new GlobalAvgPool(spec.Name, input),
+            "flatten" => new Flatten(spec.Name, input),
+            "dropout" => new Dropout(spec.Name, input, spec.Rate),
+            "lrn" => new Lrn(spec, where, input),
+            "batchnorm" => new BatchNorm(spec, where, input, weights),
+            "softmax" => new Softmax(spec.Name, input),
+            _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", Types)})."),
+        };
+    }
+}

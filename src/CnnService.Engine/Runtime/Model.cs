@@ -1,0 +1,129 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
+
+namespace CnnService.Engine.Runtime;
+
+/// <summary>
+/// A loaded network, immutable and safe to run from any number of threads at once. Built once:
+/// each layer planned for its input shape with its weights packed, a ReLU that follows a conv2d
+/// or dense layer fused into it. A forward pass rents a workspace, runs the plan between two
+/// ping-pong buffers (in-place layers stay put) and copies the last activation out.
+/// </summary>
+public sealed unsafe class Model
+{
+    /// <summary>Largest activation of one image, in floats (1 GiB): a hostile spec cannot ask for more.</summary>
+    private const long MaxActivationFloats = 1L << 28;
+
+    private readonly Layer[] _layers;
+    private readonly Layer[] _plan;
+    private readonly long _maxActivation;
+    private readonly WorkspacePool _workspaces = new();
+
+    private Model(ModelSpec spec, Layer[] layers, EngineOptions options)
+    {
+        Spec = spec;
+        Options = options;
+        _layers = layers;
+        InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        OutputShape = layers.Length > 0 ? layers[^1].OutputShape : InputShape;
+        _plan = layers.Where((layer, i) => !(layer.Type == "relu" && i > 0 && IsFusedRelu(layers[i - 1]))).ToArray();
+        _maxActivation = layers.Select(l => (long)l.OutputShape.Size).Append(InputShape.Size).Max();
+    }
+
+    public ModelSpec Spec { get; }
+    public EngineOptions Options { get; }
+    public TensorShape InputShape { get; }
+    public TensorShape OutputShape { get; }
+    public IReadOnlyList<Layer> Layers => _layers;
+    public IReadOnlyList<string> Labels => Spec.Labels;
+    public long Parameters => _layers.Sum(l => l.Parameters);
+    public long FlopsPerImage => _layers.Sum(l => l.FlopsPerImage);
+
+    /// <summary>Plans every layer of <paramref name="spec"/> and takes its tensors from <paramref name="weights"/>; every tensor must be used.</summary>
+    public static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options = null)
+    {
+        options ??= EngineOptions.Default;
+        if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), "Threads must be at least 1.");
+        if (!Simd.IsSupported(options.Simd)) throw new PlatformNotSupportedException($"{options.Simd} is not accelerated on this CPU.");
+
+        var shape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        var layers = new Layer[spec.Layers.Count];
+        for (int i = 0; i < layers.Length; i++)
+        {
+            LayerSpec layer = spec.Layers[i];
+            bool fuseRelu = layer.Type is "conv2d" or "dense" && i + 1 < layers.Length && spec.Layers[i + 1].Type == "relu";
+            layers[i] = LayerFactory.Create(layer, i, shape, weights, options.Simd, fuseRelu);
+            shape = layers[i].OutputShape;
+            if ((long)shape.C * shape.H * shape.W > MaxActivationFloats)
+                throw new ModelFormatException($"model.json: {layer.Describe(i)}: output {shape} is larger than {MaxActivationFloats:N0} values per image.");
+        }
+
+        weights.EnsureAllTaken();
+        if (spec.Labels.Count > 0 && spec.Labels.Count != shape.Size)
+            throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shape.Size} values per image.");
+        return new Model(spec, layers, options);
+    }
+
+    /// <summary>Runs <paramref name="batch"/> images [N, C, H, W] through the network into [N, outputs].</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
+    {
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), "Batch must be at least 1.");
+        long inputLength = (long)batch * InputShape.Size, outputLength = (long)batch * OutputShape.Size;
+        if (input.Length != inputLength) throw new ArgumentException($"Input has {input.Length} values; {batch} x {InputShape} needs {inputLength}.", nameof(input));
+        if (output.Length != outputLength) throw new ArgumentException($"Output has {output.Length} values; {batch} x {OutputShape} needs {outputLength}.", nameof(output));
+
+        Workspace ws = _workspaces.Rent();
+        try
+        {
+            fixed (float* src = input, dst = output)
+            {
+                Run(ws, src, dst, batch);
+            }
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
+    }
+
+    private void Run(Workspace ws, float* input, float* output, int batch)
+    {
+        long activation = batch * _maxActivation, scratch = 0;
+        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch, Options.Threads));
+        float* arena = ws.Ensure(2 * activation + scratch);
+        float* a = arena, b = arena + activation, current = input;
+
+        ParallelJob job = ws.Job;
+        foreach (Layer layer in _plan)
+        {
+            float* next;
+            if (layer.InPlace)
+            {
+                // Never write into the caller's input.
+                if (current == input)
+                {
+                    Buffer.MemoryCopy(input, a, activation * sizeof(float), (long)batch * layer.InputShape.Size * sizeof(float));
+                    current = a;
+                }
+
+                next = current;
+            }
+            else
+            {
+                next = current == a ? b : a;
+            }
+
+            job.Input = current;
+            job.Output = next;
+            job.Batch = batch;
+            job.Scratch = arena + 2 * activation;
+            layer.Forward(job, Options.Threads);
+            current = next;
+        }
+
+        long bytes = (long)batch * OutputShape.Size * sizeof(float);
+        Buffer.MemoryCopy(current, output, bytes, bytes);
+    }
+
+    private static bool IsFusedRelu(Layer layer) => layer is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
+}

@@ -1,0 +1,93 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Layers;
+
+public class Conv2DTests
+{
+    // N, C, H, W, filters, kh, kw, sh, sw, padding, reflect
+    public static readonly object[][] Cases =
+    [
+        [1, 1, 28, 28, 32, 3, 3, 1, 1, Padding.Zero, false],            // the Keras MNIST layer
+        [17, 3, 13, 11, 7, 3, 3, 2, 2, Padding.Of(1, 1), false],       // stride 2, padding, odd sizes, batch 17
+        [17, 1, 9, 10, 5, 5, 5, 1, 1, Padding.Of(2, 2), true],         // reflect padding
+        [2, 3, 8, 8, 16, 1, 1, 1, 1, Padding.Zero, false],             // 1x1: straight to GEMM
+        [3, 5, 12, 7, 9, 3, 2, 2, 1, Padding.Of(1, 0), false],         // rectangular kernel, stride and padding
+        [1, 3, 7, 7, 33, 3, 3, 1, 1, Padding.Same, true],              // "same", reflect, M not a multiple of 8
+        [17, 2, 5, 5, 3, 5, 5, 1, 1, Padding.Valid, false],            // kernel covers the whole input
+        [2, 4, 6, 9, 8, 4, 4, 1, 1, Padding.Same, false],              // even kernel: "same" pads more at bottom/right
+        [1, 64, 10, 10, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // a deep layer: K = 576
+    ];
+
+    public static IEnumerable<object[]> CasesAtEveryLevel() =>
+        from level in TestModels.SimdLevels() from c in Cases select c.Append(level[0]).ToArray();
+
+    [Theory]
+    [MemberData(nameof(CasesAtEveryLevel))]
+    public void Forward_matches_the_direct_convolution(int n, int c, int h, int w, int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect, SimdLevel simd)
+    {
+        var layer = new LayerSpec
+        {
+            Type = "conv2d", Name = "conv", Filters = m, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw),
+            Padding = padding, PaddingMode = reflect ? "reflect" : "zeros",
+        };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, h, w), layer), simd, out var t);
+        float[] x = TestModels.Random(n * c * h * w, seed: 2);
+
+        (int top, int left) = padding.Kind switch
+        {
+            PaddingKind.Same => ((kh - 1) / 2, (kw - 1) / 2),
+            PaddingKind.Valid => (0, 0),
+            _ => (padding.Size.H, padding.Size.W),
+        };
+        TensorShape o = model.OutputShape;
+        float[] expected = Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);
+
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void A_following_relu_is_fused_and_still_clamps(SimdLevel simd)
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 10, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(3, 9, 9), conv, new LayerSpec { Type = "relu" }), simd, out var t);
+        float[] x = TestModels.Random(5 * 3 * 9 * 9, seed: 3);
+
+        float[] expected = Reference.Map(Reference.Conv2D(x, 5, 3, 9, 9, t["conv.weight"], t["conv.bias"], 10, 3, 3, 1, 1, 1, 1, 9, 9, false), v => Math.Max(v, 0));
+
+        Assert.True(((CnnService.Engine.Layers.Conv2D)model.Layers[0]).FusedRelu);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 5));
+    }
+
+    [Fact]
+    public void Without_bias_loads_no_bias_tensor()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 4, Kernel = Pair.Square(3), UseBias = false };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(2, 6, 6), conv), Simd.Best, out var t);
+        float[] x = TestModels.Random(2 * 36, seed: 4);
+
+        Assert.False(t.ContainsKey("conv.bias"));
+        TestModels.AssertClose(Reference.Conv2D(x, 1, 2, 6, 6, t["conv.weight"], null, 4, 3, 3, 1, 1, 0, 0, 4, 4, false), TestModels.Forward(model, x, 1));
+    }
+
+    [Theory]
+    [InlineData(3, 4, 0, "zeros", "larger than the padded input")]
+    [InlineData(3, 2, 0, "reflect", "reflect padding must be smaller")]
+    [InlineData(3, 3, 2, "zeros", "\"same\" needs stride 1")]
+    [InlineData(3, 3, 0, "mirror", "padding_mode")]
+    public void Impossible_configurations_fail_at_load_naming_the_layer(int size, int kernel, int sameWithStride, string mode, string message)
+    {
+        var conv = new LayerSpec
+        {
+            Type = "conv2d", Name = "conv7", Filters = 2, Kernel = Pair.Square(kernel), PaddingMode = mode,
+            Padding = sameWithStride > 0 ? Padding.Same : mode == "reflect" ? Padding.Of(3, 3) : Padding.Zero,
+            Stride = sameWithStride > 0 ? Pair.Square(sameWithStride) : null,
+        };
+        var e = Assert.Throws<ModelFormatException>(() => TestModels.Build(TestModels.Spec(new TensorShape(1, size, size), conv), Simd.Best, out _));
+
+        Assert.Contains("conv7", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+}

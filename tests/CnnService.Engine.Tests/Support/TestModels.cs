@@ -1,0 +1,53 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Tests.Support;
+
+/// <summary>Builds small models with seeded random weights, and random inputs, for the tests.</summary>
+internal static class TestModels
+{
+    public static IEnumerable<object[]> SimdLevels() =>
+        Enum.GetValues<SimdLevel>().Where(Simd.IsSupported).Select(level => new object[] { level });
+
+    public static ModelSpec Spec(TensorShape input, params LayerSpec[] layers) => new()
+    {
+        Name = "test",
+        Input = new InputSpec { Channels = input.C, Height = input.H, Width = input.W, Mean = new float[input.C], Std = Enumerable.Repeat(1f, input.C).ToArray() },
+        Labels = [],
+        Layers = layers,
+    };
+
+    /// <summary>A model of the given layers with random weights; <paramref name="tensors"/> holds those weights by name.</summary>
+    public static Model Build(ModelSpec spec, SimdLevel simd, out Dictionary<string, float[]> tensors, int threads = 1, int seed = 1)
+    {
+        WeightSet weights = WeightInitializer.Initialize(spec, seed);
+        tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
+        return Model.Create(spec, WeightInitializer.Initialize(spec, seed), new EngineOptions { Simd = simd, Threads = threads });
+    }
+
+    public static float[] Random(int count, int seed, float scale = 1f)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = (float)(random.NextDouble() * 2 - 1) * scale;
+        return values;
+    }
+
+    public static float[] Forward(Model model, float[] input, int batch)
+    {
+        var output = new float[batch * model.OutputShape.Size];
+        model.Forward(input, output, batch);
+        return output;
+    }
+
+    public static void AssertClose(float[] expected, float[] actual, float tolerance = 1e-4f)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float diff = MathF.Abs(expected[i] - actual[i]);
+            if (!(diff <= tolerance * Math.Max(1f, MathF.Abs(expected[i]))))
+                Assert.Fail($"Value {i} of {expected.Length}: expected {expected[i]}, got {actual[i]} (diff {diff}).");
+        }
+    }
+}
