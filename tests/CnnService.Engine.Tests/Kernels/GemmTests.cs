@@ -1,0 +1,63 @@
+using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Kernels;
+
+public unsafe class GemmTests
+{
+    private static readonly int[] Awkward = [1, 7, 31, 33, 257];
+
+    public static IEnumerable<object[]> Sizes() =>
+        from level in TestModels.SimdLevels()
+        from m in Awkward from k in Awkward from n in Awkward
+        select new object[] { m, k, n, level[0] };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Matches_the_triple_loop(int m, int k, int n, SimdLevel simd)
+    {
+        float[] a = TestModels.Random(m * k, seed: m), b = TestModels.Random(k * n, seed: k + 1000), bias = TestModels.Random(m, seed: n);
+        var expected = new float[m * n];
+        GemmReference.Multiply(a, b, expected, m, n, k);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) expected[i * n + j] += bias[i];
+
+        TestModels.AssertClose(expected, Multiply(a, b, bias, m, k, n, simd, relu: false), 1e-4f * MathF.Sqrt(k));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Fused_relu_clamps_negative_results_to_zero(SimdLevel simd)
+    {
+        float[] a = TestModels.Random(33 * 31, seed: 1), b = TestModels.Random(31 * 257, seed: 2);
+        var expected = new float[33 * 257];
+        GemmReference.Multiply(a, b, expected, 33, 257, 31);
+
+        TestModels.AssertClose(expected.Select(v => Math.Max(v, 0f)).ToArray(), Multiply(a, b, new float[33], 33, 31, 257, simd, relu: true));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Simd_path_agrees_with_its_scalar_twin(SimdLevel simd)
+    {
+        float[] a = TestModels.Random(64 * 576, seed: 3), b = TestModels.Random(576 * 100, seed: 4), bias = TestModels.Random(64, seed: 5);
+
+        TestModels.AssertClose(Multiply(a, b, bias, 64, 576, 100, SimdLevel.Scalar, false), Multiply(a, b, bias, 64, 576, 100, simd, false), 1e-5f);
+    }
+
+    /// <summary>C = A B + bias through the packed path: A packed as weights, B packed as the 1x1 im2col of a K-channel, 1 x N image.</summary>
+    private static float[] Multiply(float[] a, float[] b, float[] bias, int m, int k, int n, SimdLevel simd, bool relu)
+    {
+        var packed = new PackedMatrix(a, m, k, bias);
+        var c = new float[m * n];
+        var panel = new float[Gemm.PanelFloats(k, simd)];
+        int panels = (n + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
+        fixed (float* pb = b, pc = c, pp = panel)
+        {
+            Gemm.Run(simd, packed, new Im2ColPacker(pb, k, 1, n, 1, 1, 1, 1, 1, n), n, pc, n, relu, 0, panels, pp);
+        }
+
+        return c;
+    }
+}

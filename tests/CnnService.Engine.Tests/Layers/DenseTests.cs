@@ -1,0 +1,48 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Layers;
+
+public class DenseTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from level in TestModels.SimdLevels()
+        from batch in new[] { 1, 2, 3, 4, 5, 17, 33, 64 }   // the matrix-vector path below 4, the GEMM from 4
+        from units in new[] { 1, 10, 100 }
+        select new object[] { batch, units, level[0] };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_matches_the_dot_products(int batch, int units, SimdLevel simd)
+    {
+        var layer = new LayerSpec { Type = "dense", Name = "fc", Units = units };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(13, 1, 1), layer), simd, out var t);
+        float[] x = TestModels.Random(batch * 13, seed: 7);
+
+        TestModels.AssertClose(Reference.Dense(x, batch, 13, t["fc.weight"], t["fc.bias"], units), TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Reads_a_feature_map_in_flatten_order(SimdLevel simd)
+    {
+        Model model = TestModels.Build(
+            TestModels.Spec(new TensorShape(3, 4, 5), new LayerSpec { Type = "flatten" }, new LayerSpec { Type = "dense", Name = "fc", Units = 9 }, new LayerSpec { Type = "relu" }),
+            simd, out var t);
+        float[] x = TestModels.Random(2 * 60, seed: 8);
+
+        Assert.Equal(new TensorShape(60, 1, 1), model.Layers[0].OutputShape);
+        TestModels.AssertClose(Reference.Map(Reference.Dense(x, 2, 60, t["fc.weight"], t["fc.bias"], 9), v => Math.Max(0, v)), TestModels.Forward(model, x, 2));
+    }
+
+    [Fact]
+    public void Deep_input_at_small_batch_matches()
+    {
+        // Keras MNIST's fc1: K = 5408 exercises the matrix-vector kernel's long depth loop and odd tail.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(5407, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), Simd.Best, out var t);
+        float[] x = TestModels.Random(3 * 5407, seed: 9);
+
+        TestModels.AssertClose(Reference.Dense(x, 3, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 3));
+    }
+}
