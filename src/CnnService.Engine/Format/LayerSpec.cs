@@ -41,8 +41,8 @@ public sealed class LayerSpec
 
     public JsonObject Extra { get; init; } = new();
 
-    /// <summary>The name used in error messages: "conv1 (conv2d, layer 0)".</summary>
-    public string Describe(int index) => Name is null ? $"layer {index} ({Type})" : $"{Name} ({Type}, layer {index})";
+    /// <summary>The name used in error messages: "layer 0 (conv1, conv2d)".</summary>
+    public string Describe(int index) => Name is null ? $"layer {index} ({Type})" : $"layer {index} ({Name}, {Type})";
 }
 
 /// <summary>A (height, width) pair; JSON accepts an integer or [h, w].</summary>

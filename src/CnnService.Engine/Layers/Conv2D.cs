@@ -55,8 +55,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
 
-    internal override long ScratchFloats(int batch, int threads) =>
-        PaddedFloats(batch) + threads * Gemm.PanelFloats(_weights.K, _simd);
+    internal override long ScratchFloats(int batch, int threads) => PaddedFloats(batch);
 
     internal override void Forward(ParallelJob job, int threads)
     {
@@ -65,12 +64,10 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
             Pad.Apply(job.Input, job.Scratch, job.Batch * InputShape.C, InputShape.H, InputShape.W,
                 _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect);
             job.Input = job.Scratch;
-            job.Scratch += PaddedFloats(job.Batch);
         }
 
         int cols = job.Batch * OutputShape.H * OutputShape.W;
         int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
-        job.ScratchPerChunk = Gemm.PanelFloats(_weights.K, _simd);
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, panels, threads), threads);
     }
 
@@ -81,7 +78,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         (int start, int end) = Parallelism.Range(panels, job.Chunks, chunk);
         var packer = new Im2ColPacker(job.Input, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
-            job.Scratch + chunk * job.ScratchPerChunk);
+            ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
     }
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)

@@ -39,13 +39,9 @@ public sealed unsafe class Dense : Layer, IParallelWork
 
     private bool UseGemv(int batch) => batch < GemvMaxBatch && _simd == SimdLevel.Vector512;
 
-    internal override long ScratchFloats(int batch, int threads) =>
-        UseGemv(batch) ? 0 : threads * Gemm.PanelFloats(_weights.K, _simd);
-
     internal override void Forward(ParallelJob job, int threads)
     {
         int items = UseGemv(job.Batch) ? _weights.Panels : Panels(job.Batch);
-        job.ScratchPerChunk = Gemm.PanelFloats(_weights.K, _simd);
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, items, threads), threads);
     }
 
@@ -60,7 +56,7 @@ public sealed unsafe class Dense : Layer, IParallelWork
         {
             (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
             Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K), job.Batch, job.Output, 1, FusedRelu, start, end,
-                job.Scratch + chunk * job.ScratchPerChunk);
+                ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
         }
     }
 

@@ -6,12 +6,6 @@ namespace CnnService.Engine.Layers;
 /// <summary>Turns one <see cref="LayerSpec"/> into a planned layer for a given input shape, taking its tensors from the weights.</summary>
 internal static class LayerFactory
 {
-    public static readonly IReadOnlyList<string> Types =
-    [
-        "conv2d", "relu", "sigmoid", "tanh", "maxpool2d", "avgpool2d", "global_avgpool",
-        "flatten", "dense", "dropout", "lrn", "batchnorm", "softmax",
-    ];
-
     public static Layer Create(LayerSpec spec, int index, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
     {
         string where = $"model.json: {spec.Describe(index)}";
@@ -28,7 +22,7 @@ internal static class LayerFactory
             "lrn" => new Lrn(spec, where, input),
             "batchnorm" => new BatchNorm(spec, where, input, weights),
             "softmax" => new Softmax(spec.Name, input),
-            _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", Types)})."),
+            _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", ModelSpecJson.LayerTypes)})."),
         };
     }
 }

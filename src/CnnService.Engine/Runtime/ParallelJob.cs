@@ -24,7 +24,6 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
     internal float* Input;
     internal float* Output;
     internal float* Scratch;
-    internal long ScratchPerChunk;
     internal int Batch;
     internal int Chunks;
 
