@@ -11,7 +11,8 @@ namespace CnnService.Engine.Kernels;
 /// packs B once (K x NR, small enough for L2), then sweeps every MR-row panel of A across it.
 /// A tile that lies inside one image is written straight into C; a tile that is cut short (the
 /// last rows of M, the last columns, or columns that straddle two images) is computed into a
-/// small stack tile and scattered.
+/// small stack tile and scattered. A tile with fewer than MR valid rows is still written in place:
+/// the kernel stores only the valid rows.
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -23,8 +24,10 @@ internal static unsafe class Gemm
         _ => MicroKernelScalar.NR,
     };
 
-    /// <summary>Floats of scratch one thread needs: one packed B panel.</summary>
-    public static long PanelFloats(int k, SimdLevel level) => (long)k * PanelWidth(level);
+    /// <summary>Floats of scratch one thread needs: one packed B panel, plus one row of slack
+    /// because packers may write a whole vector past a row's last column (the next row, or this
+    /// slack, is written after).</summary>
+    public static long PanelFloats(int k, SimdLevel level) => ((long)k + 1) * PanelWidth(level);
 
     /// <summary>Computes column panels [panelStart, panelEnd) of C.</summary>
     public static void Run<TPacker>(SimdLevel level, PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* panel)
@@ -58,37 +61,37 @@ internal static unsafe class Gemm
                 for (int i0 = 0; i0 < m; i0 += mr)
                 {
                     float* aPanel = aData + (nint)i0 * k;
-                    if (insideOneImage && i0 + mr <= m)
+                    int rows = Math.Min(mr, m - i0);
+                    if (insideOneImage)
                     {
-                        TKernel.Run(k, aPanel, panel, bias + i0, cImage + (nint)i0 * p, p, relu);
+                        TKernel.Run(k, aPanel, panel, bias + i0, cImage + (nint)i0 * p, p, rows, relu);
                     }
                     else
                     {
-                        TKernel.Run(k, aPanel, panel, bias + i0, tile, nr, relu);
-                        Scatter(tile, nr, Math.Min(mr, m - i0), count, c, m, p, i0, j0);
+                        TKernel.Run(k, aPanel, panel, bias + i0, tile, nr, rows, relu);
+                        Scatter(tile, nr, rows, count, c, m, p, i0, j0);
                     }
                 }
             }
         }
     }
 
-    /// <summary>Writes the valid rows x columns of a stack tile to their NCHW places.</summary>
+    /// <summary>Writes the valid rows x columns of a stack tile to their NCHW places, one run of
+    /// columns per image (a dense layer's P = 1 makes every column its own image).</summary>
     private static void Scatter(float* tile, int nr, int rows, int count, float* c, int m, int p, int i0, int j0)
     {
-        int n0 = j0 / p, p00 = j0 - n0 * p;
-        for (int r = 0; r < rows; r++)
+        int n = j0 / p, pp = j0 - n * p;
+        for (int jj = 0; jj < count; n++, pp = 0)
         {
-            int n = n0, pp = p00;
-            float* src = tile + r * nr;
-            for (int jj = 0; jj < count; jj++)
+            int run = Math.Min(count - jj, p - pp);
+            float* dst = c + ((nint)n * m + i0) * p + pp;
+            for (int r = 0; r < rows; r++)
             {
-                c[((nint)n * m + i0 + r) * p + pp] = src[jj];
-                if (++pp == p)
-                {
-                    pp = 0;
-                    n++;
-                }
+                if (run == 1) dst[(nint)r * p] = tile[r * nr + jj];
+                else new ReadOnlySpan<float>(tile + r * nr + jj, run).CopyTo(new Span<float>(dst + (nint)r * p, run));
             }
+
+            jj += run;
         }
     }
 }

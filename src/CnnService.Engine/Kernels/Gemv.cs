@@ -1,14 +1,16 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CnnService.Engine.Kernels;
 
-// Legend: see IMicroKernel.cs. Here N is a handful of images (the batch-1 and -2 cases).
+// Legend: see IMicroKernel.cs. Here N is a handful of images (the batch-1 to -3 cases).
 
 /// <summary>
-/// Matrix times a few vectors, for dense layers at small batch: the GEMM's NR = 32 column panel
-/// would be mostly padding, and the cost is reading the weights once, not multiplying. Reads A in
-/// its packed [K][8] panels, two depth steps per 512-bit load, up to four images per pass so the
-/// weights stream through once for each four.
+/// Matrix times a few vectors, for dense layers at small batch: the GEMM's 32-column panel would
+/// be mostly padding, and the cost is streaming the weights, not multiplying. Reads A in its
+/// packed [K][8] panels, two depth steps per 512-bit load (lanes 0-7 step k, lanes 8-15 step
+/// k+1), with four independent accumulators per image so the loads, not the FMA latency, set
+/// the pace; two images share each pass over the weights.
 /// </summary>
 internal static unsafe class Gemv
 {
@@ -16,18 +18,19 @@ internal static unsafe class Gemv
     public static void Run(PackedMatrix a, float* x, int n, float* y, bool relu, int panelStart, int panelEnd)
     {
         int k = a.K, m = a.M;
-        float* sums = stackalloc float[4 * 8];
+        float* sums = stackalloc float[2 * 8];
         fixed (float* aData = a.Data, bias = a.Bias)
         {
             for (int panel = panelStart; panel < panelEnd; panel++)
             {
                 float* ap = aData + (nint)panel * 8 * k;
                 int rows = Math.Min(8, m - panel * 8);
-                for (int n0 = 0; n0 < n; n0 += 4)
+                for (int n0 = 0; n0 < n; n0 += 2)
                 {
-                    int group = Math.Min(4, n - n0);
-                    PanelTimesVectors(ap, k, x + (nint)n0 * k, group, sums);
-                    for (int g = 0; g < group; g++)
+                    int pair = Math.Min(2, n - n0);
+                    float* x0 = x + (nint)n0 * k;
+                    PanelTimesTwo(ap, k, x0, pair == 2 ? x0 + k : x0, sums);
+                    for (int g = 0; g < pair; g++)
                     {
                         for (int r = 0; r < rows; r++)
                         {
@@ -40,38 +43,46 @@ internal static unsafe class Gemv
         }
     }
 
-    /// <summary>sums[g*8 + r] = sum_k ap[k*8 + r] * x[g*K + k] for g &lt; group (1..4).</summary>
-    private static void PanelTimesVectors(float* ap, int k, float* x, int group, float* sums)
+    /// <summary>sums[r] = sum_k ap[k*8 + r] * x0[k] and sums[8 + r] likewise for x1.</summary>
+    private static void PanelTimesTwo(float* ap, int k, float* x0, float* x1, float* sums)
     {
-        // Lanes 0-7 hold depth step kk, lanes 8-15 step kk+1; the halves are added at the end.
-        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        float* x1 = x + (group > 1 ? k : 0), x2 = x + (group > 2 ? 2 * k : 0), x3 = x + (group > 3 ? 3 * k : 0);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         int kk = 0;
-        for (; kk <= k - 2; kk += 2)
+        for (; kk <= k - 8; kk += 8)
         {
-            Vector512<float> w = Vector512.Load(ap + (nint)kk * 8);
-            s0 = Vector512.FusedMultiplyAdd(w, Pair(x + kk), s0);
-            s1 = Vector512.FusedMultiplyAdd(w, Pair(x1 + kk), s1);
-            s2 = Vector512.FusedMultiplyAdd(w, Pair(x2 + kk), s2);
-            s3 = Vector512.FusedMultiplyAdd(w, Pair(x3 + kk), s3);
+            float* w = ap + (nint)kk * 8;
+            Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16), w2 = Vector512.Load(w + 32), w3 = Vector512.Load(w + 48);
+            a0 = Vector512.FusedMultiplyAdd(w0, Pair(x0 + kk), a0);
+            a1 = Vector512.FusedMultiplyAdd(w1, Pair(x0 + kk + 2), a1);
+            a2 = Vector512.FusedMultiplyAdd(w2, Pair(x0 + kk + 4), a2);
+            a3 = Vector512.FusedMultiplyAdd(w3, Pair(x0 + kk + 6), a3);
+            b0 = Vector512.FusedMultiplyAdd(w0, Pair(x1 + kk), b0);
+            b1 = Vector512.FusedMultiplyAdd(w1, Pair(x1 + kk + 2), b1);
+            b2 = Vector512.FusedMultiplyAdd(w2, Pair(x1 + kk + 4), b2);
+            b3 = Vector512.FusedMultiplyAdd(w3, Pair(x1 + kk + 6), b3);
         }
 
-        Vector256<float> t0 = s0.GetLower() + s0.GetUpper(), t1 = s1.GetLower() + s1.GetUpper();
-        Vector256<float> t2 = s2.GetLower() + s2.GetUpper(), t3 = s3.GetLower() + s3.GetUpper();
+        for (; kk <= k - 2; kk += 2)
+        {
+            Vector512<float> w0 = Vector512.Load(ap + (nint)kk * 8);
+            a0 = Vector512.FusedMultiplyAdd(w0, Pair(x0 + kk), a0);
+            b0 = Vector512.FusedMultiplyAdd(w0, Pair(x1 + kk), b0);
+        }
+
+        Vector512<float> a = (a0 + a1) + (a2 + a3), b = (b0 + b1) + (b2 + b3);
+        Vector256<float> ta = a.GetLower() + a.GetUpper(), tb = b.GetLower() + b.GetUpper();
         if (kk < k)
         {
             Vector256<float> w = Vector256.Load(ap + (nint)kk * 8);
-            t0 = Vector256.FusedMultiplyAdd(w, Vector256.Create(x[kk]), t0);
-            t1 = Vector256.FusedMultiplyAdd(w, Vector256.Create(x1[kk]), t1);
-            t2 = Vector256.FusedMultiplyAdd(w, Vector256.Create(x2[kk]), t2);
-            t3 = Vector256.FusedMultiplyAdd(w, Vector256.Create(x3[kk]), t3);
+            ta = Vector256.FusedMultiplyAdd(w, Vector256.Create(x0[kk]), ta);
+            tb = Vector256.FusedMultiplyAdd(w, Vector256.Create(x1[kk]), tb);
         }
 
-        t0.Store(sums);
-        if (group > 1) t1.Store(sums + 8);
-        if (group > 2) t2.Store(sums + 16);
-        if (group > 3) t3.Store(sums + 24);
+        ta.Store(sums);
+        tb.Store(sums + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Pair(float* x) => Vector512.Create(Vector256.Create(x[0]), Vector256.Create(x[1]));
 }

@@ -20,6 +20,7 @@ internal unsafe interface IMicroKernel
     /// <summary>Columns of the tile (B's panel width).</summary>
     static abstract int NR { get; }
 
-    /// <summary>c[r*ldc + j] = relu?(bias[r] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; MR, j &lt; NR.</summary>
-    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu);
+    /// <summary>c[r*ldc + j] = relu?(bias[r] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; rows (at most MR), j &lt; NR.
+    /// All MR rows are computed (A's padding rows are zero); only <paramref name="rows"/> are stored.</summary>
+    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu);
 }

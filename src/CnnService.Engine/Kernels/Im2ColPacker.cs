@@ -13,12 +13,15 @@ namespace CnnService.Engine.Kernels;
 internal readonly unsafe struct Im2ColPacker : IPanelPacker
 {
     private readonly float* _input;
+    private readonly float* _inputEnd;
     private readonly int _c, _h, _w, _kh, _kw, _sh, _sw, _oh, _ow;
 
     /// <param name="input">[N][C][H][W], padding already applied.</param>
-    public Im2ColPacker(float* input, int c, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow)
+    /// <param name="n">Images in the batch: bounds the reads.</param>
+    public Im2ColPacker(float* input, int n, int c, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow)
     {
         _input = input;
+        _inputEnd = input + (nint)n * c * h * w;
         (_c, _h, _w, _kh, _kw, _sh, _sw, _oh, _ow) = (c, h, w, kh, kw, sh, sw, oh, ow);
     }
 
@@ -58,8 +61,9 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
             for (int r = 0; r < runs; r++)
             {
                 float* src = _input + runSrc[r] + offset;
-                if (_sw == 1) CopyContiguous(src, row + runDst[r], runLen[r]);
-                else CopyStrided(src, _sw, row + runDst[r], runLen[r]);
+                if (_sw != 1) CopyStrided(src, _sw, row + runDst[r], runLen[r]);
+                else if (src + nr <= _inputEnd) CopyWhole(src, row + runDst[r], runLen[r], nr);
+                else CopyExact(src, row + runDst[r], runLen[r]);
             }
 
             if (count < nr) new Span<float>(row + count, nr - count).Clear();
@@ -75,8 +79,28 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         }
     }
 
+    /// <summary>
+    /// Copies a run in whole vectors, reading and writing up to NR floats from its start
+    /// whatever its length: the rows after it are written later (the last row spills into the
+    /// panel's slack row), and the caller checked that the reads stay inside the input. Most
+    /// runs are short (an output row of a small image), so this beats an exact copy's scalar tail.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyContiguous(float* src, float* dst, int len)
+    private static void CopyWhole(float* src, float* dst, int len, int nr)
+    {
+        if (nr >= 32 && Vector512.IsHardwareAccelerated)
+        {
+            Vector512.Store(Vector512.Load(src), dst);
+            if (len > 16) Vector512.Store(Vector512.Load(src + 16), dst + 16);
+        }
+        else
+        {
+            for (int i = 0; i < len; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyExact(float* src, float* dst, int len)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

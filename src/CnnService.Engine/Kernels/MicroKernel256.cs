@@ -13,7 +13,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     public static int NR => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
     {
         Vector256<float> c0 = Vector256.Create(bias[0]), c1 = Vector256.Create(bias[1]);
         Vector256<float> c2 = Vector256.Create(bias[2]), c3 = Vector256.Create(bias[3]);
@@ -42,8 +42,14 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             c4 = Vector256.Max(c4, z); c5 = Vector256.Max(c5, z); c6 = Vector256.Max(c6, z); c7 = Vector256.Max(c7, z);
         }
 
-        c0.Store(c); c1.Store(c + ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c0.Store(c);
+        if (rows > 1) c1.Store(c + ldc);
+        if (rows > 2) c2.Store(c + 2 * ldc);
+        if (rows > 3) c3.Store(c + 3 * ldc);
         c += 4 * ldc;
-        c4.Store(c); c5.Store(c + ldc); c6.Store(c + 2 * ldc); c7.Store(c + 3 * ldc);
+        if (rows > 4) c4.Store(c);
+        if (rows > 5) c5.Store(c + ldc);
+        if (rows > 6) c6.Store(c + 2 * ldc);
+        if (rows > 7) c7.Store(c + 3 * ldc);
     }
 }

@@ -14,7 +14,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
     {
         Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
         Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
@@ -61,13 +61,20 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             c70 = Vector512.Max(c70, z); c71 = Vector512.Max(c71, z);
         }
 
-        c00.Store(c); c01.Store(c + 16); c += ldc;
-        c10.Store(c); c11.Store(c + 16); c += ldc;
-        c20.Store(c); c21.Store(c + 16); c += ldc;
-        c30.Store(c); c31.Store(c + 16); c += ldc;
-        c40.Store(c); c41.Store(c + 16); c += ldc;
-        c50.Store(c); c51.Store(c + 16); c += ldc;
-        c60.Store(c); c61.Store(c + 16); c += ldc;
-        c70.Store(c); c71.Store(c + 16);
+        c00.Store(c); c01.Store(c + 16);
+        if (rows == 1) return;
+        c += ldc; c10.Store(c); c11.Store(c + 16);
+        if (rows == 2) return;
+        c += ldc; c20.Store(c); c21.Store(c + 16);
+        if (rows == 3) return;
+        c += ldc; c30.Store(c); c31.Store(c + 16);
+        if (rows == 4) return;
+        c += ldc; c40.Store(c); c41.Store(c + 16);
+        if (rows == 5) return;
+        c += ldc; c50.Store(c); c51.Store(c + 16);
+        if (rows == 6) return;
+        c += ldc; c60.Store(c); c61.Store(c + 16);
+        if (rows == 7) return;
+        c += ldc; c70.Store(c); c71.Store(c + 16);
     }
 }

@@ -10,7 +10,7 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
     public static int MR => 8;
     public static int NR => 8;
 
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
     {
         float* acc = stackalloc float[8 * 8];
         for (int r = 0; r < 8; r++)
@@ -36,7 +36,7 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
             b += 8;
         }
 
-        for (int r = 0; r < 8; r++)
+        for (int r = 0; r < rows; r++)
         {
             for (int j = 0; j < 8; j++)
             {

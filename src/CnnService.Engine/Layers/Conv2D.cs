@@ -76,7 +76,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         int cols = job.Batch * OutputShape.H * OutputShape.W;
         int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
         (int start, int end) = Parallelism.Range(panels, job.Chunks, chunk);
-        var packer = new Im2ColPacker(job.Input, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
+        var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
             ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
     }

@@ -55,7 +55,7 @@ public unsafe class GemmTests
         int panels = (n + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
         fixed (float* pb = b, pc = c, pp = panel)
         {
-            Gemm.Run(simd, packed, new Im2ColPacker(pb, k, 1, n, 1, 1, 1, 1, 1, n), n, pc, n, relu, 0, panels, pp);
+            Gemm.Run(simd, packed, new Im2ColPacker(pb, 1, k, 1, n, 1, 1, 1, 1, 1, n), n, pc, n, relu, 0, panels, pp);
         }
 
         return c;
