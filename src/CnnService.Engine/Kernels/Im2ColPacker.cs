@@ -52,18 +52,45 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
             }
         }
 
+        // Whole-vector copies read up to NR floats from each run's start; allow them when even
+        // the last run at the deepest kernel offset stays inside the input (all but the batch's end).
+        nint deepest = ((nint)(_c - 1) * _h + _kh - 1) * _w + _kw - 1;
+        if (_sw == 1 && (nr == 32 || nr == 8) && _input + runSrc[runs - 1] + deepest + nr <= _inputEnd)
+        {
+            PackWhole(panel, nr, count, runSrc, runDst, runs);
+        }
+        else
+        {
+            PackExact(panel, nr, count, runSrc, runDst, runLen, runs);
+        }
+    }
+
+    /// <summary>
+    /// Copies every run as NR floats whatever its length: the surplus lands on columns that a
+    /// later run of the same row, or the next row, writes afterwards (the last row spills into the
+    /// panel's slack row). Most runs are short (an output row of a small image), so this beats
+    /// exact copies with scalar tails.
+    /// </summary>
+    private void PackWhole(float* panel, int nr, int count, nint* runSrc, int* runDst, int runs)
+    {
         int k = _c * _kh * _kw;
         int ci = 0, ki = 0, kj = 0;
         for (int kk = 0; kk < k; kk++)
         {
-            nint offset = ((nint)ci * _h + ki) * _w + kj;
+            float* src = _input + (((nint)ci * _h + ki) * _w + kj);
             float* row = panel + (nint)kk * nr;
             for (int r = 0; r < runs; r++)
             {
-                float* src = _input + runSrc[r] + offset;
-                if (_sw != 1) CopyStrided(src, _sw, row + runDst[r], runLen[r]);
-                else if (src + nr <= _inputEnd) CopyWhole(src, row + runDst[r], runLen[r], nr);
-                else CopyExact(src, row + runDst[r], runLen[r]);
+                float* from = src + runSrc[r], to = row + runDst[r];
+                if (nr == 32)
+                {
+                    Vector512.Store(Vector512.Load(from), to);
+                    Vector512.Store(Vector512.Load(from + 16), to + 16);
+                }
+                else
+                {
+                    Vector256.Store(Vector256.Load(from), to);
+                }
             }
 
             if (count < nr) new Span<float>(row + count, nr - count).Clear();
@@ -79,23 +106,32 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         }
     }
 
-    /// <summary>
-    /// Copies a run in whole vectors, reading and writing up to NR floats from its start
-    /// whatever its length: the rows after it are written later (the last row spills into the
-    /// panel's slack row), and the caller checked that the reads stay inside the input. Most
-    /// runs are short (an output row of a small image), so this beats an exact copy's scalar tail.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyWhole(float* src, float* dst, int len, int nr)
+    /// <summary>The general walk: any stride, exact lengths, no read past a run.</summary>
+    private void PackExact(float* panel, int nr, int count, nint* runSrc, int* runDst, int* runLen, int runs)
     {
-        if (nr >= 32 && Vector512.IsHardwareAccelerated)
+        int k = _c * _kh * _kw;
+        int ci = 0, ki = 0, kj = 0;
+        for (int kk = 0; kk < k; kk++)
         {
-            Vector512.Store(Vector512.Load(src), dst);
-            if (len > 16) Vector512.Store(Vector512.Load(src + 16), dst + 16);
-        }
-        else
-        {
-            for (int i = 0; i < len; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+            nint offset = ((nint)ci * _h + ki) * _w + kj;
+            float* row = panel + (nint)kk * nr;
+            for (int r = 0; r < runs; r++)
+            {
+                float* src = _input + runSrc[r] + offset;
+                if (_sw == 1) CopyExact(src, row + runDst[r], runLen[r]);
+                else CopyStrided(src, _sw, row + runDst[r], runLen[r]);
+            }
+
+            if (count < nr) new Span<float>(row + count, nr - count).Clear();
+            if (++kj == _kw)
+            {
+                kj = 0;
+                if (++ki == _kh)
+                {
+                    ki = 0;
+                    ci++;
+                }
+            }
         }
     }
 

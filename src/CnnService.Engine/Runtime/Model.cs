@@ -8,9 +8,14 @@ namespace CnnService.Engine.Runtime;
 /// each layer planned for its input shape with its weights packed, a ReLU that follows a conv2d
 /// or dense layer fused into it. A forward pass rents a workspace, runs the plan between two
 /// ping-pong buffers (in-place layers stay put) and copies the last activation out.
+/// A large batch is split across threads once, each share running the whole plan on one thread
+/// (one rendezvous per pass instead of one per layer); a small batch splits each layer instead.
 /// </summary>
-public sealed unsafe class Model
+public sealed unsafe class Model : IParallelWork
 {
+    /// <summary>Images per thread from which the batch, not each layer, is split: enough for a full GEMM panel per share.</summary>
+    private const int MinImagesPerShare = 8;
+
     /// <summary>Largest activation of one image, in floats (1 GiB): a hostile spec cannot ask for more.</summary>
     private const long MaxActivationFloats = 1L << 28;
 
@@ -77,7 +82,19 @@ public sealed unsafe class Model
         {
             fixed (float* src = input, dst = output)
             {
-                Run(ws, src, dst, batch);
+                int shares = Math.Min(Options.Threads, batch / MinImagesPerShare);
+                if (shares > 1)
+                {
+                    ParallelJob job = ws.Job;
+                    job.Input = src;
+                    job.Output = dst;
+                    job.Batch = batch;
+                    job.Run(this, shares, Options.Threads);
+                }
+                else
+                {
+                    Run(ws, src, dst, batch, Options.Threads);
+                }
             }
         }
         finally
@@ -86,10 +103,25 @@ public sealed unsafe class Model
         }
     }
 
-    private void Run(Workspace ws, float* input, float* output, int batch)
+    /// <summary>One share of a split batch, on one thread with its own workspace.</summary>
+    void IParallelWork.RunChunk(ParallelJob job, int chunk)
+    {
+        (int start, int end) = Parallelism.Range(job.Batch, job.Chunks, chunk);
+        Workspace ws = _workspaces.Rent();
+        try
+        {
+            Run(ws, job.Input + (nint)start * InputShape.Size, job.Output + (nint)start * OutputShape.Size, end - start, threads: 1);
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
+    }
+
+    private void Run(Workspace ws, float* input, float* output, int batch, int threads)
     {
         long activation = batch * _maxActivation, scratch = 0;
-        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch, Options.Threads));
+        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch, threads));
         float* arena = ws.Ensure(2 * activation + scratch);
         float* a = arena, b = arena + activation, current = input;
 
@@ -117,7 +149,7 @@ public sealed unsafe class Model
             job.Output = next;
             job.Batch = batch;
             job.Scratch = arena + 2 * activation;
-            layer.Forward(job, Options.Threads);
+            layer.Forward(job, threads);
             current = next;
         }
 

@@ -14,7 +14,8 @@ public class ConcurrencyTests
         Model model = Model.Create(spec, WeightInitializer.Initialize(spec, 1), new EngineOptions { Threads = threadsPerCall });
         const int Inputs = 16;
         int size = model.InputShape.Size;
-        float[][] inputs = Enumerable.Range(0, Inputs).Select(i => TestModels.Random(((i % 4) + 1) * size, seed: 100 + i)).ToArray();
+        // Batches of 1 to 3 split each layer across threads; batches of 20 split the batch itself.
+        float[][] inputs = Enumerable.Range(0, Inputs).Select(i => TestModels.Random((i % 4 == 3 ? 20 : (i % 4) + 1) * size, seed: 100 + i)).ToArray();
         float[][] expected = inputs.Select(x => TestModels.Forward(model, x, x.Length / size)).ToArray();
 
         var failures = new List<string>();
