@@ -8,33 +8,49 @@ namespace CnnService.Engine.Kernels;
 /// The common 2x2 stride-2 unpadded pool, vectorised: one 512-bit load of each of the two input
 /// rows gives 16 columns; a lane permute gathers the even columns into the low half and the odd
 /// into the high half, so one max (or add) of the halves yields 8 outputs. A row whose width is
-/// not a multiple of 8 ends with one overlapping step instead of a scalar tail.
+/// not a multiple of 8 ends with one overlapping step instead of a scalar tail. Rows of 4 to 7
+/// outputs take the same path at half width.
 /// </summary>
 internal static unsafe class Pool2x2
 {
     public static bool IsSupported => Avx512F.IsSupported;
 
     private static readonly Vector512<int> EvensThenOdds = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    private static readonly Vector256<int> EvensThenOdds8 = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
 
+    /// <summary>Pools <paramref name="oh"/> row pairs of width <paramref name="w"/> into rows of <paramref name="ow"/>.
+    /// Consecutive planes of even height are one taller plane, so callers may pass several at once.</summary>
     public static void Plane(float* src, float* dst, int w, int oh, int ow, bool max)
     {
-        if (ow < 8)
+        if (ow < 4)
         {
             PoolWindow.Plane(src, dst, 2 * oh, w, 2, 2, 2, 2, 0, 0, oh, ow, max);
             return;
         }
 
+        int step = ow >= 8 ? 8 : 4;
         Vector512<int> perm = EvensThenOdds;
+        Vector256<int> perm8 = EvensThenOdds8;
         for (int oy = 0; oy < oh; oy++)
         {
             float* r0 = src + (nint)2 * oy * w, r1 = r0 + w, o = dst + (nint)oy * ow;
-            for (int ox = 0; ; ox += 8)
+            for (int ox = 0; ; ox += step)
             {
-                if (ox > ow - 8) ox = ow - 8;
-                Store(r0 + 2 * ox, r1 + 2 * ox, o + ox, perm, max);
-                if (ox == ow - 8) break;
+                if (ox > ow - step) ox = ow - step;
+                if (step == 8) Store(r0 + 2 * ox, r1 + 2 * ox, o + ox, perm, max);
+                else Store4(r0 + 2 * ox, r1 + 2 * ox, o + ox, perm8, max);
+                if (ox == ow - step) break;
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* r0, float* r1, float* o, Vector256<int> perm, bool max)
+    {
+        Vector256<float> a = Vector256.Load(r0), b = Vector256.Load(r1);
+        Vector256<float> v = Avx2.PermuteVar8x32(max ? Vector256.Max(a, b) : a + b, perm);
+        Vector128<float> result = max ? Vector128.Max(v.GetLower(), v.GetUpper()) : (v.GetLower() + v.GetUpper()) * 0.25f;
+        result.Store(o);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

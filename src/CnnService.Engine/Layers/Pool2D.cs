@@ -36,6 +36,13 @@ public abstract unsafe class Pool2D : Layer, IParallelWork
     {
         (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
         int inPlane = InputShape.H * InputShape.W, outPlane = OutputShape.H * OutputShape.W;
+        if (_fast2x2 && InputShape.H == 2 * OutputShape.H)
+        {
+            // Planes of even height stack into one tall plane: one call for the whole chunk.
+            Pool2x2.Plane(job.Input + (nint)start * inPlane, job.Output + (nint)start * outPlane, InputShape.W, (end - start) * _win.OH, _win.OW, _max);
+            return;
+        }
+
         for (int plane = start; plane < end; plane++)
         {
             float* src = job.Input + (nint)plane * inPlane, dst = job.Output + (nint)plane * outPlane;

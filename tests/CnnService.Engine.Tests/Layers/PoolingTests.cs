@@ -15,6 +15,7 @@ public class PoolingTests
         [17, 1, 9, 7, 2, 0, 0],       // odd sizes: the last row and column are dropped (floor)
         [3, 2, 40, 37, 2, 0, 0],      // 2x2 fast path on a wide odd row
         [1, 4, 11, 11, 3, 1, 1],      // stride 1
+        [2, 3, 13, 12, 2, 0, 0],      // odd height (plane by plane), 6 outputs a row: the 4-wide step
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
