@@ -17,12 +17,14 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     private readonly bool _reflect;
     private readonly bool _hasBias;
     private readonly SimdLevel _simd;
+    private readonly PadStep _pad;
 
     internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
     {
         _win = win;
         _simd = simd;
+        _pad = new PadStep(this);
         FusedRelu = fuseRelu;
         _reflect = spec.PaddingMode switch
         {
@@ -61,8 +63,8 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     {
         if (_win.HasPadding)
         {
-            Pad.Apply(job.Input, job.Scratch, job.Batch * InputShape.C, InputShape.H, InputShape.W,
-                _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect);
+            long floats = PaddedFloats(job.Batch);
+            job.Run(_pad, Parallelism.Chunks(floats * 8, job.Batch * InputShape.C, threads), threads);
             job.Input = job.Scratch;
         }
 
@@ -79,6 +81,19 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
             ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
+    }
+
+    /// <summary>Copies the batch's planes, padded, into scratch: the first phase of a padded call.</summary>
+    private sealed class PadStep(Conv2D conv) : IParallelWork
+    {
+        public void RunChunk(ParallelJob job, int chunk)
+        {
+            TensorShape input = conv.InputShape;
+            Window2D win = conv._win;
+            (int start, int end) = Parallelism.Range(job.Batch * input.C, job.Chunks, chunk);
+            Pad.Apply(job.Input + (nint)start * input.H * input.W, job.Scratch + (nint)start * conv.PaddedH * conv.PaddedW, end - start,
+                input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect);
+        }
     }
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)

@@ -61,6 +61,20 @@ public class Conv2DTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 5));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Split_across_threads_matches_the_direct_convolution(bool reflect)
+    {
+        // Big enough that both the padding copy and the GEMM are split into chunks.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1), PaddingMode = reflect ? "reflect" : "zeros" };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(32, 48, 48), conv), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(4 * 32 * 48 * 48, seed: 5);
+
+        float[] expected = Reference.Conv2D(x, 4, 32, 48, 48, t["conv.weight"], t["conv.bias"], 8, 3, 3, 1, 1, 1, 1, 48, 48, reflect);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 4));
+    }
+
     [Fact]
     public void Without_bias_loads_no_bias_tensor()
     {
