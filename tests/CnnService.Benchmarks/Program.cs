@@ -1,33 +1,23 @@
-using System.Diagnostics;
-using CnnService.Engine.Kernels;
-using CnnService.Engine.Runtime;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using CnnService.Benchmarks;
 
-unsafe
+// `quick`: a one-process Stopwatch pass over every case; anything else goes to BenchmarkDotNet
+// (e.g. --filter '*', --filter '*Gemm*', --list flat).
+if (args.Length > 0 && args[0] == "quick") return QuickRun.Run(args[1..]);
+
+// Results go next to this project (BenchmarkDotNet.Artifacts/ is git-ignored), not into whatever
+// directory `dotnet run` was started from; --artifacts PATH still overrides.
+IConfig config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(ProjectDirectory(), "BenchmarkDotNet.Artifacts"));
+BenchmarkSwitcher.FromAssembly(typeof(FmaPeakBenchmarks).Assembly).Run(args, config);
+return 0;
+
+static string ProjectDirectory()
 {
-    foreach (var (m, k, cols) in new[] { (64, 576, 3136), (32, 9, 676 * 64), (100, 5408, 64), (8, 256, 32) })
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
     {
-        var rnd = new Random(1);
-        float[] a = new float[m * k]; for (int i = 0; i < a.Length; i++) a[i] = (float)rnd.NextDouble() - 0.5f;
-        float[] b = new float[k * cols]; for (int i = 0; i < b.Length; i++) b[i] = (float)rnd.NextDouble() - 0.5f;
-        var packed = new PackedMatrix(a, m, k, default);
-        float[] c = new float[m * cols];
-        foreach (var level in new[] { SimdLevel.Vector512, SimdLevel.Vector256, SimdLevel.Scalar })
-        {
-            int nr = Gemm.PanelWidth(level);
-            float[] panel = new float[k * nr];
-            int panels = (cols + nr - 1) / nr;
-            fixed (float* pb = b, pc = c, pp = panel)
-            {
-                var packer = new Im2ColPacker(pb, k, 1, cols, 1, 1, 1, 1, 1, cols);
-                double best = 1e9;
-                for (int rep = 0; rep < 20; rep++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    Gemm.Run(level, packed, packer, cols, pc, cols, false, 0, panels, pp);
-                    best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                }
-                Console.WriteLine($"{level} M={m} K={k} N={cols}: {2.0 * m * k * cols / best / 1e9:F1} GFLOP/s");
-            }
-        }
+        if (File.Exists(Path.Combine(dir.FullName, "CnnService.Benchmarks.csproj"))) return dir.FullName;
     }
+
+    return Directory.GetCurrentDirectory();
 }

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Cli;
+
+/// <summary>
+/// <c>cnn bench</c>: times repeated forward passes of one batch of seeded random input and
+/// reports throughput, latency percentiles and the achieved GFLOP/s.
+/// </summary>
+internal static class BenchCommand
+{
+    public const int InputSeed = 1;
+    public const double DefaultSeconds = 5;
+    public const double DefaultWarmup = 1;
+
+    private static readonly OptionSpec Batch = new("--batch", TakesValue: true);
+    private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
+    private static readonly OptionSpec Seconds = new("--seconds", TakesValue: true);
+    private static readonly OptionSpec Warmup = new("--warmup", TakesValue: true);
+    private static readonly OptionSpec SimdOption = new("--simd", TakesValue: true);
+    private static readonly OptionSpec Json = new("--json", TakesValue: false);
+
+    public static Command Definition { get; } = new(
+        "bench",
+        "time forward passes and report images/s, latency and GFLOP/s",
+        $"""
+        usage: cnn bench (--model DIR | --arch NAME) [--batch N] [--threads T] [--seconds S]
+                         [--warmup S] [--simd LEVEL] [--json]
+
+        Runs forward passes of one batch of seeded random input: first a warm-up, then as many
+        as fit in the measuring time, each timed. Reports images per second, milliseconds per
+        batch at the 50th and 99th percentiles, and the achieved GFLOP/s (the model's FLOPs per
+        image times images per second), with the model, batch, threads and SIMD level.
+
+          --model DIR    a model directory holding {ModelLoader.SpecFile} and {ModelLoader.WeightsFile}
+          --arch NAME    a built-in architecture with random weights, seed {ModelSource.ArchSeed} ({ModelSource.ArchNames})
+          --batch N      images per forward pass (default: 1)
+          --threads T    threads per forward pass (default: {Environment.ProcessorCount}, the CPUs available)
+          --seconds S    how long to measure (default: {DefaultSeconds})
+          --warmup S     how long to warm up first (default: {DefaultWarmup}; at least one pass runs)
+          --simd LEVEL   best (default: {Simd.Best}), vector512, vector256 or scalar
+          --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
+                         latency_ms_p99, gflops, model, batch, threads, simd and more
+          -h, --help     show this help
+        """,
+        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, SimdOption, Json],
+        Run);
+
+    private static int Run(ParsedArgs args, TextWriter stdout)
+    {
+        if (args.Positionals.Count > 0) throw new UsageException($"'cnn bench' takes no file arguments (got '{args.Positionals[0]}')");
+        int batch = args.GetInt(Batch.Name, 1, min: 1);
+        int threads = args.GetInt(Threads.Name, Environment.ProcessorCount, min: 1, max: 1024);
+        double seconds = args.GetDouble(Seconds.Name, DefaultSeconds, min: 0, minExclusive: true, max: 86_400);
+        double warmup = args.GetDouble(Warmup.Name, DefaultWarmup, min: 0, minExclusive: false, max: 86_400);
+        SimdLevel simd = ModelSource.ParseSimd(args.GetString(SimdOption.Name));
+        args.RequireExactlyOne(ModelSource.ModelOption.Name, ModelSource.ArchOption.Name);
+
+        Model model = ModelSource.Load(args, new EngineOptions { Threads = threads, Simd = simd }, out string source);
+        if ((long)batch * model.InputShape.Size > Array.MaxLength || (long)batch * model.OutputShape.Size > Array.MaxLength)
+            throw new UsageException($"--batch {batch} is too large for input {model.InputShape}");
+
+        BenchResult result = Measure(model, batch, seconds, warmup);
+        if (args.Has(Json.Name)) WriteJson(stdout, model, source, result);
+        else WriteText(stdout, model, source, result);
+        return ExitCodes.Ok;
+    }
+
+    internal sealed record BenchResult(int Batch, int Batches, double Seconds, double WarmupSeconds, double[] SortedLatencyMs)
+    {
+        public double ImagesPerSecond => Batch * (double)Batches / Seconds;
+        public double P50 => Percentile(SortedLatencyMs, 0.50);
+        public double P99 => Percentile(SortedLatencyMs, 0.99);
+        public double Mean => SortedLatencyMs.Average();
+    }
+
+    internal static BenchResult Measure(Model model, int batch, double seconds, double warmup)
+    {
+        var random = new Random(InputSeed);
+        var input = new float[batch * model.InputShape.Size];
+        for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+        var output = new float[batch * model.OutputShape.Size];
+
+        long warmupStart = Stopwatch.GetTimestamp();
+        do model.Forward(input, output, batch);
+        while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < warmup);
+        double warmed = Stopwatch.GetElapsedTime(warmupStart).TotalSeconds;
+
+        var latencies = new List<double>(1024);
+        long start = Stopwatch.GetTimestamp(), end = start + (long)(seconds * Stopwatch.Frequency), last = start;
+        do
+        {
+            model.Forward(input, output, batch);
+            long now = Stopwatch.GetTimestamp();
+            latencies.Add((now - last) * 1000.0 / Stopwatch.Frequency);
+            last = now;
+        }
+        while (last < end);
+
+        double[] sorted = latencies.ToArray();
+        Array.Sort(sorted);
+        return new BenchResult(batch, sorted.Length, (last - start) / (double)Stopwatch.Frequency, warmed, sorted);
+    }
+
+    /// <summary>Linear interpolation between closest ranks (NumPy's default).</summary>
+    internal static double Percentile(double[] sorted, double q)
+    {
+        if (sorted.Length == 0) return double.NaN;
+        double rank = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(rank), hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+
+    private static double GFlops(Model model, BenchResult r) => model.FlopsPerImage * r.ImagesPerSecond / 1e9;
+
+    private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r)
+    {
+        static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        string description = string.IsNullOrEmpty(model.Spec.Description) ? "" : $" ({model.Spec.Description})";
+        stdout.WriteLine($"model        {model.Spec.Name}{description}");
+        stdout.WriteLine($"source       {source}");
+        stdout.WriteLine($"batch        {r.Batch}");
+        stdout.WriteLine($"threads      {model.Options.Threads}");
+        stdout.WriteLine($"simd         {model.Options.Simd}");
+        stdout.WriteLine($"work         {F(model.FlopsPerImage / 1e6, "F3")} MFLOPs per image");
+        stdout.WriteLine($"runs         {r.Batches:N0} batches in {F(r.Seconds, "F2")} s, after {F(r.WarmupSeconds, "F2")} s of warm-up");
+        stdout.WriteLine($"images/s     {F(r.ImagesPerSecond, "F1")}");
+        stdout.WriteLine($"latency      p50 {F(r.P50, "F3")} ms, p99 {F(r.P99, "F3")} ms per batch");
+        stdout.WriteLine($"GFLOP/s      {F(GFlops(model, r), "F2")}");
+    }
+
+    private static void WriteJson(TextWriter stdout, Model model, string source, BenchResult r)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", model.Spec.Name);
+            json.WriteString("source", source);
+            json.WriteNumber("batch", r.Batch);
+            json.WriteNumber("threads", model.Options.Threads);
+            json.WriteString("simd", model.Options.Simd.ToString());
+            json.WriteNumber("flops_per_image", model.FlopsPerImage);
+            json.WriteNumber("warmup_seconds", r.WarmupSeconds);
+            json.WriteNumber("seconds", r.Seconds);
+            json.WriteNumber("batches", r.Batches);
+            json.WriteNumber("images_per_sec", r.ImagesPerSecond);
+            json.WriteNumber("latency_ms_p50", r.P50);
+            json.WriteNumber("latency_ms_p99", r.P99);
+            json.WriteNumber("latency_ms_mean", r.Mean);
+            json.WriteNumber("gflops", GFlops(model, r));
+            json.WriteEndObject();
+        }
+
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Cli;
+
+/// <summary><c>cnn info</c>: what a model expects and answers, and a table of its layers with parameters and FLOPs.</summary>
+internal static class InfoCommand
+{
+    private const int LabelsShown = 10;
+
+    public static Command Definition { get; } = new(
+        "info",
+        "describe a model: input, labels, and every layer's shape, parameters and FLOPs",
+        $"""
+        usage: cnn info --model DIR
+               cnn info --arch NAME
+
+        Describes a model: its name and description, the input it expects, its labels, then a
+        table of its layers (index, name, type, output shape, parameters, MFLOPs per image)
+        ending with the totals.
+
+          --model DIR   a model directory holding {ModelLoader.SpecFile} and {ModelLoader.WeightsFile}
+          --arch NAME   a built-in architecture instead ({ModelSource.ArchNames})
+          -h, --help    show this help
+        """,
+        [ModelSource.ModelOption, ModelSource.ArchOption],
+        Run);
+
+    private static int Run(ParsedArgs args, TextWriter stdout)
+    {
+        if (args.Positionals.Count > 0) throw new UsageException($"'cnn info' takes no file arguments (got '{args.Positionals[0]}')");
+        Model model = ModelSource.Load(args, EngineOptions.Default with { Threads = 1 }, out string source);
+        Write(model, source, stdout);
+        return ExitCodes.Ok;
+    }
+
+    internal static void Write(Model model, string source, TextWriter stdout)
+    {
+        ModelSpec spec = model.Spec;
+        InputSpec input = spec.Input;
+        stdout.WriteLine($"model        {spec.Name}");
+        if (!string.IsNullOrEmpty(spec.Description)) stdout.WriteLine($"description  {spec.Description}");
+        stdout.WriteLine($"source       {source}");
+        stdout.WriteLine($"input        {model.InputShape} {DescribeColor(input.Color)}, (pixel * {F(input.Scale)} - mean) / std, mean {List(input.Mean)}, std {List(input.Std)}");
+        stdout.WriteLine($"output       {model.OutputShape}");
+        stdout.WriteLine($"labels       {DescribeLabels(spec.Labels)}");
+        if (spec.Metrics is not null) stdout.WriteLine($"metrics      {spec.Metrics.ToJsonString()}");
+        stdout.WriteLine();
+
+        var table = new TextTable(("#", true), ("name", false), ("type", false), ("output", false), ("parameters", true), ("MFLOPs", true));
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            Layer layer = model.Layers[i];
+            table.Add(
+                i.ToString(CultureInfo.InvariantCulture),
+                layer.Name ?? "-",
+                DescribeType(model, i),
+                layer.OutputShape.ToString(),
+                Count(layer.Parameters),
+                MFlops(layer.FlopsPerImage));
+        }
+
+        table.Add("", "total", "", "", Count(model.Parameters), MFlops(model.FlopsPerImage));
+        table.Write(stdout);
+    }
+
+    internal static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    internal static string MFlops(long flops) => (flops / 1e6).ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>The layer's type; a ReLU that runs inside the preceding conv2d/dense GEMM says so.</summary>
+    private static string DescribeType(Model model, int i)
+    {
+        Layer layer = model.Layers[i];
+        bool fused = layer.Type == "relu" && i > 0 && model.Layers[i - 1] is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
+        return fused ? "relu (fused)" : layer.Type;
+    }
+
+    private static string DescribeColor(ColorMode color) => color switch
+    {
+        ColorMode.Grayscale => "grayscale",
+        ColorMode.Rgb => "rgb",
+        _ => "tensor",
+    };
+
+    private static string DescribeLabels(IReadOnlyList<string> labels)
+    {
+        if (labels.Count == 0) return "none (predictions are reported by index)";
+        string shown = string.Join(", ", labels.Take(LabelsShown));
+        return $"{labels.Count}: {shown}{(labels.Count > LabelsShown ? ", ..." : "")}";
+    }
+
+    private static string List(float[] values) => $"[{string.Join(", ", values.Select(F))}]";
+
+    private static string F(float value) => value.ToString("G7", CultureInfo.InvariantCulture);
+}

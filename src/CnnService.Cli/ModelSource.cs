@@ -1,0 +1,49 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Cli;
+
+/// <summary>Where a verb gets its network: a model directory (<c>--model DIR</c>) or a built-in architecture with random weights (<c>--arch NAME</c>).</summary>
+internal static class ModelSource
+{
+    /// <summary>Seed of the random weights given to a built-in architecture.</summary>
+    public const int ArchSeed = 1;
+
+    public static readonly OptionSpec ModelOption = new("--model", TakesValue: true);
+    public static readonly OptionSpec ArchOption = new("--arch", TakesValue: true);
+
+    public static string ArchNames => string.Join(", ", Architectures.Names);
+
+    /// <summary>Loads the model the arguments name; exactly one of --model and --arch must be given.</summary>
+    public static Model Load(ParsedArgs args, EngineOptions options, out string description)
+    {
+        args.RequireExactlyOne(ModelOption.Name, ArchOption.Name);
+        if (args.GetString(ArchOption.Name) is string arch)
+        {
+            description = $"built-in architecture {arch} (random weights, seed {ArchSeed})";
+            return FromArchitecture(arch, options);
+        }
+
+        string directory = args.GetString(ModelOption.Name)!;
+        description = Path.GetFullPath(directory);
+        return ModelLoader.Load(directory, options);
+    }
+
+    public static Model FromArchitecture(string arch, EngineOptions options)
+    {
+        if (!Architectures.Names.Contains(arch, StringComparer.Ordinal))
+            throw new UsageException($"unknown architecture '{arch}' (known: {ArchNames})");
+        ModelSpec spec = Architectures.Get(arch);
+        return Model.Create(spec, WeightInitializer.Initialize(spec, ArchSeed), options);
+    }
+
+    /// <summary>The --simd values: best (default) or a level name, case-insensitive.</summary>
+    public static SimdLevel ParseSimd(string? text)
+    {
+        if (text is null || text.Equals("best", StringComparison.OrdinalIgnoreCase)) return Simd.Best;
+        if (!Enum.TryParse(text, ignoreCase: true, out SimdLevel level) || !Enum.IsDefined(level) || int.TryParse(text, out _))
+            throw new UsageException($"option --simd must be one of best, {string.Join(", ", Enum.GetNames<SimdLevel>()).ToLowerInvariant()}; got '{text}'");
+        if (!Simd.IsSupported(level)) throw new UsageException($"--simd {text}: {level} is not accelerated on this CPU");
+        return level;
+    }
+}

@@ -1,0 +1,97 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Benchmarks;
+
+/// <summary>
+/// A whole-model forward pass: a network, a batch size and a thread count. The network is
+/// <see cref="TwoConv"/> (two 3x3 64->64 convolutions, padding 1, each with its ReLU fused, on
+/// 64x56x56: the shape of a VGG/ResNet stage) or one of the engine's built-in architectures.
+/// Weights are random (seed 1), input seeded.
+/// </summary>
+public sealed record ConvCase(string Network, int Batch, int Threads) : IComparable<ConvCase>, IComparable
+{
+    public const string TwoConv = "conv3x3-64x2";
+
+    public static IReadOnlyList<ConvCase> All { get; } =
+    [
+        new(TwoConv, 1, 1),
+        new(TwoConv, 1, 2),
+        new("keras-mnist", 1, 2),
+        new("keras-mnist", 64, 2),
+        new("lenet5", 1, 2),
+        new("lenet5", 64, 2),
+        new("tinyvgg", 1, 2),
+        new("tinyvgg", 64, 2),
+    ];
+
+    public override string ToString() => $"{Network} b{Batch} t{Threads}";
+
+    /// <summary>Declaration order, so BenchmarkDotNet's summary lists the cases as <see cref="All"/> does.</summary>
+    public int CompareTo(ConvCase? other)
+    {
+        if (other is null) return 1;
+        int a = IndexOf(this), b = IndexOf(other);
+        return a != b ? a.CompareTo(b) : string.CompareOrdinal(ToString(), other.ToString());
+    }
+
+    int IComparable.CompareTo(object? obj) => CompareTo(obj as ConvCase);
+
+    private static int IndexOf(ConvCase c)
+    {
+        for (int i = 0; i < All.Count; i++)
+        {
+            if (All[i] == c) return i;
+        }
+
+        return int.MaxValue;
+    }
+
+    public ModelSpec Spec() => Network == TwoConv ? TwoConvSpec() : Architectures.Get(Network);
+
+    public Model Build(SimdLevel? simd = null)
+    {
+        ModelSpec spec = Spec();
+        return Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = Threads, Simd = simd ?? Simd.Best });
+    }
+
+    /// <summary>FLOPs of one forward pass of the whole batch.</summary>
+    public double FlopsPerBatch(Model model) => (double)model.FlopsPerImage * Batch;
+
+    public static ModelSpec TwoConvSpec() => new()
+    {
+        Name = TwoConv,
+        Description = "two 3x3 64->64 convolutions, padding 1, on 64x56x56",
+        Input = new InputSpec { Channels = 64, Height = 56, Width = 56, Mean = new float[64], Std = Enumerable.Repeat(1f, 64).ToArray() },
+        Labels = [],
+        Layers =
+        [
+            new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "relu" },
+            new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "relu" },
+        ],
+    };
+}
+
+/// <summary>A built model with its input and output buffers, ready to run.</summary>
+public sealed class ConvRunner
+{
+    private readonly float[] _input, _output;
+
+    public ConvRunner(ConvCase c, SimdLevel? simd = null)
+    {
+        Case = c;
+        Model = c.Build(simd);
+        var random = new Random(2);
+        _input = new float[c.Batch * Model.InputShape.Size];
+        for (int i = 0; i < _input.Length; i++) _input[i] = (float)(random.NextDouble() * 2 - 1);
+        _output = new float[c.Batch * Model.OutputShape.Size];
+    }
+
+    public ConvCase Case { get; }
+    public Model Model { get; }
+    public double FlopsPerBatch => Case.FlopsPerBatch(Model);
+
+    public void Run() => Model.Forward(_input, _output, Case.Batch);
+}

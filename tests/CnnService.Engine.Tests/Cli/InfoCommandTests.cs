@@ -1,0 +1,98 @@
+using System.Globalization;
+using CnnService.Cli;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Tests.Cli;
+
+public class InfoCommandTests
+{
+    [Fact]
+    public void Info_on_a_model_directory_lists_every_layer_with_its_shape_parameters_and_mflops()
+    {
+        using var temp = new TempModel();
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("", r.Stderr);
+        string[] lines = r.StdoutLines;
+        Model model = temp.Model;
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            var layer = model.Layers[i];
+            string[] cells = Row(lines, i.ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(layer.Name ?? "-", cells[1]);
+            Assert.StartsWith(layer.Type, cells[2]);
+            Assert.Contains(layer.OutputShape.ToString(), cells);
+            Assert.Equal(InfoCommand.Count(layer.Parameters), cells[^2]);
+            Assert.Equal(InfoCommand.MFlops(layer.FlopsPerImage), cells[^1]);
+        }
+    }
+
+    [Fact]
+    public void Info_ends_with_a_totals_row_of_parameters_and_mflops()
+    {
+        using var temp = new TempModel();
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir);
+
+        string[] totals = Row(r.StdoutLines, "total");
+        Assert.Equal(["total", InfoCommand.Count(temp.Model.Parameters), InfoCommand.MFlops(temp.Model.FlopsPerImage)], totals);
+        Assert.Equal("542,230", InfoCommand.Count(temp.Model.Parameters)); // 320 + 540,900 + 1,010
+        Assert.StartsWith("   total", r.StdoutLines[^1]);
+    }
+
+    [Fact]
+    public void Info_prints_name_description_input_and_label_count()
+    {
+        using var temp = new TempModel();
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir);
+
+        Assert.Contains("model        mnist", r.StdoutLines);
+        Assert.Contains("description  Keras MNIST example CNN", r.StdoutLines);
+        Assert.Contains(r.StdoutLines, l => l.StartsWith("input        [1,28,28] grayscale", StringComparison.Ordinal));
+        Assert.Contains(r.StdoutLines, l => l.StartsWith("labels       10: 0, 1, 2", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("keras-mnist")]
+    [InlineData("lenet5")]
+    [InlineData("tinyvgg")]
+    public void Info_describes_a_built_in_architecture(string arch)
+    {
+        CliResult r = Cnn.Run("info", "--arch", arch);
+
+        Assert.Equal(0, r.ExitCode);
+        Model model = ModelSource.FromArchitecture(arch, EngineOptions.Default with { Threads = 1 });
+        Assert.Equal(model.Layers.Count, r.StdoutLines.Count(l => char.IsAsciiDigit(l.TrimStart()[0])));
+        Assert.Equal(InfoCommand.Count(model.Parameters), Row(r.StdoutLines, "total")[1]);
+    }
+
+    [Fact]
+    public void Info_marks_a_relu_that_runs_inside_the_previous_layer_as_fused()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "keras-mnist");
+
+        Assert.Equal(["1", "-", "relu", "(fused)", "[32,26,26]", "0", "0.022"], Row(r.StdoutLines, "1"));
+    }
+
+    [Fact]
+    public void Info_with_both_model_and_arch_is_a_usage_error()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "lenet5", "--model", "x");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("cnn: give either --model or --arch, not both", r.Error);
+    }
+
+    [Fact]
+    public void Info_with_an_unknown_architecture_names_the_known_ones()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "resnet50");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("cnn: unknown architecture 'resnet50' (known: keras-mnist, lenet5, tinyvgg)", r.Error);
+    }
+
+    /// <summary>The cells of the table row whose first cell is <paramref name="first"/>.</summary>
+    private static string[] Row(string[] lines, string first) =>
+        lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Single(cells => cells.Length > 0 && cells[0] == first);
+}
