@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
@@ -41,6 +42,7 @@ internal static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TKernel, TPacker>(PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* panel)
         where TKernel : struct, IMicroKernel
         where TPacker : struct, IPanelPacker
@@ -78,6 +80,7 @@ internal static unsafe class Gemm
 
     /// <summary>Writes the valid rows x columns of a stack tile to their NCHW places, one run of
     /// columns per image (a dense layer's P = 1 makes every column its own image).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(float* tile, int nr, int rows, int count, float* c, int m, int p, int i0, int j0)
     {
         int n = j0 / p, pp = j0 - n * p;

@@ -15,6 +15,7 @@ namespace CnnService.Engine.Kernels;
 internal static unsafe class Gemv
 {
     /// <summary>y[n*M + i] = relu?(bias[i] + sum_k A[i,k] x[n*K + k]) for the rows of panels [panelStart, panelEnd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(PackedMatrix a, float* x, int n, float* y, bool relu, int panelStart, int panelEnd)
     {
         int k = a.K, m = a.M;
@@ -44,6 +45,7 @@ internal static unsafe class Gemv
     }
 
     /// <summary>sums[r] = sum_k ap[k*8 + r] * x0[k] and sums[8 + r] likewise for x1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PanelTimesTwo(float* ap, int k, float* x0, float* x1, float* sums)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;

@@ -25,6 +25,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         (_c, _h, _w, _kh, _kw, _sh, _sw, _oh, _ow) = (c, h, w, kh, kw, sh, sw, oh, ow);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int count, float* panel, int nr)
     {
         // Split the panel's columns into runs within one output row: inside a run the source
@@ -71,6 +72,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     /// panel's slack row). Most runs are short (an output row of a small image), so this beats
     /// exact copies with scalar tails.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackWhole(float* panel, int nr, int count, nint* runSrc, int* runDst, int runs)
     {
         int k = _c * _kh * _kw;
@@ -107,6 +109,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     }
 
     /// <summary>The general walk: any stride, exact lengths, no read past a run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackExact(float* panel, int nr, int count, nint* runSrc, int* runDst, int* runLen, int runs)
     {
         int k = _c * _kh * _kw;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class Pad
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect)
     {
         int hp = h + top + bottom, wp = w + left + right;

@@ -20,6 +20,7 @@ internal static unsafe class Pool2x2
 
     /// <summary>Pools <paramref name="oh"/> row pairs of width <paramref name="w"/> into rows of <paramref name="ow"/>.
     /// Consecutive planes of even height are one taller plane, so callers may pass several at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Plane(float* src, float* dst, int w, int oh, int ow, bool max)
     {
         if (ow < 4)

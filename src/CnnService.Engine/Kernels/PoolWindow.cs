@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class PoolWindow
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Plane(float* src, float* dst, int h, int w, int kh, int kw, int sh, int sw, int top, int left, int oh, int ow, bool max)
     {
         for (int oy = 0; oy < oh; oy++)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal readonly unsafe struct RowPacker(float* input, int k) : IPanelPacker
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int count, float* panel, int nr)
     {
         for (int jj = 0; jj < count; jj++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using CnnService.Engine.Runtime;
 
@@ -9,6 +10,7 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class UnaryDriver
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<TOp>(float* x, float* y, nint length, SimdLevel level)
         where TOp : IUnaryOperator
     {

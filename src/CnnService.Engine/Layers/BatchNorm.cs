@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
@@ -43,6 +44,7 @@ public sealed unsafe class BatchNorm : Layer
 
     internal override bool InPlace => true;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Forward(ParallelJob job, int threads)
     {
         int plane = InputShape.H * InputShape.W;
@@ -58,6 +60,7 @@ public sealed unsafe class BatchNorm : Layer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleShift(Span<float> x, Span<float> y, float scale, float shift)
     {
         int i = 0;

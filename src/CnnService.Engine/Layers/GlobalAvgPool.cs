@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
@@ -12,6 +13,7 @@ public sealed unsafe class GlobalAvgPool : Layer
 
     public override long FlopsPerImage => InputShape.Size;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Forward(ParallelJob job, int threads)
     {
         int plane = InputShape.H * InputShape.W, planes = job.Batch * InputShape.C;

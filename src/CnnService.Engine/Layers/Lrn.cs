@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 
@@ -24,6 +25,7 @@ public sealed unsafe class Lrn : Layer
 
     internal override long ScratchFloats(int batch, int threads) => InputShape.H * InputShape.W;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Forward(ParallelJob job, int threads)
     {
         int c = InputShape.C, plane = InputShape.H * InputShape.W;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
@@ -17,6 +18,7 @@ public sealed unsafe class Softmax : Layer
 
     internal override bool InPlace => true;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Forward(ParallelJob job, int threads)
     {
         int c = InputShape.C, plane = InputShape.H * InputShape.W;

@@ -10,7 +10,7 @@ internal static class Parallelism
     public const long MinWorkPerChunk = 1L << 19;
 
     /// <summary>
-    /// Up to four chunks per thread, so a helper that starts late (the pool is busy, the core
+    /// Up to sixteen chunks per thread, so a helper that starts late (the pool is busy, the core
     /// is shared) still finds work left and the caller is not left waiting on one long chunk.
     /// </summary>
     private const int ChunksPerThread = 4;
