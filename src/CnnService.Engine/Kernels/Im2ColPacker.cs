@@ -75,11 +75,10 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackWhole(float* panel, int nr, int count, nint* runSrc, int* runDst, int runs)
     {
-        int k = _c * _kh * _kw;
-        int ci = 0, ki = 0, kj = 0;
-        for (int kk = 0; kk < k; kk++)
+        var walk = new WindowWalk(_h, _w, _kh, _kw);
+        for (int kk = 0, k = _c * _kh * _kw; kk < k; kk++, walk.Next())
         {
-            float* src = _input + (((nint)ci * _h + ki) * _w + kj);
+            float* src = _input + walk.Offset;
             float* row = panel + (nint)kk * nr;
             for (int r = 0; r < runs; r++)
             {
@@ -96,15 +95,6 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
             }
 
             if (count < nr) new Span<float>(row + count, nr - count).Clear();
-            if (++kj == _kw)
-            {
-                kj = 0;
-                if (++ki == _kh)
-                {
-                    ki = 0;
-                    ci++;
-                }
-            }
         }
     }
 
@@ -112,11 +102,10 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackExact(float* panel, int nr, int count, nint* runSrc, int* runDst, int* runLen, int runs)
     {
-        int k = _c * _kh * _kw;
-        int ci = 0, ki = 0, kj = 0;
-        for (int kk = 0; kk < k; kk++)
+        var walk = new WindowWalk(_h, _w, _kh, _kw);
+        for (int kk = 0, k = _c * _kh * _kw; kk < k; kk++, walk.Next())
         {
-            nint offset = ((nint)ci * _h + ki) * _w + kj;
+            nint offset = walk.Offset;
             float* row = panel + (nint)kk * nr;
             for (int r = 0; r < runs; r++)
             {
@@ -126,15 +115,6 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
             }
 
             if (count < nr) new Span<float>(row + count, nr - count).Clear();
-            if (++kj == _kw)
-            {
-                kj = 0;
-                if (++ki == _kh)
-                {
-                    ki = 0;
-                    ci++;
-                }
-            }
         }
     }
 
@@ -155,5 +135,25 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     private static void CopyStrided(float* src, int stride, float* dst, int len)
     {
         for (int i = 0; i < len; i++) dst[i] = src[(nint)i * stride];
+    }
+
+    /// <summary>Row k = (c, ki, kj) of the kernel window, walked in order, as an offset into one padded image.</summary>
+    private struct WindowWalk(int h, int w, int kh, int kw)
+    {
+        private int _ki, _kj;
+
+        public nint Offset { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Next()
+        {
+            Offset++;
+            if (++_kj < kw) return;
+            _kj = 0;
+            Offset += w - kw;
+            if (++_ki < kh) return;
+            _ki = 0;
+            Offset += (nint)(h - kh) * w;
+        }
     }
 }
