@@ -67,7 +67,7 @@ public sealed unsafe class GemmCase
         _b = Pinned((long)shape.K * shape.N);
         for (int i = 0; i < _b.Length; i++) _b[i] = (float)random.NextDouble() - 0.5f;
         _c = Pinned((long)shape.M * shape.N);
-        _panel = Pinned(Gemm.PanelFloats(shape.K, level));
+        _panel = Pinned(Gemm.ScratchFloats(_a, level));
         _pb = Address(_b);
         _pc = Address(_c);
         _pp = Address(_panel);

@@ -9,10 +9,11 @@ namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// The GEMM driver: C = relu?(A * B + bias) over a range of B's column panels. For each panel it
-/// packs B once (K x NR, small enough for L2), then sweeps every MR-row panel of A across it.
+/// packs B one depth block at a time (at most 256 x NR, so it stays in L1) and sweeps every
+/// MR-row panel of A across it, the tiles accumulating over the blocks.
 /// A tile that lies inside one image is written straight into C; a tile that is cut short (the
 /// last rows of M, the last columns, or columns that straddle two images) is computed into a
-/// small stack tile and scattered. A tile with fewer than MR valid rows is still written in place:
+/// per-thread tile and scattered after the last block. A tile with fewer than MR valid rows is still written in place:
 /// the kernel stores only the valid rows.
 /// </summary>
 internal static unsafe class Gemm
@@ -25,54 +26,72 @@ internal static unsafe class Gemm
         _ => MicroKernelScalar.NR,
     };
 
-    /// <summary>Floats of scratch one thread needs: one packed B panel, plus one row of slack
-    /// because packers may write a whole vector past a row's last column (the next row, or this
-    /// slack, is written after).</summary>
-    public static long PanelFloats(int k, SimdLevel level) => ((long)k + 1) * PanelWidth(level);
+    /// <summary>Deepest B block packed at once: 256 rows x 32 columns is 32 KB, which stays in L1
+    /// beside the 8 KB of A it meets, however deep the layer (a dense layer's K runs to thousands).</summary>
+    public const int MaxDepthBlock = 256;
 
-    /// <summary>Computes column panels [panelStart, panelEnd) of C.</summary>
-    public static void Run<TPacker>(SimdLevel level, PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* panel)
+    /// <summary>
+    /// Floats of per-thread scratch: one packed B block plus one row of slack (packers may write
+    /// a whole vector past a row's last column; the next row, or the slack, is written after),
+    /// then one MR x NR tile per row panel of A for tiles that cannot be written in place.
+    /// </summary>
+    public static long ScratchFloats(PackedMatrix a, SimdLevel level) =>
+        ((long)DepthBlock(a.K) + 1 + a.Panels * PackedMatrix.MR) * PanelWidth(level);
+
+    /// <summary>K split into equal blocks of at most <see cref="MaxDepthBlock"/>: 576 is 3 x 192, not 256 + 256 + 64.</summary>
+    private static int DepthBlock(int k)
+    {
+        int blocks = (k + MaxDepthBlock - 1) / MaxDepthBlock;
+        return (k + blocks - 1) / blocks;
+    }
+
+    /// <summary>Computes column panels [panelStart, panelEnd) of C, using <paramref name="scratch"/> (<see cref="ScratchFloats"/>).</summary>
+    public static void Run<TPacker>(SimdLevel level, PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch)
         where TPacker : struct, IPanelPacker
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Run<MicroKernel512, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, panel); break;
-            case SimdLevel.Vector256: Run<MicroKernel256, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, panel); break;
-            default: Run<MicroKernelScalar, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, panel); break;
+            case SimdLevel.Vector512: Run<MicroKernel512, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
+            case SimdLevel.Vector256: Run<MicroKernel256, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
+            default: Run<MicroKernelScalar, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TKernel, TPacker>(PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* panel)
+    private static void Run<TKernel, TPacker>(PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch)
         where TKernel : struct, IMicroKernel
         where TPacker : struct, IPanelPacker
     {
-        int nr = TKernel.NR, mr = TKernel.MR, m = a.M, k = a.K;
-        float* tile = stackalloc float[mr * nr];
+        int nr = TKernel.NR, mr = TKernel.MR, m = a.M, k = a.K, kc = DepthBlock(k);
+        float* panel = scratch, tiles = scratch + (nint)(kc + 1) * nr;
         fixed (float* aData = a.Data, bias = a.Bias)
         {
             for (int panelIndex = panelStart; panelIndex < panelEnd; panelIndex++)
             {
                 int j0 = panelIndex * nr;
                 int count = Math.Min(nr, cols - j0);
-                packer.Pack(j0, count, panel, nr);
-
                 int n = j0 / p, p0 = j0 - n * p;
                 bool insideOneImage = count == nr && p0 + nr <= p;
                 float* cImage = c + (nint)n * m * p + p0;
-                for (int i0 = 0; i0 < m; i0 += mr)
+
+                // Depth blocks accumulate into the same tiles: bias first, ReLU last.
+                for (int k0 = 0; k0 < k; k0 += kc)
                 {
-                    float* aPanel = aData + (nint)i0 * k;
-                    int rows = Math.Min(mr, m - i0);
-                    if (insideOneImage)
+                    int depth = Math.Min(kc, k - k0);
+                    packer.Pack(j0, count, k0, depth, panel, nr);
+                    bool first = k0 == 0, last = k0 + depth == k;
+                    for (int i0 = 0; i0 < m; i0 += mr)
                     {
-                        TKernel.Run(k, aPanel, panel, bias + i0, cImage + (nint)i0 * p, p, rows, relu);
+                        float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
+                        int rows = Math.Min(mr, m - i0);
+                        if (insideOneImage) TKernel.Run(depth, aBlock, panel, bias + i0, cImage + (nint)i0 * p, p, rows, !first, relu && last);
+                        else TKernel.Run(depth, aBlock, panel, bias + i0, tiles + (nint)i0 * nr, nr, rows, !first, relu && last);
                     }
-                    else
-                    {
-                        TKernel.Run(k, aPanel, panel, bias + i0, tile, nr, rows, relu);
-                        Scatter(tile, nr, rows, count, c, m, p, i0, j0);
-                    }
+                }
+
+                if (!insideOneImage)
+                {
+                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(mr, m - i0), count, c, m, p, i0, j0);
                 }
             }
         }

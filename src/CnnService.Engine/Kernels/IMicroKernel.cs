@@ -5,7 +5,8 @@ namespace CnnService.Engine.Kernels;
 //   M   output channels / units (GEMM rows)                     OH, OW output height, width
 //   K   = C*kh*kw, the GEMM depth      P   = OH*OW, output positions per image
 //   The GEMM's columns are the N*P output positions of the whole batch: one multiply per layer.
-//   MR x NR  the register tile: MR rows of M by NR columns, accumulated in registers over all of K.
+//   MR x NR  the register tile: MR rows of M by NR columns, accumulated in registers.
+//   KC  one depth block: B is packed KC rows at a time so the panel stays in L1.
 
 /// <summary>
 /// A register-blocked GEMM micro-kernel: computes one MR x NR tile of C over the whole depth K,
@@ -20,7 +21,11 @@ internal unsafe interface IMicroKernel
     /// <summary>Columns of the tile (B's panel width).</summary>
     static abstract int NR { get; }
 
-    /// <summary>c[r*ldc + j] = relu?(bias[r] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; rows (at most MR), j &lt; NR.
-    /// All MR rows are computed (A's padding rows are zero); only <paramref name="rows"/> are stored.</summary>
-    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu);
+    /// <summary>
+    /// c[r*ldc + j] = relu?(start[r, j] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; rows (at most MR), j &lt; NR,
+    /// where start is bias[r], or the tile's current contents when <paramref name="accumulate"/>
+    /// (a later depth block adding to an earlier one). All MR rows are computed (A's padding rows
+    /// are zero); only <paramref name="rows"/> are read and stored.
+    /// </summary>
+    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu);
 }

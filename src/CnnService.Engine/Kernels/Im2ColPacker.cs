@@ -26,7 +26,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Pack(int j0, int count, float* panel, int nr)
+    public void Pack(int j0, int count, int k0, int depth, float* panel, int nr)
     {
         // Split the panel's columns into runs within one output row: inside a run the source
         // address steps by the stride, so each kernel row k becomes a few short copies.
@@ -58,11 +58,11 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         nint deepest = ((nint)(_c - 1) * _h + _kh - 1) * _w + _kw - 1;
         if (_sw == 1 && (nr == 32 || nr == 8) && _input + runSrc[runs - 1] + deepest + nr <= _inputEnd)
         {
-            PackWhole(panel, nr, count, runSrc, runDst, runs);
+            PackWhole(panel, nr, count, k0, depth, runSrc, runDst, runs);
         }
         else
         {
-            PackExact(panel, nr, count, runSrc, runDst, runLen, runs);
+            PackExact(panel, nr, count, k0, depth, runSrc, runDst, runLen, runs);
         }
     }
 
@@ -73,10 +73,10 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     /// exact copies with scalar tails.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PackWhole(float* panel, int nr, int count, nint* runSrc, int* runDst, int runs)
+    private void PackWhole(float* panel, int nr, int count, int k0, int depth, nint* runSrc, int* runDst, int runs)
     {
-        var walk = new WindowWalk(_h, _w, _kh, _kw);
-        for (int kk = 0, k = _c * _kh * _kw; kk < k; kk++, walk.Next())
+        var walk = new WindowWalk(_h, _w, _kh, _kw, k0);
+        for (int kk = 0; kk < depth; kk++, walk.Next())
         {
             float* src = _input + walk.Offset;
             float* row = panel + (nint)kk * nr;
@@ -100,10 +100,10 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
 
     /// <summary>The general walk: any stride, exact lengths, no read past a run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PackExact(float* panel, int nr, int count, nint* runSrc, int* runDst, int* runLen, int runs)
+    private void PackExact(float* panel, int nr, int count, int k0, int depth, nint* runSrc, int* runDst, int* runLen, int runs)
     {
-        var walk = new WindowWalk(_h, _w, _kh, _kw);
-        for (int kk = 0, k = _c * _kh * _kw; kk < k; kk++, walk.Next())
+        var walk = new WindowWalk(_h, _w, _kh, _kw, k0);
+        for (int kk = 0; kk < depth; kk++, walk.Next())
         {
             nint offset = walk.Offset;
             float* row = panel + (nint)kk * nr;
@@ -137,10 +137,19 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         for (int i = 0; i < len; i++) dst[i] = src[(nint)i * stride];
     }
 
-    /// <summary>Row k = (c, ki, kj) of the kernel window, walked in order, as an offset into one padded image.</summary>
-    private struct WindowWalk(int h, int w, int kh, int kw)
+    /// <summary>Row k = (c, ki, kj) of the kernel window, walked in order from <c>k0</c>, as an offset into one padded image.</summary>
+    private struct WindowWalk
     {
+        private readonly int _h, _w, _kh, _kw;
         private int _ki, _kj;
+
+        public WindowWalk(int h, int w, int kh, int kw, int k0)
+        {
+            (_h, _w, _kh, _kw) = (h, w, kh, kw);
+            int c = k0 / (kh * kw), r = k0 - c * kh * kw;
+            (_ki, _kj) = (r / kw, r % kw);
+            Offset = ((nint)c * h + _ki) * w + _kj;
+        }
 
         public nint Offset { get; private set; }
 
@@ -148,12 +157,12 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         public void Next()
         {
             Offset++;
-            if (++_kj < kw) return;
+            if (++_kj < _kw) return;
             _kj = 0;
-            Offset += w - kw;
-            if (++_ki < kh) return;
+            Offset += _w - _kw;
+            if (++_ki < _kh) return;
             _ki = 0;
-            Offset += (nint)(h - kh) * w;
+            Offset += (nint)(_h - _kh) * _w;
         }
     }
 }

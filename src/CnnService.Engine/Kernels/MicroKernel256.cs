@@ -13,12 +13,27 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     public static int NR => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
-        Vector256<float> c0 = Vector256.Create(bias[0]), c1 = Vector256.Create(bias[1]);
-        Vector256<float> c2 = Vector256.Create(bias[2]), c3 = Vector256.Create(bias[3]);
-        Vector256<float> c4 = Vector256.Create(bias[4]), c5 = Vector256.Create(bias[5]);
-        Vector256<float> c6 = Vector256.Create(bias[6]), c7 = Vector256.Create(bias[7]);
+        Vector256<float> c0, c1, c2, c3, c4, c5, c6, c7;
+        if (accumulate)
+        {
+            c0 = Vector256.Load(c);
+            c1 = rows > 1 ? Vector256.Load(c + ldc) : default;
+            c2 = rows > 2 ? Vector256.Load(c + 2 * ldc) : default;
+            c3 = rows > 3 ? Vector256.Load(c + 3 * ldc) : default;
+            c4 = rows > 4 ? Vector256.Load(c + 4 * ldc) : default;
+            c5 = rows > 5 ? Vector256.Load(c + 5 * ldc) : default;
+            c6 = rows > 6 ? Vector256.Load(c + 6 * ldc) : default;
+            c7 = rows > 7 ? Vector256.Load(c + 7 * ldc) : default;
+        }
+        else
+        {
+            c0 = Vector256.Create(bias[0]); c1 = Vector256.Create(bias[1]);
+            c2 = Vector256.Create(bias[2]); c3 = Vector256.Create(bias[3]);
+            c4 = Vector256.Create(bias[4]); c5 = Vector256.Create(bias[5]);
+            c6 = Vector256.Create(bias[6]); c7 = Vector256.Create(bias[7]);
+        }
 
         for (; k > 0; k--)
         {

@@ -14,16 +14,31 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
-        Vector512<float> c00 = Vector512.Create(bias[0]), c01 = c00;
-        Vector512<float> c10 = Vector512.Create(bias[1]), c11 = c10;
-        Vector512<float> c20 = Vector512.Create(bias[2]), c21 = c20;
-        Vector512<float> c30 = Vector512.Create(bias[3]), c31 = c30;
-        Vector512<float> c40 = Vector512.Create(bias[4]), c41 = c40;
-        Vector512<float> c50 = Vector512.Create(bias[5]), c51 = c50;
-        Vector512<float> c60 = Vector512.Create(bias[6]), c61 = c60;
-        Vector512<float> c70 = Vector512.Create(bias[7]), c71 = c70;
+        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (accumulate)
+        {
+            c00 = Vector512.Load(c); c01 = Vector512.Load(c + 16);
+            c10 = rows > 1 ? Vector512.Load(c + ldc) : default; c11 = rows > 1 ? Vector512.Load(c + ldc + 16) : default;
+            c20 = rows > 2 ? Vector512.Load(c + 2 * ldc) : default; c21 = rows > 2 ? Vector512.Load(c + 2 * ldc + 16) : default;
+            c30 = rows > 3 ? Vector512.Load(c + 3 * ldc) : default; c31 = rows > 3 ? Vector512.Load(c + 3 * ldc + 16) : default;
+            c40 = rows > 4 ? Vector512.Load(c + 4 * ldc) : default; c41 = rows > 4 ? Vector512.Load(c + 4 * ldc + 16) : default;
+            c50 = rows > 5 ? Vector512.Load(c + 5 * ldc) : default; c51 = rows > 5 ? Vector512.Load(c + 5 * ldc + 16) : default;
+            c60 = rows > 6 ? Vector512.Load(c + 6 * ldc) : default; c61 = rows > 6 ? Vector512.Load(c + 6 * ldc + 16) : default;
+            c70 = rows > 7 ? Vector512.Load(c + 7 * ldc) : default; c71 = rows > 7 ? Vector512.Load(c + 7 * ldc + 16) : default;
+        }
+        else
+        {
+            c00 = c01 = Vector512.Create(bias[0]);
+            c10 = c11 = Vector512.Create(bias[1]);
+            c20 = c21 = Vector512.Create(bias[2]);
+            c30 = c31 = Vector512.Create(bias[3]);
+            c40 = c41 = Vector512.Create(bias[4]);
+            c50 = c51 = Vector512.Create(bias[5]);
+            c60 = c61 = Vector512.Create(bias[6]);
+            c70 = c71 = Vector512.Create(bias[7]);
+        }
 
         for (; k > 0; k--)
         {

@@ -10,14 +10,14 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
     public static int MR => 8;
     public static int NR => 8;
 
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool relu)
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
         float* acc = stackalloc float[8 * 8];
         for (int r = 0; r < 8; r++)
         {
             for (int j = 0; j < 8; j++)
             {
-                acc[r * 8 + j] = bias[r];
+                acc[r * 8 + j] = !accumulate ? bias[r] : r < rows ? c[r * ldc + j] : 0f;
             }
         }
 

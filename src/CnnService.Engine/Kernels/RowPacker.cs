@@ -9,13 +9,13 @@ namespace CnnService.Engine.Kernels;
 internal readonly unsafe struct RowPacker(float* input, int k) : IPanelPacker
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Pack(int j0, int count, float* panel, int nr)
+    public void Pack(int j0, int count, int k0, int depth, float* panel, int nr)
     {
         for (int jj = 0; jj < count; jj++)
         {
-            float* src = input + (nint)(j0 + jj) * k;
+            float* src = input + (nint)(j0 + jj) * k + k0;
             float* dst = panel + jj;
-            for (int kk = 0; kk < k; kk++)
+            for (int kk = 0; kk < depth; kk++)
             {
                 dst[(nint)kk * nr] = src[kk];
             }
@@ -23,7 +23,7 @@ internal readonly unsafe struct RowPacker(float* input, int k) : IPanelPacker
 
         if (count < nr)
         {
-            for (int kk = 0; kk < k; kk++)
+            for (int kk = 0; kk < depth; kk++)
             {
                 new Span<float>(panel + (nint)kk * nr + count, nr - count).Clear();
             }

@@ -80,7 +80,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         (int start, int end) = Parallelism.Range(panels, job.Chunks, chunk);
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
-            ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
+            ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
     }
 
     /// <summary>Copies the batch's planes, padded, into scratch: the first phase of a padded call.</summary>

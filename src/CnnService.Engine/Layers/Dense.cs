@@ -56,7 +56,7 @@ public sealed unsafe class Dense : Layer, IParallelWork
         {
             (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
             Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K), job.Batch, job.Output, 1, FusedRelu, start, end,
-                ThreadScratch.Get(Gemm.PanelFloats(_weights.K, _simd)));
+                ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
         }
     }
 

@@ -51,7 +51,7 @@ public unsafe class GemmTests
     {
         var packed = new PackedMatrix(a, m, k, bias);
         var c = new float[m * n];
-        var panel = new float[Gemm.PanelFloats(k, simd)];
+        var panel = new float[Gemm.ScratchFloats(packed, simd)];
         int panels = (n + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
         fixed (float* pb = b, pc = c, pp = panel)
         {
