@@ -58,11 +58,39 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         nint deepest = ((nint)(_c - 1) * _h + _kh - 1) * _w + _kw - 1;
         if (_sw == 1 && (nr == 32 || nr == 8) && _input + runSrc[runs - 1] + deepest + nr <= _inputEnd)
         {
-            PackWhole(panel, nr, count, k0, depth, runSrc, runDst, runs);
+            if (nr == 32 && runs <= 2 && count == nr) PackOneOrTwoRuns(panel, k0, depth, runSrc, runDst, runLen, runs);
+            else PackWhole(panel, nr, count, k0, depth, runSrc, runDst, runs);
         }
         else
         {
             PackExact(panel, nr, count, k0, depth, runSrc, runDst, runLen, runs);
+        }
+    }
+
+    /// <summary>
+    /// The common case of <see cref="PackWhole"/> at NR = 32: a full panel made of one or two
+    /// runs (at most two output rows), with the run pointers held in registers and each run
+    /// copied as one vector when it fits in 16 columns. The second run's first store covers the
+    /// first run's surplus.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PackOneOrTwoRuns(float* panel, int k0, int depth, nint* runSrc, int* runDst, int* runLen, int runs)
+    {
+        float* s0 = _input + runSrc[0], s1 = _input + runSrc[runs - 1];
+        int d1 = runDst[runs - 1];
+        bool wide0 = runLen[0] > 16, second = runs == 2, wide1 = second && runLen[1] > 16;
+        var walk = new WindowWalk(_h, _w, _kh, _kw, k0);
+        for (int kk = 0; kk < depth; kk++, walk.Next())
+        {
+            nint offset = walk.Offset;
+            float* row = panel + (nint)kk * 32;
+            Vector512.Store(Vector512.Load(s0 + offset), row);
+            if (wide0) Vector512.Store(Vector512.Load(s0 + offset + 16), row + 16);
+            if (second)
+            {
+                Vector512.Store(Vector512.Load(s1 + offset), row + d1);
+                if (wide1) Vector512.Store(Vector512.Load(s1 + offset + 16), row + d1 + 16);
+            }
         }
     }
 
