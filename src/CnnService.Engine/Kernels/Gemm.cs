@@ -39,7 +39,7 @@ internal static unsafe class Gemm
         ((long)DepthBlock(a.K) + 1 + a.Panels * PackedMatrix.MR) * PanelWidth(level);
 
     /// <summary>K split into equal blocks of at most <see cref="MaxDepthBlock"/>: 576 is 3 x 192, not 256 + 256 + 64.</summary>
-    private static int DepthBlock(int k)
+    internal static int DepthBlock(int k)
     {
         int blocks = (k + MaxDepthBlock - 1) / MaxDepthBlock;
         return (k + blocks - 1) / blocks;

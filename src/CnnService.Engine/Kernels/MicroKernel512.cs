@@ -13,8 +13,14 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     public static int MR => 8;
     public static int NR => 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu) =>
+        Run(k, a, new PackedRows(b), bias, c, ldc, rows, accumulate, relu);
+
+    /// <summary>The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+    public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (accumulate)
@@ -40,9 +46,10 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             c70 = c71 = Vector512.Create(bias[7]);
         }
 
-        for (; k > 0; k--)
+        for (int kk = 0; kk < k; kk++)
         {
-            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            float* row = b.Row(kk);
+            Vector512<float> b0 = Vector512.Load(row), b1 = Vector512.Load(row + 16);
             Vector512<float> x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             x = Vector512.Create(a[1]);
@@ -60,7 +67,6 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             x = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
             a += 8;
-            b += 32;
         }
 
         if (relu)
@@ -92,4 +98,24 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
         if (rows == 7) return;
         c += ldc; c70.Store(c); c71.Store(c + 16);
     }
+}
+
+/// <summary>Where the micro-kernel finds row k of its B panel (32 floats).</summary>
+internal unsafe interface IRowSource
+{
+    float* Row(int k);
+}
+
+/// <summary>A packed [K][32] panel.</summary>
+internal readonly unsafe struct PackedRows(float* panel) : IRowSource
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Row(int k) => panel + (nint)k * 32;
+}
+
+/// <summary>Rows read in place: row k starts at origin + offsets[k] (implicit GEMM).</summary>
+internal readonly unsafe struct OffsetRows(float* origin, nint* offsets) : IRowSource
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Row(int k) => origin + offsets[k];
 }

@@ -19,6 +19,9 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     private readonly SimdLevel _simd;
     private readonly PadStep _pad;
 
+    /// <summary>Row offsets into a padded image when this layer reads B in place (implicit GEMM), else null.</summary>
+    private readonly nint[]? _implicitOffsets;
+
     internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
     {
@@ -40,7 +43,12 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         _hasBias = spec.UseBias;
         float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : [];
         _weights = new PackedMatrix(w, m, k, b);
+        if (simd == SimdLevel.Vector512 && win.SH == 1 && win.SW == 1 && ImplicitGemm.Suits(PaddedW, win.KW))
+            _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
     }
+
+    /// <summary>How the plan lowers this layer: "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
+    public string Lowering => _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
     public bool FusedRelu { get; }
@@ -68,16 +76,28 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
             job.Input = job.Scratch;
         }
 
-        int cols = job.Batch * OutputShape.H * OutputShape.W;
-        int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
-        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, panels, threads), threads);
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
+
+    private int Panels(int batch) => _implicitOffsets is null
+        ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
+        : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
+        (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
+        if (_implicitOffsets is not null)
+        {
+            fixed (nint* offsets = _implicitOffsets)
+            {
+                ImplicitGemm.Run(_weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu, start, end,
+                    ThreadScratch.Get(ImplicitGemm.ScratchFloats(_weights)));
+            }
+
+            return;
+        }
+
         int cols = job.Batch * OutputShape.H * OutputShape.W;
-        int panels = (cols + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
-        (int start, int end) = Parallelism.Range(panels, job.Chunks, chunk);
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));

@@ -18,6 +18,10 @@ public class Conv2DTests
         [17, 2, 5, 5, 3, 5, 5, 1, 1, Padding.Valid, false],            // kernel covers the whole input
         [2, 4, 6, 9, 8, 4, 4, 1, 1, Padding.Same, false],              // even kernel: "same" pads more at bottom/right
         [1, 64, 10, 10, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // a deep layer: K = 576
+        [2, 3, 12, 45, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // wide: implicit GEMM (B read in place)
+        [1, 3, 16, 64, 10, 3, 3, 1, 1, Padding.Valid, false],          // TinyVGG's first layer shape, implicit GEMM
+        [17, 2, 7, 40, 17, 3, 3, 1, 1, Padding.Of(1, 1), true],        // implicit GEMM with reflect padding, batch 17
+        [1, 32, 9, 36, 8, 1, 1, 1, 1, Padding.Zero, false],            // 1x1 on a wide map, implicit GEMM
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -73,6 +77,19 @@ public class Conv2DTests
 
         float[] expected = Reference.Conv2D(x, 4, 32, 48, 48, t["conv.weight"], t["conv.bias"], 8, 3, 3, 1, 1, 1, 1, 48, 48, reflect);
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 4));
+    }
+
+    [Theory]
+    [InlineData(56, 1, "implicit-gemm")]   // wide, stride 1: B read in place
+    [InlineData(28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
+    [InlineData(56, 2, "im2col")]          // strided
+    public void The_plan_chooses_the_lowering_by_shape(int width, int stride, string lowering)
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit path is AVX-512 only
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 4, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(2, 8, width), conv), SimdLevel.Vector512, out _);
+
+        Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
     }
 
     [Fact]

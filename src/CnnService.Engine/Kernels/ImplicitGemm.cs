@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnService.Engine.Kernels;
+
+// Legend: see IMicroKernel.cs. Here Hp, Wp are the padded input's height and width, and Q = OH*Wp
+// the "wide" output positions of one image: q = y*Wp + x, of which those with x >= OW are discarded.
+
+/// <summary>
+/// Convolution as a GEMM that never packs B, for stride 1 on wide maps. On the wide output grid,
+/// B[k, q] = input[c, y + ki, x + kj] = input[off(k) + q] with off(k) = (c*Hp + ki)*Wp + kj, so
+/// each row of a 32-column panel is a contiguous slice of the padded input: the micro-kernel
+/// reads it in place through a table of K offsets made at load time. The price is the kw - 1
+/// discarded columns per row, which is why the plan uses it only on maps at least 32 + kw wide.
+/// </summary>
+internal static unsafe class ImplicitGemm
+{
+    public const int NR = 32;
+
+    /// <summary>Whether a stride-1 convolution over a padded width <paramref name="wp"/> and kernel width <paramref name="kw"/> should take this path:
+    /// few discarded columns, and every 32-column read stays inside the image.</summary>
+    public static bool Suits(int wp, int kw) => wp >= NR + kw && (kw - 1) * 16 <= wp;
+
+    /// <summary>off(k) for k = (c, ki, kj) in order.</summary>
+    public static nint[] Offsets(int c, int hp, int wp, int kh, int kw)
+    {
+        nint[] offsets = GC.AllocateArray<nint>(c * kh * kw, pinned: true);
+        int k = 0;
+        for (int ci = 0; ci < c; ci++)
+            for (int ki = 0; ki < kh; ki++)
+                for (int kj = 0; kj < kw; kj++) offsets[k++] = ((nint)ci * hp + ki) * wp + kj;
+        return offsets;
+    }
+
+    /// <summary>Panels of one image: its wide positions in groups of 32.</summary>
+    public static int PanelsPerImage(int oh, int wp) => (oh * wp + NR - 1) / NR;
+
+    /// <summary>Floats of per-thread scratch: one tile per row panel of A.</summary>
+    public static long ScratchFloats(PackedMatrix a) => (long)a.Panels * PackedMatrix.MR * NR;
+
+    /// <summary>Computes panels [panelStart, panelEnd) of the batch (image n's panels are n*PanelsPerImage onwards) into NCHW <paramref name="c"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu, int panelStart, int panelEnd, float* tiles)
+    {
+        int m = a.M, k = a.K, kc = Gemm.DepthBlock(k), mr = PackedMatrix.MR;
+        int q = oh * wp, p = oh * ow, perImage = PanelsPerImage(oh, wp);
+        nint imageFloats = (nint)channels * hp * wp;
+        fixed (float* aData = a.Data, bias = a.Bias)
+        {
+            for (int panelIndex = panelStart; panelIndex < panelEnd; panelIndex++)
+            {
+                int n = panelIndex / perImage, q0 = (panelIndex - n * perImage) * NR;
+                int y0 = q0 / wp, x0 = q0 - y0 * wp;
+                bool inPlace = x0 + NR <= ow && q0 + NR <= q;
+                float* origin = input + n * imageFloats + q0;
+                float* cImage = c + (nint)n * m * p;
+                for (int k0 = 0; k0 < k; k0 += kc)
+                {
+                    int depth = Math.Min(kc, k - k0);
+                    bool first = k0 == 0, last = k0 + depth == k;
+                    var rows = new OffsetRows(origin, offsets + k0);
+                    for (int i0 = 0; i0 < m; i0 += mr)
+                    {
+                        float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
+                        int valid = Math.Min(mr, m - i0);
+                        if (inPlace) MicroKernel512.Run(depth, aBlock, rows, bias + i0, cImage + (nint)i0 * p + y0 * ow + x0, p, valid, !first, relu && last);
+                        else MicroKernel512.Run(depth, aBlock, rows, bias + i0, tiles + (nint)i0 * NR, NR, valid, !first, relu && last);
+                    }
+                }
+
+                if (!inPlace)
+                {
+                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * NR, Math.Min(mr, m - i0), cImage + (nint)i0 * p, p, q0, Math.Min(NR, q - q0), wp, ow);
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies a tile's kept columns (x &lt; OW) to their output rows, one run per output row.</summary>
+    private static void Scatter(float* tile, int rows, float* c, int p, int q0, int count, int wp, int ow)
+    {
+        int y = q0 / wp, x = q0 - y * wp;
+        for (int jj = 0; jj < count; y++, x = 0)
+        {
+            int run = Math.Min(count - jj, wp - x), kept = Math.Min(run, ow - x);
+            for (int r = 0; kept > 0 && r < rows; r++)
+            {
+                new ReadOnlySpan<float>(tile + r * NR + jj, kept).CopyTo(new Span<float>(c + (nint)r * p + y * ow + x, kept));
+            }
+
+            jj += run;
+        }
+    }
+}
