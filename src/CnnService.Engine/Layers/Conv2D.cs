@@ -53,8 +53,6 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
     public bool FusedRelu { get; }
 
-    public int K => _weights.K;
-
     public override long Parameters => (long)_weights.M * _weights.K + (_hasBias ? _weights.M : 0);
 
     public override long FlopsPerImage => 2L * _weights.M * _weights.K * OutputShape.H * OutputShape.W;

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace CnnService.Engine.Runtime;
 
 /// <summary>A piece of work split into chunks; layers implement it and read their per-call arguments from the job.</summary>
@@ -12,13 +14,15 @@ internal interface IParallelWork
 /// Chunks are claimed with one compare-and-swap on (chunks, next) packed in a long, so a helper
 /// that starts late, even after the job has moved on to the next layer, either finds a chunk of
 /// the live call or nothing. The caller claims chunks too, so a busy pool only costs speed,
-/// never progress.
+/// never progress. An exception in any chunk is rethrown on the calling thread once every
+/// chunk has finished, never left to take down a pool thread.
 /// </summary>
 public sealed unsafe class ParallelJob : IThreadPoolWorkItem
 {
     private IParallelWork? _work;
     private long _state;   // (chunks << 32) | next
     private int _done;
+    private Exception? _error;
 
     // Per-call arguments, set by the caller before the chunks are published.
     internal float* Input;
@@ -46,6 +50,7 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
         SpinWait spin = default;
         while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
         _work = null;
+        if (Interlocked.Exchange(ref _error, null) is Exception error) ExceptionDispatchInfo.Throw(error);
     }
 
     void IThreadPoolWorkItem.Execute() => Drain();
@@ -58,8 +63,18 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
             int next = (int)s, chunks = (int)(s >> 32);
             if (next >= chunks) return;
             if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
-            _work!.RunChunk(this, next);
-            Interlocked.Increment(ref _done);
+            try
+            {
+                _work!.RunChunk(this, next);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            finally
+            {
+                Interlocked.Increment(ref _done);
+            }
         }
     }
 }

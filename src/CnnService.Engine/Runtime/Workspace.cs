@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace CnnService.Engine.Runtime;
 
 /// <summary>
@@ -11,14 +14,12 @@ internal sealed unsafe class Workspace
 
     public ParallelJob Job { get; } = new();
 
-    public long Capacity => _arena.LongLength;
-
     /// <summary>The arena, at least <paramref name="floats"/> long. The pointer is stable: the array is pinned.</summary>
     public float* Ensure(long floats)
     {
         if (floats > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(floats), $"A forward pass would need {floats:N0} floats of scratch; use a smaller batch.");
         if (_arena.LongLength < floats) _arena = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
-        return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_arena));
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_arena));
     }
 }
