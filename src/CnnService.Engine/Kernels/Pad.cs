@@ -9,15 +9,19 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class Pad
 {
+    public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect) =>
+        Apply(src, dst, planes, h, w, top, bottom, left, right, reflect, 0, h + top + bottom);
+
+    /// <summary>Only padded rows [rowStart, rowEnd) of every plane: threads split a batch by position, as the GEMM that reads it does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect)
+    public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect, int rowStart, int rowEnd)
     {
         int hp = h + top + bottom, wp = w + left + right;
         for (int plane = 0; plane < planes; plane++)
         {
             float* s = src + (nint)plane * h * w;
             float* d = dst + (nint)plane * hp * wp;
-            for (int y = 0; y < hp; y++)
+            for (int y = rowStart; y < rowEnd; y++)
             {
                 float* row = d + (nint)y * wp;
                 int sy = y - top;

@@ -70,7 +70,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         if (_win.HasPadding)
         {
             long floats = PaddedFloats(job.Batch);
-            job.Run(_pad, Parallelism.Chunks(floats * 8, job.Batch * InputShape.C, threads), threads);
+            job.Run(_pad, Parallelism.Chunks(floats * 8, PaddedH, threads), threads);
             job.Input = job.Scratch;
         }
 
@@ -101,16 +101,19 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
     }
 
-    /// <summary>Copies the batch's planes, padded, into scratch: the first phase of a padded call.</summary>
+    /// <summary>
+    /// Copies the batch, padded, into scratch: the first phase of a padded call. Chunks split
+    /// rows, not channels, as the GEMM's chunks split positions: the core that pads a band of
+    /// rows is then likely the one that reads it, instead of fetching it from the other core.
+    /// </summary>
     private sealed class PadStep(Conv2D conv) : IParallelWork
     {
         public void RunChunk(ParallelJob job, int chunk)
         {
             TensorShape input = conv.InputShape;
             Window2D win = conv._win;
-            (int start, int end) = Parallelism.Range(job.Batch * input.C, job.Chunks, chunk);
-            Pad.Apply(job.Input + (nint)start * input.H * input.W, job.Scratch + (nint)start * conv.PaddedH * conv.PaddedW, end - start,
-                input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect);
+            (int start, int end) = Parallelism.Range(conv.PaddedH, job.Chunks, chunk);
+            Pad.Apply(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect, start, end);
         }
     }
 
