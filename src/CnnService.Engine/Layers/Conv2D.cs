@@ -7,8 +7,10 @@ namespace CnnService.Engine.Layers;
 /// <summary>
 /// 2-D convolution, lowered to one GEMM per call: [M x K] weights times the im2col view of the
 /// whole batch, [K x N*P], straight into the NCHW output. Planned at load time: weights packed,
-/// padding (zeros or reflect) copied once into scratch, bias added and ReLU applied (when the
-/// next layer is a ReLU) inside the GEMM's store.
+/// the lowering chosen (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>;
+/// otherwise <see cref="Im2ColPacker"/> packs it panel by panel), padding (zeros or reflect)
+/// copied into scratch before the GEMM, bias added and ReLU applied (when the next layer is a
+/// ReLU) inside the GEMM's store.
 /// </summary>
 public sealed unsafe class Conv2D : Layer, IParallelWork
 {
