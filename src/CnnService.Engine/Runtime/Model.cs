@@ -22,6 +22,9 @@ public sealed unsafe class Model : IParallelWork
     private readonly Layer[] _layers;
     private readonly Layer[] _plan;
     private readonly long _maxActivation;
+
+    /// <summary>The plan step that writes the network's output: it writes straight into the caller's buffer, saving a copy.</summary>
+    private readonly int _lastWriter;
     private readonly WorkspacePool _workspaces = new();
 
     private Model(ModelSpec spec, Layer[] layers, EngineOptions options)
@@ -33,6 +36,7 @@ public sealed unsafe class Model : IParallelWork
         OutputShape = layers.Length > 0 ? layers[^1].OutputShape : InputShape;
         _plan = layers.Where((layer, i) => !(layer.Type == "relu" && i > 0 && IsFusedRelu(layers[i - 1]))).ToArray();
         _maxActivation = layers.Select(l => (long)l.OutputShape.Size).Append(InputShape.Size).Max();
+        _lastWriter = Array.FindLastIndex(_plan, layer => !layer.InPlace);
     }
 
     public ModelSpec Spec { get; }
@@ -76,6 +80,7 @@ public sealed unsafe class Model : IParallelWork
         long inputLength = (long)batch * InputShape.Size, outputLength = (long)batch * OutputShape.Size;
         if (input.Length != inputLength) throw new ArgumentException($"Input has {input.Length} values; {batch} x {InputShape} needs {inputLength}.", nameof(input));
         if (output.Length != outputLength) throw new ArgumentException($"Output has {output.Length} values; {batch} x {OutputShape} needs {outputLength}.", nameof(output));
+        if (input.Overlaps(output)) throw new ArgumentException("Input and output must not overlap.", nameof(output));
 
         Workspace ws = _workspaces.Rent();
         try
@@ -126,8 +131,9 @@ public sealed unsafe class Model : IParallelWork
         float* a = arena, b = arena + activation, current = input;
 
         ParallelJob job = ws.Job;
-        foreach (Layer layer in _plan)
+        for (int step = 0; step < _plan.Length; step++)
         {
+            Layer layer = _plan[step];
             float* next;
             if (layer.InPlace)
             {
@@ -142,7 +148,7 @@ public sealed unsafe class Model : IParallelWork
             }
             else
             {
-                next = current == a ? b : a;
+                next = step == _lastWriter ? output : current == a ? b : a;
             }
 
             job.Input = current;
@@ -153,8 +159,11 @@ public sealed unsafe class Model : IParallelWork
             current = next;
         }
 
-        long bytes = (long)batch * OutputShape.Size * sizeof(float);
-        Buffer.MemoryCopy(current, output, bytes, bytes);
+        if (current != output)
+        {
+            long bytes = (long)batch * OutputShape.Size * sizeof(float);
+            Buffer.MemoryCopy(current, output, bytes, bytes);
+        }
     }
 
     private static bool IsFusedRelu(Layer layer) => layer is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };

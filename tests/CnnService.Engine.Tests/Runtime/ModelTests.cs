@@ -86,6 +86,16 @@ public class ModelTests
     }
 
     [Fact]
+    public void Overlapping_input_and_output_are_refused()
+    {
+        Model model = Model.Create(TestModels.Spec(new TensorShape(8, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 8 }),
+            WeightInitializer.Initialize(TestModels.Spec(new TensorShape(8, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 8 }), 1));
+        float[] buffer = new float[12];
+
+        Assert.Throws<ArgumentException>(() => model.Forward(buffer.AsSpan(0, 8), buffer.AsSpan(4, 8), 1));
+    }
+
+    [Fact]
     public void Labels_must_match_the_output_size()
     {
         var spec = Architectures.KerasMnist();
