@@ -1,6 +1,7 @@
 using CnnService.Cli;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Cli;
 

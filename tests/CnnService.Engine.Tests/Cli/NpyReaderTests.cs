@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using CnnService.Cli;
+using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Cli;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using CnnService.Engine.Format;
+using CnnService.Engine.Tests.Support;
 using static CnnService.Engine.Tests.Format.SafeTensorsBytes;
 
 namespace CnnService.Engine.Tests.Format;

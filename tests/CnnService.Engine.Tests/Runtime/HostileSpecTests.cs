@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
-using CnnService.Engine.Tests.Format;
+using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Runtime;
 

@@ -1,4 +1,4 @@
-namespace CnnService.Engine.Tests.Format;
+namespace CnnService.Engine.Tests.Support;
 
 /// <summary>A private temporary directory, deleted with everything in it on Dispose.</summary>
 internal sealed class TempDir : IDisposable
