@@ -9,10 +9,7 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class Pad
 {
-    public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect) =>
-        Apply(src, dst, planes, h, w, top, bottom, left, right, reflect, 0, h + top + bottom);
-
-    /// <summary>Only padded rows [rowStart, rowEnd) of every plane: threads split a batch by position, as the GEMM that reads it does.</summary>
+    /// <summary>Writes padded rows [rowStart, rowEnd) of every plane: threads split a batch by position, as the GEMM that reads it does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect, int rowStart, int rowEnd)
     {

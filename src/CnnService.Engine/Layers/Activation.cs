@@ -7,14 +7,26 @@ namespace CnnService.Engine.Layers;
 /// dense layer never runs here: the model plan fuses it into that layer's GEMM.</summary>
 public sealed unsafe class Activation : Layer, IParallelWork
 {
+    /// <summary>Elements per chunk unit: a chunk is a whole number of these.</summary>
+    private const int Block = 4096;
+
     private readonly SimdLevel _simd;
+    private readonly Function _function;
 
     internal Activation(string type, string? name, TensorShape input, SimdLevel simd)
         : base(type, name, input, input)
     {
-        if (type is not ("relu" or "sigmoid" or "tanh")) throw new ArgumentOutOfRangeException(nameof(type));
         _simd = simd;
+        _function = type switch
+        {
+            "relu" => Function.Relu,
+            "sigmoid" => Function.Sigmoid,
+            "tanh" => Function.Tanh,
+            _ => throw new ArgumentOutOfRangeException(nameof(type)),
+        };
     }
+
+    private enum Function { Relu, Sigmoid, Tanh }
 
     public override long FlopsPerImage => InputShape.Size;
 
@@ -22,22 +34,24 @@ public sealed unsafe class Activation : Layer, IParallelWork
 
     internal override void Forward(ParallelJob job, int threads)
     {
+        // An exponential costs about 16 times a max: sigmoid and tanh split across threads sooner.
         long length = (long)job.Batch * InputShape.Size;
-        int blocks = (int)((length + 4095) / 4096);
-        job.Run(this, Parallelism.Chunks(length * (Type == "relu" ? 1 : 16), blocks, threads), threads);
+        job.Run(this, Parallelism.Chunks(length * (_function == Function.Relu ? 1 : 16), Blocks(length), threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
         long length = (long)job.Batch * InputShape.Size;
-        (int start, int end) = Parallelism.Range((int)((length + 4095) / 4096), job.Chunks, chunk);
-        nint from = (nint)start * 4096, count = (nint)Math.Min((long)end * 4096, length) - from;
+        (int start, int end) = Parallelism.Range(Blocks(length), job.Chunks, chunk);
+        nint from = (nint)start * Block, count = (nint)Math.Min((long)end * Block, length) - from;
         float* x = job.Input + from, y = job.Output + from;
-        switch (Type)
+        switch (_function)
         {
-            case "relu": UnaryDriver.Apply<ReluOperator>(x, y, count, _simd); break;
-            case "sigmoid": UnaryDriver.Apply<SigmoidOperator>(x, y, count, _simd); break;
+            case Function.Relu: UnaryDriver.Apply<ReluOperator>(x, y, count, _simd); break;
+            case Function.Sigmoid: UnaryDriver.Apply<SigmoidOperator>(x, y, count, _simd); break;
             default: UnaryDriver.Apply<TanhOperator>(x, y, count, _simd); break;
         }
     }
+
+    private static int Blocks(long length) => (int)((length + Block - 1) / Block);
 }

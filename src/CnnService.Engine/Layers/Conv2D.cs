@@ -65,7 +65,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
 
-    internal override long ScratchFloats(int batch, int threads) => PaddedFloats(batch);
+    internal override long ScratchFloats(int batch) => PaddedFloats(batch);
 
     internal override void Forward(ParallelJob job, int threads)
     {

@@ -32,8 +32,8 @@ public abstract class Layer
     /// <summary>True when the layer may write its output over its input (same shape, elementwise).</summary>
     internal virtual bool InPlace => false;
 
-    /// <summary>Scratch floats one call needs for <paramref name="batch"/> images on <paramref name="threads"/> threads.</summary>
-    internal virtual long ScratchFloats(int batch, int threads) => 0;
+    /// <summary>Scratch floats one call needs for <paramref name="batch"/> images (shared by its threads; per-thread buffers come from ThreadScratch).</summary>
+    internal virtual long ScratchFloats(int batch) => 0;
 
     /// <summary>Reads job.Input, writes job.Output (the same buffer when <see cref="InPlace"/>), for job.Batch images.</summary>
     internal abstract void Forward(ParallelJob job, int threads);

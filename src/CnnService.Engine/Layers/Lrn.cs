@@ -23,7 +23,7 @@ public sealed unsafe class Lrn : Layer
 
     public override long FlopsPerImage => (long)InputShape.Size * (_size + 3);
 
-    internal override long ScratchFloats(int batch, int threads) => InputShape.H * InputShape.W;
+    internal override long ScratchFloats(int batch) => InputShape.H * InputShape.W;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal override void Forward(ParallelJob job, int threads)

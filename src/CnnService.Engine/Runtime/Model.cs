@@ -126,7 +126,7 @@ public sealed unsafe class Model : IParallelWork
     private void Run(Workspace ws, float* input, float* output, int batch, int threads)
     {
         long activation = batch * _maxActivation, scratch = 0;
-        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch, threads));
+        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch));
         float* arena = ws.Ensure(2 * activation + scratch);
         float* a = arena, b = arena + activation, current = input;
 

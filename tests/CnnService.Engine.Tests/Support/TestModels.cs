@@ -21,8 +21,8 @@ internal static class TestModels
     public static Model Build(ModelSpec spec, SimdLevel simd, out Dictionary<string, float[]> tensors, int threads = 1, int seed = 1)
     {
         WeightSet weights = WeightInitializer.Initialize(spec, seed);
-        tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
-        return Model.Create(spec, WeightInitializer.Initialize(spec, seed), new EngineOptions { Simd = simd, Threads = threads });
+        tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);   // copies: the model packs its own
+        return Model.Create(spec, weights, new EngineOptions { Simd = simd, Threads = threads });
     }
 
     public static float[] Random(int count, int seed, float scale = 1f)
