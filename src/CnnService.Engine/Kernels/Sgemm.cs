@@ -19,11 +19,16 @@ internal static unsafe class Sgemm
     /// <summary>Column panels of C for <paramref name="n"/> columns.</summary>
     public static int Panels(SimdLevel level, int n) => (n + Gemm.PanelWidth(level) - 1) / Gemm.PanelWidth(level);
 
-    /// <summary>Floats of scratch one call needs: packed A, its bias, one B block (plus slack) and one column of tiles for a short last panel.</summary>
+    /// <summary>
+    /// Floats of scratch one call needs: packed A, its bias, one B block (plus slack) and one
+    /// column of tiles for a short last panel. The B block is counted at min(k, 256) rows, not
+    /// the actual depth block (576 gives 192 but 256 gives 256), so the count never shrinks as m
+    /// or k grows: a buffer sized for the largest rows and depth serves every smaller call.
+    /// </summary>
     public static long ScratchFloats(SimdLevel level, int m, int k)
     {
         long rows = (m + PackedMatrix.MR - 1) / PackedMatrix.MR * PackedMatrix.MR, nr = Gemm.PanelWidth(level);
-        return rows * (k + 1) + (Gemm.DepthBlock(Math.Max(k, 1)) + 1) * nr + rows * nr;
+        return rows * (k + 1) + (Math.Clamp(k, 1, Gemm.MaxDepthBlock) + 1) * nr + rows * nr;
     }
 
     /// <summary>
