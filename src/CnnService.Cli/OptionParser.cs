@@ -15,14 +15,18 @@ internal sealed class ParsedArgs
     private readonly string _verb;
     private readonly Dictionary<string, string?> _options;
 
-    private ParsedArgs(string verb, Dictionary<string, string?> options, List<string> positionals)
+    private ParsedArgs(string verb, Dictionary<string, string?> options, List<string> positionals, IReadOnlyList<string> raw)
     {
         _verb = verb;
+        Raw = raw;
         _options = options;
         Positionals = positionals;
     }
 
     public IReadOnlyList<string> Positionals { get; }
+
+    /// <summary>The arguments as given, after the verb (to record how a result was made).</summary>
+    public IReadOnlyList<string> Raw { get; }
 
     /// <summary>True when the arguments ask for help (<c>--help</c> or <c>-h</c> before any <c>--</c>).</summary>
     public static bool WantsHelp(IEnumerable<string> args)
@@ -77,7 +81,7 @@ internal sealed class ParsedArgs
             options[name] = value;
         }
 
-        return new ParsedArgs(verb, options, positionals);
+        return new ParsedArgs(verb, options, positionals, args.ToArray());
     }
 
     public bool Has(string name) => _options.ContainsKey(name);

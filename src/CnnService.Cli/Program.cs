@@ -8,7 +8,7 @@ namespace CnnService.Cli;
 /// </summary>
 internal static class Program
 {
-    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, BenchCommand.Definition];
+    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, BenchCommand.Definition, TrainCommand.Definition];
 
     public static int Main(string[] args)
     {

@@ -33,25 +33,25 @@ internal static unsafe class Sgemm
 
     /// <summary>
     /// C = (accumulate ? C : 0) + op(A) * op(B) (+ bias[i] on row i when <paramref name="bias"/> is
-    /// not null and not accumulating), for column panels [panelStart, panelEnd).
+    /// not null and not accumulating), clamped at zero when <paramref name="relu"/>, for column panels [panelStart, panelEnd).
     /// op(A)[i, k] is a[i*lda + k], or a[k*lda + i] when <paramref name="transA"/>; op(B)[k, j] likewise.
     /// </summary>
     public static void Run(SimdLevel level, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, float* bias, bool accumulate,
-        int panelStart, int panelEnd, float* scratch)
+        int panelStart, int panelEnd, float* scratch, bool relu = false)
     {
         switch (level)
         {
-            case SimdLevel.Vector512: Run<MicroKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch); break;
-            case SimdLevel.Vector256: Run<MicroKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch); break;
-            default: Run<MicroKernelScalar>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch); break;
+            case SimdLevel.Vector512: Run<MicroKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch, relu); break;
+            case SimdLevel.Vector256: Run<MicroKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch, relu); break;
+            default: Run<MicroKernelScalar>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, panelStart, panelEnd, scratch, relu); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TKernel>(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, float* bias, bool accumulate,
-        int panelStart, int panelEnd, float* scratch)
+        int panelStart, int panelEnd, float* scratch, bool relu)
         where TKernel : struct, IMicroKernel
     {
         const int mr = PackedMatrix.MR;
@@ -80,13 +80,13 @@ internal static unsafe class Sgemm
             {
                 int depth = Math.Min(kc, k - k0);
                 PackB(transB, k0, depth, j0, count, b, ldb, panel, nr);
-                bool add = accumulate || k0 > 0;
+                bool add = accumulate || k0 > 0, clamp = relu && k0 + depth == k;
                 for (int i0 = 0; i0 < m; i0 += mr)
                 {
                     int rows = Math.Min(mr, m - i0);
                     float* aBlock = packedA + (nint)i0 * k + (nint)k0 * mr;
                     float* dst = inPlace ? c + (nint)i0 * ldc + j0 : tile + (nint)i0 * nr;
-                    TKernel.Run(depth, aBlock, panel, packedBias + i0, dst, inPlace ? ldc : nr, rows, add, relu: false);
+                    TKernel.Run(depth, aBlock, panel, packedBias + i0, dst, inPlace ? ldc : nr, rows, add, clamp);
                 }
             }
 

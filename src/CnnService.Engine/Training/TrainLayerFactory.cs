@@ -7,15 +7,15 @@ namespace CnnService.Engine.Training;
 /// <summary>Turns one <see cref="LayerSpec"/> into its training layer for a given input shape, taking its starting tensors from the weights.</summary>
 internal static class TrainLayerFactory
 {
-    public static TrainLayer Create(LayerSpec spec, int index, TensorShape input, IWeightSource weights, int maxBatch, int threads)
+    public static TrainLayer Create(LayerSpec spec, int index, TensorShape input, IWeightSource weights, int maxBatch, int threads, bool fuseRelu = false)
     {
         string where = $"model.json: {spec.Describe(index)}";
         return spec.Type switch
         {
-            "conv2d" => new TrainConv2D(spec, where, input, weights, maxBatch, threads),
-            "dense" => new TrainDense(spec, where, input, weights, maxBatch, threads),
+            "conv2d" => new TrainConv2D(spec, where, input, weights, maxBatch, threads, fuseRelu),
+            "dense" => new TrainDense(spec, where, input, weights, maxBatch, threads, fuseRelu),
             "relu" or "sigmoid" or "tanh" => new TrainActivation(spec.Type, spec.Name, input),
-            "maxpool2d" or "avgpool2d" => new TrainPool2D(spec, where, input, maxBatch),
+            "maxpool2d" or "avgpool2d" => new TrainPool2D(spec, where, input),
             "flatten" => new TrainFlatten(spec.Name, input),
             _ => throw new ModelFormatException($"{where}: layer type \"{spec.Type}\" cannot be trained yet."),
         };

@@ -38,6 +38,7 @@ public sealed class TrainNetwork
         Parameters = layers.SelectMany(l => l.Parameters).ToArray();
     }
 
+    public static long[] Prof = new long[64];
     public ModelSpec Spec { get; }
     public int MaxBatch { get; }
     public TensorShape InputShape { get; }
@@ -61,14 +62,18 @@ public sealed class TrainNetwork
 
         var shape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         int count = spec.Layers.Count > 0 && spec.Layers[^1].Type == "softmax" ? spec.Layers.Count - 1 : spec.Layers.Count;
-        var layers = new TrainLayer[count];
+        var layers = new List<TrainLayer>(count);
         for (int i = 0; i < count; i++)
         {
-            layers[i] = TrainLayerFactory.Create(spec.Layers[i], i, shape, weights, maxBatch, options.Threads);
-            shape = layers[i].OutputShape;
+            // A ReLU after a conv2d or dense layer runs inside it, as at inference.
+            bool fuseRelu = spec.Layers[i].Type is "conv2d" or "dense" && i + 1 < count && spec.Layers[i + 1].Type == "relu";
+            TrainLayer layer = TrainLayerFactory.Create(spec.Layers[i], i, shape, weights, maxBatch, options.Threads, fuseRelu);
+            layers.Add(layer);
+            shape = layer.OutputShape;
+            if (fuseRelu) i++;
         }
 
-        return new TrainNetwork(spec, layers, maxBatch, new TrainContext(options.Threads, options.Simd));
+        return new TrainNetwork(spec, layers.ToArray(), maxBatch, new TrainContext(options.Threads, options.Simd));
     }
 
     /// <summary>The input buffer of the next step: [MaxBatch, C, H, W], normalised values.</summary>
@@ -91,7 +96,11 @@ public sealed class TrainNetwork
         float[] dLogits = _gradients[^1];
         double loss = SoftmaxCrossEntropy.Compute(logits.AsSpan(0, batch * Classes), labels, Classes, dLogits, out correct);
         for (int i = _layers.Length - 1; i >= 0; i--)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             _layers[i].Backward(_ctx, _activations[i], _activations[i + 1], _gradients[i + 1], i == 0 ? null : _gradients[i]);
+            Prof[2 * i + 1] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        }
         return loss;
     }
 
@@ -110,7 +119,12 @@ public sealed class TrainNetwork
 
     private void RunForward()
     {
-        for (int i = 0; i < _layers.Length; i++) _layers[i].Forward(_ctx, _activations[i], _activations[i + 1]);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _layers[i].Forward(_ctx, _activations[i], _activations[i + 1]);
+            Prof[2 * i] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        }
     }
 
     private int CheckBatch(int batch) =>

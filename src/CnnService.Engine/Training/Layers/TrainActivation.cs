@@ -1,3 +1,4 @@
+using CnnService.Engine.Kernels;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Training.Layers;
@@ -23,7 +24,7 @@ internal sealed class TrainActivation : TrainLayer
         switch (Type)
         {
             case "relu":
-                for (int i = 0; i < count; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+                ReluGradient.Forward(x, y);
                 break;
             case "sigmoid":
                 for (int i = 0; i < count; i++) y[i] = 1f / (1f + MathF.Exp(-x[i]));
@@ -43,7 +44,7 @@ internal sealed class TrainActivation : TrainLayer
         switch (Type)
         {
             case "relu":
-                for (int i = 0; i < count; i++) dx[i] = y[i] > 0f ? dy[i] : 0f;
+                ReluGradient.Apply(y, dy, dx);
                 break;
             case "sigmoid":
                 for (int i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1f - y[i]);

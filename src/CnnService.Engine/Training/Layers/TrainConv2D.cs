@@ -31,9 +31,10 @@ internal sealed unsafe class TrainConv2D : TrainLayer, IParallelWork
     private int _batch;
     private SimdLevel _simd;
 
-    public TrainConv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, int maxBatch, int threads)
+    public TrainConv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, int maxBatch, int threads, bool fuseRelu = false)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
     {
+        FusedRelu = fuseRelu;
         _win = win;
         _reflect = spec.PaddingMode == "reflect";
         _m = OutputShape.C;
@@ -53,6 +54,9 @@ internal sealed unsafe class TrainConv2D : TrainLayer, IParallelWork
 
     public override IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary>The ReLU after this layer runs in its GEMM's store, and its gradient masks dy here: two passes over the activations saved.</summary>
+    public bool FusedRelu { get; }
+
     public override void Forward(TrainContext ctx, float[] input, float[] output)
     {
         Start(ctx, input, output, [], null, backward: false);
@@ -60,6 +64,8 @@ internal sealed unsafe class TrainConv2D : TrainLayer, IParallelWork
 
     public override void Backward(TrainContext ctx, float[] input, float[] output, float[] dOutput, float[]? dInput)
     {
+        int count = ctx.Batch * OutputShape.Size;
+        if (FusedRelu) ReluGradient.Apply(output.AsSpan(0, count), dOutput.AsSpan(0, count), dOutput.AsSpan(0, count));
         int chunks = Start(ctx, input, output, dOutput, dInput, backward: true);
 
         // Partial gradients added in chunk order: deterministic for a given thread count.
@@ -104,7 +110,7 @@ internal sealed unsafe class TrainConv2D : TrainLayer, IParallelWork
                 }
 
                 Im2Col.Forward(image, c, _hp, _wp, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW, col);
-                Sgemm.Run(_simd, false, false, _m, _p, _k, w, _k, col, _p, y + (nint)n * _m * _p, _p, b, false, 0, Sgemm.Panels(_simd, _p), scratch);
+                Sgemm.Run(_simd, false, false, _m, _p, _k, w, _k, col, _p, y + (nint)n * _m * _p, _p, b, false, 0, Sgemm.Panels(_simd, _p), scratch, FusedRelu);
             }
         }
     }

@@ -23,9 +23,10 @@ internal sealed unsafe class TrainDense : TrainLayer, IParallelWork
     private int _batch;
     private SimdLevel _simd;
 
-    public TrainDense(LayerSpec spec, string where, TensorShape input, IWeightSource weights, int maxBatch, int threads)
+    public TrainDense(LayerSpec spec, string where, TensorShape input, IWeightSource weights, int maxBatch, int threads, bool fuseRelu = false)
         : base("dense", spec.Name, input, new TensorShape(spec.Units ?? throw new ModelFormatException($"{where}: \"units\" is required."), 1, 1))
     {
+        FusedRelu = fuseRelu;
         _units = OutputShape.C;
         _inputs = input.Size;
         _weight = new Parameter($"{spec.Name}.weight", [_units, _inputs], weights.Take($"{spec.Name}.weight", _units, _inputs));
@@ -38,6 +39,9 @@ internal sealed unsafe class TrainDense : TrainLayer, IParallelWork
     }
 
     public override IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The ReLU after this layer runs in its GEMM's store; its gradient masks dy here.</summary>
+    public bool FusedRelu { get; }
 
     public override void Forward(TrainContext ctx, float[] input, float[] output)
     {
@@ -57,6 +61,8 @@ internal sealed unsafe class TrainDense : TrainLayer, IParallelWork
     public override void Backward(TrainContext ctx, float[] input, float[] output, float[] dOutput, float[]? dInput)
     {
         (_x, _dy, _batch, _simd) = (input, dOutput, ctx.Batch, ctx.Simd);
+        int count = _batch * _units;
+        if (FusedRelu) ReluGradient.Apply(output.AsSpan(0, count), dOutput.AsSpan(0, count), dOutput.AsSpan(0, count));
         RunSplit(ctx, Step.WeightGradient, _inputs);
         if (_bias is not null)
         {
@@ -91,7 +97,7 @@ internal sealed unsafe class TrainDense : TrainLayer, IParallelWork
             switch (_step)
             {
                 case Step.Forward: // y (N x U) += x (N x I) * W^T (I x U)
-                    Sgemm.Run(_simd, false, true, _batch, _units, _inputs, x, _inputs, w, _inputs, y, _units, null, true, start, end, scratch);
+                    Sgemm.Run(_simd, false, true, _batch, _units, _inputs, x, _inputs, w, _inputs, y, _units, null, true, start, end, scratch, FusedRelu);
                     break;
                 case Step.WeightGradient: // dW (U x I) = dy^T (U x N) * x (N x I)
                     Sgemm.Run(_simd, true, false, _units, _inputs, _batch, dy, _units, x, _inputs, dw, _inputs, null, false, start, end, scratch);

@@ -1,33 +1,33 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
 using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Training.Layers;
 
 /// <summary>
-/// Max and average pooling for training. Padding is never a value, as at inference: max
-/// remembers which input cell won each window (the gradient goes there alone, as PyTorch routes
-/// it: the first maximum), and the average spreads its gradient evenly over the window's cells
-/// inside the input. Planes are split across threads.
+/// Max and average pooling for training. The forward pass is the inference kernel's. Padding is
+/// never a value, as at inference: max sends each window's gradient to the first cell that
+/// equals the window's output (the first maximum, where PyTorch routes it too), found again in
+/// backward rather than stored, and the average spreads its gradient evenly over the window's
+/// cells inside the input. Planes are split across threads.
 /// </summary>
-internal sealed class TrainPool2D : TrainLayer, IParallelWork
+internal sealed unsafe class TrainPool2D : TrainLayer, IParallelWork
 {
     private readonly Window2D _win;
     private readonly bool _max;
-
-    /// <summary>For each output of the batch, the index in its input plane of the maximum (max pooling only).</summary>
-    private readonly int[] _argmax;
+    private readonly bool _fast2x2;
 
     private float[] _x = [], _y = [], _dy = [], _dx = [];
     private bool _backward;
     private int _planes;
 
-    public TrainPool2D(LayerSpec spec, string where, TensorShape input, int maxBatch)
+    public TrainPool2D(LayerSpec spec, string where, TensorShape input)
         : base(spec.Type, spec.Name, input, Output(spec, where, input, out Window2D win))
     {
         _win = win;
         _max = spec.Type == "maxpool2d";
-        _argmax = _max ? new int[maxBatch * OutputShape.Size] : [];
+        _fast2x2 = Pool2x2.IsSupported && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false };
     }
 
     public override void Forward(TrainContext ctx, float[] input, float[] output)
@@ -39,7 +39,7 @@ internal sealed class TrainPool2D : TrainLayer, IParallelWork
     public override void Backward(TrainContext ctx, float[] input, float[] output, float[] dOutput, float[]? dInput)
     {
         if (dInput is null) return;
-        (_dy, _dx, _backward, _planes) = (dOutput, dInput, true, ctx.Batch * InputShape.C);
+        (_x, _y, _dy, _dx, _backward, _planes) = (input, output, dOutput, dInput, true, ctx.Batch * InputShape.C);
         ctx.Run(this, Parallelism.Chunks((long)ctx.Batch * OutputShape.Size * _win.KH * _win.KW * 4, _planes, ctx.Threads));
     }
 
@@ -56,32 +56,10 @@ internal sealed class TrainPool2D : TrainLayer, IParallelWork
     private void ForwardPlane(int plane)
     {
         int h = InputShape.H, w = InputShape.W, oh = _win.OH, ow = _win.OW;
-        ReadOnlySpan<float> x = _x.AsSpan(plane * h * w, h * w);
-        Span<float> y = _y.AsSpan(plane * oh * ow, oh * ow);
-        Span<int> argmax = _max ? _argmax.AsSpan(plane * oh * ow, oh * ow) : default;
-        for (int oy = 0; oy < oh; oy++)
+        fixed (float* x = &_x[plane * h * w], y = &_y[plane * oh * ow])
         {
-            (int y0, int y1) = Rows(oy);
-            for (int ox = 0; ox < ow; ox++)
-            {
-                (int x0, int x1) = Columns(ox);
-                if (_max)
-                {
-                    int best = y0 * w + x0;
-                    for (int yy = y0; yy < y1; yy++)
-                        for (int xx = x0; xx < x1; xx++)
-                            if (x[yy * w + xx] > x[best]) best = yy * w + xx;
-                    argmax[oy * ow + ox] = best;
-                    y[oy * ow + ox] = x[best];
-                }
-                else
-                {
-                    float sum = 0;
-                    for (int yy = y0; yy < y1; yy++)
-                        for (int xx = x0; xx < x1; xx++) sum += x[yy * w + xx];
-                    y[oy * ow + ox] = sum / ((y1 - y0) * (x1 - x0));
-                }
-            }
+            if (_fast2x2) Pool2x2.Plane(x, y, w, oh, ow, _max);
+            else PoolWindow.Plane(x, y, h, w, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, oh, ow, _max);
         }
     }
 
@@ -91,24 +69,33 @@ internal sealed class TrainPool2D : TrainLayer, IParallelWork
         ReadOnlySpan<float> dy = _dy.AsSpan(plane * oh * ow, oh * ow);
         Span<float> dx = _dx.AsSpan(plane * h * w, h * w);
         dx.Clear();
-        if (_max)
-        {
-            ReadOnlySpan<int> argmax = _argmax.AsSpan(plane * oh * ow, oh * ow);
-            for (int i = 0; i < dy.Length; i++) dx[argmax[i]] += dy[i];
-            return;
-        }
-
+        ReadOnlySpan<float> x = _x.AsSpan(plane * h * w, h * w), y = _y.AsSpan(plane * oh * ow, oh * ow);
         for (int oy = 0; oy < oh; oy++)
         {
             (int y0, int y1) = Rows(oy);
             for (int ox = 0; ox < ow; ox++)
             {
                 (int x0, int x1) = Columns(ox);
+                if (_max)
+                {
+                    dx[FirstEqual(x, w, y0, y1, x0, x1, y[oy * ow + ox])] += dy[oy * ow + ox];
+                    continue;
+                }
+
                 float share = dy[oy * ow + ox] / ((y1 - y0) * (x1 - x0));
                 for (int yy = y0; yy < y1; yy++)
                     for (int xx = x0; xx < x1; xx++) dx[yy * w + xx] += share;
             }
         }
+    }
+
+    /// <summary>The index of the first cell of the window equal to its maximum (a NaN window routes to its first cell).</summary>
+    private static int FirstEqual(ReadOnlySpan<float> x, int w, int y0, int y1, int x0, int x1, float max)
+    {
+        for (int yy = y0; yy < y1; yy++)
+            for (int xx = x0; xx < x1; xx++)
+                if (x[yy * w + xx] == max) return yy * w + xx;
+        return y0 * w + x0;
     }
 
     /// <summary>The input rows [y0, y1) of output row <paramref name="oy"/>'s window, clipped to the input.</summary>

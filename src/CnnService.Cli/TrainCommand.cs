@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using CnnService.Engine.Data;
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Training;
+using CnnService.Engine.Training.Optimizers;
+
+namespace CnnService.Cli;
+
+/// <summary>
+/// <c>cnn train</c>: trains an architecture on a dataset and writes a new model version,
+/// atomically, with its test accuracy in model.json. A checkpoint beside the output after every
+/// epoch (and on Ctrl-C or SIGTERM) lets <c>--resume</c> continue an interrupted run exactly.
+/// </summary>
+internal static class TrainCommand
+{
+    private static readonly OptionSpec Arch = new("--arch", TakesValue: true);
+    private static readonly OptionSpec Data = new("--data", TakesValue: true);
+    private static readonly OptionSpec DataRoot = new("--data-root", TakesValue: true);
+    private static readonly OptionSpec Out = new("--out", TakesValue: true);
+    private static readonly OptionSpec Name = new("--name", TakesValue: true);
+    private static readonly OptionSpec Epochs = new("--epochs", TakesValue: true);
+    private static readonly OptionSpec BatchSize = new("--batch-size", TakesValue: true);
+    private static readonly OptionSpec OptimizerName = new("--optimizer", TakesValue: true);
+    private static readonly OptionSpec Lr = new("--lr", TakesValue: true);
+    private static readonly OptionSpec Momentum = new("--momentum", TakesValue: true);
+    private static readonly OptionSpec Nesterov = new("--nesterov", TakesValue: false);
+    private static readonly OptionSpec WeightDecay = new("--weight-decay", TakesValue: true);
+    private static readonly OptionSpec Schedule = new("--schedule", TakesValue: true);
+    private static readonly OptionSpec StepEpochs = new("--step-epochs", TakesValue: true);
+    private static readonly OptionSpec Gamma = new("--gamma", TakesValue: true);
+    private static readonly OptionSpec Augment = new("--augment-shift", TakesValue: true);
+    private static readonly OptionSpec Seed = new("--seed", TakesValue: true);
+    private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
+    private static readonly OptionSpec Limit = new("--limit", TakesValue: true);
+    private static readonly OptionSpec ValidationSplit = new("--validation-split", TakesValue: true);
+    private static readonly OptionSpec Resume = new("--resume", TakesValue: false);
+
+    public static Command Definition { get; } = new(
+        "train",
+        "train an architecture on a dataset and write a new model version",
+        $"""
+        usage: cnn train --arch NAME|FILE.json --data mnist|fashion-mnist|DIR --out DIR
+                         [--epochs E] [--batch-size B] [--optimizer adam|sgd] [--lr X]
+                         [--momentum M] [--nesterov] [--weight-decay W]
+                         [--schedule constant|step|cosine] [--step-epochs N] [--gamma G]
+                         [--augment-shift PX] [--seed S] [--threads T] [--limit N]
+                         [--validation-split F] [--name NAME] [--data-root DIR] [--resume]
+
+        Trains on the dataset's training split, evaluates on its t10k split, and writes DIR
+        (model.json with labels, input spec and metrics, and weights.safetensors) atomically:
+        a half-written model never appears. After each epoch, and when interrupted, a checkpoint
+        is written to DIR.ckpt; --resume continues from it with the same settings.
+
+          --arch NAME|FILE   a built-in architecture ({ModelSource.ArchNames}) or a model.json-style file
+          --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}) or a folder of IDX files
+          --out DIR          the new model version, e.g. models/mnist/3 (must not exist)
+          --epochs E         passes over the training set (default: 10)
+          --batch-size B     images per step (default: 32)
+          --optimizer NAME   adam (default; Keras defaults) or sgd
+          --lr X             learning rate (default: 0.001 for adam, 0.01 for sgd)
+          --momentum M       sgd momentum (default: 0); --nesterov for Nesterov momentum
+          --weight-decay W   L2 penalty added to the gradients (default: 0)
+          --schedule KIND    constant (default), step (x gamma every --step-epochs) or cosine
+          --augment-shift PX shift training images randomly by up to PX pixels (default: 0)
+          --seed S           seed of the weights, shuffles, augmentation and dropout (default: 42)
+          --threads T        threads (default: {Environment.ProcessorCount}); with 1 a run is reproducible bit for bit
+          --limit N          train on the first N training images only
+          --validation-split F  hold out this fraction of the training images to validate each epoch
+          --name NAME        the model's name (default: the folder above DIR)
+          --data-root DIR    where the named datasets live (default: ${DatasetCatalog.DataRootVariable} or ./data)
+          --resume           continue from DIR.ckpt if it exists
+          -h, --help         show this help
+        """,
+        [Arch, Data, DataRoot, Out, Name, Epochs, BatchSize, OptimizerName, Lr, Momentum, Nesterov, WeightDecay, Schedule, StepEpochs, Gamma,
+         Augment, Seed, Threads, Limit, ValidationSplit, Resume],
+        Run);
+
+    private static int Run(ParsedArgs args, TextWriter stdout)
+    {
+        if (args.Positionals.Count > 0) throw new UsageException($"'cnn train' takes no file arguments (got '{args.Positionals[0]}')");
+        string arch = args.Require(Arch.Name), data = args.Require(Data.Name), output = args.Require(Out.Name);
+        TrainOptions options = ReadOptions(args);
+        int limit = args.GetInt(Limit.Name, int.MaxValue, min: 1);
+        double validationSplit = args.GetDouble(ValidationSplit.Name, 0, min: 0, minExclusive: false, max: 0.5);
+        string checkpoint = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar) + ".ckpt";
+        if (Directory.Exists(output)) throw new CliException($"{output} already exists: a model version is never overwritten; choose a new version");
+        if (File.Exists(checkpoint) && !args.Has(Resume.Name))
+            throw new CliException($"{checkpoint} holds an interrupted run: add --resume to continue it, or delete it to start afresh");
+
+        string? root = args.GetString(DataRoot.Name);
+        IDataset train = DatasetCatalog.Open(data, DatasetSplit.Train, root), test = DatasetCatalog.Open(data, DatasetSplit.Test, root);
+        if (limit < train.Count) train = DatasetSubset.First(train, limit);
+        (train, IDataset? validation) = Split(train, validationSplit, options.Seed);
+        ModelSpec spec = ResolveSpec(arch, args.GetString(Name.Name) ?? DefaultName(output), train);
+
+        var trainer = new Trainer(spec, train, validation, options);
+        stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +
+                         $"{options.Epochs} epochs, {options.Optimizer.Name} lr {options.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, {options.Threads} threads");
+        if (args.Has(Resume.Name)) stdout.WriteLine(File.Exists(checkpoint) ? $"resuming from {checkpoint}" : $"no checkpoint at {checkpoint}: starting afresh");
+        stdout.Flush();
+
+        using var cancel = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        var reporter = new TrainReporter(stdout, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
+        TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
+        reporter.Finish(result.History);
+        for (int i = 0; i < result.Network.Layers.Count; i++) stdout.WriteLine($"PROF {result.Network.Layers[i]} fwd {TrainNetwork.Prof[2*i]/1e6:F0} ms bwd {TrainNetwork.Prof[2*i+1]/1e6:F0} ms");
+        if (!result.Completed)
+            throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
+
+        (double testLoss, double testAccuracy) = trainer.Evaluate(result.Network, test);
+        var metrics = Metrics(data, train, validation, test, options, result, testLoss, testAccuracy, args);
+        var trained = new ModelSpec { Name = spec.Name, Description = spec.Description, Input = spec.Input, Labels = spec.Labels, Layers = spec.Layers, Metrics = metrics, Extra = spec.Extra };
+        ModelWriter.Write(output, trained, result.Network.ExportTensors());
+        File.Delete(checkpoint);
+        stdout.WriteLine($"test accuracy {testAccuracy * 100:F2}% on {test.Count:N0} images of {test.Name} (loss {testLoss:F4}); trained in {result.Seconds:F1} s");
+        stdout.WriteLine($"wrote {output}");
+        return ExitCodes.Ok;
+    }
+
+    private static TrainOptions ReadOptions(ParsedArgs args)
+    {
+        string optimizer = args.GetString(OptimizerName.Name) ?? "adam";
+        if (optimizer is not ("adam" or "sgd")) throw new UsageException($"option --optimizer must be adam or sgd, got '{optimizer}'");
+        string schedule = args.GetString(Schedule.Name) ?? "constant";
+        if (schedule is not ("constant" or "step" or "cosine")) throw new UsageException($"option --schedule must be constant, step or cosine, got '{schedule}'");
+        var options = new TrainOptions
+        {
+            Epochs = args.GetInt(Epochs.Name, 10, min: 1, max: 10_000),
+            BatchSize = args.GetInt(BatchSize.Name, 32, min: 1, max: 65_536),
+            Optimizer = new OptimizerOptions
+            {
+                Name = optimizer,
+                LearningRate = (float)args.GetDouble(Lr.Name, optimizer == "adam" ? 1e-3 : 1e-2, min: 0, minExclusive: true, max: 10),
+                Momentum = (float)args.GetDouble(Momentum.Name, 0, min: 0, minExclusive: false, max: 0.999),
+                Nesterov = args.Has(Nesterov.Name),
+                WeightDecay = (float)args.GetDouble(WeightDecay.Name, 0, min: 0, minExclusive: false, max: 1),
+            },
+            Schedule = new LearningRateSchedule
+            {
+                Kind = schedule,
+                StepEpochs = args.GetInt(StepEpochs.Name, 1, min: 1),
+                Gamma = (float)args.GetDouble(Gamma.Name, 0.1, min: 0, minExclusive: true, max: 1),
+            },
+            AugmentShift = args.GetInt(Augment.Name, 0, min: 0, max: 8),
+            Seed = args.GetInt(Seed.Name, 42, min: 0),
+            Threads = args.GetInt(Threads.Name, Environment.ProcessorCount, min: 1, max: 1024),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        return options;
+    }
+
+    /// <summary>A built-in architecture or a spec file; its labels become the dataset's classes.</summary>
+    private static ModelSpec ResolveSpec(string arch, string name, IDataset train)
+    {
+        ModelSpec spec = Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
+            : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
+            : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
+        return new ModelSpec { Name = name, Description = spec.Description, Input = spec.Input, Labels = train.Classes, Layers = spec.Layers, Extra = spec.Extra };
+    }
+
+    private static (IDataset Train, IDataset? Validation) Split(IDataset data, double fraction, long seed)
+    {
+        int held = (int)Math.Round(data.Count * fraction);
+        if (held == 0) return (data, null);
+        if (held >= data.Count) throw new UsageException("--validation-split leaves no training images");
+        int[] order = new int[data.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var random = new SplitMix64(SplitMix64.Derive((ulong)seed, 4, 0));
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        return (new DatasetSubset(data, order.AsSpan(held), $"{data.Name}, {data.Count - held:N0} for training"),
+                new DatasetSubset(data, order.AsSpan(0, held), $"{data.Name}, {held:N0} held out"));
+    }
+
+    /// <summary>models/mnist/3 is version 3 of "mnist".</summary>
+    private static string DefaultName(string output)
+    {
+        string full = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar);
+        return Path.GetFileName(Path.GetDirectoryName(full)) is { Length: > 0 } parent ? parent : Path.GetFileName(full);
+    }
+
+    private static JsonObject Metrics(string data, IDataset train, IDataset? validation, IDataset test, TrainOptions options, TrainResult result,
+        double testLoss, double testAccuracy, ParsedArgs args)
+    {
+        EpochSummary last = result.History[^1];
+        var metrics = new JsonObject
+        {
+            ["dataset"] = data,
+            ["test_accuracy"] = Math.Round(testAccuracy, 6),
+            ["test_loss"] = Math.Round(testLoss, 6),
+            ["test_count"] = test.Count,
+            ["train_count"] = train.Count,
+            ["train_accuracy"] = Math.Round(last.Accuracy, 6),
+            ["epochs"] = options.Epochs,
+            ["batch_size"] = options.BatchSize,
+            ["optimizer"] = options.Optimizer.Name,
+            ["learning_rate"] = options.Optimizer.LearningRate,
+            ["schedule"] = options.Schedule.Kind,
+            ["augment_shift"] = options.AugmentShift,
+            ["seed"] = options.Seed,
+            ["threads"] = options.Threads,
+            ["training_seconds"] = Math.Round(result.Seconds, 1),
+            ["trained_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["train_command"] = "cnn train " + string.Join(' ', args.Raw),
+        };
+        if (validation is not null && last.ValidationAccuracy is double v)
+        {
+            metrics["validation_accuracy"] = Math.Round(v, 6);
+            metrics["validation_count"] = validation.Count;
+        }
+
+        return metrics;
+    }
+}
