@@ -1,3 +1,4 @@
+using CnnService.Engine.Data;
 using CnnService.Engine.Format;
 
 namespace CnnService.Cli;
@@ -8,7 +9,7 @@ namespace CnnService.Cli;
 /// </summary>
 internal static class Program
 {
-    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, BenchCommand.Definition];
+    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, EvaluateCommand.Definition, BenchCommand.Definition];
 
     public static int Main(string[] args)
     {
@@ -56,7 +57,7 @@ internal static class Program
         {
             return Fail(stderr, e.Message, ExitCodes.Usage);
         }
-        catch (Exception e) when (e is CliException or NpyFormatException or ModelFormatException or IOException
+        catch (Exception e) when (e is CliException or NpyFormatException or ModelFormatException or DatasetFormatException or IOException
                                       or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException)
         {
             // Expected failures: the engine's and our own messages already name the file or value at fault.
