@@ -9,13 +9,14 @@ public class ProgramTests
 
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("", r.Stderr);
-        foreach (string verb in new[] { "info", "predict", "bench" })
+        foreach (string verb in new[] { "info", "predict", "evaluate", "bench" })
             Assert.Contains(r.StdoutLines, l => l.TrimStart().StartsWith(verb + " ", StringComparison.Ordinal));
     }
 
     [Theory]
     [InlineData("info")]
     [InlineData("predict")]
+    [InlineData("evaluate")]
     [InlineData("bench")]
     public void Verb_help_prints_its_usage_and_ignores_other_arguments(string verb)
     {
@@ -76,7 +77,7 @@ public class ProgramTests
         CliResult r = Cnn.Run("train");
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("cnn: unknown command 'train' (commands: info, predict, bench; see 'cnn --help')", r.Error);
+        Assert.Equal("cnn: unknown command 'train' (commands: info, predict, evaluate, bench; see 'cnn --help')", r.Error);
     }
 
     [Fact]
