@@ -1,3 +1,4 @@
+using CnnService.Engine.Data;
 using CnnService.Engine.Format;
 
 namespace CnnService.Cli;
@@ -8,7 +9,10 @@ namespace CnnService.Cli;
 /// </summary>
 internal static class Program
 {
-    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, BenchCommand.Definition, TrainCommand.Definition];
+    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, TrainCommand.Definition, EvaluateCommand.Definition, BenchCommand.Definition, IdxHeadCommand.Definition];
+
+    /// <summary>The commands <c>cnn --help</c> lists: all but the hidden maintenance verbs.</summary>
+    private static IEnumerable<Command> Listed => Commands.Where(c => !c.Hidden);
 
     public static int Main(string[] args)
     {
@@ -56,7 +60,7 @@ internal static class Program
         {
             return Fail(stderr, e.Message, ExitCodes.Usage);
         }
-        catch (Exception e) when (e is CliException or NpyFormatException or ModelFormatException or IOException
+        catch (Exception e) when (e is CliException or NpyFormatException or ModelFormatException or DatasetFormatException or IOException
                                       or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException)
         {
             // Expected failures: the engine's and our own messages already name the file or value at fault.
@@ -72,7 +76,7 @@ internal static class Program
         Commands.FirstOrDefault(c => c.Name == verb)
         ?? throw new UsageException(verb.StartsWith('-')
             ? $"unknown option '{verb}' (see 'cnn --help')"
-            : $"unknown command '{verb}' (commands: {string.Join(", ", Commands.Select(c => c.Name))}; see 'cnn --help')");
+            : $"unknown command '{verb}' (commands: {string.Join(", ", Listed.Select(c => c.Name))}; see 'cnn --help')");
 
     private static int Help(Command command, TextWriter stdout)
     {
@@ -88,8 +92,8 @@ internal static class Program
         text.AppendLine("A CPU convolutional-network engine on the command line.");
         text.AppendLine();
         text.AppendLine("commands:");
-        int width = Commands.Max(c => c.Name.Length);
-        foreach (Command c in Commands) text.AppendLine($"  {c.Name.PadRight(width)}  {c.Summary}");
+        int width = Listed.Max(c => c.Name.Length);
+        foreach (Command c in Listed) text.AppendLine($"  {c.Name.PadRight(width)}  {c.Summary}");
         text.AppendLine();
         text.AppendLine("Run 'cnn COMMAND --help' for a command's options.");
         text.AppendLine("Exit codes: 0 success, 1 the command failed, 2 the command line is wrong.");

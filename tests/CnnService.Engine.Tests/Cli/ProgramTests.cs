@@ -9,13 +9,14 @@ public class ProgramTests
 
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("", r.Stderr);
-        foreach (string verb in new[] { "info", "predict", "bench" })
+        foreach (string verb in new[] { "info", "predict", "train", "evaluate", "bench" })
             Assert.Contains(r.StdoutLines, l => l.TrimStart().StartsWith(verb + " ", StringComparison.Ordinal));
     }
 
     [Theory]
     [InlineData("info")]
     [InlineData("predict")]
+    [InlineData("evaluate")]
     [InlineData("bench")]
     public void Verb_help_prints_its_usage_and_ignores_other_arguments(string verb)
     {
@@ -73,10 +74,10 @@ public class ProgramTests
     [Fact]
     public void An_unknown_command_is_a_usage_error_with_exit_2()
     {
-        CliResult r = Cnn.Run("train");
+        CliResult r = Cnn.Run("fit");
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("cnn: unknown command 'train' (commands: info, predict, bench; see 'cnn --help')", r.Error);
+        Assert.Equal("cnn: unknown command 'fit' (commands: info, predict, train, evaluate, bench; see 'cnn --help')", r.Error);
     }
 
     [Fact]
