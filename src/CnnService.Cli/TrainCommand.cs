@@ -108,7 +108,6 @@ internal static class TrainCommand
         var reporter = new TrainReporter(stdout, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
         TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
         reporter.Finish(result.History);
-        for (int i = 0; i < result.Network.Layers.Count; i++) stdout.WriteLine($"PROF {result.Network.Layers[i]} fwd {TrainNetwork.Prof[2*i]/1e6:F0} ms bwd {TrainNetwork.Prof[2*i+1]/1e6:F0} ms");
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 

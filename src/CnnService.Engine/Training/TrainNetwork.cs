@@ -38,7 +38,6 @@ public sealed class TrainNetwork
         Parameters = layers.SelectMany(l => l.Parameters).ToArray();
     }
 
-    public static long[] Prof = new long[64];
     public ModelSpec Spec { get; }
     public int MaxBatch { get; }
     public TensorShape InputShape { get; }
@@ -96,11 +95,7 @@ public sealed class TrainNetwork
         float[] dLogits = _gradients[^1];
         double loss = SoftmaxCrossEntropy.Compute(logits.AsSpan(0, batch * Classes), labels, Classes, dLogits, out correct);
         for (int i = _layers.Length - 1; i >= 0; i--)
-        {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             _layers[i].Backward(_ctx, _activations[i], _activations[i + 1], _gradients[i + 1], i == 0 ? null : _gradients[i]);
-            Prof[2 * i + 1] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        }
         return loss;
     }
 
@@ -119,12 +114,7 @@ public sealed class TrainNetwork
 
     private void RunForward()
     {
-        for (int i = 0; i < _layers.Length; i++)
-        {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            _layers[i].Forward(_ctx, _activations[i], _activations[i + 1]);
-            Prof[2 * i] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        }
+        for (int i = 0; i < _layers.Length; i++) _layers[i].Forward(_ctx, _activations[i], _activations[i + 1]);
     }
 
     private int CheckBatch(int batch) =>

@@ -16,6 +16,7 @@ public class ProgramTests
     [Theory]
     [InlineData("info")]
     [InlineData("predict")]
+    [InlineData("train")]
     [InlineData("evaluate")]
     [InlineData("bench")]
     public void Verb_help_prints_its_usage_and_ignores_other_arguments(string verb)

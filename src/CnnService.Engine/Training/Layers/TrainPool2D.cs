@@ -70,6 +70,12 @@ internal sealed unsafe class TrainPool2D : TrainLayer, IParallelWork
         Span<float> dx = _dx.AsSpan(plane * h * w, h * w);
         dx.Clear();
         ReadOnlySpan<float> x = _x.AsSpan(plane * h * w, h * w), y = _y.AsSpan(plane * oh * ow, oh * ow);
+        if (_max && _win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false })
+        {
+            MaxBackward2x2(x, y, dy, dx, w, oh, ow);
+            return;
+        }
+
         for (int oy = 0; oy < oh; oy++)
         {
             (int y0, int y1) = Rows(oy);
@@ -85,6 +91,22 @@ internal sealed unsafe class TrainPool2D : TrainLayer, IParallelWork
                 float share = dy[oy * ow + ox] / ((y1 - y0) * (x1 - x0));
                 for (int yy = y0; yy < y1; yy++)
                     for (int xx = x0; xx < x1; xx++) dx[yy * w + xx] += share;
+            }
+        }
+    }
+
+    /// <summary>The common 2x2 stride-2 max pool: each gradient goes to the first of its four cells that holds the maximum.</summary>
+    private static void MaxBackward2x2(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int w, int oh, int ow)
+    {
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int top = 2 * oy * w;
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int i = top + 2 * ox, o = oy * ow + ox;
+                float max = y[o];
+                int at = x[i] == max ? i : x[i + 1] == max ? i + 1 : x[i + w] == max ? i + w : i + w + 1;
+                dx[at] = dy[o];
             }
         }
     }
