@@ -107,7 +107,6 @@ internal static class TrainCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         var reporter = new TrainReporter(stdout, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
         TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
-        reporter.Finish(result.History);
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 

@@ -11,11 +11,16 @@ namespace CnnService.Cli;
 internal sealed class TrainReporter(TextWriter output, bool interactive) : IProgress<TrainProgress>
 {
     private DateTime _lastDraw = DateTime.MinValue;
-    private int _epochsPrinted;
-    private IReadOnlyList<EpochSummary> _history = [];
 
     public void Report(TrainProgress p)
     {
+        if (p.Summary is EpochSummary summary)
+        {
+            output.WriteLine(Summary(summary));
+            output.Flush();
+            return;
+        }
+
         bool epochEnd = p.Step == p.StepsPerEpoch;
         if (interactive)
         {
@@ -32,14 +37,6 @@ internal sealed class TrainReporter(TextWriter output, bool interactive) : IProg
             output.WriteLine(Line(p));
         }
 
-        output.Flush();
-    }
-
-    /// <summary>Prints the epoch summaries not yet printed.</summary>
-    public void Finish(IReadOnlyList<EpochSummary> history)
-    {
-        _history = history;
-        for (; _epochsPrinted < _history.Count; _epochsPrinted++) output.WriteLine(Summary(_history[_epochsPrinted]));
         output.Flush();
     }
 

@@ -4,7 +4,8 @@ namespace CnnService.Engine.Runtime;
 
 /// <summary>
 /// The networks this project grew from, as specs ready to initialise, train or benchmark:
-/// the Keras MNIST example, LeNet-5, and CNN Explainer's TinyVGG.
+/// the Keras MNIST example, LeNet-5, CNN Explainer's TinyVGG, and the best small network we
+/// found for 28x28 grayscale images, a VGG-style stack with batch normalisation.
 /// </summary>
 public static class Architectures
 {
@@ -14,13 +15,14 @@ public static class Architectures
     private static readonly string[] TinyVggClasses =
         ["lifeboat", "ladybug", "pizza", "bell pepper", "school bus", "koala", "espresso", "red panda", "orange", "sport car"];
 
-    public static IReadOnlyList<string> Names { get; } = ["keras-mnist", "lenet5", "tinyvgg"];
+    public static IReadOnlyList<string> Names { get; } = ["keras-mnist", "lenet5", "tinyvgg", "small-vgg"];
 
     public static ModelSpec Get(string name) => name switch
     {
         "keras-mnist" => KerasMnist(),
         "lenet5" => LeNet5(),
         "tinyvgg" => TinyVgg(),
+        "small-vgg" => SmallVgg(),
         _ => throw new ArgumentException($"Unknown architecture \"{name}\" (known: {string.Join(", ", Names)}).", nameof(name)),
     };
 
@@ -93,6 +95,40 @@ public static class Architectures
             new LayerSpec { Type = "softmax" },
         ],
     };
+
+    /// <summary>
+    /// Two VGG blocks (two 3x3 "same" convolutions with batchnorm and ReLU, then a 2x2 max pool;
+    /// 32 then 64 filters), dropout, dense 128, dropout, dense 10. Convolutions have no bias:
+    /// the batchnorm's shift replaces it. About 0.5 M parameters and 38 MFLOPs an image.
+    /// </summary>
+    public static ModelSpec SmallVgg() => new()
+    {
+        Name = "small-vgg",
+        Description = "VGG-style CNN: 2x(conv3x3-bn-relu) 32, pool, 2x(conv3x3-bn-relu) 64, pool, dropout, dense 128, dropout, dense 10",
+        Input = Grayscale28(),
+        Labels = Digits,
+        Layers =
+        [
+            .. ConvBnRelu("conv1", "bn1", 32), .. ConvBnRelu("conv2", "bn2", 32),
+            new LayerSpec { Type = "maxpool2d", Kernel = Pair.Square(2) },
+            .. ConvBnRelu("conv3", "bn3", 64), .. ConvBnRelu("conv4", "bn4", 64),
+            new LayerSpec { Type = "maxpool2d", Kernel = Pair.Square(2) },
+            new LayerSpec { Type = "flatten" },
+            new LayerSpec { Type = "dropout", Rate = 0.25f },
+            new LayerSpec { Type = "dense", Name = "fc1", Units = 128 },
+            new LayerSpec { Type = "relu" },
+            new LayerSpec { Type = "dropout", Rate = 0.5f },
+            new LayerSpec { Type = "dense", Name = "fc2", Units = 10 },
+            new LayerSpec { Type = "softmax" },
+        ],
+    };
+
+    private static LayerSpec[] ConvBnRelu(string conv, string bn, int filters) =>
+    [
+        new LayerSpec { Type = "conv2d", Name = conv, Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Same, UseBias = false },
+        new LayerSpec { Type = "batchnorm", Name = bn },
+        new LayerSpec { Type = "relu" },
+    ];
 
     private static InputSpec Grayscale28() => new()
     {

@@ -13,6 +13,7 @@ namespace CnnService.Engine.Training;
 public sealed record Checkpoint
 {
     private const string MetadataKey = "cnn.checkpoint";
+    private const string OptimizerPrefix = "optimizer.";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = false };
 
     /// <summary>model.json of the network being trained.</summary>
@@ -37,8 +38,8 @@ public sealed record Checkpoint
         SafeTensors.Write(path, tensors, metadata);
     }
 
-    /// <summary>Reads a checkpoint: its state and its tensors (network and optimizer).</summary>
-    public static (Checkpoint State, WeightSet Tensors) Load(string path)
+    /// <summary>Reads a checkpoint: its state, the network's tensors and the optimizer's.</summary>
+    public static (Checkpoint State, WeightSet Network, WeightSet Optimizer) Load(string path)
     {
         WeightSet tensors = SafeTensors.Read(path);
         if (!tensors.Metadata.TryGetValue(MetadataKey, out string? json))
@@ -46,7 +47,10 @@ public sealed record Checkpoint
         try
         {
             Checkpoint state = JsonSerializer.Deserialize<Checkpoint>(json, Json) ?? throw new JsonException("null");
-            return (state, tensors);
+            var all = tensors.AllFloat32().ToList();
+            return (state,
+                WeightSet.FromTensors(all.Where(t => !t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)), path),
+                WeightSet.FromTensors(all.Where(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)), path));
         }
         catch (JsonException e)
         {

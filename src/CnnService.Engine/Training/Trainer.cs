@@ -43,17 +43,17 @@ public sealed class Trainer
     {
         string specJson = ModelSpecJson.ToJson(_spec);
         Checkpoint? start = null;
-        WeightSet weights = initial;
+        WeightSet weights = initial, optimizerState = WeightSet.FromTensors([]);
         if (resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
-            (start, weights) = Checkpoint.Load(checkpointPath);
+            (start, weights, optimizerState) = Checkpoint.Load(checkpointPath);
             CheckResumable(start, specJson, checkpointPath);
         }
 
         var engine = EngineOptions.Default with { Threads = _options.Threads };
         TrainNetwork network = TrainNetwork.Create(_spec, weights, _options.BatchSize, engine);
         Optimizer optimizer = Optimizer.Create(_options.Optimizer, network.Parameters);
-        if (start is not null) optimizer.ImportState(weights, start.OptimizerSteps);
+        if (start is not null) optimizer.ImportState(optimizerState, start.OptimizerSteps);
 
         var loader = new BatchLoader(_train, _spec.Input);
         var history = new List<EpochSummary>(start?.History ?? []);
@@ -104,8 +104,14 @@ public sealed class Trainer
             double? valLoss = null, valAccuracy = null;
             if (_validation is not null) (valLoss, valAccuracy) = Evaluate(network, _validation);
             double seconds = epochClock.Elapsed.TotalSeconds;
-            history.Add(new EpochSummary(epoch + 1, lossSum / seen, (double)correct / seen, valLoss, valAccuracy, seconds, (seen - seenAtStart) / Math.Max(seconds, 1e-9)));
+            var summary = new EpochSummary(epoch + 1, lossSum / seen, (double)correct / seen, valLoss, valAccuracy, seconds, (seen - seenAtStart) / Math.Max(seconds, 1e-9));
+            history.Add(summary);
             Save(checkpointPath, network, optimizer, specJson, epoch + 1, 0, secondsBefore + clock.Elapsed.TotalSeconds, 0, 0, 0, history);
+            long done = (long)(epoch + 1) * stepsPerEpoch;
+            progress?.Report(new TrainProgress(epoch + 1, _options.Epochs, stepsPerEpoch, stepsPerEpoch, summary.Loss, summary.Accuracy,
+                _options.Schedule.At(_options.Optimizer.LearningRate, done - 1, stepsPerEpoch, totalSteps), summary.ImagesPerSecond,
+                TimeSpan.FromSeconds(secondsBefore + clock.Elapsed.TotalSeconds),
+                TimeSpan.FromSeconds((totalSteps - done) * _options.BatchSize / Math.Max(summary.ImagesPerSecond, 1e-9)), summary));
         }
 
         return new TrainResult(network, history, secondsBefore + clock.Elapsed.TotalSeconds, Completed: true);
