@@ -76,4 +76,55 @@ public class GradientCheckTests
 
         GradientCheck.Check(GradientCheck.Build(spec, Input, Batch), GradientCheck.Context(Batch), TestModels.Random(Batch * Input.Size, seed: 5));
     }
+
+    [Fact]
+    public void Global_avgpool_gradients_match_finite_differences()
+    {
+        var spec = new LayerSpec { Type = "global_avgpool" };
+
+        GradientCheck.Check(GradientCheck.Build(spec, Input, Batch), GradientCheck.Context(Batch), TestModels.Random(Batch * Input.Size, seed: 6));
+    }
+
+    [Fact]
+    public void Dropout_gradients_match_finite_differences_in_training()
+    {
+        var spec = new LayerSpec { Type = "dropout", Rate = 0.4f };
+
+        GradientCheck.Check(GradientCheck.Build(spec, Input, Batch), GradientCheck.Context(Batch), TestModels.Random(Batch * Input.Size, seed: 7));
+    }
+
+    [Theory]
+    [InlineData(5, 0.5f, 0.75f, 2f)]
+    [InlineData(4, 1f, 0.5f, 1f)]      // even size: the window reaches one further back than forward
+    [InlineData(1, 2f, 1f, 1f)]
+    [InlineData(9, 0.8f, 0.75f, 1f)]   // wider than the channels
+    public void Lrn_gradients_match_finite_differences(int size, float alpha, float beta, float k)
+    {
+        var shape = new TensorShape(7, 3, 4);
+        var spec = new LayerSpec { Type = "lrn", Size = size, Alpha = alpha, Beta = beta, K = k };
+
+        GradientCheck.Check(GradientCheck.Build(spec, shape, Batch), GradientCheck.Context(Batch), TestModels.Random(Batch * shape.Size, seed: 8, scale: 2f));
+    }
+
+    [Theory]
+    [InlineData(3, 4, 5, true)]    // BatchNorm2d, batch statistics
+    [InlineData(5, 1, 1, true)]    // BatchNorm1d after a dense layer
+    [InlineData(3, 4, 5, false)]   // evaluation: running statistics are constants
+    public void Batchnorm_gradients_match_finite_differences(int c, int h, int w, bool training)
+    {
+        var shape = new TensorShape(c, h, w);
+        var spec = new LayerSpec { Type = "batchnorm", Name = "bn" };
+
+        GradientCheck.Check(GradientCheck.Build(spec, shape, 4, BatchNormWeights(c)), GradientCheck.Context(4, training),
+            TestModels.Random(4 * shape.Size, seed: 9, scale: 2f));
+    }
+
+    /// <summary>gamma, beta and running statistics far from the identity, so each term of the gradient shows.</summary>
+    internal static WeightSet BatchNormWeights(int c) => WeightSet.FromTensors(
+    [
+        new NamedTensor("bn.weight", [c], TestModels.Random(c, seed: 20, scale: 2f)),
+        new NamedTensor("bn.bias", [c], TestModels.Random(c, seed: 21)),
+        new NamedTensor("bn.running_mean", [c], TestModels.Random(c, seed: 22)),
+        new NamedTensor("bn.running_var", [c], TestModels.Random(c, seed: 23).Select(v => 0.5f + MathF.Abs(v)).ToArray()),
+    ]);
 }
