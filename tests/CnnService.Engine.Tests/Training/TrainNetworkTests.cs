@@ -15,6 +15,34 @@ public class TrainNetworkTests
         AssertEvaluateMatchesInference(Architectures.Get(arch), trainSteps: 0);
     }
 
+    [Fact]
+    public void Evaluate_then_softmax_equals_the_inference_model_with_every_layer_type()
+    {
+        // Two training steps first, so batchnorm's running statistics are no longer the identity.
+        AssertEvaluateMatchesInference(EveryLayer(), trainSteps: 2);
+    }
+
+    /// <summary>A small network holding each of the thirteen layer types at least once.</summary>
+    internal static ModelSpec EveryLayer() => TestModels.Spec(new TensorShape(3, 12, 10),
+        new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 6, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1), PaddingMode = "reflect" },
+        new LayerSpec { Type = "batchnorm", Name = "bn1" },
+        new LayerSpec { Type = "relu" },
+        new LayerSpec { Type = "lrn", Size = 3, Alpha = 0.1f, Beta = 0.75f, K = 2f },
+        new LayerSpec { Type = "maxpool2d", Kernel = Pair.Square(2) },
+        new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 8, Kernel = new Pair(3, 2), Stride = new Pair(1, 2), UseBias = false },
+        new LayerSpec { Type = "sigmoid" },
+        new LayerSpec { Type = "avgpool2d", Kernel = Pair.Square(2), Stride = Pair.Square(1), Padding = Padding.Of(1, 0) },
+        new LayerSpec { Type = "tanh" },
+        new LayerSpec { Type = "dropout", Name = "drop1", Rate = 0.3f },
+        new LayerSpec { Type = "global_avgpool" },
+        new LayerSpec { Type = "flatten" },
+        new LayerSpec { Type = "dense", Name = "fc1", Units = 6 },
+        new LayerSpec { Type = "batchnorm", Name = "bn2" },
+        new LayerSpec { Type = "relu" },
+        new LayerSpec { Type = "dropout", Name = "drop2", Rate = 0.5f },
+        new LayerSpec { Type = "dense", Name = "fc2", Units = 3 },
+        new LayerSpec { Type = "softmax" });
+
     /// <summary>
     /// Runs <paramref name="trainSteps"/> training forward passes first (they move batchnorm's running
     /// statistics), then holds Evaluate + softmax to a Model built from the exported tensors.
