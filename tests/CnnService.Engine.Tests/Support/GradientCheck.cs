@@ -59,7 +59,8 @@ internal static class GradientCheck
         foreach (var (name, value, grad) in gradients) Compare(name, grad, value, Loss, eps, tolerance);
     }
 
-    private static void Compare(string what, float[] analytic, float[] values, Func<double> loss, double eps, double tolerance)
+    /// <summary>Holds <paramref name="analytic"/> to central differences of <paramref name="loss"/> over each of <paramref name="values"/>.</summary>
+    public static void Compare(string what, float[] analytic, float[] values, Func<double> loss, double eps, double tolerance)
     {
         var numeric = new double[values.Length];
         for (int i = 0; i < values.Length; i++)
