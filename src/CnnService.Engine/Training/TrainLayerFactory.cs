@@ -17,6 +17,10 @@ internal static class TrainLayerFactory
             "relu" or "sigmoid" or "tanh" => new TrainActivation(spec.Type, spec.Name, input),
             "maxpool2d" or "avgpool2d" => new TrainPool2D(spec, where, input),
             "flatten" => new TrainFlatten(spec.Name, input),
+            "global_avgpool" => new TrainGlobalAvgPool(spec.Name, input),
+            "dropout" => new TrainDropout(spec, where, index, input),
+            "lrn" => new TrainLrn(spec, where, input, maxBatch),
+            "batchnorm" => new TrainBatchNorm(spec, where, input, weights),
             _ => throw new ModelFormatException($"{where}: layer type \"{spec.Type}\" cannot be trained yet."),
         };
     }
