@@ -48,6 +48,9 @@ public sealed class TrainNetwork
     public IReadOnlyList<Parameter> Parameters { get; }
     public long ParameterCount => Parameters.Sum(p => (long)p.Length);
 
+    /// <summary>Training needs at least two values per channel somewhere (batchnorm on a [C,1,1] input): a last batch of one image is then skipped.</summary>
+    public bool NeedsTwoImages => _layers.Any(l => l.Type == "batchnorm" && l.InputShape.H * l.InputShape.W == 1);
+
     /// <summary>
     /// Builds the network for <paramref name="spec"/>, starting from <paramref name="weights"/>
     /// (every tensor must be used). The spec is first planned as an inference model, so it is

@@ -52,6 +52,8 @@ public sealed class Trainer
 
         var engine = EngineOptions.Default with { Threads = _options.Threads };
         TrainNetwork network = TrainNetwork.Create(_spec, weights, _options.BatchSize, engine);
+        if (network.NeedsTwoImages && (_train.Count < 2 || _options.BatchSize < 2))
+            throw new ArgumentException("This network normalises over the batch (batchnorm after a dense layer): it needs batches of at least two images.");
         Optimizer optimizer = Optimizer.Create(_options.Optimizer, network.Parameters);
         if (start is not null) optimizer.ImportState(optimizerState, start.OptimizerSteps);
 
@@ -85,6 +87,7 @@ public sealed class Trainer
 
                 long globalStep = (long)epoch * stepsPerEpoch + step;
                 int from = step * _options.BatchSize, count = Math.Min(_options.BatchSize, order.Length - from);
+                if (count == 1 && network.NeedsTwoImages) continue; // batch statistics of one value are undefined: drop it, as PyTorch's drop_last would
                 loader.Load(order.AsSpan(from, count), network.Input, labels, _options.AugmentShift, SplitMix64.Derive(seed, AugmentStream, (ulong)globalStep));
                 double loss = network.Step(labels.AsSpan(0, count), SplitMix64.Derive(seed, DropoutStream, (ulong)globalStep), out int right);
                 if (!double.IsFinite(loss))

@@ -1,0 +1,135 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Cli;
+
+public class TrainCommandTests
+{
+    /// <summary>One epoch of keras-mnist on 300 fixture digits, unless <paramref name="extra"/> sets the epochs.</summary>
+    private static CliResult TrainDigits(string output, params string[] extra) =>
+        Cnn.Run(["train", "--arch", "keras-mnist", "--data", Fixtures.MnistSmall, "--limit", "300", "--threads", "1", "--out", output,
+                 .. extra.Contains("--epochs") ? extra : [.. extra, "--epochs", "1"]]);
+
+    [Fact]
+    public void Train_writes_a_model_version_that_loads_with_the_dataset_labels_and_its_metrics()
+    {
+        using var temp = new TempDir();
+        string output = temp.PathOf("models/digits/1");
+
+        CliResult r = TrainDigits(output);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("", r.Stderr);
+        Assert.Contains($"wrote {output}", r.StdoutLines);
+        Model model = ModelLoader.Load(output);
+        Assert.Equal("digits", model.Spec.Name);
+        Assert.Equal(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], model.Labels);
+        JsonObject metrics = model.Spec.Metrics!;
+        Assert.Equal(1000, (int)metrics["test_count"]!);
+        Assert.Equal(300, (int)metrics["train_count"]!);
+        Assert.Equal(1, (int)metrics["epochs"]!);
+        Assert.False(File.Exists(output + ".ckpt"));
+    }
+
+    [Fact]
+    public void The_recorded_test_accuracy_is_what_evaluate_measures()
+    {
+        using var temp = new TempDir();
+        string output = temp.PathOf("models/digits/1");
+        Assert.Equal(0, TrainDigits(output).ExitCode);
+
+        CliResult r = Cnn.Run("evaluate", "--model", output, "--data", Fixtures.MnistSmall, "--json");
+
+        double recorded = (double)ModelLoader.Load(output).Spec.Metrics!["test_accuracy"]!;
+        double measured = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("accuracy").GetDouble();
+        Assert.Equal(recorded, measured, 6);
+    }
+
+    [Fact]
+    public void Train_prints_a_summary_line_for_every_epoch()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), "--epochs", "2", "--validation-split", "0.2");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Single(r.StdoutLines, l => l.StartsWith("epoch 1: loss ", StringComparison.Ordinal) && l.Contains("val_accuracy"));
+        Assert.Single(r.StdoutLines, l => l.StartsWith("epoch 2: loss ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Train_never_overwrites_an_existing_version()
+    {
+        using var temp = new TempDir();
+        string output = temp.PathOf("m/1");
+        Directory.CreateDirectory(output);
+
+        CliResult r = TrainDigits(output);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("already exists", r.Error);
+    }
+
+    [Fact]
+    public void Train_will_not_start_over_an_interrupted_run_unless_told_to_resume()
+    {
+        using var temp = new TempDir();
+        string output = temp.PathOf("m/1");
+        Directory.CreateDirectory(temp.PathOf("m"));
+        File.WriteAllText(output + ".ckpt", "");
+
+        CliResult r = TrainDigits(output);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--resume", r.Error);
+    }
+
+    [Fact]
+    public void Train_with_resume_and_no_checkpoint_starts_afresh()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), "--resume");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains(r.StdoutLines, l => l.Contains("starting afresh", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--optimizer", "rmsprop", "option --optimizer must be adam or sgd, got 'rmsprop'")]
+    [InlineData("--schedule", "linear", "option --schedule must be constant, step or cosine, got 'linear'")]
+    [InlineData("--epochs", "0", "option --epochs must be an integer from 1 to 10000, got '0'")]
+    public void A_bad_setting_is_a_usage_error(string option, string value, string message)
+    {
+        using var temp = new TempDir();
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), option, value);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"cnn: {message}", r.Error);
+    }
+
+    [Fact]
+    public void An_unknown_architecture_is_a_usage_error_listing_the_known_ones()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = Cnn.Run("train", "--arch", "resnet", "--data", Fixtures.MnistSmall, "--out", temp.PathOf("m/1"));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("cnn: unknown architecture 'resnet' (known: keras-mnist, lenet5, tinyvgg, small-vgg, or a .json file)", r.Error);
+    }
+
+    [Fact]
+    public void A_named_dataset_that_was_never_fetched_says_how_to_fetch_it()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = Cnn.Run("train", "--arch", "keras-mnist", "--data", "fashion-mnist", "--data-root", temp.Root, "--out", temp.PathOf("m/1"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("scripts/fetch-data.sh", r.Error);
+    }
+}
