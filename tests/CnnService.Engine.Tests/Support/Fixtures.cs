@@ -12,6 +12,9 @@ internal static class Fixtures
     /// <summary>The repository's <c>tests/fixtures</c> folder.</summary>
     public static string Root => RootDirectory.Value;
 
+    /// <summary>The repository's <c>models/</c> folder: the shipped, trained models.</summary>
+    public static string Models => Path.GetFullPath(Path.Combine(Root, "..", "..", "models"));
+
     /// <summary>The first 2,000 training and 1,000 test images of MNIST, gzipped IDX.</summary>
     public static string MnistSmall => Path.Combine(Root, "mnist-small");
 
