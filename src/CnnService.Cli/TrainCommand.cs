@@ -105,7 +105,8 @@ internal static class TrainCommand
         using var cancel = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        var reporter = new TrainReporter(stdout, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
+        // A terminal gets one line redrawn in place; a file, a pipe or a test gets a line every tenth of an epoch.
+        var reporter = new TrainReporter(stdout, interactive: stdout is StreamWriter && !Console.IsOutputRedirected);
         TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");

@@ -8,18 +8,19 @@ namespace CnnService.Engine.Tests.Training;
 /// <summary>The trained models in models/ load, and on the committed test fixture reach the accuracy their model.json claims.</summary>
 public class ShippedModelTests
 {
-    public static TheoryData<string> ShippedModels()
-    {
-        var data = new TheoryData<string>();
-        foreach (string spec in Directory.GetFiles(Fixtures.Models, ModelLoader.SpecFile, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            data.Add(Path.GetRelativePath(Fixtures.Models, Path.GetDirectoryName(spec)!));
-        return data;
-    }
+    /// <summary>Every model version under models/, as "name/version".</summary>
+    private static string[] Versions() =>
+        Directory.GetFiles(Fixtures.Models, ModelLoader.SpecFile, SearchOption.AllDirectories)
+            .Select(spec => Path.GetRelativePath(Fixtures.Models, Path.GetDirectoryName(spec)!).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+    public static TheoryData<string> ShippedModels() => new(Versions());
 
     [Fact]
     public void The_repository_ships_the_three_trained_models()
     {
-        Assert.Equal(["fashion-mnist/1", "mnist/1", "mnist/2"], ShippedModels().Select(row => ((string)row[0]).Replace('\\', '/')).ToArray());
+        Assert.Equal(["fashion-mnist/1", "mnist/1", "mnist/2"], Versions());
     }
 
     [Theory]
