@@ -112,6 +112,20 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Train_accepts_an_architecture_written_as_a_model_json_file()
+    {
+        using var temp = new TempDir();
+        string arch = temp.PathOf("lenet.json");
+        File.WriteAllText(arch, CnnService.Engine.Format.ModelSpecJson.ToJson(Architectures.LeNet5()));
+
+        CliResult r = Cnn.Run("train", "--arch", arch, "--data", Fixtures.MnistSmall, "--limit", "100", "--epochs", "1", "--out", temp.PathOf("lenet/1"));
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(["conv2d", "tanh", "avgpool2d", "conv2d", "tanh", "avgpool2d", "flatten", "dense", "tanh", "dense", "tanh", "dense", "softmax"],
+            ModelLoader.Load(temp.PathOf("lenet/1")).Layers.Select(l => l.Type));
+    }
+
+    [Fact]
     public void An_unknown_architecture_is_a_usage_error_listing_the_known_ones()
     {
         using var temp = new TempDir();
