@@ -89,7 +89,7 @@ public class InfoCommandTests
         CliResult r = Cnn.Run("info", "--arch", "resnet50");
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("cnn: unknown architecture 'resnet50' (known: keras-mnist, lenet5, tinyvgg)", r.Error);
+        Assert.Equal("cnn: unknown architecture 'resnet50' (known: keras-mnist, lenet5, tinyvgg, small-vgg)", r.Error);
     }
 
     /// <summary>The cells of the table row whose first cell is <paramref name="first"/>.</summary>
