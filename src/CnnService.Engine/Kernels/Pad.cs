@@ -37,5 +37,5 @@ internal static unsafe class Pad
     }
 
     /// <summary>Mirror index i into [0, n) without repeating the edge; valid while padding &lt; n.</summary>
-    private static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+    internal static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
 }

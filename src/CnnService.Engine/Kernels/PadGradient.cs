@@ -34,5 +34,5 @@ internal static unsafe class PadGradient
         }
     }
 
-    private static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+    private static int Reflect(int i, int n) => Pad.Reflect(i, n);
 }

@@ -71,10 +71,5 @@ internal sealed class TrainDropout : TrainLayer
     }
 
     /// <summary>SplitMix64's finaliser: every input bit moves every output bit.</summary>
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    private static ulong Mix(ulong z) => SplitMix64.Mix(z);
 }
