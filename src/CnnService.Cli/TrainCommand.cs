@@ -93,7 +93,7 @@ internal static class TrainCommand
         string? root = args.GetString(DataRoot.Name);
         IDataset train = DatasetCatalog.Open(data, DatasetSplit.Train, root), test = DatasetCatalog.Open(data, DatasetSplit.Test, root);
         if (limit < train.Count) train = DatasetSubset.First(train, limit);
-        (train, IDataset? validation) = Split(train, validationSplit, options.Seed);
+        (train, IDataset? validation) = Trainer.SplitValidation(train, validationSplit, options.Seed);
         ModelSpec spec = ResolveSpec(arch, args.GetString(Name.Name) ?? DefaultName(output), train);
 
         var trainer = new Trainer(spec, train, validation, options);
@@ -168,24 +168,6 @@ internal static class TrainCommand
             : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
             : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
         return new ModelSpec { Name = name, Description = spec.Description, Input = spec.Input, Labels = train.Classes, Layers = spec.Layers, Extra = spec.Extra };
-    }
-
-    private static (IDataset Train, IDataset? Validation) Split(IDataset data, double fraction, long seed)
-    {
-        int held = (int)Math.Round(data.Count * fraction);
-        if (held == 0) return (data, null);
-        if (held >= data.Count) throw new UsageException("--validation-split leaves no training images");
-        int[] order = new int[data.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var random = new SplitMix64(SplitMix64.Derive((ulong)seed, 4, 0));
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        return (new DatasetSubset(data, order.AsSpan(held), $"{data.Name}, {data.Count - held:N0} for training"),
-                new DatasetSubset(data, order.AsSpan(0, held), $"{data.Name}, {held:N0} held out"));
     }
 
     /// <summary>models/mnist/3 is version 3 of "mnist".</summary>

@@ -15,7 +15,7 @@ namespace CnnService.Engine.Training;
 /// </summary>
 public sealed class Trainer
 {
-    private const ulong ShuffleStream = 1, AugmentStream = 2, DropoutStream = 3;
+    private const ulong ShuffleStream = 1, AugmentStream = 2, DropoutStream = 3, ValidationStream = 4;
 
     private readonly ModelSpec _spec;
     private readonly IDataset _train;
@@ -169,6 +169,7 @@ public sealed class Trainer
             throw new ArgumentException($"{path} was made with different settings ({mismatch} differs): resume with the same settings, or start afresh without --resume.");
     }
 
+    /// <summary>order = a seeded permutation of 0..n-1 (Fisher-Yates).</summary>
     private static void Shuffle(int[] order, ulong seed)
     {
         for (int i = 0; i < order.Length; i++) order[i] = i;
@@ -178,6 +179,21 @@ public sealed class Trainer
             int j = random.Next(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
+    }
+
+    /// <summary>
+    /// Holds out <paramref name="fraction"/> of <paramref name="data"/> (a seeded random choice)
+    /// for validation; the rest is the training set. No validation set when the fraction rounds to none.
+    /// </summary>
+    public static (IDataset Train, IDataset? Validation) SplitValidation(IDataset data, double fraction, long seed)
+    {
+        int held = (int)Math.Round(data.Count * fraction);
+        if (held == 0) return (data, null);
+        if (held >= data.Count) throw new ArgumentException("The validation split leaves no training images.");
+        int[] order = new int[data.Count];
+        Shuffle(order, SplitMix64.Derive((ulong)seed, ValidationStream, 0));
+        return (new DatasetSubset(data, order.AsSpan(held), $"{data.Name}, {data.Count - held:N0} for training"),
+                new DatasetSubset(data, order.AsSpan(0, held), $"{data.Name}, {held:N0} held out"));
     }
 }
 
