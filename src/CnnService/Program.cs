@@ -1,8 +1,18 @@
-// The HTTP host. For now it only answers liveness; the service issue adds the model endpoints,
-// train jobs, Swagger UI and the rest. Program.cs stays wiring only.
+// The HTTP host: wiring only. Each resource's endpoints live in Endpoints/, the model
+// repository and batching in Models/ and Batching/, train jobs in Jobs/.
+using System.Text.Json;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+
 var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
 
 app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
 
 app.Run();
+
+/// <summary>Visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;
