@@ -1,16 +1,34 @@
-// The HTTP host: wiring only. Each resource's endpoints live in Endpoints/, the model
-// repository and batching in Models/ and Batching/, train jobs in Jobs/.
+// The HTTP host: wiring only. Endpoints live in Endpoints/ (one file per resource), model serving in
+// Models/ and Batching/, request parsing in Predict/, metrics in Metrics/, set-up helpers in Hosting/.
 using System.Text.Json;
+using CnnService.Endpoints;
+using CnnService.Hosting;
+using CnnService.Metrics;
+using CnnService.Models;
+using CnnService.Predict;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceLogging();
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+builder.Services.AddModelServing(builder.Configuration);
+builder.Services.AddServiceOpenApi();
+long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 
 var app = builder.Build();
+app.Services.GetRequiredService<ServiceMetrics>().AddModelGauges(app.Services.GetRequiredService<ModelRepository>());
+
+app.UseMiddleware<RequestMetricsMiddleware>();
+app.UseServiceRequestLogging();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseServiceOpenApi();
 
-app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
+app.MapHealthEndpoints();
+app.MapModelEndpoints();
+app.MapPredictEndpoints();
+app.MapMetricsEndpoints();
 
 app.Run();
 

@@ -1,0 +1,16 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CnnService.Endpoints;
+
+/// <summary>The <c>{version}</c> route segment: a positive integer, or a 400 that says so.</summary>
+public static class VersionRoute
+{
+    public static bool TryParse(string text, out int version, out ProblemHttpResult problem)
+    {
+        problem = null!;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version > 0) return true;
+        problem = TypedResults.Problem(title: "Invalid version", detail: $"Version \"{text}\" is not a positive integer.", statusCode: StatusCodes.Status400BadRequest);
+        return false;
+    }
+}

@@ -1,0 +1,48 @@
+using CnnService.Batching;
+using CnnService.Metrics;
+using CnnService.Models;
+using CnnService.Predict;
+using Microsoft.Extensions.Options;
+
+namespace CnnService.Hosting;
+
+/// <summary>Registers model serving: options, the repository and its watcher, batching, the predict reader, metrics.</summary>
+public static class ModelServingRegistration
+{
+    public static IServiceCollection AddModelServing(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ModelsOptions>().Bind(configuration.GetSection(ModelsOptions.Section))
+            .Validate(o => o.MaxVersions >= 1, "Models:MaxVersions must be at least 1.")
+            .Validate(o => o.PollSeconds > 0, "Models:PollSeconds must be positive.")
+            .Validate(o => o.Threads >= 0, "Models:Threads must be 0 (all CPUs) or more.")
+            .ValidateOnStart();
+        services.AddOptions<BatchingOptions>().Bind(configuration.GetSection(BatchingOptions.Section))
+            .Validate(o => o.MaxBatchSize is >= 1 and <= 4096, "Batching:MaxBatchSize must be 1..4096.")
+            .Validate(o => o.MaxDelayMilliseconds is >= 0 and <= 10_000, "Batching:MaxDelayMilliseconds must be 0..10000.")
+            .ValidateOnStart();
+        services.AddOptions<PredictLimits>().Bind(configuration.GetSection(PredictLimits.Section))
+            .Validate(o => o.MaxBodyBytes is >= 1024 and <= int.MaxValue, "Limits:MaxBodyBytes must be 1 KiB..2 GiB.")
+            .Validate(o => o.MaxImagesPerRequest >= 1, "Limits:MaxImagesPerRequest must be at least 1.")
+            .Validate(o => o.MaxImagePixels >= 1, "Limits:MaxImagePixels must be at least 1.")
+            .ValidateOnStart();
+
+        services.AddSingleton<ServiceMetrics>();
+        services.AddSingleton<ModelRepository>();
+        services.AddHostedService<ModelWatcher>();
+        services.AddSingleton(sp =>
+        {
+            PredictLimits limits = sp.GetRequiredService<IOptions<PredictLimits>>().Value;
+            return new PredictRequestReader(limits, new ImageInput(limits).Decode);
+        });
+        return services;
+    }
+
+    /// <summary>Gauges read at scrape time from the repository.</summary>
+    public static void AddModelGauges(this ServiceMetrics metrics, ModelRepository repository)
+    {
+        metrics.AddGauge("cnn_models_loaded", "Loaded model versions, by model.", "model",
+            () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Count)));
+        metrics.AddGauge("cnn_batch_queue_length", "Predict requests waiting for a batch, by model.", "model",
+            () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Values.Sum(v => v.Batcher.QueueLength))));
+    }
+}

@@ -1,0 +1,15 @@
+namespace CnnService.Predict;
+
+/// <summary>Hard limits on what one predict request may ask for (configuration section <c>Limits</c>).</summary>
+public sealed class PredictLimits
+{
+    public const string Section = "Limits";
+
+    /// <summary>Largest request body, for every endpoint (Kestrel's limit and the predict reader's own).</summary>
+    public long MaxBodyBytes { get; set; } = 8 * 1024 * 1024;
+
+    public int MaxImagesPerRequest { get; set; } = 64;
+
+    /// <summary>Largest image, width times height, checked from its header before any pixel is decoded.</summary>
+    public long MaxImagePixels { get; set; } = 4096L * 4096;
+}

@@ -1,0 +1,102 @@
+using CnnService.Batching;
+using CnnService.Engine.Runtime;
+using CnnService.Tests.Support;
+
+namespace CnnService.Tests.Batching;
+
+public sealed class DynamicBatcherTests
+{
+    private static readonly Model Mnist = ModelLoader.Load(Path.Combine(Fixtures.Models, "mnist", "1"), EngineOptions.Default with { Threads = 1 });
+
+    private static float[] Image(int seed)
+    {
+        var random = new Random(seed);
+        var image = new float[Mnist.InputShape.Size];
+        for (int i = 0; i < image.Length; i++) image[i] = random.NextSingle();
+        return image;
+    }
+
+    private static float[] Alone(float[] image)
+    {
+        var output = new float[Mnist.OutputShape.Size];
+        Mnist.Forward(image, output, 1);
+        return output;
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_are_coalesced_into_one_forward_pass()
+    {
+        var sizes = new List<int>();
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 8, MaxDelayMilliseconds = 5000 }, size => { lock (sizes) sizes.Add(size); });
+        float[][] images = Enumerable.Range(0, 8).Select(Image).ToArray();
+
+        BatchResult[] results = await Task.WhenAll(images.Select(image => batcher.SubmitAsync(image, 1)));
+
+        Assert.Equal([8], sizes);
+        Assert.All(results, r => Assert.Equal(8, r.BatchSize));
+        for (int i = 0; i < images.Length; i++)
+            Assert.Equal(Alone(images[i]), results[i].Outputs, (a, b) => Math.Abs(a - b) < 1e-6f);
+    }
+
+    [Fact]
+    public async Task A_batch_never_exceeds_the_largest_size()
+    {
+        var sizes = new List<int>();
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 4, MaxDelayMilliseconds = 5000 }, size => { lock (sizes) sizes.Add(size); });
+
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => batcher.SubmitAsync(Image(i), 1)));
+
+        Assert.All(sizes, size => Assert.InRange(size, 1, 4));
+        Assert.Equal(10, sizes.Sum());
+    }
+
+    [Fact]
+    public async Task A_lone_request_runs_alone_without_waiting_when_the_delay_is_zero()
+    {
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 32, MaxDelayMilliseconds = 0 });
+        float[] image = Image(1);
+
+        BatchResult result = await batcher.SubmitAsync(image, 1);
+
+        Assert.Equal(1, result.BatchSize);
+        Assert.Equal(Alone(image), result.Outputs);
+    }
+
+    [Fact]
+    public async Task A_request_larger_than_the_batch_size_still_runs_alone()
+    {
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 2 });
+        float[] three = [.. Image(1), .. Image(2), .. Image(3)];
+
+        BatchResult result = await batcher.SubmitAsync(three, 3);
+
+        Assert.Equal(3, result.BatchSize);
+        Assert.Equal(3 * Mnist.OutputShape.Size, result.Outputs.Length);
+    }
+
+    [Fact]
+    public async Task A_canceled_request_is_dropped_and_the_others_still_run()
+    {
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 8, MaxDelayMilliseconds = 5000 });
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+
+        Task<BatchResult> dropped = batcher.SubmitAsync(Image(1), 1, canceled.Token);
+        Task<BatchResult> kept = batcher.SubmitAsync(Image(2), 1);
+        batcher.Complete();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dropped);
+        Assert.Equal(Alone(Image(2)), (await kept).Outputs);
+        await batcher.Completion;
+    }
+
+    [Fact]
+    public async Task A_completed_batcher_accepts_nothing_new()
+    {
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions());
+        batcher.Complete();
+        await batcher.Completion;
+
+        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.SubmitAsync(Image(1), 1); });
+    }
+}
