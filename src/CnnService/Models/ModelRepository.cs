@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using System.Security.Cryptography;
 using CnnService.Batching;
 using CnnService.Engine.Runtime;
@@ -180,7 +181,8 @@ public sealed class ModelRepository : IDisposable
 
         ImmutableInterlocked.Update(ref _models, models => next.Loaded.IsEmpty && next.Failed.IsEmpty ? models.Remove(name) : models.SetItem(name, next));
         if (current.Default?.Version != next.Default?.Version)
-            _logger.LogInformation("Model {Model}: default version {Old} -> {New}", name, current.Default?.Version, next.Default?.Version);
+            _logger.LogInformation("Model {Model}: default version {Old} -> {New}", name,
+                current.Default?.Version.ToString(CultureInfo.InvariantCulture) ?? "none", next.Default?.Version.ToString(CultureInfo.InvariantCulture) ?? "none");
         foreach (ModelVersion old in retired)
         {
             _logger.LogInformation("Model {Model} version {Version} retired; released when its last request finishes", name, old.Version);

@@ -83,6 +83,32 @@ public sealed class HotSwapTests : IDisposable
     }
 
     [Fact]
+    public async Task Swapped_out_versions_are_garbage_collected_so_memory_does_not_grow()
+    {
+        _models.Add("digits", 1);
+        await using ServiceFactory factory = Service(maxVersions: 1);
+        await factory.ReadyClientAsync();
+        var released = new List<WeakReference>();
+        for (int version = 2; version <= 4; version++)
+        {
+            released.Add(WeakModel(factory.Repository));
+            _models.Add("digits", version);
+            int expected = version;
+            await UntilAsync(() => factory.Repository.Models["digits"].Default?.Version == expected, $"version {expected} is the default");
+        }
+
+        await Task.Delay(100); // the batchers' loops end once their queues report completion
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.All(released, weak => Assert.False(weak.IsAlive));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference WeakModel(ModelRepository repository) => new(repository.Models["digits"].Default!.Model);
+
+    [Fact]
     public async Task A_deleted_version_stops_being_served()
     {
         _models.Add("digits", 1);
