@@ -75,7 +75,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out ContentDispositionHeaderValue? disposition)
                     || !(disposition.FileName.HasValue || disposition.FileNameStar.HasValue))
                     continue;
-                (byte[] file, int fileLength) = await ReadBodyAsync(section.Body, cancellationToken);
+                (byte[] file, int fileLength) = await ReadSectionBodyAsync(section, cancellationToken);
                 try
                 {
                     string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
@@ -104,9 +104,23 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         {
             return await reader.ReadNextSectionAsync(cancellationToken);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            throw PredictInputException.BadRequest($"The multipart body is malformed: {e.Message}");
+            throw Malformed(e);
+        }
+    }
+
+    private static PredictInputException Malformed(Exception e) => PredictInputException.BadRequest($"The multipart body is malformed: {e.Message}");
+
+    private async Task<(byte[] Buffer, int Length)> ReadSectionBodyAsync(MultipartSection section, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadBodyAsync(section.Body, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw Malformed(e);
         }
     }
 

@@ -122,6 +122,31 @@ public sealed class PredictJsonTests : IClassFixture<ShippedModelsService>
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("garbage without any boundary")]
+    [InlineData("--xyz\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n\r\nunterminated")]
+    [InlineData("--xyz\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nnot a file\r\n--xyz--\r\n")]
+    public async Task A_malformed_or_fileless_multipart_body_is_400(string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
+        using HttpResponseMessage response = await _client.PostAsync("/v1/models/mnist/predict", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_multipart_header_past_the_reader_limit_is_400()
+    {
+        string body = "--xyz\r\nX-Long: " + new string('a', 40_000) + "\r\n\r\nx\r\n--xyz--\r\n";
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
+        using HttpResponseMessage response = await _client.PostAsync("/v1/models/mnist/predict", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
     [Fact]
     public async Task An_empty_body_is_400()
     {
