@@ -26,7 +26,8 @@ public static class TrainJobRequestReader
         }
         catch (JsonException e)
         {
-            string field = FieldOf(e.Path);
+            // A syntax error comes wrapped around the reader's own exception; a value of the wrong type or an unknown field does not.
+            string field = e.InnerException is JsonException ? "" : FieldOf(e.Path);
             return field.Length == 0 ? Error("body", $"Not a valid JSON object (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).")
                 : Expected.TryGetValue(field, out string? expected) ? Error(field, $"Must be {expected}.")
                 : Error(field, $"Unknown field (known: {string.Join(", ", Expected.Keys)}).");

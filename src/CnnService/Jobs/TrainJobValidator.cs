@@ -48,7 +48,8 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
         string optimizer = request.Optimizer ?? "adam";
         if (!Optimizers.Contains(optimizer)) Fail("optimizer", $"Must be adam or sgd, got \"{optimizer}\".");
         double learningRate = request.LearningRate ?? (optimizer == "sgd" ? 1e-2 : 1e-3);
-        if (!((float)learningRate > 0 && learningRate <= MaxLearningRate)) // the trainer keeps it as a float: 1e-50 would be 0 Fail("learning_rate", $"Must be above 0 and at most {MaxLearningRate}, got {learningRate}.");
+        // The trainer keeps the rate as a float, in which 1e-50 is 0.
+        if (!((float)learningRate > 0 && learningRate <= MaxLearningRate)) Fail("learning_rate", $"Must be above 0 and at most {MaxLearningRate}, got {learningRate}.");
         if (request.Limit is < 1) Fail("limit", $"Must be at least 1 (or null for the whole training split), got {request.Limit}.");
         int seed = request.Seed ?? 42;
         if (seed < 0) Fail("seed", $"Must not be negative, got {seed}.");
