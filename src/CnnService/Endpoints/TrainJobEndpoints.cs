@@ -98,8 +98,8 @@ public static class TrainJobEndpoints
         _ => NotFound(id),
     };
 
-    private static Results<ServerSentEventsResult<object>, ProblemHttpResult> Events(string id, TrainJobManager jobs) =>
-        jobs.Watch(id) is IAsyncEnumerable<SseItem<object>> events ? TypedResults.ServerSentEvents(events) : NotFound(id);
+    private static Results<ServerSentEventsResult<object>, ProblemHttpResult> Events(string id, TrainJobManager jobs, IHostApplicationLifetime lifetime) =>
+        jobs.Watch(id, lifetime.ApplicationStopping) is IAsyncEnumerable<SseItem<object>> events ? TypedResults.ServerSentEvents(events) : NotFound(id);
 
     private static string Location(string id) => $"/v1/train-jobs/{id}";
 

@@ -121,13 +121,15 @@ public sealed class TrainJobManager(
 
     /// <summary>
     /// The job's events: its state now, then its progress and state changes until it finishes; for a
-    /// finished job just its final state. Null when there is no such job.
+    /// finished job just its final state. Null when there is no such job. The stream also ends when
+    /// <paramref name="stopping"/> fires: the service is shutting down, and an open stream would hold
+    /// the server up, and with it the jobs' chance to checkpoint.
     /// </summary>
-    public IAsyncEnumerable<SseItem<object>>? Watch(string id)
+    public IAsyncEnumerable<SseItem<object>>? Watch(string id, CancellationToken stopping)
     {
         lock (_lock)
         {
-            if (_active.TryGetValue(id, out ActiveTrainJob? active)) return Drain(id, active.Watch());
+            if (_active.TryGetValue(id, out ActiveTrainJob? active)) return Drain(id, active.Watch(), stopping);
         }
 
         if (store.Find(id) is not TrainJob job) return null;
@@ -191,7 +193,7 @@ public sealed class TrainJobManager(
             active.Job = job with
             {
                 Epoch = p.Epoch, Step = p.Step, StepsPerEpoch = p.StepsPerEpoch, Loss = p.Loss, Accuracy = p.Accuracy,
-                LearningRate = p.LearningRate, ImagesPerSecond = p.ImagesPerSecond,
+                LearningRate = TrainJobProgress.Widen(p.LearningRate), ImagesPerSecond = p.ImagesPerSecond,
                 ValidationAccuracy = p.Summary?.ValidationAccuracy ?? job.ValidationAccuracy,
                 History = p.Summary is EpochSummary s ? [.. job.History.Where(e => e.Epoch < s.Epoch), s] : job.History,
             };
@@ -255,11 +257,16 @@ public sealed class TrainJobManager(
         }
     }
 
-    private async IAsyncEnumerable<SseItem<object>> Drain(string id, Channel<SseItem<object>> channel, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private async IAsyncEnumerable<SseItem<object>> Drain(
+        string id, Channel<SseItem<object>> channel, CancellationToken stopping, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
         try
         {
-            await foreach (SseItem<object> item in channel.Reader.ReadAllAsync(cancellationToken)) yield return item;
+            while (await WaitToReadAsync(channel.Reader, either.Token))
+            {
+                while (channel.Reader.TryRead(out SseItem<object> item)) yield return item;
+            }
         }
         finally
         {
@@ -267,6 +274,19 @@ public sealed class TrainJobManager(
             {
                 if (_active.TryGetValue(id, out ActiveTrainJob? active)) active.Unwatch(channel);
             }
+        }
+    }
+
+    /// <summary>False at the end of the stream, and when the client leaves or the service stops: either way the stream ends cleanly.</summary>
+    private static async Task<bool> WaitToReadAsync(ChannelReader<SseItem<object>> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CnnService.Engine.Training;
 
 namespace CnnService.Jobs;
@@ -11,6 +12,9 @@ public sealed record TrainJobProgress(
     double ImagesPerSecond, double ElapsedSeconds, double RemainingSeconds, EpochSummary? EpochSummary)
 {
     public static TrainJobProgress From(string id, TrainProgress p) => new(
-        id, p.Epoch, p.Epochs, p.Step, p.StepsPerEpoch, p.Loss, p.Accuracy, p.LearningRate, p.ImagesPerSecond,
+        id, p.Epoch, p.Epochs, p.Step, p.StepsPerEpoch, p.Loss, p.Accuracy, Widen(p.LearningRate), p.ImagesPerSecond,
         Math.Round(p.Elapsed.TotalSeconds, 3), Math.Round(p.Remaining.TotalSeconds, 3), p.Summary);
+
+    /// <summary>The double a float was written as (0.001f is 0.001, not 0.0010000000474974513).</summary>
+    public static double Widen(float value) => double.Parse(value.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

@@ -52,25 +52,30 @@ public sealed class TrainJobRunTests
     }
 
     [Fact]
-    public async Task The_event_stream_sends_progress_then_the_final_state_and_ends()
+    public async Task The_event_stream_sends_every_state_change_and_progress_report_and_ends_with_the_final_state()
     {
         using var folder = new TempFolder();
         await using var host = new JobsHost(folder);
-        TrainJob job = await host.StartAsync(JobBodies.Tiny(("epochs", 2)));
+        host.Publisher.Hold = new TaskCompletionSource();
+        TrainJob blocker = await host.StartAsync(JobBodies.Tiny());
+        await host.Publisher.PublishStarted.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        TrainJob job = await host.StartAsync(JobBodies.Tiny(("epochs", 2))); // queued behind the blocker: the stream sees all of it
 
         using HttpResponseMessage response = await host.Client.GetAsync($"/v1/train-jobs/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        host.Publisher.Hold.SetResult();
         var events = new List<SseItem<string>>();
         await foreach (SseItem<string> item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync()) events.Add(item);
 
+        string[] states = events.Where(e => e.EventType == "state").Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("state").GetString()!).ToArray();
+        Assert.Equal(["queued", "running", "succeeded"], states);
         Assert.Equal("state", events[0].EventType);
         Assert.Equal("state", events[^1].EventType);
-        Assert.Equal("succeeded", JsonDocument.Parse(events[^1].Data).RootElement.GetProperty("state").GetString());
         var progress = events.Where(e => e.EventType == "progress").Select(e => JsonSerializer.Deserialize<TrainJobProgress>(e.Data, JobsHost.Json)!).ToList();
         Assert.Equal(2 * 8 + 2, progress.Count); // every step of both epochs, and each epoch's end
         Assert.Equal([1, 2], progress.Where(p => p.EpochSummary is not null).Select(p => p.Epoch));
-        Assert.All(progress, p => Assert.Equal(job.Id, p.Id));
-        Assert.True(events.FindIndex(e => e.EventType == "progress") < events.Count - 1);
+        Assert.All(progress, p => Assert.Equal((job.Id, 2, 8, 0.001), (p.Id, p.Epochs, p.StepsPerEpoch, p.LearningRate)));
+        Assert.Equal(TrainJobState.Succeeded, (await host.GetAsync(blocker.Id)).State);
     }
 
     [Fact]
