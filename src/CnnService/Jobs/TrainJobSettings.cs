@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CnnService.Engine.Data;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
@@ -17,8 +16,11 @@ public sealed record TrainJobSettings
 {
     public required string Model { get; init; }
 
-    /// <summary>As sent: a built-in architecture's name (a JSON string) or a layer list (a JSON array).</summary>
-    public required JsonNode Arch { get; init; }
+    /// <summary>
+    /// As sent: a built-in architecture's name (a JSON string) or a layer list (a JSON array). A JsonElement,
+    /// not a JsonNode: an element is immutable, so any number of requests may serialise the record at once.
+    /// </summary>
+    public required JsonElement Arch { get; init; }
 
     /// <summary>A known dataset's name, or the absolute path of a dataset directory.</summary>
     public required string Dataset { get; init; }
@@ -52,7 +54,7 @@ public sealed record TrainJobSettings
     /// A bad layer list throws the engine's <see cref="ModelFormatException"/>, its message prefixed "arch".
     /// </summary>
     public ModelSpec BuildSpec(IDataset train) =>
-        Arch.GetValueKind() == JsonValueKind.String
-            ? TrainingModel.For(Architectures.Get(Arch.GetValue<string>()), Model, train)
-            : TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Arch.ToJsonString(), "arch"), Model, train);
+        Arch.ValueKind == JsonValueKind.String
+            ? TrainingModel.For(Architectures.Get(Arch.GetString()!), Model, train)
+            : TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Arch.GetRawText(), "arch"), Model, train);
 }

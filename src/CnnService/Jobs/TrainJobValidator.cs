@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using CnnService.Engine.Data;
 using CnnService.Engine.Format;
@@ -38,7 +37,7 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
         if (request.Model is null) Fail("model", "Required: the model name the trained version is published under.");
         else if (!ModelName().IsMatch(model)) Fail("model", "Must be 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit: it names a folder under the models root.");
 
-        JsonNode? arch = ReadArch(request.Arch, Fail);
+        JsonElement? arch = ReadArch(request.Arch, Fail);
         string? dataset = ResolveDataset(request.Dataset, Fail);
 
         int epochs = request.Epochs ?? 10;
@@ -65,7 +64,7 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
         if (arch is null || dataset is null) return (null, errors);
         var settings = new TrainJobSettings
         {
-            Model = errors.ContainsKey("model") ? "model" : model, Arch = arch, Dataset = dataset, Epochs = epochs, BatchSize = batchSize,
+            Model = errors.ContainsKey("model") ? "model" : model, Arch = arch.Value, Dataset = dataset, Epochs = epochs, BatchSize = batchSize,
             Optimizer = optimizer, LearningRate = learningRate, Limit = request.Limit, Seed = seed, Promote = request.Promote ?? true,
             ValidationSplit = validationSplit, Threads = threads, Schedule = schedule, AugmentShift = augmentShift,
         };
@@ -73,7 +72,7 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
         return (errors.Count == 0 ? settings : null, errors);
     }
 
-    private static JsonNode? ReadArch(JsonElement? arch, Action<string, string> fail)
+    private static JsonElement? ReadArch(JsonElement? arch, Action<string, string> fail)
     {
         string known = string.Join(", ", Architectures.Names);
         switch (arch)
@@ -82,12 +81,12 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
                 fail("arch", $"Required: a built-in architecture ({known}) or a JSON array of layer objects as in model.json.");
                 return null;
             case { ValueKind: JsonValueKind.String } name when Architectures.Names.Contains(name.GetString()):
-                return JsonValue.Create(name.GetString()!);
+                return name.Clone();
             case { ValueKind: JsonValueKind.String } name:
                 fail("arch", $"Unknown architecture \"{name.GetString()}\" (known: {known}), and not a layer list.");
                 return null;
             case { ValueKind: JsonValueKind.Array } layers:
-                return JsonNode.Parse(layers.GetRawText());
+                return layers.Clone();
             default:
                 fail("arch", $"Must be a built-in architecture's name ({known}) or a JSON array of layer objects, got a {arch.Value.ValueKind.ToString().ToLowerInvariant()}.");
                 return null;
