@@ -90,11 +90,8 @@ internal static class TrainCommand
         if (File.Exists(checkpoint) && !args.Has(Resume.Name))
             throw new CliException($"{checkpoint} holds an interrupted run: add --resume to continue it, or delete it to start afresh");
 
-        string? root = args.GetString(DataRoot.Name);
-        IDataset train = DatasetCatalog.Open(data, DatasetSplit.Train, root), test = DatasetCatalog.Open(data, DatasetSplit.Test, root);
-        if (limit < train.Count) train = DatasetSubset.First(train, limit);
-        (train, IDataset? validation) = Trainer.SplitValidation(train, validationSplit, options.Seed);
-        ModelSpec spec = ResolveSpec(arch, args.GetString(Name.Name) ?? DefaultName(output), train);
+        (IDataset train, IDataset? validation, IDataset test) = TrainingData.Open(data, args.GetString(DataRoot.Name), limit, validationSplit, options.Seed);
+        ModelSpec spec = TrainingModel.For(ReadArchitecture(arch), args.GetString(Name.Name) ?? DefaultName(output), train);
 
         var trainer = new Trainer(spec, train, validation, options);
         stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +
@@ -112,9 +109,9 @@ internal static class TrainCommand
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 
         (double testLoss, double testAccuracy) = trainer.Evaluate(result.Network, test);
-        var metrics = Metrics(data, train, validation, test, options, result, testLoss, testAccuracy, args);
-        var trained = new ModelSpec { Name = spec.Name, Description = spec.Description, Input = spec.Input, Labels = spec.Labels, Layers = spec.Layers, Metrics = metrics, Extra = spec.Extra };
-        ModelWriter.Write(output, trained, result.Network.ExportTensors());
+        JsonObject metrics = TrainingMetrics.Create(data, train, validation, test, options, result, testLoss, testAccuracy);
+        metrics["train_command"] = "cnn train " + string.Join(' ', args.Raw);
+        ModelWriter.Write(output, TrainingModel.WithMetrics(spec, metrics), result.Network.ExportTensors());
         File.Delete(checkpoint);
         stdout.WriteLine($"test accuracy {testAccuracy * 100:F2}% on {test.Count:N0} images of {test.Name} (loss {testLoss:F4}); trained in {result.Seconds:F1} s");
         stdout.WriteLine($"wrote {output}");
@@ -161,52 +158,16 @@ internal static class TrainCommand
         return options;
     }
 
-    /// <summary>A built-in architecture or a spec file; its labels become the dataset's classes.</summary>
-    private static ModelSpec ResolveSpec(string arch, string name, IDataset train)
-    {
-        ModelSpec spec = Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
-            : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
-            : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
-        return new ModelSpec { Name = name, Description = spec.Description, Input = spec.Input, Labels = train.Classes, Layers = spec.Layers, Extra = spec.Extra };
-    }
+    /// <summary>A built-in architecture or a spec file (whose name and labels <see cref="TrainingModel.For"/> then replaces).</summary>
+    private static ModelSpec ReadArchitecture(string arch) =>
+        Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
+        : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
+        : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
 
     /// <summary>models/mnist/3 is version 3 of "mnist".</summary>
     private static string DefaultName(string output)
     {
         string full = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar);
         return Path.GetFileName(Path.GetDirectoryName(full)) is { Length: > 0 } parent ? parent : Path.GetFileName(full);
-    }
-
-    private static JsonObject Metrics(string data, IDataset train, IDataset? validation, IDataset test, TrainOptions options, TrainResult result,
-        double testLoss, double testAccuracy, ParsedArgs args)
-    {
-        EpochSummary last = result.History[^1];
-        var metrics = new JsonObject
-        {
-            ["dataset"] = data,
-            ["test_accuracy"] = Math.Round(testAccuracy, 6),
-            ["test_loss"] = Math.Round(testLoss, 6),
-            ["test_count"] = test.Count,
-            ["train_count"] = train.Count,
-            ["train_accuracy"] = Math.Round(last.Accuracy, 6),
-            ["epochs"] = options.Epochs,
-            ["batch_size"] = options.BatchSize,
-            ["optimizer"] = options.Optimizer.Name,
-            ["learning_rate"] = options.Optimizer.LearningRate,
-            ["schedule"] = options.Schedule.Kind,
-            ["augment_shift"] = options.AugmentShift,
-            ["seed"] = options.Seed,
-            ["threads"] = options.Threads,
-            ["training_seconds"] = Math.Round(result.Seconds, 1),
-            ["trained_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            ["train_command"] = "cnn train " + string.Join(' ', args.Raw),
-        };
-        if (validation is not null && last.ValidationAccuracy is double v)
-        {
-            metrics["validation_accuracy"] = Math.Round(v, 6);
-            metrics["validation_count"] = validation.Count;
-        }
-
-        return metrics;
     }
 }

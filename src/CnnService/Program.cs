@@ -3,8 +3,8 @@
 using System.Text.Json;
 using CnnService.Endpoints;
 using CnnService.Hosting;
+using CnnService.Jobs;
 using CnnService.Metrics;
-using CnnService.Models;
 using CnnService.Predict;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -19,9 +19,10 @@ builder.Services.AddModelServing(builder.Configuration);
 builder.Services.AddServiceOpenApi();
 long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+builder.Services.AddTrainJobs(builder.Configuration);
 
 var app = builder.Build();
-app.Services.GetRequiredService<ServiceMetrics>().AddModelGauges(app.Services.GetRequiredService<ModelRepository>());
+app.Services.AddServiceGauges();
 
 app.UseMiddleware<RequestMetricsMiddleware>();
 app.UseServiceRequestLogging();
@@ -33,6 +34,7 @@ app.MapHealthEndpoints();
 app.MapModelEndpoints();
 app.MapPredictEndpoints();
 app.MapMetricsEndpoints();
+app.MapTrainJobEndpoints();
 
 app.Run();
 

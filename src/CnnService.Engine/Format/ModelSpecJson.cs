@@ -27,6 +27,18 @@ public static class ModelSpecJson
         return new ModelSpecReader(fileName).Read(json);
     }
 
+    /// <summary>
+    /// Parses a JSON array of layer objects (the <c>layers</c> of a model.json) with the same
+    /// checks; <paramref name="fileName"/> prefixes every error message. For callers that take
+    /// the input and labels from elsewhere, as a train job takes them from its dataset.
+    /// </summary>
+    public static IReadOnlyList<LayerSpec> ParseLayers(string json, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(fileName);
+        return new ModelSpecReader(fileName).ReadLayers(json);
+    }
+
     /// <summary>Reads and parses a model.json file; errors are prefixed with <paramref name="path"/> as given.</summary>
     public static ModelSpec Load(string path)
     {

@@ -34,6 +34,18 @@ internal sealed class ModelSpecReader
         using (doc) return ReadRoot(doc.RootElement);
     }
 
+    /// <summary>A bare <c>layers</c> array, as a request that names no input or labels sends it.</summary>
+    public List<LayerSpec> ReadLayers(string json)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json, Options); }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new ModelFormatException($"{_fileName}: not valid JSON: {e.Message}", e);
+        }
+        using (doc) return ReadLayers(doc.RootElement);
+    }
+
     public ModelSpec Read(ReadOnlyMemory<byte> utf8)
     {
         // JsonDocument neither skips a BOM nor checks UTF-8 inside strings until they are read.

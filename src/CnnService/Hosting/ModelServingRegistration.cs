@@ -1,4 +1,5 @@
 using CnnService.Batching;
+using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Models;
 using CnnService.Predict;
@@ -28,6 +29,7 @@ public static class ModelServingRegistration
 
         services.AddSingleton<ServiceMetrics>();
         services.AddSingleton<ModelRepository>();
+        services.AddSingleton<IModelPublisher>(sp => sp.GetRequiredService<ModelRepository>());
         services.AddHostedService<ModelWatcher>();
         services.AddSingleton(sp =>
         {
@@ -37,12 +39,17 @@ public static class ModelServingRegistration
         return services;
     }
 
-    /// <summary>Gauges read at scrape time from the repository.</summary>
-    public static void AddModelGauges(this ServiceMetrics metrics, ModelRepository repository)
+    /// <summary>Gauges read at scrape time from their owners: the model repository and the train jobs.</summary>
+    public static void AddServiceGauges(this IServiceProvider services)
     {
+        var metrics = services.GetRequiredService<ServiceMetrics>();
+        var repository = services.GetRequiredService<ModelRepository>();
+        var jobs = services.GetRequiredService<TrainJobManager>();
         metrics.AddGauge("cnn_models_loaded", "Loaded model versions, by model.", "model",
             () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Count)));
         metrics.AddGauge("cnn_batch_queue_length", "Predict requests waiting for a batch, by model.", "model",
             () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Values.Sum(v => v.Batcher.QueueLength))));
+        metrics.AddGauge("cnn_train_jobs", "Train jobs by state.", "state",
+            () => jobs.CountByState().Select(kv => KeyValuePair.Create(kv.Key.Name(), (double)kv.Value)));
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Security.Cryptography;
 using CnnService.Batching;
+using CnnService.Jobs;
 using CnnService.Engine.Runtime;
 using CnnService.Metrics;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,7 @@ namespace CnnService.Models;
 /// is loaded and warmed up first, then a new snapshot is swapped in, then versions that fell out of the
 /// policy are retired, so a new default never serves cold and a request never loses its version mid-way.
 /// </summary>
-public sealed class ModelRepository : IDisposable
+public sealed class ModelRepository : IModelPublisher, IDisposable
 {
     private readonly ModelsOptions _options;
     private readonly BatchingOptions _batching;

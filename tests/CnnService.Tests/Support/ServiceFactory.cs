@@ -6,15 +6,19 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CnnService.Tests.Support;
 
 /// <summary>
-/// The service in memory. Serves the shipped models unless a test passes its own <c>Models:Root</c>;
+/// The service in memory. Serves the shipped models and keeps train-job records in a private temp
+/// folder (deleted on dispose) unless a test passes its own <c>Models:Root</c> or <c>Jobs:Root</c>;
 /// the settings a test passes win over appsettings.json.
 /// </summary>
 public sealed class ServiceFactory(IDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
+    private readonly string _jobs = Path.Combine(Path.GetTempPath(), "cnn-jobs-" + Guid.NewGuid().ToString("N"));
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("Models:Root", Fixtures.Models);
+        builder.UseSetting("Jobs:Root", _jobs);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         foreach ((string key, string? value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
@@ -28,5 +32,12 @@ public sealed class ServiceFactory(IDictionary<string, string?>? settings = null
         HttpClient client = CreateClient();
         await Repository.WhenReady.WaitAsync(TimeSpan.FromSeconds(60));
         return client;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_jobs, recursive: true); } catch (DirectoryNotFoundException) { } catch (IOException) { }
     }
 }

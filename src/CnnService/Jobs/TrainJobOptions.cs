@@ -1,0 +1,32 @@
+namespace CnnService.Jobs;
+
+/// <summary>The <c>Jobs</c> settings.</summary>
+public sealed class TrainJobOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>
+    /// The jobs' data folder (the SQLite database and one checkpoint per job); a relative path is
+    /// taken from the content root, so the default lands in the repository's git-ignored <c>data/</c>
+    /// under <c>dotnet run --project src/CnnService</c>.
+    /// </summary>
+    public string Root { get; set; } = "../../data/service";
+
+    /// <summary>Jobs trained at once. One by default: training takes every core it is given.</summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Threads a job trains with unless its request says; default: all cores but one, left to serving predictions.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>
+    /// Where the named datasets (<c>mnist</c>, <c>fashion-mnist</c>) live, relative to the content root;
+    /// unset: the engine's rule (<c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> above the working directory).
+    /// </summary>
+    public string? DataRoot { get; set; }
+
+    /// <summary>
+    /// The shortest time between two step-progress events of a job's stream (an epoch's end is always
+    /// sent): the trainer reports every step, hundreds a second, more than any client wants. 0 sends every one.
+    /// </summary>
+    public int ProgressIntervalMilliseconds { get; set; } = 200;
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace CnnService.Jobs;
+
+/// <summary>
+/// Job records in SQLite, so they outlive the process: one row per job, its state and creation time
+/// as columns to query by, the whole <see cref="TrainJob"/> as JSON beside them (one shape to keep in
+/// step with the API, not two). Write-ahead logging, so readers never wait for the trainer's updates, and
+/// a process that dies loses no committed update.
+/// Not synchronised: <see cref="TrainJobManager"/> serialises the writes to each job.
+/// </summary>
+public sealed class TrainJobStore
+{
+    /// <summary>The stored format, fixed here rather than taken from the HTTP settings, so changing those never orphans old rows.</summary>
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly string _connectionString;
+
+    public TrainJobStore(TrainJobPaths paths)
+    {
+        Directory.CreateDirectory(paths.Root);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = paths.Database, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+        using SqliteConnection connection = Open();
+        Execute(connection, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS train_jobs (
+                id TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                record TEXT NOT NULL
+            );
+            """);
+    }
+
+    public void Insert(TrainJob job) => Write("INSERT INTO train_jobs (id, state, created_at, record) VALUES ($id, $state, $created, $record)", job);
+
+    public void Update(TrainJob job) => Write("UPDATE train_jobs SET state = $state, record = $record WHERE id = $id", job);
+
+    public TrainJob? Find(string id) => Query("SELECT record FROM train_jobs WHERE id = $id", ("$id", id)).SingleOrDefault();
+
+    /// <summary>Every job, newest first.</summary>
+    public IReadOnlyList<TrainJob> List() => Query("SELECT record FROM train_jobs ORDER BY created_at DESC, rowid DESC");
+
+    /// <summary>The jobs in <paramref name="state"/>, oldest first (the order they were queued in).</summary>
+    public IReadOnlyList<TrainJob> InState(TrainJobState state) =>
+        Query("SELECT record FROM train_jobs WHERE state = $state ORDER BY created_at, rowid", ("$state", state.Name()));
+
+    /// <summary>How many jobs are in each state; every state is present, zero included.</summary>
+    public IReadOnlyDictionary<TrainJobState, int> CountByState()
+    {
+        var counts = Enum.GetValues<TrainJobState>().ToDictionary(s => s, _ => 0);
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT state, COUNT(*) FROM train_jobs GROUP BY state";
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (Enum.TryParse(reader.GetString(0), ignoreCase: true, out TrainJobState state)) counts[state] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+
+    private void Write(string sql, TrainJob job)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$id", job.Id);
+        command.Parameters.AddWithValue("$state", job.State.Name());
+        command.Parameters.AddWithValue("$created", job.CreatedAt.UtcDateTime.ToString("O"));
+        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(job, Json));
+        command.ExecuteNonQuery();
+    }
+
+    private List<TrainJob> Query(string sql, params (string Name, string Value)[] parameters)
+    {
+        using SqliteConnection connection = Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach ((string name, string value) in parameters) command.Parameters.AddWithValue(name, value);
+        using SqliteDataReader reader = command.ExecuteReader();
+        var jobs = new List<TrainJob>();
+        while (reader.Read()) jobs.Add(JsonSerializer.Deserialize<TrainJob>(reader.GetString(0), Json)!);
+        return jobs;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        // With write-ahead logging, NORMAL survives a crash of the process (not of the machine) and spares an fsync per update.
+        Execute(connection, "PRAGMA synchronous = NORMAL");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,81 @@
+using CnnService.Engine.Data;
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+using CnnService.Engine.Training;
+
+namespace CnnService.Engine.Tests.Training;
+
+/// <summary>The specs a run trains (shared by cnn train and the service's jobs), and the check that rejects one before training.</summary>
+public class TrainingModelTests
+{
+    private const string SmallLayers = """
+        [ { "type": "conv2d", "name": "conv1", "filters": 4, "kernel": 3, "stride": 2 }, { "type": "relu" },
+          { "type": "flatten" }, { "type": "dense", "name": "fc1", "units": 10 }, { "type": "softmax" } ]
+        """;
+
+    private static readonly IDataset Digits = DatasetSubset.First(DatasetCatalog.Open(Fixtures.MnistSmall, DatasetSplit.Test), 10);
+
+    [Fact]
+    public void A_layer_list_parses_with_the_model_json_rules()
+    {
+        IReadOnlyList<LayerSpec> layers = ModelSpecJson.ParseLayers(SmallLayers, "arch");
+
+        Assert.Equal(["conv2d", "relu", "flatten", "dense", "softmax"], layers.Select(l => l.Type));
+    }
+
+    [Fact]
+    public void A_bad_layer_list_fails_with_a_message_naming_the_field_and_the_layer()
+    {
+        var e = Assert.Throws<ModelFormatException>(() => ModelSpecJson.ParseLayers("""[ { "type": "relu" }, { "type": "warp" } ]""", "arch"));
+
+        Assert.StartsWith("arch: layer 1", e.Message);
+    }
+
+    [Fact]
+    public void A_layer_list_takes_the_dataset_images_as_input_and_its_classes_as_labels()
+    {
+        ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(SmallLayers, "arch"), "tiny", Digits);
+
+        Assert.Equal(("tiny", 1, 28, 28, ColorMode.Grayscale), (spec.Name, spec.Input.Channels, spec.Input.Height, spec.Input.Width, spec.Input.Color));
+        Assert.Equal(1f / 255, spec.Input.Scale);
+        Assert.Equal(Digits.Classes, spec.Labels);
+        TrainingModel.CheckTrainable(spec, Digits);
+    }
+
+    [Fact]
+    public void A_network_for_other_images_is_not_trainable_on_the_dataset()
+    {
+        ModelSpec spec = TrainingModel.For(Architectures.TinyVgg(), "t", Digits);
+
+        var e = Assert.Throws<ModelFormatException>(() => TrainingModel.CheckTrainable(spec, Digits));
+        Assert.Contains("[3,64,64]", e.Message);
+    }
+
+    [Fact]
+    public void A_network_whose_outputs_are_not_the_classes_is_not_trainable()
+    {
+        string fiveOutputs = SmallLayers.Replace("\"units\": 10", "\"units\": 5", StringComparison.Ordinal);
+        ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(fiveOutputs, "arch"), "t", Digits);
+
+        var e = Assert.Throws<ModelFormatException>(() => TrainingModel.CheckTrainable(spec, Digits));
+        Assert.Contains("10 labels", e.Message);
+    }
+
+    [Fact]
+    public void A_softmax_inside_the_network_is_not_trainable()
+    {
+        string inner = SmallLayers.Replace("{ \"type\": \"relu\" }", "{ \"type\": \"softmax\" }", StringComparison.Ordinal);
+        ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(inner, "arch"), "t", Digits);
+
+        Assert.Throws<ModelFormatException>(() => TrainingModel.CheckTrainable(spec, Digits));
+    }
+
+    [Fact]
+    public void Training_data_limits_then_holds_out_the_validation_share()
+    {
+        TrainingData data = TrainingData.Open(Fixtures.MnistSmall, null, limit: 100, validationSplit: 0.2, seed: 1);
+
+        Assert.Equal((80, 20, 1000), (data.Train.Count, data.Validation!.Count, data.Test.Count));
+    }
+}
