@@ -11,8 +11,7 @@ public static class JobBodies
           { "type": "flatten" }, { "type": "dense", "name": "fc1", "units": 10 }, { "type": "softmax" } ]
         """;
 
-    /// <summary>The repository's tests/fixtures folder, found by walking up to CnnService.sln.</summary>
-    public static string Fixtures { get; } = FindFixtures();
+    public static string Fixtures => Support.Fixtures.Root;
 
     public static string MnistSmall => Path.Combine(Fixtures, "mnist-small");
     public static string FashionMnistSmall => Path.Combine(Fixtures, "fashion-mnist-small");
@@ -37,14 +36,4 @@ public static class JobBodies
     /// <summary>A run long enough (hundreds of tiny epochs) to be caught running, canceled or interrupted.</summary>
     public static JsonObject Long(params (string Field, JsonNode? Value)[] changes) =>
         Tiny([("epochs", 1000), ("limit", 64), .. changes]);
-
-    private static string FindFixtures()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CnnService.sln"))) return Path.Combine(dir.FullName, "tests", "fixtures");
-        }
-
-        throw new DirectoryNotFoundException($"No CnnService.sln above {AppContext.BaseDirectory}.");
-    }
 }
