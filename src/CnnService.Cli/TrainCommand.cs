@@ -33,6 +33,7 @@ internal static class TrainCommand
     private static readonly OptionSpec Gamma = new("--gamma", TakesValue: true);
     private static readonly OptionSpec Augment = new("--augment-shift", TakesValue: true);
     private static readonly OptionSpec Seed = new("--seed", TakesValue: true);
+    private static readonly OptionSpec Init = new("--init", TakesValue: true);
     private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
     private static readonly OptionSpec Limit = new("--limit", TakesValue: true);
     private static readonly OptionSpec ValidationSplit = new("--validation-split", TakesValue: true);
@@ -46,7 +47,7 @@ internal static class TrainCommand
                          [--epochs E] [--batch-size B] [--optimizer adam|sgd] [--lr X]
                          [--momentum M] [--nesterov] [--weight-decay W]
                          [--schedule constant|step|cosine] [--step-epochs N] [--gamma G]
-                         [--augment-shift PX] [--seed S] [--threads T] [--limit N]
+                         [--augment-shift PX] [--seed S] [--init pytorch|glorot] [--threads T] [--limit N]
                          [--validation-split F] [--name NAME] [--data-root DIR] [--resume]
 
         Trains on the dataset's training split, evaluates on its t10k split, and writes DIR
@@ -66,6 +67,7 @@ internal static class TrainCommand
           --schedule KIND    constant (default), step (x gamma every --step-epochs) or cosine
           --augment-shift PX shift training images randomly by up to PX pixels (default: 0)
           --seed S           seed of the weights, shuffles, augmentation and dropout (default: 42)
+          --init KIND        fresh weights as pytorch (default: U(+-1/sqrt(fan_in))) or glorot (Keras: glorot_uniform, zero biases) draws them
           --threads T        threads (default: {Environment.ProcessorCount}); with 1 a run is reproducible bit for bit
           --limit N          train on the first N training images only
           --validation-split F  hold out this fraction of the training images to validate each epoch
@@ -75,7 +77,7 @@ internal static class TrainCommand
           -h, --help         show this help
         """,
         [Arch, Data, DataRoot, Out, Name, Epochs, BatchSize, OptimizerName, Lr, Momentum, Nesterov, WeightDecay, Schedule, StepEpochs, Gamma,
-         Augment, Seed, Threads, Limit, ValidationSplit, Resume],
+         Augment, Seed, Init, Threads, Limit, ValidationSplit, Resume],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -104,7 +106,13 @@ internal static class TrainCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         // A terminal gets one line redrawn in place; a file, a pipe or a test gets a line every tenth of an epoch.
         var reporter = new TrainReporter(stdout, interactive: stdout is StreamWriter && !Console.IsOutputRedirected);
-        TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
+        WeightInit init = args.GetString(Init.Name) switch
+        {
+            null or "pytorch" => WeightInit.PyTorch,
+            "glorot" => WeightInit.Glorot,
+            string other => throw new UsageException($"--init must be pytorch or glorot (got '{other}')"),
+        };
+        TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed, init), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 
