@@ -6,6 +6,7 @@ using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Training;
 using CnnService.Engine.Training.Optimizers;
+using CnnService.Imaging;
 
 namespace CnnService.Cli;
 
@@ -55,7 +56,9 @@ internal static class TrainCommand
         is written to DIR.ckpt; --resume continues from it with the same settings.
 
           --arch NAME|FILE   a built-in architecture ({ModelSource.ArchNames}) or a model.json-style file
-          --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}) or a folder of IDX files
+          --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}), a folder of IDX files, or an
+                             image folder: DIR/train/<label>/ and DIR/test/<label>/ holding images (or DIR/<label>/,
+                             read for both), decoded for the architecture's input
           --out DIR          the new model version, e.g. models/mnist/3 (must not exist)
           --epochs E         passes over the training set (default: 10)
           --batch-size B     images per step (default: 32)
@@ -91,10 +94,15 @@ internal static class TrainCommand
             throw new CliException($"{checkpoint} holds an interrupted run: add --resume to continue it, or delete it to start afresh");
 
         string? root = args.GetString(DataRoot.Name);
-        IDataset train = DatasetCatalog.Open(data, DatasetSplit.Train, root), test = DatasetCatalog.Open(data, DatasetSplit.Test, root);
+        // The architecture first: an image folder is decoded for its input.
+        ModelSpec architecture = LoadArchitecture(arch);
+        IDataset train = DatasetOpener.Open(data, DatasetSplit.Train, root, architecture.Input);
+        IDataset test = DatasetOpener.Open(data, DatasetSplit.Test, root, architecture.Input);
+        if (train is ImageFolderDataset { SplitsShareImages: true })
+            stdout.WriteLine($"note: {data} has no {ImageFolderDataset.TrainFolder}/ and {ImageFolderDataset.TestFolder}/ folders, so the test accuracy is measured on the training images");
         if (limit < train.Count) train = DatasetSubset.First(train, limit);
         (train, IDataset? validation) = Trainer.SplitValidation(train, validationSplit, options.Seed);
-        ModelSpec spec = ResolveSpec(arch, args.GetString(Name.Name) ?? DefaultName(output), train);
+        ModelSpec spec = WithLabels(architecture, args.GetString(Name.Name) ?? DefaultName(output), train);
 
         var trainer = new Trainer(spec, train, validation, options);
         stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +
@@ -161,14 +169,15 @@ internal static class TrainCommand
         return options;
     }
 
-    /// <summary>A built-in architecture or a spec file; its labels become the dataset's classes.</summary>
-    private static ModelSpec ResolveSpec(string arch, string name, IDataset train)
-    {
-        ModelSpec spec = Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
-            : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
-            : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
-        return new ModelSpec { Name = name, Description = spec.Description, Input = spec.Input, Labels = train.Classes, Layers = spec.Layers, Extra = spec.Extra };
-    }
+    /// <summary>A built-in architecture or a spec file.</summary>
+    private static ModelSpec LoadArchitecture(string arch) =>
+        Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
+        : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
+        : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
+
+    /// <summary>The architecture named <paramref name="name"/>, its labels the dataset's classes.</summary>
+    private static ModelSpec WithLabels(ModelSpec spec, string name, IDataset train) =>
+        new() { Name = name, Description = spec.Description, Input = spec.Input, Labels = train.Classes, Layers = spec.Layers, Extra = spec.Extra };
 
     /// <summary>models/mnist/3 is version 3 of "mnist".</summary>
     private static string DefaultName(string output)

@@ -19,14 +19,9 @@ public static class DatasetOpener
     public static IDataset Open(string nameOrDirectory, DatasetSplit split, string? dataRoot, InputSpec? input = null, ImageLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(nameOrDirectory);
-        if (DatasetCatalog.IsKnown(nameOrDirectory) || HasIdxFiles(nameOrDirectory))
+        // Names, IDX directories and missing directories are the engine's to open (and to explain).
+        if (DatasetCatalog.IsKnown(nameOrDirectory) || HasIdxFiles(nameOrDirectory) || !Directory.Exists(nameOrDirectory))
             return DatasetCatalog.Open(nameOrDirectory, split, dataRoot);
-        if (!Directory.Exists(nameOrDirectory))
-        {
-            throw new DatasetFormatException(
-                $"{nameOrDirectory}: no such dataset directory, and not a dataset name (known: {string.Join(", ", DatasetCatalog.Names)})");
-        }
-
         if (ImageFolderDataset.IsImageFolder(nameOrDirectory))
         {
             if (input is null)

@@ -27,6 +27,16 @@ public sealed class MnistPreprocessingTests(ITestOutputHelper output)
         Assert.True(correct >= 9, $"{correct} of {ImageFixtures.Photos.Count} photos read correctly");
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public void The_shipped_mnist_models_ask_for_it(string version)
+    {
+        ModelSpec spec = ModelSpecJson.Load(Path.Combine(Fixtures.Models, "mnist", version, "model.json"));
+
+        Assert.Equal(ImagePreprocessing.Mnist, ImagePreprocessor.PreprocessingOf(spec.Input));
+    }
+
     [Fact]
     public void Without_the_preprocessing_the_photos_are_misread()
     {
