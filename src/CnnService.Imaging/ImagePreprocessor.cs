@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using CnnService.Engine.Data;
 using CnnService.Engine.Format;
@@ -68,9 +69,20 @@ public static class ImagePreprocessor
     {
         // The model and the destination are checked before the image: their errors are the caller's, and cheaper.
         ImagePreprocessing preprocessing = Check(spec, destination);
-        DecodedImage image = ImageDecoder.Decode(encoded, limits);
+        (int minWidth, int minHeight) = DecodeAtLeast(spec, preprocessing);
+        using DecodedImage image = ImageDecoder.Decode(encoded, limits, minWidth, minHeight);
         ToPixels(image, spec, preprocessing, destination);
     }
+
+    /// <summary>
+    /// How small an image may be decoded (<see cref="ImageDecoder.Decode(ReadOnlySpan{byte}, ImageLimits, int, int)"/>)
+    /// without changing what the preprocessing makes of it: twice the input's size for a resize (the resampler still
+    /// averages at least 2 x 2 pixels into each), and 8 x 28 = 224 pixels for MNIST, whose digit may take only part
+    /// of the photo and is then measured (border, ink box, centre of mass) before its reduction to 20 pixels.
+    /// </summary>
+    internal static (int Width, int Height) DecodeAtLeast(InputSpec spec, ImagePreprocessing preprocessing) => preprocessing == ImagePreprocessing.Mnist
+        ? (8 * Math.Max(spec.Width, spec.Height), 8 * Math.Max(spec.Width, spec.Height))
+        : (2 * spec.Width, 2 * spec.Height);
 
     /// <summary>Raw pixel values of an already decoded image; see <see cref="ToPixels(ReadOnlySpan{byte}, InputSpec, ImageLimits, Span{float})"/>.</summary>
     public static void ToPixels(DecodedImage image, InputSpec spec, Span<float> destination) =>
@@ -80,19 +92,28 @@ public static class ImagePreprocessor
     {
         int h = spec.Height, w = spec.Width;
         Span<float> item = destination[..Size(spec)];
-        switch (preprocessing)
+        if (spec.Color == ColorMode.Rgb)
         {
-            case ImagePreprocessing.Mnist:
-                MnistPreprocessing.Apply(Luminance.Of(image), image.Width, image.Height, item, w, h);
-                return;
-            case ImagePreprocessing.Resize when spec.Color == ColorMode.Grayscale:
-                Resampler.Resize(Luminance.Of(image), image.Width, image.Height, 1, item, w, h,
-                    AxisMap.Fit(image.Width, w), AxisMap.Fit(image.Height, h));
-                break;
-            default:
-                Resampler.Resize(image.Rgb, image.Width, image.Height, 3, item, w, h,
-                    AxisMap.Fit(image.Width, w), AxisMap.Fit(image.Height, h));
-                break;
+            Resampler.Resize(image.Rgb, image.Width, image.Height, 3, item, w, h, AxisMap.Fit(image.Width, w), AxisMap.Fit(image.Height, h));
+        }
+        else
+        {
+            byte[] gray = ArrayPool<byte>.Shared.Rent(image.Width * image.Height);
+            try
+            {
+                Luminance.Of(image, gray);
+                if (preprocessing == ImagePreprocessing.Mnist)
+                {
+                    MnistPreprocessing.Apply(gray, image.Width, image.Height, item, w, h);
+                    return;
+                }
+
+                Resampler.Resize(gray, image.Width, image.Height, 1, item, w, h, AxisMap.Fit(image.Width, w), AxisMap.Fit(image.Height, h));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(gray);
+            }
         }
 
         // Whole values, as an 8-bit image (and an IDX or image-folder dataset) holds them.

@@ -7,13 +7,12 @@ namespace CnnService.Imaging;
 /// </summary>
 public static class Luminance
 {
-    /// <summary>One luminance byte per RGB pixel of <paramref name="image"/>.</summary>
-    public static byte[] Of(DecodedImage image)
+    /// <summary>Writes one luminance byte per RGB pixel of <paramref name="image"/> into the first Width x Height bytes of <paramref name="destination"/>.</summary>
+    public static void Of(DecodedImage image, Span<byte> destination)
     {
-        var gray = GC.AllocateUninitializedArray<byte>(image.Width * image.Height);
         ReadOnlySpan<byte> rgb = image.Rgb;
+        Span<byte> gray = destination[..(image.Width * image.Height)];
         for (int i = 0, s = 0; i < gray.Length; i++, s += 3) gray[i] = Of(rgb[s], rgb[s + 1], rgb[s + 2]);
-        return gray;
     }
 
     /// <summary>(19595 R + 38470 G + 7471 B + 0x8000) >> 16: the weights times 65536, rounded.</summary>

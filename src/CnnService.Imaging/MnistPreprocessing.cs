@@ -52,10 +52,11 @@ public static class MnistPreprocessing
     /// luminance bytes, overwritten) as <paramref name="outWidth"/> x <paramref name="outHeight"/> raw pixel values
     /// (whole numbers 0..255, ink high) into <paramref name="destination"/>. A blank image gives all zeros.
     /// </summary>
-    public static void Apply(byte[] gray, int width, int height, Span<float> destination, int outWidth, int outHeight)
+    public static void Apply(Span<byte> gray, int width, int height, Span<float> destination, int outWidth, int outHeight)
     {
         Span<float> field = destination[..(outWidth * outHeight)];
         field.Clear();
+        gray = gray[..(width * height)];
         if (!Clean(gray, width, height)) return;
         if (InkBox(gray, width, height) is not (int x0, int y0, int x1, int y1)) return;
 
@@ -63,7 +64,7 @@ public static class MnistPreprocessing
         double mass = 0, sumX = 0, sumY = 0;
         for (int y = 0; y < height; y++)
         {
-            Span<byte> row = gray.AsSpan(y * width, width);
+            Span<byte> row = gray.Slice(y * width, width);
             if (y < y0 || y >= y1)
             {
                 row.Clear();
@@ -102,7 +103,7 @@ public static class MnistPreprocessing
     /// Turns luminance into ink, in place: inverted if the border is light, then the contrast mapping of
     /// the class summary (one table lookup per pixel). False when the image is blank.
     /// </summary>
-    private static bool Clean(byte[] gray, int width, int height)
+    private static bool Clean(Span<byte> gray, int width, int height)
     {
         int paper = BorderMedian(gray, width, height);
         bool invert = paper > 127;
@@ -123,7 +124,7 @@ public static class MnistPreprocessing
     }
 
     /// <summary>The median of a frame 1/32 of the shorter side deep (at least one pixel) around the image, from a histogram.</summary>
-    private static int BorderMedian(byte[] gray, int width, int height)
+    private static int BorderMedian(ReadOnlySpan<byte> gray, int width, int height)
     {
         int depth = Math.Max(1, Math.Min(width, height) / 32);
         Span<int> histogram = stackalloc int[256];
@@ -131,7 +132,7 @@ public static class MnistPreprocessing
         long count = 0;
         for (int y = 0; y < height; y++)
         {
-            ReadOnlySpan<byte> row = gray.AsSpan(y * width, width);
+            ReadOnlySpan<byte> row = gray.Slice(y * width, width);
             bool wholeRow = y < depth || y >= height - depth;
             for (int x = 0; x < width; x++)
             {
@@ -152,7 +153,7 @@ public static class MnistPreprocessing
     }
 
     /// <summary>The ink's box [x0, x1) x [y0, y1) after dropping specks, or null when there is no ink.</summary>
-    private static (int X0, int Y0, int X1, int Y1)? InkBox(byte[] gray, int width, int height)
+    private static (int X0, int Y0, int X1, int Y1)? InkBox(ReadOnlySpan<byte> gray, int width, int height)
     {
         byte level = (byte)Math.Ceiling(255 * (BoxLevel - Floor) / (Solid - Floor));
         var columns = new long[width];
@@ -168,11 +169,11 @@ public static class MnistPreprocessing
     }
 
     /// <summary>Counts the pixels at or above <paramref name="level"/> in the window, per column and per row.</summary>
-    private static void Profile(byte[] gray, int width, byte level, int x0, int x1, int y0, int y1, long[]? columns, long[] rows)
+    private static void Profile(ReadOnlySpan<byte> gray, int width, byte level, int x0, int x1, int y0, int y1, long[]? columns, long[] rows)
     {
         for (int y = y0; y < y1; y++)
         {
-            ReadOnlySpan<byte> row = gray.AsSpan(y * width, width);
+            ReadOnlySpan<byte> row = gray.Slice(y * width, width);
             long n = 0;
             for (int x = x0; x < x1; x++)
             {

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace CnnService.Imaging;
 
 /// <summary>
@@ -34,9 +36,23 @@ internal static class Resampler
             return;
         }
 
-        // Pass 1: every source row any output row needs, resized horizontally: [channel][row - first][outWidth].
         int used = last - first;
-        float[] across = new float[channels * used * outWidth];
+        float[] across = ArrayPool<float>.Shared.Rent(channels * used * outWidth);
+        try
+        {
+            ResizeRows(source, width, channels, columns, first, last, across, outWidth);
+            ResizeColumns(across, used, channels, rows, first, destination, outWidth, outHeight);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(across);
+        }
+    }
+
+    /// <summary>Pass 1: every source row in [first, last) resized horizontally into <paramref name="across"/>, [channel][row - first][outWidth].</summary>
+    private static void ResizeRows(ReadOnlySpan<byte> source, int width, int channels, Taps columns, int first, int last, float[] across, int outWidth)
+    {
+        int used = last - first;
         for (int r = first; r < last; r++)
         {
             ReadOnlySpan<byte> line = source.Slice(r * width * channels, width * channels);
@@ -52,8 +68,12 @@ internal static class Resampler
                 }
             }
         }
+    }
 
-        // Pass 2: down the columns.
+    /// <summary>Pass 2: down the columns of <paramref name="across"/> into the planes of <paramref name="destination"/>.</summary>
+    private static void ResizeColumns(float[] across, int used, int channels, Taps rows, int first, Span<float> destination, int outWidth, int outHeight)
+    {
+        int plane = outWidth * outHeight;
         for (int c = 0; c < channels; c++)
         {
             ReadOnlySpan<float> planeIn = across.AsSpan(c * used * outWidth, used * outWidth);

@@ -18,7 +18,7 @@ public sealed class ImageDecoderTests
     [MemberData(nameof(PhotoFiles))]
     public void Every_format_decodes_to_its_upright_size(string file, int width, int height, ImageFormat format)
     {
-        DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read(file), ImageLimits.Default);
+        using DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read(file), ImageLimits.Default);
 
         Assert.Equal(format, image.Format);
         Assert.Equal((width, height), (image.Width, image.Height));
@@ -45,7 +45,7 @@ public sealed class ImageDecoderTests
             Assert.Equal((400, 300), (codec.Info.Width, codec.Info.Height)); // stored on its side
         }
 
-        DecodedImage image = ImageDecoder.Decode(file, ImageLimits.Default);
+        using DecodedImage image = ImageDecoder.Decode(file, ImageLimits.Default);
 
         Assert.Equal((300, 400), (image.Width, image.Height));
     }
@@ -80,7 +80,7 @@ public sealed class ImageDecoderTests
 
         byte[] jpeg = JpegExif.WithOrientation(SkiaEncoder.Encode(stored, w, h, SKEncodedImageFormat.Jpeg, 95), orientation);
 
-        DecodedImage image = ImageDecoder.Decode(jpeg, ImageLimits.Default);
+        using DecodedImage image = ImageDecoder.Decode(jpeg, ImageLimits.Default);
 
         // Where each stored quadrant's centre must be seen: the display transform of the EXIF specification.
         Func<double, double, (double, double)> display = orientation switch
@@ -109,7 +109,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Transparency_is_composited_on_white()
     {
-        DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read(ImageFixtures.Transparent), ImageLimits.Default);
+        using DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read(ImageFixtures.Transparent), ImageLimits.Default);
 
         Assert.Equal((64, 48), (image.Width, image.Height));
         Assert.Equal(((byte)255, (byte)255, (byte)255), image.Pixel(5, 10)); // transparent black shows the white behind it
@@ -247,10 +247,65 @@ public sealed class ImageDecoderTests
     public void Decoding_on_many_threads_at_once_gives_the_same_pixels()
     {
         byte[] file = ImageFixtures.Read("photo-9.jpg");
-        byte[] expected = ImageDecoder.Decode(file, ImageLimits.Default).Rgb.ToArray();
+        byte[] expected;
+        using (DecodedImage first = ImageDecoder.Decode(file, ImageLimits.Default)) expected = first.Rgb.ToArray();
 
-        Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 4 },
-            _ => Assert.True(ImageDecoder.Decode(file, ImageLimits.Default).Rgb.SequenceEqual(expected)));
+        Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            using DecodedImage image = ImageDecoder.Decode(file, ImageLimits.Default);
+            Assert.True(image.Rgb.SequenceEqual(expected));
+        });
+    }
+
+    [Fact]
+    public void A_jpeg_is_decoded_reduced_when_the_caller_needs_less_but_never_below_what_it_asked()
+    {
+        byte[] file = ImageFixtures.Read("photo-9.jpg"); // 640 x 480
+
+        using (DecodedImage quarter = ImageDecoder.Decode(file, ImageLimits.Default, 100, 100)) // 1/8 would be 80 x 60
+            Assert.Equal((160, 120), (quarter.Width, quarter.Height));
+        using (DecodedImage eighth = ImageDecoder.Decode(file, ImageLimits.Default, 28, 28))
+            Assert.Equal((80, 60), (eighth.Width, eighth.Height));
+        using (DecodedImage full = ImageDecoder.Decode(file, ImageLimits.Default, 400, 400))
+            Assert.Equal((640, 480), (full.Width, full.Height));
+    }
+
+    [Fact]
+    public void The_reduction_is_chosen_for_the_upright_size()
+    {
+        // Stored 400 x 300, upright 300 x 400: 150 x 200 upright is the first reduction at least 100 wide and 200 high.
+        using DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read(ImageFixtures.Orientation6), ImageLimits.Default, 100, 200);
+
+        Assert.Equal((150, 200), (image.Width, image.Height));
+    }
+
+    [Fact]
+    public void Formats_that_cannot_decode_reduced_come_at_full_size()
+    {
+        using DecodedImage png = ImageDecoder.Decode(ImageFixtures.Read("photo-0.png"), ImageLimits.Default, 28, 28);
+        using DecodedImage gif = ImageDecoder.Decode(ImageFixtures.Read("photo-7.gif"), ImageLimits.Default, 28, 28);
+
+        Assert.Equal((300, 400), (png.Width, png.Height));
+        Assert.Equal((320, 240), (gif.Width, gif.Height));
+    }
+
+    [Fact]
+    public void The_limit_is_on_the_declared_size_even_when_decoding_reduced()
+    {
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(ImageFixtures.Read("photo-9.jpg"), new ImageLimits { MaxPixels = 100_000 }, 28, 28));
+
+        Assert.Equal("JPEG header says 640 x 480 pixels; the limit is 100,000", e.Message);
+    }
+
+    [Fact]
+    public void A_disposed_image_has_no_pixels()
+    {
+        DecodedImage image = ImageDecoder.Decode(ImageFixtures.Read("photo-2.png"), ImageLimits.Default);
+        image.Dispose();
+        image.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => image.Rgb.Length);
+        Assert.Throws<ObjectDisposedException>(() => image.Pixel(0, 0));
     }
 
     private static int Darkest(DecodedImage image)

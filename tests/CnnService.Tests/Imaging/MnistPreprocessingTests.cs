@@ -121,7 +121,7 @@ public sealed class MnistPreprocessingTests(ITestOutputHelper output)
     public void Light_ink_on_dark_paper_gives_the_same_digit_as_dark_on_light()
     {
         InputSpec spec = MnistModel.MnistInput;
-        DecodedImage photo = ImageDecoder.Decode(ImageFixtures.Read("photo-2.png"), ImageLimits.Default);
+        using DecodedImage photo = ImageDecoder.Decode(ImageFixtures.Read("photo-2.png"), ImageLimits.Default);
         byte[] inverted = photo.Rgb.ToArray();
         for (int i = 0; i < inverted.Length; i++) inverted[i] = (byte)(255 - inverted[i]);
         byte[] invertedPng = SkiaEncoder.Encode(inverted, photo.Width, photo.Height, SKEncodedImageFormat.Png);
@@ -137,7 +137,7 @@ public sealed class MnistPreprocessingTests(ITestOutputHelper output)
     public void A_speck_away_from_the_digit_is_ignored()
     {
         InputSpec spec = MnistModel.MnistInput;
-        DecodedImage photo = ImageDecoder.Decode(ImageFixtures.Read("photo-0.png"), ImageLimits.Default);
+        using DecodedImage photo = ImageDecoder.Decode(ImageFixtures.Read("photo-0.png"), ImageLimits.Default);
         byte[] specked = photo.Rgb.ToArray();
         for (int y = 20; y < 26; y++)
         for (int x = 20; x < 26; x++)
