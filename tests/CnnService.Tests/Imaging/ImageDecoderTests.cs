@@ -118,6 +118,17 @@ public sealed class ImageDecoderTests
     }
 
     [Fact]
+    public void An_animated_gif_gives_its_first_frame()
+    {
+        byte[] dark = Enumerable.Repeat((byte)20, 12 * 8).ToArray(), light = Enumerable.Repeat((byte)230, 12 * 8).ToArray();
+
+        using DecodedImage image = ImageDecoder.Decode(GifWriter.Animation([dark, light, light], 12, 8), ImageLimits.Default);
+
+        Assert.Equal((12, 8), (image.Width, image.Height));
+        Assert.Equal(((byte)20, (byte)20, (byte)20), image.Pixel(6, 4));
+    }
+
+    [Fact]
     public void No_bytes_is_Empty()
     {
         var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode([], ImageLimits.Default));

@@ -10,13 +10,29 @@ internal static class GifWriter
     private const int ClearCode = 256, EndCode = 257, CodeBits = 9, LiteralsPerClear = 250;
 
     /// <summary>A GIF89a of <paramref name="gray"/> (row-major, one byte a pixel) with a 256-level grey palette.</summary>
-    public static byte[] Write(byte[] gray, int width, int height)
+    public static byte[] Write(byte[] gray, int width, int height) => Animation([gray], width, height);
+
+    /// <summary>An animated GIF89a: each of <paramref name="frames"/> covers the whole screen.</summary>
+    public static byte[] Animation(byte[][] frames, int width, int height)
     {
         var o = new MemoryStream();
         o.Write("GIF89a"u8);
         WriteScreen(o, width, height, globalTableBits: 7);
         for (int i = 0; i < 256; i++) o.Write([(byte)i, (byte)i, (byte)i]);
-        WriteImageDescriptor(o, width, height);
+        foreach (byte[] frame in frames)
+        {
+            // Graphic control extension: 0.1 s per frame, no transparency, frames replace each other.
+            o.Write([0x21, 0xF9, 4, 0x04, 10, 0, 0, 0]);
+            WriteImageDescriptor(o, width, height);
+            WriteImageData(o, frame);
+        }
+
+        o.WriteByte(0x3B);
+        return o.ToArray();
+    }
+
+    private static void WriteImageData(Stream o, byte[] gray)
+    {
         o.WriteByte(8); // minimum LZW code size: 8-bit pixels
 
         var packed = new List<byte>();
@@ -37,8 +53,6 @@ internal static class GifWriter
         Emit(EndCode);
         if (bits > 0) packed.Add((byte)pending);
         WriteSubBlocks(o, packed);
-        o.WriteByte(0x3B);
-        return o.ToArray();
     }
 
     /// <summary>
