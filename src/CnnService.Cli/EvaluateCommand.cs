@@ -4,6 +4,7 @@ using System.Text.Json;
 using CnnService.Engine.Data;
 using CnnService.Engine.Evaluation;
 using CnnService.Engine.Runtime;
+using CnnService.Imaging;
 
 namespace CnnService.Cli;
 
@@ -36,11 +37,13 @@ internal static class EvaluateCommand
 
           --model DIR       a model directory holding {ModelLoader.SpecFile} and {ModelLoader.WeightsFile}
           --arch NAME       a built-in architecture with random weights, seed {ModelSource.ArchSeed} ({ModelSource.ArchNames})
-          --data D          mnist or fashion-mnist (fetched by {DatasetCatalog.FetchScript} into data/), or a
-                            directory holding IDX files named like MNIST's (t10k-images-idx3-ubyte[.gz], ...)
+          --data D          mnist or fashion-mnist (fetched by {DatasetCatalog.FetchScript} into data/), a directory
+                            holding IDX files named like MNIST's (t10k-images-idx3-ubyte[.gz], ...), or an image
+                            folder: DIR/<label>/ holding images (png, jpg, bmp, gif, webp), or DIR/test/<label>/
+                            and DIR/train/<label>/; each image is decoded and preprocessed as the model's input says
           --data-root DIR   where mnist/ and fashion-mnist/ are (default: ${DatasetCatalog.DataRootVariable}, else the
                             nearest data/ folder above the current directory that holds the dataset)
-          --split S         test (default; the t10k files) or train
+          --split S         test (default; the t10k files, DIR/test/) or train
           --limit N         evaluate only the first N images
           --batch N         images per forward pass (default: {Evaluator.DefaultBatchSize})
           --threads T       threads per forward pass (default: {Environment.ProcessorCount}, the CPUs available)
@@ -62,7 +65,7 @@ internal static class EvaluateCommand
         args.RequireExactlyOne(ModelSource.ModelOption.Name, ModelSource.ArchOption.Name);
 
         Model model = ModelSource.Load(args, EngineOptions.Default with { Threads = threads }, out string source);
-        IDataset dataset = DatasetCatalog.Open(data, split, args.GetString(DataRoot.Name));
+        IDataset dataset = DatasetOpener.Open(data, split, args.GetString(DataRoot.Name), model.Spec.Input);
         if (limit < dataset.Count) dataset = DatasetSubset.First(dataset, limit);
 
         EvaluationResult result = Evaluator.Evaluate(model, dataset, batch);

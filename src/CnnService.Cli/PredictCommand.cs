@@ -4,12 +4,14 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using CnnService.Engine.Runtime;
+using CnnService.Imaging;
 
 namespace CnnService.Cli;
 
 /// <summary>
-/// <c>cnn predict</c>: runs already-normalised inputs from .npy files through a model and prints
-/// one JSON line per input item: every output value and the top classes.
+/// <c>cnn predict</c>: runs inputs through a model and prints one JSON line per input item: every
+/// output value and the top classes. An input file is a .npy array of already-normalised items or
+/// an image (one item), told apart by their first bytes, never the name.
 /// </summary>
 internal static class PredictCommand
 {
@@ -29,12 +31,15 @@ internal static class PredictCommand
 
     public static Command Definition { get; } = new(
         "predict",
-        "run .npy inputs through a model and print one JSON line per item",
+        "run .npy arrays or image files through a model and print one JSON line per item",
         $$"""
         usage: cnn predict --model DIR [--threads T] [--top K] FILE...
 
-        Each FILE is a NumPy .npy array of little-endian float32 ('<f4', C order) holding inputs
-        that are already normalised, shaped [N, C, H, W] or [C, H, W] to match the model's input.
+        Each FILE is either a NumPy .npy array of little-endian float32 ('<f4', C order) holding
+        inputs that are already normalised, shaped [N, C, H, W] or [C, H, W] to match the model's
+        input, or an image (PNG, JPEG, GIF, BMP or WebP, recognised by its first bytes; one item)
+        that is decoded and preprocessed as the model's input spec says: grayscale or RGB, resized
+        to its height and width (MNIST-style centring with "preprocess": "mnist"), normalised.
         Prints one JSON object per item, files in the order given, items in file order:
           {"outputs":[...],"top":[{"index":7,"label":"7","probability":0.998},...]}
         "top" holds the K largest outputs, largest first; "label" is the model's label for that
@@ -54,25 +59,99 @@ internal static class PredictCommand
         string directory = args.Require(ModelSource.ModelOption.Name);
         int threads = args.GetInt(Threads.Name, Environment.ProcessorCount, min: 1, max: 1024);
         int top = args.GetInt(Top.Name, DefaultTop, min: 0);
-        if (args.Positionals.Count == 0) throw new UsageException("'cnn predict' needs at least one .npy FILE (see 'cnn predict --help')");
+        if (args.Positionals.Count == 0) throw new UsageException("'cnn predict' needs at least one .npy or image FILE (see 'cnn predict --help')");
 
         Model model = ModelLoader.Load(directory, EngineOptions.Default with { Threads = threads });
 
-        // Check every file before printing anything, so a bad last file does not leave half an answer.
-        foreach (string path in args.Positionals)
+        // Check every file before printing anything, so a bad last file does not leave half an answer:
+        // .npy headers are checked (their data is streamed later), images are decoded now and kept.
+        var images = new float[]?[args.Positionals.Count];
+        for (int i = 0; i < images.Length; i++)
         {
-            using NpyFile file = NpyReader.Open(path);
-            ItemsIn(file, model);
+            string path = args.Positionals[i];
+            InputKind kind = KindOf(path);
+            if (kind == InputKind.Image) images[i] = ReadImage(path, model);
+            else CheckNpy(path, model, kind);
         }
 
         var predictor = new Predictor(model, top, stdout);
-        foreach (string path in args.Positionals)
+        for (int i = 0; i < images.Length; i++)
         {
-            using NpyFile file = NpyReader.Open(path);
+            if (images[i] is float[] image)
+            {
+                predictor.Run(image);
+                continue;
+            }
+
+            using NpyFile file = NpyReader.Open(args.Positionals[i]);
             predictor.Run(file, ItemsIn(file, model));
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>What an input file is, by its first bytes: the .npy magic, an image signature, or neither.</summary>
+    internal enum InputKind { Npy, Image, Neither }
+
+    /// <summary>
+    /// The kind of <paramref name="path"/> by its first bytes, never its name. A file that cannot be read counts
+    /// as .npy, whose reader then says why.
+    /// </summary>
+    internal static InputKind KindOf(string path)
+    {
+        Span<byte> prefix = stackalloc byte[Math.Max(ImageSignature.Length, NpyReader.Magic.Length)];
+        int got;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            got = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return InputKind.Npy;
+        }
+
+        if (prefix[..got].StartsWith(NpyReader.Magic)) return InputKind.Npy;
+        return ImageSignature.Detect(prefix[..got]) is null ? InputKind.Neither : InputKind.Image;
+    }
+
+    /// <summary>Checks a .npy file's header against the model; for a file that is neither .npy nor an image, the message says both.</summary>
+    private static void CheckNpy(string path, Model model, InputKind kind)
+    {
+        try
+        {
+            using NpyFile file = NpyReader.Open(path);
+            ItemsIn(file, model);
+        }
+        catch (NpyFormatException e) when (kind == InputKind.Neither)
+        {
+            throw new NpyFormatException($"{e.Message}; nor is it a PNG, JPEG, GIF, BMP or WebP image");
+        }
+    }
+
+    /// <summary>An image file as the model's normalised input.</summary>
+    internal static float[] ReadImage(string path, Model model)
+    {
+        var input = new float[model.InputShape.Size];
+        try
+        {
+            ImagePreprocessor.ToInput(ImageFiles.Read(path), model.Spec.Input, ImageLimits.Default, input);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new CliException($"{path}: {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            // The model's input spec asks for a preprocessing this build does not know.
+            throw new CliException($"{path}: the model's input cannot take images: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read: {NpyReader.Reason(e)}", e);
+        }
+
+        return input;
     }
 
     /// <summary>The number of items in <paramref name="file"/>, whose shape must be [N, C, H, W] or [C, H, W] of the model's input.</summary>
@@ -104,6 +183,15 @@ internal static class PredictCommand
         private readonly ArrayBufferWriter<byte> _buffer = new();
         private float[] _input = [];
         private float[] _output = [];
+
+        /// <summary>One item already in memory (a decoded image).</summary>
+        public void Run(float[] item)
+        {
+            if (_output.Length < _outputSize) _output = new float[MaxChunk * _outputSize];
+            Span<float> output = _output.AsSpan(0, _outputSize);
+            model.Forward(item.AsSpan(0, _inputSize), output, 1);
+            stdout.WriteLine(Line(output));
+        }
 
         public void Run(NpyFile file, long items)
         {

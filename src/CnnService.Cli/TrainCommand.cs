@@ -6,6 +6,7 @@ using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Training;
 using CnnService.Engine.Training.Optimizers;
+using CnnService.Imaging;
 
 namespace CnnService.Cli;
 
@@ -56,7 +57,9 @@ internal static class TrainCommand
         is written to DIR.ckpt; --resume continues from it with the same settings.
 
           --arch NAME|FILE   a built-in architecture ({ModelSource.ArchNames}) or a model.json-style file
-          --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}) or a folder of IDX files
+          --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}), a folder of IDX files, or an
+                             image folder: DIR/train/<label>/ and DIR/test/<label>/ holding images (or DIR/<label>/,
+                             read for both), decoded for the architecture's input
           --out DIR          the new model version, e.g. models/mnist/3 (must not exist)
           --epochs E         passes over the training set (default: 10)
           --batch-size B     images per step (default: 32)
@@ -92,8 +95,15 @@ internal static class TrainCommand
         if (File.Exists(checkpoint) && !args.Has(Resume.Name))
             throw new CliException($"{checkpoint} holds an interrupted run: add --resume to continue it, or delete it to start afresh");
 
-        (IDataset train, IDataset? validation, IDataset test) = TrainingData.Open(data, args.GetString(DataRoot.Name), limit, validationSplit, options.Seed);
-        ModelSpec spec = TrainingModel.For(ReadArchitecture(arch), args.GetString(Name.Name) ?? DefaultName(output), train);
+        string? root = args.GetString(DataRoot.Name);
+        // The architecture first: an image folder is decoded for its input.
+        ModelSpec architecture = ReadArchitecture(arch);
+        IDataset trainSplit = DatasetOpener.Open(data, DatasetSplit.Train, root, architecture.Input);
+        IDataset testSplit = DatasetOpener.Open(data, DatasetSplit.Test, root, architecture.Input);
+        if (trainSplit is ImageFolderDataset { SplitsShareImages: true })
+            stdout.WriteLine($"note: {data} has no {ImageFolderDataset.TrainFolder}/ and {ImageFolderDataset.TestFolder}/ folders, so the test accuracy is measured on the training images");
+        (IDataset train, IDataset? validation, IDataset test) = TrainingData.From(trainSplit, testSplit, limit, validationSplit, options.Seed);
+        ModelSpec spec = TrainingModel.For(architecture, args.GetString(Name.Name) ?? DefaultName(output), train);
 
         var trainer = new Trainer(spec, train, validation, options);
         stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +

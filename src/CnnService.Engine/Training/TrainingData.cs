@@ -18,6 +18,12 @@ public sealed record TrainingData(IDataset Train, IDataset? Validation, IDataset
     {
         IDataset train = DatasetCatalog.Open(dataset, DatasetSplit.Train, dataRoot);
         IDataset test = DatasetCatalog.Open(dataset, DatasetSplit.Test, dataRoot);
+        return From(train, test, limit, validationSplit, seed);
+    }
+
+    /// <summary>The same from splits opened elsewhere (an image folder, which the engine cannot decode).</summary>
+    public static TrainingData From(IDataset train, IDataset test, int? limit, double validationSplit, long seed)
+    {
         if (limit is int n && n < train.Count) train = DatasetSubset.First(train, n);
         (train, IDataset? validation) = Trainer.SplitValidation(train, validationSplit, seed);
         return new TrainingData(train, validation, test);

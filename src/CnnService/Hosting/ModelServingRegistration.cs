@@ -25,6 +25,7 @@ public static class ModelServingRegistration
             .Validate(o => o.MaxBodyBytes is >= 1024 and <= int.MaxValue, "Limits:MaxBodyBytes must be 1 KiB..2 GiB.")
             .Validate(o => o.MaxImagesPerRequest >= 1, "Limits:MaxImagesPerRequest must be at least 1.")
             .Validate(o => o.MaxImagePixels >= 1, "Limits:MaxImagePixels must be at least 1.")
+            .Validate(o => o.MinImageSide >= 1, "Limits:MinImageSide must be at least 1.")
             .ValidateOnStart();
 
         services.AddSingleton<ServiceMetrics>();

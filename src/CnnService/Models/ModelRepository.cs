@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using CnnService.Batching;
 using CnnService.Jobs;
 using CnnService.Engine.Runtime;
+using CnnService.Imaging;
 using CnnService.Metrics;
 using Microsoft.Extensions.Options;
 
@@ -197,6 +198,7 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         Model model = ModelLoader.Load(dir, EngineOptions);
+        ImagePreprocessor.PreprocessingOf(model.Spec.Input); // a preprocessing hint we cannot honour fails the load, not the first request
         string sha;
         using (FileStream weights = File.OpenRead(Path.Combine(dir, ModelLoader.WeightsFile)))
             sha = Convert.ToHexStringLower(SHA256.HashData(weights));

@@ -12,4 +12,7 @@ public sealed class PredictLimits
 
     /// <summary>Largest image, width times height, checked from its header before any pixel is decoded.</summary>
     public long MaxImagePixels { get; set; } = 4096L * 4096;
+
+    /// <summary>Smallest image side: a 1 x 1 upload is no picture of anything.</summary>
+    public int MinImageSide { get; set; } = 8;
 }

@@ -148,7 +148,8 @@ public class NpyReaderTests : IDisposable
     {
         (byte[] bytes, string message) = problem switch
         {
-            "bad-magic" => ((byte[])[.. "GIF89a"u8, .. new byte[100]], "not a NumPy .npy file"),
+            // Not an image signature either: a file starting "GIF89a" is read as a GIF.
+            "bad-magic" => ((byte[])[.. "PK\u0003\u0004"u8, .. new byte[100]], "not a NumPy .npy file"),
             "fortran" => ([.. NpyWriter.Header([1, 28, 28], fortranOrder: true), .. new byte[28 * 28 * 4]], "Fortran-order"),
             "dtype" => ([.. NpyWriter.Header([1, 28, 28], "<f8"), .. new byte[28 * 28 * 8]], "dtype '<f8' is not supported"),
             "truncated" => ([.. NpyWriter.Header([1, 28, 28]), .. new byte[100]], "truncated"),

@@ -113,7 +113,7 @@ public class PredictCommandTests
         CliResult r = Cnn.Run("predict", "--model", temp.ModelDir);
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("cnn: 'cnn predict' needs at least one .npy FILE (see 'cnn predict --help')", r.Error);
+        Assert.Equal("cnn: 'cnn predict' needs at least one .npy or image FILE (see 'cnn predict --help')", r.Error);
     }
 
     [Fact]
