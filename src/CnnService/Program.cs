@@ -7,6 +7,8 @@ using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Predict;
 
+if (HealthCheckCommand.TryRun(args, out int healthExitCode)) return healthExitCode;  // the container's HEALTHCHECK
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
 builder.Services.AddProblemDetails();
@@ -37,6 +39,7 @@ app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 
 app.Run();
+return 0;
 
 /// <summary>Visible to the tests' WebApplicationFactory.</summary>
 public partial class Program;
