@@ -7,7 +7,6 @@ ARG RID=linux-x64
 # ---- build: restore (cached until a project file changes), optional tests, publish ------------------
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG RID
-ARG RUN_TESTS=false
 WORKDIR /src
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 COPY *.sln Directory.Build.props Directory.Packages.props ./
@@ -20,12 +19,15 @@ RUN dotnet restore src/CnnService/CnnService.csproj -r "$RID" \
  && dotnet restore src/CnnService.Cli/CnnService.Cli.csproj -r "$RID"
 
 COPY . .
+# Declared here, not above: a build argument invalidates the cache of every RUN after its ARG line.
+ARG RUN_TESTS=false
 RUN if [ "$RUN_TESTS" = "true" ]; then \
       dotnet test tests/CnnService.Engine.Tests/CnnService.Engine.Tests.csproj \
       && dotnet test tests/CnnService.Tests/CnnService.Tests.csproj; \
     fi
-RUN dotnet publish src/CnnService/CnnService.csproj -c Release -r "$RID" --self-contained false --no-restore -o /out/service \
- && dotnet publish src/CnnService.Cli/CnnService.Cli.csproj -c Release -r "$RID" --self-contained false --no-restore -o /out/cli
+# No --no-restore: the tests restore without a runtime identifier, and publish must put linux-x64 back (a no-op otherwise).
+RUN dotnet publish src/CnnService/CnnService.csproj -c Release -r "$RID" --self-contained false -o /out/service \
+ && dotnet publish src/CnnService.Cli/CnnService.Cli.csproj -c Release -r "$RID" --self-contained false -o /out/cli
 
 # ---- runtime ------------------------------------------------------------------------------------------
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
