@@ -19,7 +19,7 @@ name=cnnservice-test-$$
 
 log() { printf '[container-test %s] %s\n' "$(date +%T)" "$*" >&2; }
 fail() { log "FAIL: $*"; podman logs --tail 50 "$name" >&2 2>/dev/null || true; exit 1; }
-trap 'podman rm --force --time 0 "$name" >/dev/null 2>&1 || true' EXIT
+trap 'podman rm --force --volumes --time 0 "$name" >/dev/null 2>&1 || true' EXIT
 
 [[ $(id -u) == 0 ]] || fail "run as root (rootful podman)"
 [[ -x $SMOKE_SCRIPT ]] || fail "no smoke script at $SMOKE_SCRIPT"
