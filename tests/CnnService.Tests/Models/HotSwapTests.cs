@@ -97,10 +97,14 @@ public sealed class HotSwapTests : IDisposable
             await UntilAsync(() => factory.Repository.Models["digits"].Default?.Version == expected, $"version {expected} is the default");
         }
 
-        await Task.Delay(100); // the batchers' loops end once their queues report completion
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        // The batchers' loops end asynchronously once their queues complete; collect until they have.
+        for (int attempt = 0; attempt < 100 && released.Any(weak => weak.IsAlive); attempt++)
+        {
+            await Task.Delay(50);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
 
         Assert.All(released, weak => Assert.False(weak.IsAlive));
     }
