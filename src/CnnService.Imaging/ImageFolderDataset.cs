@@ -27,30 +27,19 @@ namespace CnnService.Imaging;
 /// A file that cannot be read fails the whole open with its path in the message.
 /// </para>
 /// </summary>
-public sealed class ImageFolderDataset : IDataset
+public sealed class ImageFolderDataset : InMemoryDataset
 {
     public const string TrainFolder = "train";
     public const string TestFolder = "test";
 
-    private readonly byte[] _pixels;
-    private readonly int[] _labels;
     private readonly string[] _files;
 
     private ImageFolderDataset(string name, TensorShape shape, string[] classes, string[] files, int[] labels, byte[] pixels, bool shared)
+        : base(name, shape, pixels, labels, classes)
     {
-        Name = name;
-        Shape = shape;
-        Classes = classes;
         _files = files;
-        _labels = labels;
-        _pixels = pixels;
         SplitsShareImages = shared;
     }
-
-    public string Name { get; }
-    public int Count => _labels.Length;
-    public TensorShape Shape { get; }
-    public IReadOnlyList<string> Classes { get; }
 
     /// <summary>True for the one-set layout (<c>ROOT/&lt;label&gt;/</c>), whose train and test splits are the same images.</summary>
     public bool SplitsShareImages { get; }
@@ -60,21 +49,6 @@ public sealed class ImageFolderDataset : IDataset
     {
         CheckIndex(index);
         return _files[index];
-    }
-
-    public int Label(int index)
-    {
-        CheckIndex(index);
-        return _labels[index];
-    }
-
-    public void CopyPixels(int index, Span<float> destination)
-    {
-        CheckIndex(index);
-        int size = Shape.Size;
-        if (destination.Length < size) throw new ArgumentException($"Destination holds {destination.Length} values; an item of {Shape} needs {size}.", nameof(destination));
-        ReadOnlySpan<byte> source = _pixels.AsSpan(index * size, size);
-        for (int i = 0; i < source.Length; i++) destination[i] = source[i];
     }
 
     /// <summary>Whether <paramref name="directory"/> has <c>train/</c> or <c>test/</c> folders (the split layout).</summary>
@@ -212,8 +186,4 @@ public sealed class ImageFolderDataset : IDataset
 
     private static bool IsImage(string path) => !Path.GetFileName(path).StartsWith('.') && ImageFiles.HasImageExtension(path);
 
-    private void CheckIndex(int index)
-    {
-        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name} has {Count} items.");
-    }
 }

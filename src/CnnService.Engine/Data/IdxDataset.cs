@@ -11,24 +11,12 @@ namespace CnnService.Engine.Data;
 /// The whole split is held in memory as bytes (the 60,000 MNIST training images take 47 MB).
 /// Items are single-channel: shape (1, H, W).
 /// </summary>
-public sealed class IdxDataset : IDataset
+public sealed class IdxDataset : InMemoryDataset
 {
-    private readonly byte[] _pixels;
-    private readonly byte[] _labels;
-
     private IdxDataset(string name, TensorShape shape, byte[] pixels, byte[] labels, IReadOnlyList<string> classes)
+        : base(name, shape, pixels, Array.ConvertAll(labels, l => (int)l), classes)
     {
-        Name = name;
-        Shape = shape;
-        _pixels = pixels;
-        _labels = labels;
-        Classes = classes;
     }
-
-    public string Name { get; }
-    public int Count => _labels.Length;
-    public TensorShape Shape { get; }
-    public IReadOnlyList<string> Classes { get; }
 
     /// <summary>The file names a split is looked for under, without the optional <c>.gz</c>: images first, then labels.</summary>
     public static (string Images, string Labels) FileNames(DatasetSplit split) => split switch
@@ -86,31 +74,11 @@ public sealed class IdxDataset : IDataset
         return new IdxDataset(name, new TensorShape(1, images.Dims[1], images.Dims[2]), images.Data, labels.Data, classes);
     }
 
-    public int Label(int index)
-    {
-        CheckIndex(index);
-        return _labels[index];
-    }
-
-    public void CopyPixels(int index, Span<float> destination)
-    {
-        CheckIndex(index);
-        int size = Shape.Size;
-        if (destination.Length < size) throw new ArgumentException($"Destination holds {destination.Length} values; an item of {Shape} needs {size}.", nameof(destination));
-        ReadOnlySpan<byte> source = _pixels.AsSpan(index * size, size);
-        for (int i = 0; i < source.Length; i++) destination[i] = source[i];
-    }
-
     /// <summary>The plain file if it exists, else the <c>.gz</c> one, else null.</summary>
     private static string? Find(string directory, string name)
     {
         string plain = Path.Combine(directory, name), gzip = plain + ".gz";
         if (File.Exists(plain)) return plain;
         return File.Exists(gzip) ? gzip : null;
-    }
-
-    private void CheckIndex(int index)
-    {
-        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name} has {Count} items.");
     }
 }

@@ -3,6 +3,7 @@ using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Imaging;
 using CnnService.Tests.Imaging.Support;
+using CnnService.Tests.Support;
 
 namespace CnnService.Tests.Imaging;
 

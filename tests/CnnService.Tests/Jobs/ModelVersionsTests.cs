@@ -1,6 +1,7 @@
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Jobs;
+using CnnService.Tests.Support;
 
 namespace CnnService.Tests.Jobs;
 
@@ -15,8 +16,8 @@ public sealed class ModelVersionsTests
         using var folder = new TempFolder();
         foreach (string name in new[] { "1", "7", "latest", ".9.partial-abc" }) Directory.CreateDirectory(folder.Combine("mnist", name));
 
-        Assert.Equal(7, ModelVersions.Latest(folder.Path, "mnist"));
-        Assert.Equal(0, ModelVersions.Latest(folder.Path, "absent"));
+        Assert.Equal(7, ModelVersions.Latest(folder.Root, "mnist"));
+        Assert.Equal(0, ModelVersions.Latest(folder.Root, "absent"));
     }
 
     [Fact]
@@ -24,8 +25,8 @@ public sealed class ModelVersionsTests
     {
         using var folder = new TempFolder();
 
-        Assert.Equal(1, ModelVersions.WriteNext(folder.Path, "mnist", Spec, Weights));
-        Assert.Equal(2, ModelVersions.WriteNext(folder.Path, "mnist", Spec, Weights));
+        Assert.Equal(1, ModelVersions.WriteNext(folder.Root, "mnist", Spec, Weights));
+        Assert.Equal(2, ModelVersions.WriteNext(folder.Root, "mnist", Spec, Weights));
         ModelLoader.Load(folder.Combine("mnist", "2"));
     }
 
@@ -34,7 +35,7 @@ public sealed class ModelVersionsTests
     {
         using var folder = new TempFolder();
 
-        int[] versions = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => ModelVersions.WriteNext(folder.Path, "mnist", Spec, Weights))));
+        int[] versions = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => ModelVersions.WriteNext(folder.Root, "mnist", Spec, Weights))));
 
         Assert.Equal([1, 2, 3, 4], versions.Order());
     }

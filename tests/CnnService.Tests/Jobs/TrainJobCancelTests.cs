@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CnnService.Jobs;
+using CnnService.Tests.Support;
 
 namespace CnnService.Tests.Jobs;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CnnService.Jobs;
 using CnnService.Security;
+using CnnService.Tests.Support;
 
 namespace CnnService.Tests.Jobs;
 

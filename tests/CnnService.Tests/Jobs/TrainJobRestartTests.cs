@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using CnnService.Engine.Training;
 using CnnService.Jobs;
+using CnnService.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CnnService.Tests.Jobs;

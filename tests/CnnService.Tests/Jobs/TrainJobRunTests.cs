@@ -3,6 +3,7 @@ using System.Net.ServerSentEvents;
 using System.Text.Json;
 using CnnService.Engine.Runtime;
 using CnnService.Jobs;
+using CnnService.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CnnService.Tests.Jobs;

@@ -12,13 +12,13 @@ namespace CnnService.Tests.Support;
 /// </summary>
 public sealed class ServiceFactory(IDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
-    private readonly string _jobs = Path.Combine(Path.GetTempPath(), "cnn-jobs-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _jobs = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("Models:Root", Fixtures.Models);
-        builder.UseSetting("Jobs:Root", _jobs);
+        builder.UseSetting("Jobs:Root", _jobs.Root);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         foreach ((string key, string? value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
@@ -38,6 +38,6 @@ public sealed class ServiceFactory(IDictionary<string, string?>? settings = null
     {
         await base.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_jobs, recursive: true); } catch (DirectoryNotFoundException) { } catch (IOException) { }
+        _jobs.Dispose();
     }
 }
