@@ -1,6 +1,7 @@
 using System.Globalization;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
+using CnnService.Models;
 
 namespace CnnService.Jobs;
 
@@ -23,7 +24,7 @@ public static class ModelVersions
         string folder = Path.Combine(root, name);
         if (!Directory.Exists(folder)) return 0;
         return Directory.EnumerateDirectories(folder)
-            .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : 0)
+            .Select(d => ModelDirectory.TryParseVersion(Path.GetFileName(d), out int v) ? v : 0)
             .DefaultIfEmpty(0)
             .Max();
     }

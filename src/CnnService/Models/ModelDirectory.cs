@@ -31,15 +31,18 @@ public static class ModelDirectory
         if (!Directory.Exists(folder)) return versions;
         foreach (string dir in Directory.EnumerateDirectories(folder))
         {
-            string leaf = Path.GetFileName(dir);
-            if (int.TryParse(leaf, NumberStyles.None, CultureInfo.InvariantCulture, out int version) && version > 0
-                && leaf == version.ToString(CultureInfo.InvariantCulture)
+            if (TryParseVersion(Path.GetFileName(dir), out int version)
                 && File.Exists(Path.Combine(dir, ModelLoader.SpecFile)) && File.Exists(Path.Combine(dir, ModelLoader.WeightsFile)))
                 versions[version] = dir;
         }
 
         return versions;
     }
+
+    /// <summary>A version folder's name: a plain positive integer ("7", not "07", "+7" or "latest").</summary>
+    public static bool TryParseVersion(string folderName, out int version) =>
+        int.TryParse(folderName, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version > 0
+        && folderName == version.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Sizes and times of a version's two files: when it changes, a version that failed to load is tried again.</summary>
     public static string Stamp(string versionDirectory)
