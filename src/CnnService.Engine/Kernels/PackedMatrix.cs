@@ -43,4 +43,19 @@ internal sealed class PackedMatrix
 
         bias.CopyTo(Bias);
     }
+
+    /// <summary>The row-major M x K matrix back, as it was before packing.</summary>
+    public float[] Unpack()
+    {
+        var a = new float[M * K];
+        for (int i = 0; i < M; i++)
+        {
+            int panel = i / MR, r = i % MR;
+            ReadOnlySpan<float> src = Data.AsSpan(panel * MR * K);
+            Span<float> row = a.AsSpan(i * K, K);
+            for (int kk = 0; kk < K; kk++) row[kk] = src[kk * MR + r];
+        }
+
+        return a;
+    }
 }

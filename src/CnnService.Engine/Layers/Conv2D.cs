@@ -52,6 +52,13 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     /// <summary>How the plan lowers this layer: "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
     public string Lowering => _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
+    public int KernelHeight => _win.KH;
+
+    public int KernelWidth => _win.KW;
+
+    /// <summary>A copy of the kernels, [filters, input channels, kh, kw] as PyTorch stores them (the layer keeps them packed).</summary>
+    public float[] CopyWeights() => _weights.Unpack();
+
     /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
     public bool FusedRelu { get; }
 
@@ -90,7 +97,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         {
             fixed (nint* offsets = _implicitOffsets)
             {
-                ImplicitGemm.Run(_weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu, start, end,
+                ImplicitGemm.Run(_weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
                     ThreadScratch.Get(ImplicitGemm.ScratchFloats(_weights)));
             }
 
@@ -99,7 +106,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
         int cols = job.Batch * OutputShape.H * OutputShape.W;
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
-        Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu, start, end,
+        Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu && !job.Unfused, start, end,
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
     }
 

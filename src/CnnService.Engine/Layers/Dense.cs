@@ -50,12 +50,12 @@ public sealed unsafe class Dense : Layer, IParallelWork
         if (UseGemv(job.Batch))
         {
             (int start, int end) = Parallelism.Range(_weights.Panels, job.Chunks, chunk);
-            Gemv.Run(_weights, job.Input, job.Batch, job.Output, FusedRelu, start, end);
+            Gemv.Run(_weights, job.Input, job.Batch, job.Output, FusedRelu && !job.Unfused, start, end);
         }
         else
         {
             (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
-            Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K), job.Batch, job.Output, 1, FusedRelu, start, end,
+            Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K), job.Batch, job.Output, 1, FusedRelu && !job.Unfused, start, end,
                 ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
         }
     }

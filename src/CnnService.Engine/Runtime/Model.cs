@@ -11,7 +11,7 @@ namespace CnnService.Engine.Runtime;
 /// A large batch is split across threads once, each share running the whole plan on one thread
 /// (one rendezvous per pass instead of one per layer); a small batch splits each layer instead.
 /// </summary>
-public sealed unsafe class Model : IParallelWork
+public sealed unsafe partial class Model : IParallelWork
 {
     /// <summary>Images per thread from which the batch, not each layer, is split: enough for a full GEMM panel per share.</summary>
     private const int MinImagesPerShare = 8;

@@ -31,6 +31,9 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
     internal int Batch;
     internal int Chunks;
 
+    /// <summary>Set while a <see cref="Model.Trace"/> runs: conv2d and dense store their output before the ReLU fused into them.</summary>
+    internal bool Unfused;
+
     internal void Run(IParallelWork work, int chunks, int threads)
     {
         Chunks = chunks;
