@@ -1,5 +1,5 @@
 // The HTTP host: wiring only. Endpoints live in Endpoints/ (one file per resource), model serving in
-// Models/ and Batching/, request parsing in Predict/, metrics in Metrics/, set-up helpers in Hosting/.
+// Models/ and Batching/, request parsing in Predict/, the explain view in Explain/ and wwwroot/, metrics in Metrics/, set-up helpers in Hosting/.
 using System.Text.Json;
 using CnnService.Endpoints;
 using CnnService.Hosting;
@@ -22,6 +22,7 @@ builder.Services.AddServiceOpenApi();
 long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 builder.Services.AddTrainJobs(builder.Configuration);
+builder.Services.AddExplain(builder.Configuration);
 
 var app = builder.Build();
 app.Services.AddServiceGauges();
@@ -31,10 +32,14 @@ app.UseServiceRequestLogging();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseServiceOpenApi();
+app.UseDefaultFiles();   // the explain page, wwwroot/index.html, at /
+app.UseStaticFiles();
 
 app.MapHealthEndpoints();
 app.MapModelEndpoints();
 app.MapPredictEndpoints();
+app.MapExplainEndpoints();
+app.MapSampleEndpoints();
 app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 

@@ -68,7 +68,8 @@ public static class PredictEndpoints
         }
     }
 
-    private static bool TryReadTopK(string? text, out int topK, out string? error)
+    /// <summary>The <c>top_k</c> query: a positive integer, <see cref="DefaultTopK"/> when absent.</summary>
+    internal static bool TryReadTopK(string? text, out int topK, out string? error)
     {
         (topK, error) = (DefaultTopK, null);
         if (string.IsNullOrEmpty(text)) return true;

@@ -13,4 +13,18 @@ public static class VersionRoute
         problem = TypedResults.Problem(title: "Invalid version", detail: $"Version \"{text}\" is not a positive integer.", statusCode: StatusCodes.Status400BadRequest);
         return false;
     }
+
+    /// <summary>
+    /// The optional <c>{version}</c> of the current route: null on the default-version route, the
+    /// number on the <c>/versions/{version}/...</c> one. Lets one handler serve both routes.
+    /// </summary>
+    public static bool TryRead(HttpContext context, out int? version, out ProblemHttpResult problem)
+    {
+        version = null;
+        problem = null!;
+        if (context.Request.RouteValues["version"] is not string text) return true;
+        if (!TryParse(text, out int v, out problem)) return false;
+        version = v;
+        return true;
+    }
 }

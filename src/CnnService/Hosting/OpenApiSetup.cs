@@ -38,7 +38,6 @@ public static class OpenApiSetup
             ui.RoutePrefix = "swagger";
             ui.DocumentTitle = "CnnService API";
         });
-        app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
     }
 
     private static OpenApiRequestBody PredictBody()
