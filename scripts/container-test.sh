@@ -62,6 +62,14 @@ predict() {   # predict FILE EXPECTED: POST the image as multipart, compare the 
 predict photo-7.gif 7
 predict photo-0.png 0
 
+# The explain page and API: the page is in the image, and activation maps render (SkiaSharp encodes PNGs in the container).
+curl --fail --silent --max-time 10 "$base/" | grep -q 'id="draw-canvas"' || fail "GET / does not serve the explain page"
+body=$(curl --fail-with-body --silent --show-error --max-time 30 -H "Content-Type: image/png" \
+    --data-binary "@$root/models/mnist/samples/digit-7.png" "$base/v1/models/mnist/explain?layer=conv1") || fail "POST explain: $body"
+grep -q '"maps":\["iVBORw0KGgo' <<<"$body" || fail "POST explain: no PNG activation maps in ${body:0:300}"
+curl --fail --silent --max-time 10 "$base/v1/models/mnist/filters/conv1.png" | head -c 8 | grep -q PNG || fail "GET filters/conv1.png is not a PNG"
+log "GET / (page), POST explain (maps), GET filters/conv1.png: OK"
+
 podman stop --time 10 "$name" >/dev/null
 code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 [[ $code == 0 || $code == 143 ]] || fail "container did not stop cleanly on SIGTERM (exit $code)"

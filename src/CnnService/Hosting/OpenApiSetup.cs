@@ -7,7 +7,7 @@ namespace CnnService.Hosting;
 /// <summary>
 /// The OpenAPI document at <c>/openapi/v1.json</c> (Microsoft.AspNetCore.OpenApi) and Swagger UI over it at
 /// <c>/swagger</c> (Swashbuckle's UI only: its generator needs Microsoft.OpenApi 3, which clashes with this one).
-/// Predict reads its body itself to accept several forms, so the document is told what those forms are,
+/// Predict and explain read their body themselves to accept several forms, so the document is told what those forms are,
 /// which is also what makes the upload usable from Swagger UI.
 /// </summary>
 public static class OpenApiSetup
@@ -18,13 +18,21 @@ public static class OpenApiSetup
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info.Title = "CnnService";
-                document.Info.Description = "Image classification with convolutional networks on a CPU engine: predict, model info, train jobs. Errors are RFC 9457 problem details.";
+                document.Info.Description = "Image classification with convolutional networks on a CPU engine: predict, explain (activation maps, filters), model info, train jobs. Errors are RFC 9457 problem details.";
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
                 string? name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
-                if (name is "Predict" or "PredictVersion") operation.RequestBody = PredictBody();
+                if (name is "Predict" or "PredictVersion" or "Explain" or "ExplainVersion" or "Activations" or "ActivationsVersion")
+                    operation.RequestBody = PredictBody();
+                if (name is "Explain" or "ExplainVersion")
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(Query("layer", JsonSchemaType.String, "Only this layer: its name or zero-based index."));
+                    operation.Parameters.Add(Query("size", JsonSchemaType.Integer, "Pixels a side of each activation map, 8..512 (default Explain:MapSize, 96)."));
+                    operation.Parameters.Add(Query("top_k", JsonSchemaType.Integer, "Classes in prediction.top (default 5)."));
+                }
                 return Task.CompletedTask;
             });
         });
@@ -39,6 +47,9 @@ public static class OpenApiSetup
             ui.DocumentTitle = "CnnService API";
         });
     }
+
+    private static OpenApiParameter Query(string name, JsonSchemaType type, string description) =>
+        new() { Name = name, In = ParameterLocation.Query, Description = description, Schema = new OpenApiSchema { Type = type } };
 
     private static OpenApiRequestBody PredictBody()
     {

@@ -10,6 +10,7 @@
 // "idle" (nothing to explain, e.g. after Clear), "empty" (no models served) or "error".
 
 const TOP_K = 5;
+const MAP_SIZE = 32;  // pixels a side the service draws each activation map at (whole pixels per value)
 const DEBOUNCE_MS = 150;          // wait this long after the last stroke movement before asking the server
 const MAX_LABELLED_VALUES = 20;   // longer vectors are drawn as a strip of coloured cells instead of bars
 const STRIP_MIN_COLUMNS = 64;     // cells per row in such a strip; more for very long vectors
@@ -469,7 +470,8 @@ async function explain(blob) {
   setState('busy');
 
   try {
-    const url = `${modelUrl(state.model.name)}/explain?top_k=${TOP_K}`;
+    // Small maps (a 28x28 map at one pixel a value) keep the answer light while drawing; CSS scales them up, pixelated.
+    const url = `${modelUrl(state.model.name)}/explain?top_k=${TOP_K}&size=${MAP_SIZE}`;
     const result = await getJson(url, { method: 'POST', signal: controller.signal, ...explainBody(blob) });
     if (result.version !== state.model.version) {
       // The service swapped in another version since the details were loaded; its layers may differ.
@@ -723,7 +725,10 @@ function renderFilters(view, layer) {
   if (!view.filters) {
     const firstConv = layer.index === Math.min(...state.model.layers.filter((l) => l.type === 'conv2d').map((l) => l.index));
     const holder = firstConv ? element('figure', '', 'filters-figure') : element('details', '', 'filters-figure');
-    const caption = `Learned filters: ${layer.output_shape[0]} kernels, one row per filter, one tile per input channel`;
+    const previous = state.model.layers[layer.index - 1];
+    const inputs = previous ? previous.output_shape[0] : state.model.input.channels;
+    const layout = inputs === 1 ? 'one tile each' : inputs === 3 ? 'one colour tile each' : 'one row per filter, one tile per input channel';
+    const caption = `Learned filters: ${layer.output_shape[0]} kernels, ${layout}`;
     holder.append(firstConv ? element('figcaption', caption) : element('summary', caption));
     const button = zoomButton('filters', false);
     button.firstElementChild.addEventListener('load', (e) => fitPixelated(e.target, 240, 480));

@@ -29,7 +29,7 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
-    public async Task Root_redirects_to_swagger_ui_over_the_openapi_document()
+    public async Task Root_serves_the_explain_page_and_swagger_ui_serves_the_openapi_document()
     {
         await using var factory = new ServiceFactory();
         HttpClient client = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
@@ -38,11 +38,17 @@ public sealed class HealthEndpointsTests
         using HttpResponseMessage ui = await client.GetAsync("/swagger/index.html");
         string document = await client.GetStringAsync("/openapi/v1.json");
 
-        Assert.Equal("/swagger", root.Headers.Location?.ToString());
+        Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+        Assert.Equal("text/html", root.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("id=\"draw-canvas\"", await root.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         JsonElement paths = JsonDocument.Parse(document).RootElement.GetProperty("paths");
         JsonElement predict = paths.GetProperty("/v1/models/{name}/predict").GetProperty("post");
         Assert.True(predict.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
         Assert.True(predict.GetProperty("requestBody").GetProperty("content").TryGetProperty("image/png", out _));
+        JsonElement explain = paths.GetProperty("/v1/models/{name}/explain").GetProperty("post");
+        Assert.True(explain.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
+        Assert.Contains(explain.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "layer");
+        Assert.True(paths.TryGetProperty("/v1/models/{name}/filters/{layer}.png", out _));
     }
 }
