@@ -27,7 +27,8 @@ public static class FilterRenderer
             if (c == 3)
             {
                 (int x, int y) = layout.Origin(f);
-                DrawRgb(canvas, x, y, kernel, kh, kw, layout.Pixel);
+                ColorScale range = ColorScale.Of(kernel);
+                canvas.DrawStretched(x, y, kernel, 3, kh, kw, layout.Pixel, range.Min, range.Max - range.Min);
                 continue;
             }
 
@@ -40,22 +41,5 @@ public static class FilterRenderer
         }
 
         return canvas.EncodePng();
-    }
-
-    /// <summary>One [3, kh, kw] kernel as colour: min to 0, max to 255 over all three planes.</summary>
-    private static void DrawRgb(PixelCanvas canvas, int x, int y, ReadOnlySpan<float> kernel, int kh, int kw, int pixel)
-    {
-        ColorScale range = ColorScale.Of(kernel);
-        float span = range.Max - range.Min;
-        int plane = kh * kw;
-        for (int r = 0; r < kh; r++)
-        {
-            for (int col = 0; col < kw; col++)
-            {
-                int i = r * kw + col;
-                var color = new Rgb(InputRenderer.Level(kernel[i], range.Min, span), InputRenderer.Level(kernel[plane + i], range.Min, span), InputRenderer.Level(kernel[2 * plane + i], range.Min, span));
-                canvas.FillRect(x + col * pixel, y + r * pixel, pixel, pixel, color);
-            }
-        }
     }
 }

@@ -13,25 +13,8 @@ public static class InputRenderer
 
         pixel = Math.Clamp(Math.Min(pixel, PixelCanvas.MaxSide / Math.Max(h, w)), 1, ActivationRenderer.MaxPixel);
         ColorScale range = ColorScale.Of(input);
-        float span = range.Max - range.Min;
-        int plane = h * w;
         var canvas = new PixelCanvas(w * pixel, h * pixel, Rgb.Black);
-        for (int r = 0; r < h; r++)
-        {
-            for (int col = 0; col < w; col++)
-            {
-                int i = r * w + col;
-                Rgb color = c == 1
-                    ? Rgb.Gray(Level(input[i], range.Min, span))
-                    : new Rgb(Level(input[i], range.Min, span), Level(input[plane + i], range.Min, span), Level(input[2 * plane + i], range.Min, span));
-                canvas.FillRect(col * pixel, r * pixel, pixel, pixel, color);
-            }
-        }
-
+        canvas.DrawStretched(0, 0, input, c, h, w, pixel, range.Min, range.Max - range.Min);
         return canvas.EncodePng();
     }
-
-    /// <summary>v from [min, min + span] to 0..255; a flat input is mid-grey.</summary>
-    internal static byte Level(float v, float min, float span) =>
-        span > 0 && float.IsFinite(v) ? (byte)MathF.Round(Math.Clamp((v - min) / span, 0f, 1f) * 255f) : (byte)128;
 }

@@ -50,6 +50,30 @@ public sealed class PixelCanvas
                 FillRect(x + c * pixel, y + r * pixel, pixel, pixel, scale.ColorOf(map[r * w + c]));
     }
 
+    /// <summary>
+    /// Draws [channels, h, w] values (1 channel: grey; 3: RGB), each a <paramref name="pixel"/>-sized square,
+    /// stretched linearly so <paramref name="min"/> is 0 and min + <paramref name="span"/> is 255; a flat
+    /// range or a non-finite value is mid-grey.
+    /// </summary>
+    public void DrawStretched(int x, int y, ReadOnlySpan<float> planes, int channels, int h, int w, int pixel, float min, float span)
+    {
+        int plane = h * w;
+        for (int r = 0; r < h; r++)
+        {
+            for (int c = 0; c < w; c++)
+            {
+                int i = r * w + c;
+                Rgb color = channels == 1
+                    ? Rgb.Gray(Level(planes[i], min, span))
+                    : new Rgb(Level(planes[i], min, span), Level(planes[plane + i], min, span), Level(planes[2 * plane + i], min, span));
+                FillRect(x + c * pixel, y + r * pixel, pixel, pixel, color);
+            }
+        }
+    }
+
+    private static byte Level(float v, float min, float span) =>
+        span > 0 && float.IsFinite(v) ? (byte)MathF.Round(Math.Clamp((v - min) / span, 0f, 1f) * 255f) : (byte)128;
+
     public byte[] EncodePng()
     {
         var info = new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
