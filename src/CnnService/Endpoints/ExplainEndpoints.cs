@@ -63,7 +63,7 @@ public static class ExplainEndpoints
             int? only = null;
             if (context.Request.Query["layer"].ToString() is { Length: > 0 } layerText)
             {
-                if (!LayerSelector.TryResolve(LayerNames(lease.Version), layerText, out int index, out string error)) return NotFound("Unknown layer", error);
+                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layerText, out int index, out string error)) return NotFound("Unknown layer", error);
                 only = index;
             }
 
@@ -89,7 +89,7 @@ public static class ExplainEndpoints
         using (lease)
         {
             ModelVersion served = lease.Version;
-            if (!LayerSelector.TryResolve(LayerNames(served), layer, out int index, out string error)) return NotFound("Unknown layer", error);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return NotFound("Unknown layer", error);
             if (served.Model.Layers[index] is not Conv2D conv)
                 return BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
             return Png(() => Explainer.Filters(conv));
@@ -119,7 +119,7 @@ public static class ExplainEndpoints
         if (!TryAcquire(name, version, context, repository, log, out ModelLease lease, out problem)) return problem;
         using (lease)
         {
-            if (!LayerSelector.TryResolve(LayerNames(lease.Version), layer, out int index, out string error)) return NotFound("Unknown layer", error);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layer, out int index, out string error)) return NotFound("Unknown layer", error);
             try
             {
                 Explanation explanation = await TraceAsync(context, lease.Version, reader, explainer);
@@ -178,8 +178,6 @@ public static class ExplainEndpoints
             return TypedResults.Problem(title: "Too large to draw", detail: e.Message, statusCode: StatusCodes.Status422UnprocessableEntity);
         }
     }
-
-    private static string?[] LayerNames(ModelVersion version) => version.Model.Layers.Select(l => l.Name).ToArray();
 
     private static ProblemHttpResult NotFound(string title, string detail) => TypedResults.Problem(title: title, detail: detail, statusCode: StatusCodes.Status404NotFound);
 

@@ -21,7 +21,7 @@ public sealed class Explainer(ExplainCache cache)
         float[][] outputs = model.Trace(input);
         (string id, DateTimeOffset expiresAt) = cache.NewEntry();
         var explanation = new Explanation(id, version.Name, version.Version, expiresAt, model.InputShape, input.ToArray(),
-            model.Layers.Select(l => l.Name).ToArray(), model.Layers.Select(l => l.OutputShape).ToArray(), outputs);
+            LayerSelector.NamesOf(model), model.Layers.Select(l => l.OutputShape).ToArray(), outputs);
         cache.Add(explanation);
         return explanation;
     }
