@@ -35,6 +35,7 @@ internal static class TrainCommand
     private static readonly OptionSpec Augment = new("--augment-shift", TakesValue: true);
     private static readonly OptionSpec Seed = new("--seed", TakesValue: true);
     private static readonly OptionSpec Init = new("--init", TakesValue: true);
+    private static readonly OptionSpec InitFrom = new("--init-from", TakesValue: true);
     private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
     private static readonly OptionSpec Limit = new("--limit", TakesValue: true);
     private static readonly OptionSpec ValidationSplit = new("--validation-split", TakesValue: true);
@@ -48,7 +49,8 @@ internal static class TrainCommand
                          [--epochs E] [--batch-size B] [--optimizer adam|sgd] [--lr X]
                          [--momentum M] [--nesterov] [--weight-decay W]
                          [--schedule constant|step|cosine] [--step-epochs N] [--gamma G]
-                         [--augment-shift PX] [--seed S] [--init pytorch|glorot] [--threads T] [--limit N]
+                         [--augment-shift PX] [--seed S] [--init pytorch|glorot | --init-from PATH]
+                         [--threads T] [--limit N]
                          [--validation-split F] [--name NAME] [--data-root DIR] [--resume]
 
         Trains on the dataset's training split, evaluates on its t10k split, and writes DIR
@@ -71,6 +73,8 @@ internal static class TrainCommand
           --augment-shift PX shift training images randomly by up to PX pixels (default: 0)
           --seed S           seed of the weights, shuffles, augmentation and dropout (default: 42)
           --init KIND        fresh weights as pytorch (default: U(+-1/sqrt(fan_in))) or glorot (Keras: glorot_uniform, zero biases) draws them
+          --init-from PATH   start from these weights instead: a model version folder or a .safetensors file holding
+                             exactly the tensors the architecture takes (fine-tuning, or a start shared with another framework)
           --threads T        threads (default: {Environment.ProcessorCount}); with 1 a run is reproducible bit for bit
           --limit N          train on the first N training images only
           --validation-split F  hold out this fraction of the training images to validate each epoch
@@ -80,7 +84,7 @@ internal static class TrainCommand
           -h, --help         show this help
         """,
         [Arch, Data, DataRoot, Out, Name, Epochs, BatchSize, OptimizerName, Lr, Momentum, Nesterov, WeightDecay, Schedule, StepEpochs, Gamma,
-         Augment, Seed, Init, Threads, Limit, ValidationSplit, Resume],
+         Augment, Seed, Init, InitFrom, Threads, Limit, ValidationSplit, Resume],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -105,6 +109,7 @@ internal static class TrainCommand
         (IDataset train, IDataset? validation, IDataset test) = TrainingData.From(trainSplit, testSplit, limit, validationSplit, options.Seed);
         ModelSpec spec = TrainingModel.For(architecture, args.GetString(Name.Name) ?? DefaultName(output), train);
 
+        WeightSet initial = InitialWeights(args, spec, (int)options.Seed);
         var trainer = new Trainer(spec, train, validation, options);
         stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +
                          $"{options.Epochs} epochs, {options.Optimizer.Name} lr {options.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, {options.Threads} threads");
@@ -116,13 +121,7 @@ internal static class TrainCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         // A terminal gets one line redrawn in place; a file, a pipe or a test gets a line every tenth of an epoch.
         var reporter = new TrainReporter(stdout, interactive: stdout is StreamWriter && !Console.IsOutputRedirected);
-        WeightInit init = args.GetString(Init.Name) switch
-        {
-            null or "pytorch" => WeightInit.PyTorch,
-            "glorot" => WeightInit.Glorot,
-            string other => throw new UsageException($"--init must be pytorch or glorot (got '{other}')"),
-        };
-        TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, (int)options.Seed, init), checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
+        TrainResult result = trainer.Run(initial, checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 
@@ -174,6 +173,28 @@ internal static class TrainCommand
         }
 
         return options;
+    }
+
+    /// <summary>Fresh weights drawn as --init says, or the ones --init-from names (checked against the architecture when the network is built).</summary>
+    private static WeightSet InitialWeights(ParsedArgs args, ModelSpec spec, int seed)
+    {
+        if (args.GetString(InitFrom.Name) is string from)
+        {
+            if (args.Has(Init.Name)) throw new UsageException("--init draws fresh weights and --init-from reads them: give one of the two");
+            string path = Directory.Exists(from) ? Path.Combine(from, ModelLoader.WeightsFile) : from;
+            if (!File.Exists(path)) throw new CliException($"{from}: no such model version folder or .safetensors file");
+            WeightSet weights = SafeTensors.Read(path);
+            Model.Create(spec, weights, EngineOptions.Default with { Threads = 1 }); // a misfit fails here, naming the tensor, before any training
+            return weights;
+        }
+
+        WeightInit init = args.GetString(Init.Name) switch
+        {
+            null or "pytorch" => WeightInit.PyTorch,
+            "glorot" => WeightInit.Glorot,
+            string other => throw new UsageException($"--init must be pytorch or glorot (got '{other}')"),
+        };
+        return WeightInitializer.Initialize(spec, seed, init);
     }
 
     /// <summary>A built-in architecture or a spec file (whose name and labels <see cref="TrainingModel.For"/> then replaces).</summary>

@@ -97,6 +97,60 @@ public class TrainCommandTests
         Assert.Contains(r.StdoutLines, l => l.Contains("starting afresh", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Init_from_starts_training_from_a_model_versions_weights()
+    {
+        using var temp = new TempDir();
+        string trained = temp.PathOf("m/1"), continued = temp.PathOf("m/2");
+        Assert.Equal(0, TrainDigits(trained).ExitCode);
+
+        // So small a learning rate leaves the weights where they started: the result is the model it started from.
+        CliResult r = TrainDigits(continued, "--init-from", trained, "--lr", "1e-9");
+
+        Assert.Equal(0, r.ExitCode);
+        double before = (double)ModelLoader.Load(trained).Spec.Metrics!["test_accuracy"]!;
+        double after = (double)ModelLoader.Load(continued).Spec.Metrics!["test_accuracy"]!;
+        Assert.True(before > 0.3, $"the first model is no better than chance ({before:P1}), so the comparison would prove nothing");
+        Assert.Equal(before, after, 3);
+    }
+
+    [Fact]
+    public void Init_from_weights_of_another_architecture_is_an_error_naming_the_tensor()
+    {
+        using var temp = new TempDir();
+        string lenet = temp.PathOf("lenet/1");
+        Assert.Equal(0, Cnn.Run(["train", "--arch", "lenet5", "--data", Fixtures.MnistSmall, "--limit", "64", "--epochs", "1", "--threads", "1", "--out", lenet]).ExitCode);
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), "--init-from", Path.Combine(lenet, "weights.safetensors"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("weights.safetensors", r.Error);
+        Assert.Contains("conv1.weight", r.Error);
+        Assert.False(Directory.Exists(temp.PathOf("m/1")));
+    }
+
+    [Fact]
+    public void Init_from_a_missing_path_says_so()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), "--init-from", temp.PathOf("nowhere"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("no such model version folder or .safetensors file", r.Error);
+    }
+
+    [Fact]
+    public void Init_and_init_from_together_are_a_usage_error()
+    {
+        using var temp = new TempDir();
+
+        CliResult r = TrainDigits(temp.PathOf("m/1"), "--init", "glorot", "--init-from", temp.PathOf("m"));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("give one of the two", r.Error);
+    }
+
     [Theory]
     [InlineData("--optimizer", "rmsprop", "option --optimizer must be adam or sgd, got 'rmsprop'")]
     [InlineData("--schedule", "linear", "option --schedule must be constant, step or cosine, got 'linear'")]
