@@ -22,6 +22,8 @@ public class Conv2DTests
         [1, 3, 16, 64, 10, 3, 3, 1, 1, Padding.Valid, false],          // TinyVGG's first layer shape, implicit GEMM
         [17, 2, 7, 40, 17, 3, 3, 1, 1, Padding.Of(1, 1), true],        // implicit GEMM with reflect padding, batch 17
         [1, 32, 9, 36, 8, 1, 1, 1, 1, Padding.Zero, false],            // 1x1 on a wide map, implicit GEMM
+        [2, 64, 5, 40, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 576 in one run of depth
+        [1, 232, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM, K = 2088: deeper than one run, in depth blocks
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
