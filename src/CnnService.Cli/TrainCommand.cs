@@ -175,7 +175,7 @@ internal static class TrainCommand
         return options;
     }
 
-    /// <summary>Fresh weights drawn as --init says, or the ones --init-from names (checked against the architecture when the network is built).</summary>
+    /// <summary>Fresh weights drawn as --init says, or the ones --init-from names, checked against the architecture before training starts.</summary>
     private static WeightSet InitialWeights(ParsedArgs args, ModelSpec spec, int seed)
     {
         if (args.GetString(InitFrom.Name) is string from)
