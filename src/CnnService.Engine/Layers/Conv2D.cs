@@ -5,12 +5,14 @@ using CnnService.Engine.Runtime;
 namespace CnnService.Engine.Layers;
 
 /// <summary>
-/// 2-D convolution, lowered to one GEMM per call: [M x K] weights times the im2col view of the
-/// whole batch, [K x N*P], straight into the NCHW output. Planned at load time: weights packed,
-/// the lowering chosen (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>;
-/// otherwise <see cref="Im2ColPacker"/> packs it panel by panel), padding (zeros or reflect)
-/// copied into scratch before the GEMM, bias added and ReLU applied (when the next layer is a
-/// ReLU) inside the GEMM's store.
+/// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape.
+/// Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
+/// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
+/// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
+/// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
+/// <see cref="Im2ColPacker"/> packs it panel by panel). Padding (zeros or reflect) is copied into
+/// scratch first, unless the layer before wrote it in place; bias and a following ReLU are
+/// applied in the kernel's store.
 /// </summary>
 public sealed unsafe class Conv2D : Layer, IParallelWork
 {
@@ -23,6 +25,15 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     /// <summary>Row offsets into a padded image when this layer reads B in place (implicit GEMM), else null.</summary>
     private readonly nint[]? _implicitOffsets;
+
+    /// <summary>The weights as <see cref="DirectConv"/> reads them, [M/32][K][32], when it runs this layer; else null.</summary>
+    private readonly float[]? _directWeights;
+    private readonly float[] _directBias = [];
+    private readonly nint[] _directTaps = [];
+
+    /// <summary>The next layer, when it is a zero-padded convolution that reads this layer's output with
+    /// its padding already in place (set once, at plan time): the copy that pads it is saved.</summary>
+    private Conv2D? _writesPaddedFor;
 
     internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
@@ -45,12 +56,22 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         _hasBias = spec.UseBias;
         float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : [];
         _weights = new PackedMatrix(w, m, k, b);
-        if (simd == SimdLevel.Vector512 && win.SH == 1 && win.SW == 1 && ImplicitGemm.Suits(PaddedW, win.KW))
+        bool stride1 = win.SH == 1 && win.SW == 1;
+        if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
+        {
+            _directWeights = DirectConv.Pack(w, m, k);
+            _directBias = GC.AllocateArray<float>(m, pinned: true);
+            b.CopyTo(_directBias, 0);
+            _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
+        }
+        else if (simd == SimdLevel.Vector512 && stride1 && ImplicitGemm.Suits(PaddedW, win.KW))
+        {
             _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
+        }
     }
 
-    /// <summary>How the plan lowers this layer: "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
-    public string Lowering => _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// <summary>How the plan lowers this layer: "direct" (channels in the lanes), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
+    public string Lowering => _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -74,9 +95,29 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     internal override long ScratchFloats(int batch) => PaddedFloats(batch);
 
+    /// <summary>This layer's output arrives with its zero padding already in place (the layer before writes it so).</summary>
+    internal bool InputArrivesPadded { get; private set; }
+
+    /// <summary>Floats of one image's output as this layer writes it: padded for the next layer, or plain.</summary>
+    internal long OutputFloatsPerImage => _writesPaddedFor is { } next ? (long)OutputShape.C * next.PaddedH * next.PaddedW : OutputShape.Size;
+
+    /// <summary>
+    /// Plans <paramref name="next"/>, the layer after this one, to read this layer's output already padded,
+    /// when this layer's direct tiles can write it so (its rows placed inside the next layer's padded plane,
+    /// the border zeroed) and the next layer pads with zeros. Called once, by the model's plan.
+    /// </summary>
+    internal bool TryWritePaddedFor(Conv2D next)
+    {
+        if (_directWeights is null || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return false;
+        _writesPaddedFor = next;
+        next.InputArrivesPadded = true;
+        return true;
+    }
+
     internal override void Forward(ParallelJob job, int threads)
     {
-        if (_win.HasPadding)
+        // A trace (Unfused) reads every layer's own output, so there the layer before writes it plain.
+        if (_win.HasPadding && !(InputArrivesPadded && !job.Unfused))
         {
             long floats = PaddedFloats(job.Batch);
             job.Run(_pad, Parallelism.Chunks(floats * 8, PaddedH, threads), threads);
@@ -86,13 +127,19 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
 
-    private int Panels(int batch) => _implicitOffsets is null
+    private int Panels(int batch) => _directWeights is not null ? batch * _win.OH : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
         (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
+        if (_directWeights is not null)
+        {
+            RunDirect(job, start, end);
+            return;
+        }
+
         if (_implicitOffsets is not null)
         {
             fixed (nint* offsets = _implicitOffsets)
@@ -108,6 +155,62 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu && !job.Unfused, start, end,
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
+    }
+
+    /// <summary>Output rows [start, end) of the batch (row r is image r / OH, row r % OH) by <see cref="DirectConv"/>
+    /// tiles: every 32 channels, 14 positions at a time, the last tile of a row moved back to end at OW
+    /// (it recomputes a few positions rather than read or write past the row).</summary>
+    private void RunDirect(ParallelJob job, int start, int end)
+    {
+        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, hp = PaddedH, wp = PaddedW;
+        nint plane = (nint)hp * wp;
+        bool relu = FusedRelu && !job.Unfused;
+
+        // The output plane: plain OH x OW, or the next layer's padded plane with these rows inside it.
+        Conv2D? next = job.Unfused ? null : _writesPaddedFor;
+        int outW = next?.PaddedW ?? ow, top = next?._win.Top ?? 0, left = next?._win.Left ?? 0;
+        nint outPlane = next is null ? (nint)oh * ow : (nint)next.PaddedH * next.PaddedW;
+
+        float* scratch = ThreadScratch.Get(16 * DirectConv.Channels);
+        fixed (float* weights = _directWeights, bias = _directBias)
+        fixed (nint* taps = _directTaps)
+        {
+            for (int row = start; row < end; row++)
+            {
+                int n = row / oh, y = row - n * oh;
+                float* input = job.Input + (nint)n * InputShape.C * plane + (nint)y * wp;
+                float* image = job.Output + (nint)n * m * outPlane;
+                float* output = image + (nint)(y + top) * outW + left;
+                for (int i0 = 0; i0 < m; i0 += DirectConv.Channels)
+                {
+                    float* w = weights + (nint)i0 * k;
+                    for (int x = 0; x < ow; x += DirectConv.Width)
+                    {
+                        int x0 = Math.Min(x, ow - DirectConv.Width);
+                        DirectConv.Tile(w, bias + i0, input + x0, taps, _directTaps.Length, InputShape.C, plane, output + i0 * outPlane + x0, outPlane, relu, scratch);
+                    }
+                }
+
+                if (next is not null) ZeroBorder(next, image, outPlane, y);
+            }
+        }
+    }
+
+    /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of every channel: its left and
+    /// right columns, and the rows above the first row or below the last.</summary>
+    private void ZeroBorder(Conv2D next, float* image, nint outPlane, int y)
+    {
+        Window2D pad = next._win;
+        int outW = next.PaddedW, ow = _win.OW;
+        for (int i = 0; i < OutputShape.C; i++)
+        {
+            float* plane = image + i * outPlane;
+            float* row = plane + (nint)(y + pad.Top) * outW;
+            new Span<float>(row, pad.Left).Clear();
+            new Span<float>(row + pad.Left + ow, pad.Right).Clear();
+            if (y == 0) new Span<float>(plane, pad.Top * outW).Clear();
+            if (y == _win.OH - 1) new Span<float>(row + outW, pad.Bottom * outW).Clear();
+        }
     }
 
     /// <summary>

@@ -35,7 +35,14 @@ public sealed unsafe partial class Model : IParallelWork
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         OutputShape = layers.Length > 0 ? layers[^1].OutputShape : InputShape;
         _plan = layers.Where((layer, i) => !(layer.Type == "relu" && i > 0 && IsFusedRelu(layers[i - 1]))).ToArray();
-        _maxActivation = layers.Select(l => (long)l.OutputShape.Size).Append(InputShape.Size).Max();
+
+        // A convolution whose next step is a zero-padded convolution writes its output already padded, if it can.
+        for (int step = 0; step + 1 < _plan.Length; step++)
+        {
+            if (_plan[step] is Conv2D conv && _plan[step + 1] is Conv2D next) conv.TryWritePaddedFor(next);
+        }
+
+        _maxActivation = layers.Select(l => l is Conv2D conv ? conv.OutputFloatsPerImage : l.OutputShape.Size).Append(InputShape.Size).Max();
         _lastWriter = Array.FindLastIndex(_plan, layer => !layer.InPlace);
     }
 

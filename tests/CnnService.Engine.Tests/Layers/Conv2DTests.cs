@@ -24,6 +24,9 @@ public class Conv2DTests
         [1, 32, 9, 36, 8, 1, 1, 1, 1, Padding.Zero, false],            // 1x1 on a wide map, implicit GEMM
         [2, 64, 5, 40, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 576 in one run of depth
         [1, 232, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM, K = 2088: deeper than one run, in depth blocks
+        [1, 64, 6, 16, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, the row's last tile moved back to overlap
+        [2, 16, 5, 30, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, three tiles a row
+        [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -53,45 +56,97 @@ public class Conv2DTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
     }
 
-    [Theory]
-    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
-    public void A_following_relu_is_fused_and_still_clamps(SimdLevel simd)
-    {
-        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 10, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(3, 9, 9), conv, new LayerSpec { Type = "relu" }), simd, out var t);
-        float[] x = TestModels.Random(5 * 3 * 9 * 9, seed: 3);
+    public static IEnumerable<object[]> ReluCases() =>
+        from level in TestModels.SimdLevels() from shape in new[] { (3, 10, 9), (8, 32, 20) } select new object[] { level[0], shape.Item1, shape.Item2, shape.Item3 };
 
-        float[] expected = Reference.Map(Reference.Conv2D(x, 5, 3, 9, 9, t["conv.weight"], t["conv.bias"], 10, 3, 3, 1, 1, 1, 1, 9, 9, false), v => Math.Max(v, 0));
+    [Theory]
+    [MemberData(nameof(ReluCases))]
+    public void A_following_relu_is_fused_and_still_clamps(SimdLevel simd, int channels, int filters, int size)
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, size, size), conv, new LayerSpec { Type = "relu" }), simd, out var t);
+        float[] x = TestModels.Random(5 * channels * size * size, seed: 3);
+
+        float[] expected = Reference.Map(Reference.Conv2D(x, 5, channels, size, size, t["conv.weight"], t["conv.bias"], filters, 3, 3, 1, 1, 1, 1, size, size, false), v => Math.Max(v, 0));
 
         Assert.True(((CnnService.Engine.Layers.Conv2D)model.Layers[0]).FusedRelu);
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 5));
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Split_across_threads_matches_the_direct_convolution(bool reflect)
+    [InlineData(false, 8)]
+    [InlineData(true, 8)]
+    [InlineData(false, 32)]   // direct tiles (AVX-512)
+    public void Split_across_threads_matches_the_direct_convolution(bool reflect, int filters)
     {
         // Big enough that both the padding copy and the GEMM are split into chunks.
-        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1), PaddingMode = reflect ? "reflect" : "zeros" };
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1), PaddingMode = reflect ? "reflect" : "zeros" };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(32, 48, 48), conv), Simd.Best, out var t, threads: 2);
         float[] x = TestModels.Random(4 * 32 * 48 * 48, seed: 5);
 
-        float[] expected = Reference.Conv2D(x, 4, 32, 48, 48, t["conv.weight"], t["conv.bias"], 8, 3, 3, 1, 1, 1, 1, 48, 48, reflect);
+        float[] expected = Reference.Conv2D(x, 4, 32, 48, 48, t["conv.weight"], t["conv.bias"], filters, 3, 3, 1, 1, 1, 1, 48, 48, reflect);
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 4));
     }
 
     [Theory]
-    [InlineData(56, 1, "implicit-gemm")]   // wide, stride 1: B read in place
-    [InlineData(28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
-    [InlineData(56, 2, "im2col")]          // strided
-    public void The_plan_chooses_the_lowering_by_shape(int width, int stride, string lowering)
+    [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place
+    [InlineData(2, 4, 28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
+    [InlineData(2, 4, 56, 2, "im2col")]          // strided
+    [InlineData(8, 32, 56, 1, "direct")]         // whole tiles of 32 filters, K = 72: channels in the lanes
+    [InlineData(8, 32, 56, 2, "im2col")]         // the same, strided
+    [InlineData(8, 36, 56, 1, "implicit-gemm")]  // filters not a multiple of 32
+    [InlineData(4, 32, 56, 1, "implicit-gemm")]  // K = 36: too shallow to pay for the transposes
+    public void The_plan_chooses_the_lowering_by_shape(int channels, int filters, int width, int stride, string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit path is AVX-512 only
-        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 4, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(2, 8, width), conv), SimdLevel.Vector512, out _);
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit and direct paths are AVX-512 only
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector512, out _);
 
         Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+    }
+
+    [Theory]
+    [InlineData(1, 1, "zeros")]
+    [InlineData(3, 2, "zeros")]
+    [InlineData(16, 2, "zeros")]     // the batch split across threads: each share runs the whole plan
+    [InlineData(2, 1, "reflect")]    // reflect padding is not zeros: the second layer pads for itself
+    public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode)
+    {
+        // conv1 runs direct tiles (32 filters, K = 144); conv2's "same" 4x4 pads 1 above and left, 2 below and right.
+        // The two 1x1 layers before them leave values in the buffer conv1 then writes padded: its border must be zeroed.
+        var conv0 = new LayerSpec { Type = "conv2d", Name = "conv0", Filters = 16, Kernel = Pair.Square(1) };
+        var conv0b = new LayerSpec { Type = "conv2d", Name = "conv0b", Filters = 16, Kernel = Pair.Square(1) };
+        var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 8, Kernel = Pair.Square(4), Padding = Padding.Same, PaddingMode = mode };
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 9, 20), conv0, conv0b, conv1, new LayerSpec { Type = "relu" }, conv2);
+        Model model = TestModels.Build(spec, Simd.Best, out var t, threads);
+        float[] x = TestModels.Random(n * 16 * 9 * 20, seed: 6);
+
+        float[] x0 = Reference.Conv2D(x, n, 16, 9, 20, t["conv0.weight"], t["conv0.bias"], 16, 1, 1, 1, 1, 0, 0, 9, 20, false);
+        float[] x0b = Reference.Conv2D(x0, n, 16, 9, 20, t["conv0b.weight"], t["conv0b.bias"], 16, 1, 1, 1, 1, 0, 0, 9, 20, false);
+        float[] hidden = Reference.Map(Reference.Conv2D(x0b, n, 16, 9, 20, t["conv1.weight"], t["conv1.bias"], 32, 3, 3, 1, 1, 1, 1, 9, 20, false), v => Math.Max(v, 0));
+        float[] expected = Reference.Conv2D(hidden, n, 32, 9, 20, t["conv2.weight"], t["conv2.bias"], 8, 4, 4, 1, 1, 1, 1, 9, 20, mode == "reflect");
+
+        bool fused = Simd.Best == SimdLevel.Vector512 && mode == "zeros";
+        Assert.Equal(fused, ((CnnService.Engine.Layers.Conv2D)model.Layers[4]).InputArrivesPadded);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+    }
+
+    [Fact]
+    public void A_trace_sees_plain_outputs_where_the_forward_pass_writes_them_padded()
+    {
+        var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 8, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(16, 9, 20), conv1, new LayerSpec { Type = "relu" }, conv2), Simd.Best, out var t);
+        float[] x = TestModels.Random(16 * 9 * 20, seed: 7);
+
+        float[] conv1Out = Reference.Conv2D(x, 1, 16, 9, 20, t["conv1.weight"], t["conv1.bias"], 32, 3, 3, 1, 1, 1, 1, 9, 20, false);
+        float[] conv2Out = Reference.Conv2D(Reference.Map(conv1Out, v => Math.Max(v, 0)), 1, 32, 9, 20, t["conv2.weight"], t["conv2.bias"], 8, 3, 3, 1, 1, 1, 1, 9, 20, false);
+        float[][] trace = model.Trace(x);
+
+        TestModels.AssertClose(conv1Out, trace[0]);
+        TestModels.AssertClose(conv2Out, trace[2]);
+        TestModels.AssertClose(conv2Out, TestModels.Forward(model, x, 1));   // and the next forward pass pads again
     }
 
     [Fact]
