@@ -24,9 +24,11 @@ internal static unsafe class DirectConv
     /// <summary>Output positions per tile, along one row.</summary>
     public const int Width = 14;
 
-    /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a
-    /// 16 x 16 transpose per tile, and rows at least one tile wide.</summary>
-    public static bool Suits(int m, int k, int ow) => m % Channels == 0 && k >= 64 && ow >= Width;
+    /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a 16 x 16
+    /// transpose per tile, and rows at least one tile wide that split into tiles with little overlap
+    /// (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra).</summary>
+    public static bool Suits(int m, int k, int ow) =>
+        m % Channels == 0 && k >= 64 && ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12;
 
     /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]) packed as [M/32][K][32].</summary>
     public static float[] Pack(ReadOnlySpan<float> weights, int m, int k)
