@@ -6,7 +6,8 @@ cross-entropy, pixels / 255, batch 32, one pass over the 60,000 training images.
 
   independent --seeds 1 2 3   PyTorch as its users write it: its own initialisation (or, with --init glorot,
                               Keras's, as `cnn train --init glorot`), torch.randperm
-                              order, torch.optim.Adam (lr 1e-3; --adam keras for the engine's form). Prints each seed's test accuracy and
+                              order, torch.optim.Adam (lr 1e-3; --adam keras for the engine's form; --normalize
+                              for PyTorch's MNIST mean and std on top of / 255). Prints each seed's test accuracy and
                               seconds per epoch, then the mean: the distribution to compare
                               `cnn train --arch keras-mnist --data mnist --epochs 1 --seed S` against.
   matched --seed S --cnn CMD  One shared start: PyTorch initialises the weights and writes them to a
@@ -48,9 +49,12 @@ def read_idx(name):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load(split):
-    # The engine multiplies by the float32 1/255, as its model.json scale says.
+def load(split, normalize=False):
+    # The engine multiplies by the float32 1/255, as its model.json scale says; --normalize then takes
+    # PyTorch's MNIST example's mean and std off, as a model.json with "mean": [0.1307], "std": [0.3081] does.
     images = read_idx(f"{split}-images-idx3-ubyte").astype(np.float32) * np.float32(1 / 255)
+    if normalize:
+        images = (images - np.float32(0.1307)) / np.float32(0.3081)
     labels = read_idx(f"{split}-labels-idx1-ubyte").astype(np.int64)
     return torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels)
 
@@ -125,9 +129,9 @@ class KerasAdam(torch.optim.Optimizer):
                 p.sub_(size * m / (v.sqrt() + eps))
 
 
-def independent(seeds, threads, init, adam):
+def independent(seeds, threads, init, adam, normalize):
     torch.set_num_threads(threads)
-    (xtr, ytr), (xte, yte) = load("train"), load("t10k")
+    (xtr, ytr), (xte, yte) = load("train", normalize), load("t10k", normalize)
     results = []
     for seed in seeds:
         torch.manual_seed(seed)
@@ -198,12 +202,13 @@ def main():
     ind.add_argument("--threads", type=int, default=2)
     ind.add_argument("--init", choices=["pytorch", "glorot"], default="pytorch")
     ind.add_argument("--adam", choices=["pytorch", "keras"], default="pytorch")
+    ind.add_argument("--normalize", action="store_true", help="inputs (x/255 - 0.1307) / 0.3081, as PyTorch's MNIST example")
     mat = sub.add_parser("matched")
     mat.add_argument("--seed", type=int, default=1)
     mat.add_argument("--cnn", default="dotnet src/CnnService.Cli/bin/Release/net10.0/cnn.dll")
     args = parser.parse_args()
     if args.mode == "independent":
-        independent(args.seeds, args.threads, args.init, args.adam)
+        independent(args.seeds, args.threads, args.init, args.adam, args.normalize)
     else:
         matched(args.seed, args.cnn)
 
