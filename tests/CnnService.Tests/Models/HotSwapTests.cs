@@ -195,6 +195,8 @@ public sealed class HotSwapTests : IDisposable
             await Task.Delay(200);
         }
 
+        // Under load, every request in flight may have started before the last swap: wait for one that did not.
+        await UntilAsync(() => { lock (versionsSeen) return versionsSeen.Contains(4); }, "a client is answered by version 4");
         stop.Cancel();
         await Task.WhenAll(clients);
         Assert.Equal(0, failures);
