@@ -104,14 +104,14 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     /// <summary>
     /// Plans <paramref name="next"/>, the layer after this one, to read this layer's output already padded,
     /// when this layer's direct tiles can write it so (its rows placed inside the next layer's padded plane,
-    /// the border zeroed) and the next layer pads with zeros. Called once, by the model's plan.
+    /// the border zeroed) and the next layer pads with zeros; otherwise changes nothing. Called once, by the
+    /// model's plan, before the model is shared.
     /// </summary>
-    internal bool TryWritePaddedFor(Conv2D next)
+    internal void PlanPaddedOutputFor(Conv2D next)
     {
-        if (_directWeights is null || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return false;
+        if (_directWeights is null || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
         _writesPaddedFor = next;
         next.InputArrivesPadded = true;
-        return true;
     }
 
     internal override void Forward(ParallelJob job, int threads)

@@ -39,7 +39,7 @@ public sealed unsafe partial class Model : IParallelWork
         // A convolution whose next step is a zero-padded convolution writes its output already padded, if it can.
         for (int step = 0; step + 1 < _plan.Length; step++)
         {
-            if (_plan[step] is Conv2D conv && _plan[step + 1] is Conv2D next) conv.TryWritePaddedFor(next);
+            if (_plan[step] is Conv2D conv && _plan[step + 1] is Conv2D next) conv.PlanPaddedOutputFor(next);
         }
 
         _maxActivation = layers.Select(l => l is Conv2D conv ? conv.OutputFloatsPerImage : l.OutputShape.Size).Append(InputShape.Size).Max();
