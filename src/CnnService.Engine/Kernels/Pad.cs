@@ -10,14 +10,23 @@ namespace CnnService.Engine.Kernels;
 internal static unsafe class Pad
 {
     /// <summary>Writes padded rows [rowStart, rowEnd) of every plane: threads split a batch by position, as the GEMM that reads it does.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float* src, float* dst, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect, int rowStart, int rowEnd)
     {
         int hp = h + top + bottom, wp = w + left + right;
+        Band(src, dst + (nint)rowStart * wp, (nint)hp * wp, planes, h, w, top, bottom, left, right, reflect, rowStart, rowEnd);
+    }
+
+    /// <summary>Padded rows [rowStart, rowEnd) of every plane into a band: row y of plane p at
+    /// <paramref name="dst"/> + p * <paramref name="bandPlane"/> + (y - rowStart) * Wp. A thread that pads
+    /// only the rows its own outputs read (<see cref="DirectConv"/>) keeps them in its cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Band(float* src, float* dst, nint bandPlane, int planes, int h, int w, int top, int bottom, int left, int right, bool reflect, int rowStart, int rowEnd)
+    {
+        int wp = w + left + right;
         for (int plane = 0; plane < planes; plane++)
         {
             float* s = src + (nint)plane * h * w;
-            float* d = dst + (nint)plane * hp * wp;
+            float* d = dst + plane * bandPlane - (nint)rowStart * wp;
             for (int y = rowStart; y < rowEnd; y++)
             {
                 float* row = d + (nint)y * wp;

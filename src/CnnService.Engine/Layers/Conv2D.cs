@@ -10,9 +10,9 @@ namespace CnnService.Engine.Layers;
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
-/// <see cref="Im2ColPacker"/> packs it panel by panel). Padding (zeros or reflect) is copied into
-/// scratch first, unless the layer before wrote it in place; bias and a following ReLU are
-/// applied in the kernel's store.
+/// <see cref="Im2ColPacker"/> packs it panel by panel). Padding (zeros or reflect) is copied first:
+/// the whole batch for the GEMM lowerings, each chunk's own rows for direct tiles, nothing when the
+/// layer before wrote it in place. Bias and a following ReLU are applied in the kernel's store.
 /// </summary>
 public sealed unsafe class Conv2D : Layer, IParallelWork
 {
@@ -93,7 +93,8 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
 
-    internal override long ScratchFloats(int batch) => PaddedFloats(batch);
+    /// <summary>The padded copy of the batch, for the GEMM lowerings; direct tiles pad per chunk, in the thread's own scratch.</summary>
+    internal override long ScratchFloats(int batch) => _directWeights is null ? PaddedFloats(batch) : 0;
 
     /// <summary>This layer's output arrives with its zero padding already in place (the layer before writes it so).</summary>
     internal bool InputArrivesPadded { get; private set; }
@@ -117,7 +118,8 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     internal override void Forward(ParallelJob job, int threads)
     {
         // A trace (Unfused) reads every layer's own output, so there the layer before writes it plain.
-        if (_win.HasPadding && !(InputArrivesPadded && !job.Unfused))
+        // Direct tiles pad their own rows (RunDirect): no pass over the whole batch, no wait for it.
+        if (_win.HasPadding && !(InputArrivesPadded && !job.Unfused) && _directWeights is null)
         {
             long floats = PaddedFloats(job.Batch);
             job.Run(_pad, Parallelism.Chunks(floats * 8, PaddedH, threads), threads);
@@ -159,39 +161,64 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     /// <summary>Output rows [start, end) of the batch (row r is image r / OH, row r % OH) by <see cref="DirectConv"/>
     /// tiles: every 32 channels, 14 positions at a time, the last tile of a row moved back to end at OW
-    /// (it recomputes a few positions rather than read or write past the row).</summary>
+    /// (it recomputes a few positions rather than read or write past the row). Unless the layer before
+    /// wrote the input padded, the chunk first pads the input rows its outputs read into its own scratch.</summary>
     private void RunDirect(ParallelJob job, int start, int end)
     {
-        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, hp = PaddedH, wp = PaddedW;
-        nint plane = (nint)hp * wp;
+        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW;
+        TensorShape inShape = InputShape;
         bool relu = FusedRelu && !job.Unfused;
+        bool padHere = _win.HasPadding && !(InputArrivesPadded && !job.Unfused);
 
         // The output plane: plain OH x OW, or the next layer's padded plane with these rows inside it.
         Conv2D? next = job.Unfused ? null : _writesPaddedFor;
         int outW = next?.PaddedW ?? ow, top = next?._win.Top ?? 0, left = next?._win.Left ?? 0;
         nint outPlane = next is null ? (nint)oh * ow : (nint)next.PaddedH * next.PaddedW;
 
-        float* scratch = ThreadScratch.Get(16 * DirectConv.Channels);
+        const int TileFloats = 16 * DirectConv.Channels;
+        int maxBandRows = Math.Min(oh, end - start) + _win.KH - 1;
+        float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         fixed (float* weights = _directWeights, bias = _directBias)
         fixed (nint* taps = _directTaps)
         {
-            for (int row = start; row < end; row++)
+            for (int row = start; row < end;)
             {
-                int n = row / oh, y = row - n * oh;
-                float* input = job.Input + (nint)n * InputShape.C * plane + (nint)y * wp;
-                float* image = job.Output + (nint)n * m * outPlane;
-                float* output = image + (nint)(y + top) * outW + left;
-                for (int i0 = 0; i0 < m; i0 += DirectConv.Channels)
+                // Rows [y0, y1) of image n: one image's part of the chunk.
+                int n = row / oh, y0 = row - n * oh, y1 = Math.Min(oh, y0 + end - row);
+                nint plane;
+                float* input;
+                if (padHere)
                 {
-                    float* w = weights + (nint)i0 * k;
-                    for (int x = 0; x < ow; x += DirectConv.Width)
-                    {
-                        int x0 = Math.Min(x, ow - DirectConv.Width);
-                        DirectConv.Tile(w, bias + i0, input + x0, taps, _directTaps.Length, InputShape.C, plane, output + i0 * outPlane + x0, outPlane, relu, scratch);
-                    }
+                    int bandRows = y1 - y0 + _win.KH - 1;
+                    plane = (nint)bandRows * wp;
+                    float* band = scratch + TileFloats;
+                    Pad.Band(job.Input + (nint)n * inShape.Size, band, plane, inShape.C, inShape.H, inShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, y0, y0 + bandRows);
+                    input = band - (nint)y0 * wp; // padded row y of channel c is at input + c * plane + y * Wp
+                }
+                else
+                {
+                    plane = (nint)PaddedH * wp;
+                    input = job.Input + n * inShape.C * plane;
                 }
 
-                if (next is not null) ZeroBorder(next, image, outPlane, y);
+                float* image = job.Output + (nint)n * m * outPlane;
+                for (int y = y0; y < y1; y++)
+                {
+                    float* output = image + (nint)(y + top) * outW + left;
+                    for (int i0 = 0; i0 < m; i0 += DirectConv.Channels)
+                    {
+                        float* w = weights + (nint)i0 * k;
+                        for (int x = 0; x < ow; x += DirectConv.Width)
+                        {
+                            int x0 = Math.Min(x, ow - DirectConv.Width);
+                            DirectConv.Tile(w, bias + i0, input + (nint)y * wp + x0, taps, _directTaps.Length, inShape.C, plane, output + i0 * outPlane + x0, outPlane, relu, scratch);
+                        }
+                    }
+
+                    if (next is not null) ZeroBorder(next, image, outPlane, y);
+                }
+
+                row += y1 - y0;
             }
         }
     }
