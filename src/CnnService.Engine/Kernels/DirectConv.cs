@@ -11,9 +11,10 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// Direct convolution with the output channels in the vector lanes (stride 1, AVX-512). Each step
 /// of the depth (one input channel, one tap) loads 32 weights as two vectors and broadcasts 14
-/// input pixels, one per output position, into 28 accumulators: 28 FMAs against 16 loads, the
-/// broadcasts folded into the FMAs. Unlike <see cref="ImplicitGemm"/> no column is computed and
-/// thrown away, and the weights a tile streams ([K][32], 72 KB for K = 576) come in order.
+/// input pixels, one per output position, into 28 accumulators: 28 FMAs against 16 loads (each
+/// broadcast feeds two FMAs; 31 of the 32 zmm registers, no spills). Unlike <see cref="ImplicitGemm"/>
+/// no column is computed and thrown away, and the weights a tile streams ([K][32], 72 KB for
+/// K = 576) come in order.
 /// The accumulators hold [position][channel]; the store transposes them to NCHW rows.
 /// </summary>
 internal static unsafe class DirectConv

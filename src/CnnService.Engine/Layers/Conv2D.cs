@@ -115,11 +115,14 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         next.InputArrivesPadded = true;
     }
 
+    /// <summary>Whether this call must pad its input: a trace (Unfused) reads every layer's own output,
+    /// so there the layer before writes it plain even when it would otherwise write it padded.</summary>
+    private bool MustPad(ParallelJob job) => _win.HasPadding && !(InputArrivesPadded && !job.Unfused);
+
     internal override void Forward(ParallelJob job, int threads)
     {
-        // A trace (Unfused) reads every layer's own output, so there the layer before writes it plain.
         // Direct tiles pad their own rows (RunDirect): no pass over the whole batch, no wait for it.
-        if (_win.HasPadding && !(InputArrivesPadded && !job.Unfused) && _directWeights is null)
+        if (MustPad(job) && _directWeights is null)
         {
             long floats = PaddedFloats(job.Batch);
             job.Run(_pad, Parallelism.Chunks(floats * 8, PaddedH, threads), threads);
@@ -168,7 +171,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW;
         TensorShape inShape = InputShape;
         bool relu = FusedRelu && !job.Unfused;
-        bool padHere = _win.HasPadding && !(InputArrivesPadded && !job.Unfused);
+        bool padHere = MustPad(job);
 
         // The output plane: plain OH x OW, or the next layer's padded plane with these rows inside it.
         Conv2D? next = job.Unfused ? null : _writesPaddedFor;
