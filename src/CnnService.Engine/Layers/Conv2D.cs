@@ -28,7 +28,6 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
 
     /// <summary>The weights as <see cref="DirectConv"/> reads them, [M/32][K][32], when it runs this layer; else null.</summary>
     private readonly float[]? _directWeights;
-    private readonly float[] _directBias = [];
     private readonly nint[] _directTaps = [];
 
     /// <summary>The next layer, when it is a zero-padded convolution that reads this layer's output with
@@ -60,8 +59,6 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
         {
             _directWeights = DirectConv.Pack(w, m, k);
-            _directBias = GC.AllocateArray<float>(m, pinned: true);
-            b.CopyTo(_directBias, 0);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
         else if (simd == SimdLevel.Vector512 && stride1 && ImplicitGemm.Suits(PaddedW, win.KW))
@@ -181,7 +178,7 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
         const int TileFloats = 16 * DirectConv.Channels;
         int maxBandRows = Math.Min(oh, end - start) + _win.KH - 1;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
-        fixed (float* weights = _directWeights, bias = _directBias)
+        fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
             for (int row = start; row < end;)
