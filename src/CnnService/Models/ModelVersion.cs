@@ -13,6 +13,7 @@ namespace CnnService.Models;
 public sealed class ModelVersion
 {
     private int _leases = 1;
+    private int _retired;
 
     public ModelVersion(string name, int version, string directory, Model model, string weightsSha256, DynamicBatcher batcher)
     {
@@ -33,6 +34,9 @@ public sealed class ModelVersion
     public DynamicBatcher Batcher { get; }
     public DateTimeOffset LoadedAt { get; }
 
+    /// <summary>True once the repository has dropped its lease: no new request gets this version.</summary>
+    public bool IsRetired => Volatile.Read(ref _retired) == 1;
+
     /// <summary>True once retired and every request has finished: the batcher is stopped.</summary>
     public bool IsReleased => Volatile.Read(ref _leases) == 0;
 
@@ -52,8 +56,11 @@ public sealed class ModelVersion
         if (Interlocked.Decrement(ref _leases) == 0) Batcher.Complete();
     }
 
-    /// <summary>The repository's own lease: called once, when the version stops being served.</summary>
-    internal void Retire() => Release();
+    /// <summary>Drops the repository's own lease when the version stops being served; only the first call counts.</summary>
+    internal void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 0) Release();
+    }
 
     public JsonObject? Metrics => Model.Spec.Metrics;
 }

@@ -72,8 +72,10 @@ public sealed class HotSwapTests : IDisposable
         Assert.True(factory.Repository.TryAcquire("digits", null, out ModelLease inFlight, out _));
 
         _models.Add("digits", 2);
-        await UntilAsync(() => factory.Repository.Models["digits"].Default?.Version == 2, "version 2 is the default");
+        // The repository publishes version 2 first and retires version 1 a few statements later: wait for the retirement itself.
+        await UntilAsync(() => inFlight.Version.IsRetired, "version 1 is retired");
 
+        Assert.Equal(2, factory.Repository.Models["digits"].Default?.Version);
         Assert.False(factory.Repository.Models["digits"].Loaded.ContainsKey(1));
         Assert.False(inFlight.Version.IsReleased);
         await inFlight.Version.Batcher.SubmitAsync(new float[28 * 28], 1); // the in-flight request still finishes on version 1
