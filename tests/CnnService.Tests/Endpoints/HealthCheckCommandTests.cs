@@ -16,8 +16,8 @@ public sealed class HealthCheckCommandTests
         factory.StartServer();
         HttpClient client = await factory.ReadyClientAsync();
 
-        Assert.Equal(0, await HealthCheckCommand.RunAsync(new Uri(client.BaseAddress!, "/health/ready").ToString(), TimeSpan.FromSeconds(5)));
-        Assert.Equal(1, await HealthCheckCommand.RunAsync(new Uri(client.BaseAddress!, "/no-such-path").ToString(), TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(new Uri(client.BaseAddress!, "/health/ready").ToString(), TimeSpan.FromMinutes(1)));
+        Assert.Equal(1, await HealthCheckCommand.RunAsync(new Uri(client.BaseAddress!, "/no-such-path").ToString(), TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
