@@ -29,4 +29,17 @@ public sealed class TrainJobOptions
     /// sent): the trainer reports every step, hundreds a second, more than any client wants. 0 sends every one.
     /// </summary>
     public int ProgressIntervalMilliseconds { get; set; } = 200;
+
+    /// <summary>
+    /// A job running when the process dies is queued again at the next start, to continue from its last
+    /// checkpoint; one that was running through this many crashes is failed instead, so a job that kills the
+    /// process cannot restart it forever. A clean shutdown (SIGTERM) does not count.
+    /// </summary>
+    public int CrashesBeforeFailing { get; set; } = 2;
+
+    /// <summary>
+    /// The trainer also checkpoints mid-epoch once this many seconds have passed since its last checkpoint
+    /// (it always does at each epoch's end and when stopped), so a crash loses at most this much training. 0: epoch ends only.
+    /// </summary>
+    public double CheckpointSeconds { get; set; } = 30;
 }

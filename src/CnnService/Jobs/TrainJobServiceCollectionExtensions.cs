@@ -16,6 +16,8 @@ public static class TrainJobServiceCollectionExtensions
             .Validate(o => o.Concurrency >= 1, "Jobs:Concurrency must be at least 1.")
             .Validate(o => o.Threads is null or >= 1, "Jobs:Threads must be at least 1.")
             .Validate(o => o.ProgressIntervalMilliseconds >= 0, "Jobs:ProgressIntervalMilliseconds must not be negative.")
+            .Validate(o => o.CrashesBeforeFailing >= 1, "Jobs:CrashesBeforeFailing must be at least 1.")
+            .Validate(o => o.CheckpointSeconds >= 0, "Jobs:CheckpointSeconds must not be negative.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Root), "Jobs:Root must name a folder.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
