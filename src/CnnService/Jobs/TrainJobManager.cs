@@ -177,23 +177,28 @@ public sealed class TrainJobManager(
     private TrainJob AtCheckpoint(TrainJob job)
     {
         string path = paths.Checkpoint(job.Id);
-        if (!File.Exists(path)) return job with { Epoch = 0, Step = 0, History = [] };
         try
         {
-            Checkpoint state = Checkpoint.Load(path).State;
-            bool midEpoch = state.StepInEpoch > 0;
-            return job with
-            {
-                Epoch = midEpoch ? state.Epoch + 1 : state.Epoch,
-                Step = midEpoch ? state.StepInEpoch : state.Epoch > 0 ? job.StepsPerEpoch ?? 0 : 0,
-                History = state.History,
-            };
+            return Positioned(job, File.Exists(path) ? Checkpoint.Load(path).State : null);
         }
         catch (Exception e) when (e is IOException or CnnService.Engine.Format.ModelFormatException)
         {
             logger.LogWarning(e, "Train job {Id}: its checkpoint is unreadable; the record keeps its last saved position", job.Id);
             return job;
         }
+    }
+
+    /// <summary>The record at <paramref name="state"/>'s position (the record's epoch is 1-based, the checkpoint's the one in progress), or at the start without one.</summary>
+    private static TrainJob Positioned(TrainJob job, Checkpoint? state)
+    {
+        if (state is null) return job with { Epoch = 0, Step = 0, History = [] };
+        bool midEpoch = state.StepInEpoch > 0;
+        return job with
+        {
+            Epoch = midEpoch ? state.Epoch + 1 : state.Epoch,
+            Step = midEpoch ? state.StepInEpoch : state.Epoch > 0 ? job.StepsPerEpoch ?? 0 : 0,
+            History = state.History,
+        };
     }
 
     /// <summary>Marks a queued job running, unless it was canceled while it waited (then null).</summary>
@@ -209,13 +214,17 @@ public sealed class TrainJobManager(
         }
     }
 
-    /// <summary>The trainer is built: its steps per epoch, and whether it continues from a checkpoint (else the progress so far is void).</summary>
-    public void Prepared(string id, int stepsPerEpoch, bool fromCheckpoint) => Update(id, active => active.Job with
+    /// <summary>
+    /// The trainer is built: its steps per epoch, and the checkpoint it continues from, if any. The record's
+    /// position and history become the checkpoint's (the record may have been saved further along), or the start.
+    /// </summary>
+    public void Prepared(string id, int stepsPerEpoch, Checkpoint? from)
     {
-        StepsPerEpoch = stepsPerEpoch,
-        Epoch = fromCheckpoint ? active.Job.Epoch : 0, Step = fromCheckpoint ? active.Job.Step : 0,
-        History = fromCheckpoint ? active.Job.History : [],
-    });
+        TrainJob? job = null;
+        Update(id, active => job = Positioned(active.Job with { StepsPerEpoch = stepsPerEpoch }, from));
+        if (from is not null && job is not null)
+            logger.LogInformation("Train job {Id} continues from its checkpoint at epoch {Epoch}, step {Step}", id, job.Epoch, job.Step);
+    }
 
     /// <summary>
     /// A trainer report. The record follows every report; the watchers get one at most every

@@ -68,7 +68,7 @@ public sealed class TrainJobRunner(
         ModelSpec spec = settings.BuildSpec(data.Train);
         var trainer = new Trainer(spec, data.Train, data.Validation, trainOptions);
         string checkpoint = paths.Checkpoint(job.Id);
-        jobs.Prepared(job.Id, trainer.StepsPerEpoch, fromCheckpoint: File.Exists(checkpoint));
+        jobs.Prepared(job.Id, trainer.StepsPerEpoch, File.Exists(checkpoint) ? Checkpoint.Load(checkpoint).State : null);
 
         TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, settings.Seed), checkpoint, resume: true,
             new InlineProgress<TrainProgress>(p => jobs.Progress(job.Id, p)), stop, CheckpointEvery);
