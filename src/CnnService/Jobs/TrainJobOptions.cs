@@ -20,7 +20,8 @@ public sealed class TrainJobOptions
 
     /// <summary>
     /// Where the named datasets (<c>mnist</c>, <c>fashion-mnist</c>) live, relative to the content root;
-    /// unset: the engine's rule (<c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> above the working directory).
+    /// unset: <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root. It is also
+    /// the one dataset root when <c>Datasets:Roots</c> is not set.
     /// </summary>
     public string? DataRoot { get; set; }
 
