@@ -128,6 +128,13 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM, as a deploy or <c>docker stop</c> sends it: the service shuts down cleanly; waits until it has exited.</summary>
+    public async Task StopAsync()
+    {
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(Patience);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

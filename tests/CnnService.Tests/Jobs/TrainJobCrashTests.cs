@@ -68,6 +68,32 @@ public sealed class TrainJobCrashTests
         Assert.DoesNotContain($"Train job {job.Id} started", third.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_clean_shutdown_is_not_a_crash_and_does_not_count_toward_failing_the_job()
+    {
+        using var folder = new TempFolder();
+        TrainJob job;
+        await using (ServiceProcess first = await ServiceProcess.StartAsync(folder))
+        {
+            job = await first.CreateAsync(JobBodies.Long());
+            await first.WaitForAsync(job.Id, j => j is { State: TrainJobState.Running, Attempts: 1 }, "the job to run");
+            await first.StopAsync();
+        }
+
+        await using (ServiceProcess second = await ServiceProcess.StartAsync(folder))
+        {
+            TrainJob interrupted = await second.GetAsync(job.Id);
+            Assert.True(interrupted is { State: TrainJobState.Interrupted, Attempts: 0 }, $"{interrupted.State.Name()}, {interrupted.Attempts} attempts: {interrupted.Error}");
+            (await second.Client.PostAsync($"/v1/train-jobs/{job.Id}/resume", null)).Dispose();
+            await second.WaitForAsync(job.Id, j => j is { State: TrainJobState.Running, Attempts: 1 }, "the resumed job to run");
+            await second.KillAsync();
+        }
+
+        // One crash since the clean stop: queued again by itself, not failed.
+        await using ServiceProcess third = await ServiceProcess.StartAsync(folder);
+        await third.WaitForAsync(job.Id, j => j is { State: TrainJobState.Running, Attempts: 2 }, "the job to run again after its one crash");
+    }
+
     /// <summary>The checkpoint's state, or null while there is none (it is replaced by a rename, so never seen half written).</summary>
     private static Checkpoint? ReadCheckpoint(string path)
     {
