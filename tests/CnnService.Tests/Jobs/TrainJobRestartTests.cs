@@ -27,6 +27,7 @@ public sealed class TrainJobRestartTests
         TrainJob interrupted = await restarted.GetAsync(job.Id);
         Assert.Equal(TrainJobState.Interrupted, interrupted.State);
         Assert.Contains("shut down", interrupted.Error, StringComparison.Ordinal);
+        Assert.Equal(0, interrupted.Attempts); // a clean stop is not a crash
         Assert.Equal(first, interrupted.History[0]);
         Assert.InRange(interrupted.Epoch, 1, 3); // where it was
         Assert.True(File.Exists(Path.Combine(restarted.JobsRoot, "checkpoints", job.Id + ".ckpt")));
