@@ -141,8 +141,8 @@ public sealed class TrainJobManager(
     /// At start-up: a job marked running was running in a process that died. Its record goes back to what
     /// its checkpoint holds (the record is saved more often than the checkpoint), and it is queued again to
     /// continue from there; unless it was running through <c>Jobs:CrashesBeforeFailing</c> crashes, in which
-    /// case it is what kills the process and is failed. Queued jobs never started, so nothing was lost: they
-    /// are queued again, in order, after the crashed ones.
+    /// case it is likely what kills the process, and is failed. Queued jobs never started, so nothing was lost.
+    /// All of them are queued again in the order they were created.
     /// </summary>
     public void Recover()
     {
