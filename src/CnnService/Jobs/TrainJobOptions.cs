@@ -20,7 +20,8 @@ public sealed class TrainJobOptions
 
     /// <summary>
     /// Where the named datasets (<c>mnist</c>, <c>fashion-mnist</c>) live, relative to the content root;
-    /// unset: <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root. It is also
+    /// unset: <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root (none yet:
+    /// <c>../../data</c>, the repository's under <c>dotnet run</c>). It is also
     /// the one dataset root when <c>Datasets:Roots</c> is not set.
     /// </summary>
     public string? DataRoot { get; set; }

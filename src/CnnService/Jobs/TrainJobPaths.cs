@@ -23,11 +23,15 @@ public sealed class TrainJobPaths
     public string ContentRoot { get; }
     public string Root { get; }
 
-    /// <summary>Where the named datasets are: <c>Jobs:DataRoot</c>, else <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root.</summary>
+    /// <summary>Where the named datasets are: <c>Jobs:DataRoot</c>, else <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root (see <see cref="NearestDataFolder"/>).</summary>
     public string DataRoot { get; }
     public string Database => Path.Combine(Root, "jobs.db");
 
-    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch and when stopped.</summary>
+    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch, every <c>Jobs:CheckpointSeconds</c> within one, and when stopped.</summary>
+    /// <summary>
+    /// The nearest existing <c>data/</c> at or above <paramref name="from"/> (a container's <c>/app/data</c>); else
+    /// <c>../../data</c>, the repository's under <c>dotnet run --project src/CnnService</c> before anything was fetched.
+    /// </summary>
     private static string NearestDataFolder(string from)
     {
         for (DirectoryInfo? dir = new(from); dir is not null; dir = dir.Parent)
@@ -36,7 +40,7 @@ public sealed class TrainJobPaths
             if (Directory.Exists(candidate)) return candidate;
         }
 
-        return Path.Combine(from, DatasetCatalog.DataFolder);
+        return Path.Combine(from, "..", "..", DatasetCatalog.DataFolder);
     }
 
     public string Checkpoint(string id) => Path.Combine(Root, "checkpoints", id + ".ckpt");

@@ -21,6 +21,7 @@ public sealed class TrainJobDatasetTests
     [InlineData("no-such-dataset")]
     [InlineData("escape")]          // a link inside the root to a dataset outside it
     [InlineData("linked-files")]    // a real folder inside the root whose IDX files are links to files outside it
+    [InlineData("loop")]            // two links naming each other
     public async Task A_dataset_outside_the_roots_or_missing_is_refused_with_one_message_that_tells_nothing(string dataset)
     {
         using var folder = new TempFolder();
@@ -68,7 +69,7 @@ public sealed class TrainJobDatasetTests
     /// <summary>
     /// A service whose one dataset root is <c>datasets/</c> under the test's folder, holding a copy of the
     /// fixture digits (<c>digits/</c>), a link to it (<c>alias</c>), a link to the fixture outside the root
-    /// (<c>escape</c>), and a folder of links to the fixture's files (<c>linked-files/</c>).
+    /// (<c>escape</c>), a folder of links to the fixture's files (<c>linked-files/</c>), and two links naming each other (<c>loop</c>).
     /// </summary>
     private static JobsHost DatasetsHost(TempFolder folder)
     {
@@ -83,6 +84,8 @@ public sealed class TrainJobDatasetTests
 
         Directory.CreateSymbolicLink(Path.Combine(root, "alias"), digits);
         Directory.CreateSymbolicLink(Path.Combine(root, "escape"), JobBodies.MnistSmall);
+        Directory.CreateSymbolicLink(Path.Combine(root, "loop"), Path.Combine(root, "loop-back"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "loop-back"), Path.Combine(root, "loop"));
         return new JobsHost(folder, ("Datasets:Roots:0", root));
     }
 
