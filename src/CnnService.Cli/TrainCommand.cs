@@ -40,6 +40,7 @@ internal static class TrainCommand
     private static readonly OptionSpec Limit = new("--limit", TakesValue: true);
     private static readonly OptionSpec ValidationSplit = new("--validation-split", TakesValue: true);
     private static readonly OptionSpec Resume = new("--resume", TakesValue: false);
+    private static readonly OptionSpec CheckpointSeconds = new("--checkpoint-seconds", TakesValue: true);
 
     public static Command Definition { get; } = new(
         "train",
@@ -52,11 +53,13 @@ internal static class TrainCommand
                          [--augment-shift PX] [--seed S] [--init pytorch|glorot | --init-from PATH]
                          [--threads T] [--limit N]
                          [--validation-split F] [--name NAME] [--data-root DIR] [--resume]
+                         [--checkpoint-seconds S]
 
         Trains on the dataset's training split, evaluates on its t10k split, and writes DIR
         (model.json with labels, input spec and metrics, and weights.safetensors) atomically:
-        a half-written model never appears. After each epoch, and when interrupted, a checkpoint
-        is written to DIR.ckpt; --resume continues from it with the same settings.
+        a half-written model never appears. After each epoch, every --checkpoint-seconds within one,
+        and when interrupted, a checkpoint is written to DIR.ckpt (atomically: a crash mid-write leaves
+        the previous one); --resume continues from it with the same settings.
 
           --arch NAME|FILE   a built-in architecture ({ModelSource.ArchNames}) or a model.json-style file
           --data NAME|DIR    mnist, fashion-mnist (fetched by {DatasetCatalog.FetchScript}), a folder of IDX files, or an
@@ -81,10 +84,12 @@ internal static class TrainCommand
           --name NAME        the model's name (default: the folder above DIR)
           --data-root DIR    where the named datasets live (default: ${DatasetCatalog.DataRootVariable} or ./data)
           --resume           continue from DIR.ckpt if it exists
+          --checkpoint-seconds S  also checkpoint within an epoch once S seconds have passed since the last
+                             checkpoint, so a killed run loses at most about S seconds (default: 30; 0: epoch ends only)
           -h, --help         show this help
         """,
         [Arch, Data, DataRoot, Out, Name, Epochs, BatchSize, OptimizerName, Lr, Momentum, Nesterov, WeightDecay, Schedule, StepEpochs, Gamma,
-         Augment, Seed, Init, InitFrom, Threads, Limit, ValidationSplit, Resume],
+         Augment, Seed, Init, InitFrom, Threads, Limit, ValidationSplit, Resume, CheckpointSeconds],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -94,6 +99,7 @@ internal static class TrainCommand
         TrainOptions options = ReadOptions(args);
         int limit = args.GetInt(Limit.Name, int.MaxValue, min: 1);
         double validationSplit = args.GetDouble(ValidationSplit.Name, 0, min: 0, minExclusive: false, max: 0.5);
+        double checkpointSeconds = args.GetDouble(CheckpointSeconds.Name, 30, min: 0, minExclusive: false, max: 86_400);
         string checkpoint = Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar) + ".ckpt";
         if (Directory.Exists(output)) throw new CliException($"{output} already exists: a model version is never overwritten; choose a new version");
         if (File.Exists(checkpoint) && !args.Has(Resume.Name))
@@ -113,7 +119,7 @@ internal static class TrainCommand
         var trainer = new Trainer(spec, train, validation, options);
         stdout.WriteLine($"training {spec.Name} ({arch}) on {train.Name}: {train.Count:N0} images, {trainer.StepsPerEpoch:N0} steps of {options.BatchSize} per epoch, " +
                          $"{options.Epochs} epochs, {options.Optimizer.Name} lr {options.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, {options.Threads} threads");
-        if (args.Has(Resume.Name)) stdout.WriteLine(File.Exists(checkpoint) ? $"resuming from {checkpoint}" : $"no checkpoint at {checkpoint}: starting afresh");
+        if (args.Has(Resume.Name)) stdout.WriteLine(File.Exists(checkpoint) ? $"resuming from {checkpoint} ({Position(Checkpoint.Load(checkpoint).State)})" : $"no checkpoint at {checkpoint}: starting afresh");
         stdout.Flush();
 
         using var cancel = new CancellationTokenSource();
@@ -121,7 +127,8 @@ internal static class TrainCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
         // A terminal gets one line redrawn in place; a file, a pipe or a test gets a line every tenth of an epoch.
         var reporter = new TrainReporter(stdout, interactive: stdout is StreamWriter && !Console.IsOutputRedirected);
-        TrainResult result = trainer.Run(initial, checkpoint, args.Has(Resume.Name), reporter, cancel.Token);
+        TrainResult result = trainer.Run(initial, checkpoint, args.Has(Resume.Name), reporter, cancel.Token,
+            checkpointSeconds > 0 ? TimeSpan.FromSeconds(checkpointSeconds) : null);
         if (!result.Completed)
             throw new CliException($"interrupted: checkpoint written to {checkpoint}; rerun the same command with --resume to continue");
 
@@ -202,6 +209,10 @@ internal static class TrainCommand
         Architectures.Names.Contains(arch, StringComparer.Ordinal) ? Architectures.Get(arch)
         : arch.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ModelSpecJson.Load(arch)
         : throw new UsageException($"unknown architecture '{arch}' (known: {ModelSource.ArchNames}, or a .json file)");
+
+    /// <summary>Where a checkpoint stands, 1-based as the progress lines count: "epoch 2, step 4 done" or "2 epochs done".</summary>
+    private static string Position(Checkpoint state) =>
+        state.StepInEpoch > 0 ? $"epoch {state.Epoch + 1}, step {state.StepInEpoch} done" : $"{state.Epoch} epochs done";
 
     /// <summary>models/mnist/3 is version 3 of "mnist".</summary>
     private static string DefaultName(string output)

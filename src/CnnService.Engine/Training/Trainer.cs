@@ -9,8 +9,9 @@ namespace CnnService.Engine.Training;
 /// <summary>
 /// Runs mini-batch training: each epoch a seeded shuffle of the training set, one optimizer step
 /// per batch (the last, short batch included), the learning rate from the schedule, a
-/// validation pass at the epoch's end, and a checkpoint after every epoch and on cancellation,
-/// from which <see cref="Run"/> resumes. With one thread and a given seed a run is the same bit
+/// validation pass at the epoch's end, and a checkpoint after every epoch, on cancellation and,
+/// when asked, every so many seconds within an epoch, from which <see cref="Run"/> resumes exactly
+/// (a mid-epoch checkpoint holds the step and the epoch's running sums). With one thread and a given seed a run is the same bit
 /// for bit, resumed or not.
 /// </summary>
 public sealed class Trainer
@@ -37,9 +38,12 @@ public sealed class Trainer
     /// <summary>
     /// Trains from <paramref name="initial"/> weights, or, when <paramref name="checkpointPath"/>
     /// names an existing checkpoint and <paramref name="resume"/> is set, from that checkpoint.
-    /// Stops early, after writing a checkpoint, when <paramref name="cancel"/> fires.
+    /// Stops early, after writing a checkpoint, when <paramref name="cancel"/> fires. With
+    /// <paramref name="checkpointEvery"/>, also checkpoints after the first step that ends that long after
+    /// the last checkpoint, so a killed process loses at most about that much training.
     /// </summary>
-    public TrainResult Run(WeightSet initial, string? checkpointPath, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
+    public TrainResult Run(WeightSet initial, string? checkpointPath, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel,
+        TimeSpan? checkpointEvery = null)
     {
         string specJson = ModelSpecJson.ToJson(_spec);
         Checkpoint? start = null;
@@ -66,6 +70,7 @@ public sealed class Trainer
         ulong seed = (ulong)_options.Seed;
         double secondsBefore = start?.Seconds ?? 0;
         var clock = Stopwatch.StartNew();
+        TimeSpan lastSaved = TimeSpan.Zero;
 
         for (int epoch = start?.Epoch ?? 0; epoch < _options.Epochs; epoch++)
         {
@@ -98,6 +103,12 @@ public sealed class Trainer
                 lossSum += loss * count;
                 correct += right;
                 seen += count;
+                if (checkpointEvery is TimeSpan every && step + 1 < stepsPerEpoch && clock.Elapsed - lastSaved >= every)
+                {
+                    Save(checkpointPath, network, optimizer, specJson, epoch, step + 1, secondsBefore + clock.Elapsed.TotalSeconds, lossSum, correct, seen, history);
+                    lastSaved = clock.Elapsed;
+                }
+
                 double elapsed = epochClock.Elapsed.TotalSeconds, rate = (seen - seenAtStart) / Math.Max(elapsed, 1e-9);
                 long stepsLeft = totalSteps - globalStep - 1;
                 progress?.Report(new TrainProgress(epoch + 1, _options.Epochs, step + 1, stepsPerEpoch, lossSum / seen, (double)correct / seen, lr,
@@ -110,6 +121,7 @@ public sealed class Trainer
             var summary = new EpochSummary(epoch + 1, lossSum / seen, (double)correct / seen, valLoss, valAccuracy, seconds, (seen - seenAtStart) / Math.Max(seconds, 1e-9));
             history.Add(summary);
             Save(checkpointPath, network, optimizer, specJson, epoch + 1, 0, secondsBefore + clock.Elapsed.TotalSeconds, 0, 0, 0, history);
+            lastSaved = clock.Elapsed;
             long done = (long)(epoch + 1) * stepsPerEpoch;
             progress?.Report(new TrainProgress(epoch + 1, _options.Epochs, stepsPerEpoch, stepsPerEpoch, summary.Loss, summary.Accuracy,
                 _options.Schedule.At(_options.Optimizer.LearningRate, done - 1, stepsPerEpoch, totalSteps), summary.ImagesPerSecond,

@@ -9,7 +9,8 @@ namespace CnnService.Endpoints;
 
 /// <summary>
 /// <c>/v1/train-jobs</c>: queue a training run, follow it (polling or server-sent events), cancel it,
-/// resume it. Creating, canceling and resuming need the API key (<see cref="ApiKeyFilter"/>); reading does not.
+/// resume it. Every call, reading included, needs the API key (<see cref="ApiKeyFilter"/>): a job's record
+/// holds server paths and settings that are only the operator's business.
 /// </summary>
 public static class TrainJobEndpoints
 {
@@ -27,11 +28,13 @@ public static class TrainJobEndpoints
                              "says otherwise, and publishes its model as the next version of the model name when it succeeds.");
 
         group.MapGet("/", List)
+            .RequireApiKey()
             .WithName("ListTrainJobs")
             .WithSummary("List train jobs")
             .WithDescription("Every train job, newest first, live ones as of this moment.");
 
         group.MapGet("/{id}", Get)
+            .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetTrainJob")
             .WithSummary("Get a train job")
@@ -57,6 +60,7 @@ public static class TrainJobEndpoints
                              "checkpoint with the same settings (an interrupted job with no checkpoint yet starts over). Anything else is a 409.");
 
         group.MapGet("/{id}/events", Events)
+            .RequireApiKey()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("WatchTrainJob")
             .WithSummary("Follow a train job as server-sent events")

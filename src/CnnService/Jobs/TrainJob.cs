@@ -39,6 +39,12 @@ public sealed record TrainJob
 
     /// <summary>Why the job failed or stopped, in words.</summary>
     public string? Error { get; init; }
+    /// <summary>
+    /// Runs started since the job last stopped cleanly, counted (and stored) before each run starts: a job
+    /// found running at start-up with <c>Jobs:CrashesBeforeFailing</c> of them has been running through that many crashes.
+    /// </summary>
+    public int Attempts { get; init; }
+
     /// <summary>A user asked to cancel the running job; it stops at its next step.</summary>
     public bool CancelRequested { get; init; }
 }

@@ -88,7 +88,7 @@ public sealed class TrainJobManager(
 
     /// <summary>
     /// Queues a stopped job again. An interrupted job always can be (from its checkpoint if it got to write
-    /// one, else from the start); a failed or canceled one when it has a checkpoint, since then the work
+    /// one, else from the start), and so can one failed by crashes; a failed or canceled one when it has a checkpoint, since then the work
     /// done is kept and the trainer checks that nothing about the run changed.
     /// </summary>
     public TrainJobCommandResult Resume(string id)
@@ -104,12 +104,13 @@ public sealed class TrainJobManager(
             {
                 TrainJobState.Interrupted => null,
                 TrainJobState.Failed or TrainJobState.Canceled when hasCheckpoint => null,
+                TrainJobState.Failed when stored.Attempts > 0 => null, // failed by crashes: the user decides to try again
                 TrainJobState.Succeeded => "The job has succeeded: there is nothing to resume.",
                 _ => $"The job is {stored.State.Name()} and has no checkpoint to resume from: create a new job instead.",
             };
             if (refusal is not null) return new(TrainJobCommandStatus.Conflict, stored, refusal);
 
-            job = stored with { State = TrainJobState.Queued, FinishedAt = null, Error = null, CancelRequested = false };
+            job = stored with { State = TrainJobState.Queued, FinishedAt = null, Error = null, CancelRequested = false, Attempts = 0 };
             store.Update(job);
             _active[id] = new ActiveTrainJob(job);
         }
@@ -137,20 +138,32 @@ public sealed class TrainJobManager(
     }
 
     /// <summary>
-    /// At start-up: a job marked running was running in a process that died, and becomes
-    /// <c>interrupted</c> (resumable; it is not restarted by itself, since whatever killed the process may
-    /// kill it again). Queued jobs never started, so nothing was lost: they are queued again, in order.
+    /// At start-up: a job marked running was running in a process that died. Its record goes back to what
+    /// its checkpoint holds (the record is saved more often than the checkpoint), and it is queued again to
+    /// continue from there; unless it was running through <c>Jobs:CrashesBeforeFailing</c> crashes, in which
+    /// case it is likely what kills the process, and is failed. Queued jobs never started, so nothing was lost.
+    /// All of them are queued again in the order they were created.
     /// </summary>
     public void Recover()
     {
+        int limit = options.Value.CrashesBeforeFailing;
         foreach (TrainJob job in store.InState(TrainJobState.Running))
         {
-            store.Update(job with
+            TrainJob atCheckpoint = AtCheckpoint(job);
+            if (job.Attempts >= limit)
             {
-                State = TrainJobState.Interrupted, FinishedAt = time.GetUtcNow(), CancelRequested = false,
-                Error = "The service stopped while the job was running; resume it to continue from its last checkpoint.",
-            });
-            logger.LogWarning("Train job {Id} was running when the service stopped: marked interrupted", job.Id);
+                store.Update(atCheckpoint with
+                {
+                    State = TrainJobState.Failed, FinishedAt = time.GetUtcNow(), CancelRequested = false,
+                    Error = $"The service stopped unexpectedly {job.Attempts} times while this job was running, so it is not restarted by itself; resume it to try again.",
+                });
+                logger.LogError("Train job {Id} was running through {Crashes} crashes of the service: marked failed", job.Id, job.Attempts);
+                continue;
+            }
+
+            store.Update(atCheckpoint with { State = TrainJobState.Queued, CancelRequested = false });
+            logger.LogWarning("Train job {Id} was running when the service died (epoch {Epoch}, step {Step}): queued again from epoch {CheckpointEpoch}, step {CheckpointStep}",
+                job.Id, job.Epoch, job.Step, atCheckpoint.Epoch, atCheckpoint.Step);
         }
 
         foreach (TrainJob job in store.InState(TrainJobState.Queued))
@@ -160,25 +173,58 @@ public sealed class TrainJobManager(
         }
     }
 
+    /// <summary>The record's position and history as its checkpoint holds them (the start, without one): where a resumed run continues.</summary>
+    private TrainJob AtCheckpoint(TrainJob job)
+    {
+        string path = paths.Checkpoint(job.Id);
+        try
+        {
+            return Positioned(job, File.Exists(path) ? Checkpoint.Load(path).State : null);
+        }
+        catch (Exception e) when (e is IOException or CnnService.Engine.Format.ModelFormatException)
+        {
+            logger.LogWarning(e, "Train job {Id}: its checkpoint is unreadable; the record keeps its last saved position", job.Id);
+            return job;
+        }
+    }
+
+    /// <summary>The record at <paramref name="state"/>'s position (the record's epoch is 1-based, the checkpoint's the one in progress), or at the start without one.</summary>
+    private static TrainJob Positioned(TrainJob job, Checkpoint? state)
+    {
+        if (state is null) return job with { Epoch = 0, Step = 0, History = [] };
+        bool midEpoch = state.StepInEpoch > 0;
+        return job with
+        {
+            Epoch = midEpoch ? state.Epoch + 1 : state.Epoch,
+            Step = midEpoch ? state.StepInEpoch : state.Epoch > 0 ? job.StepsPerEpoch ?? 0 : 0,
+            History = state.History,
+        };
+    }
+
     /// <summary>Marks a queued job running, unless it was canceled while it waited (then null).</summary>
     public RunningJob? TryStart(string id)
     {
         lock (_lock)
         {
             if (!_active.TryGetValue(id, out ActiveTrainJob? active) || active.Job.State != TrainJobState.Queued) return null;
-            Change(active, active.Job with { State = TrainJobState.Running, StartedAt = active.Job.StartedAt ?? time.GetUtcNow() });
+            // Counted and saved before the run starts: if it takes the process down, the next start knows.
+            Change(active, active.Job with { State = TrainJobState.Running, StartedAt = active.Job.StartedAt ?? time.GetUtcNow(), Attempts = active.Job.Attempts + 1 });
             logger.LogInformation("Train job {Id} started", id);
             return new RunningJob(active.Job, active.UserCancel.Token);
         }
     }
 
-    /// <summary>The trainer is built: its steps per epoch, and whether it continues from a checkpoint (else the progress so far is void).</summary>
-    public void Prepared(string id, int stepsPerEpoch, bool fromCheckpoint) => Update(id, active => active.Job with
+    /// <summary>
+    /// The trainer is built: its steps per epoch, and the checkpoint it continues from, if any. The record's
+    /// position and history become the checkpoint's (the record may have been saved further along), or the start.
+    /// </summary>
+    public void Prepared(string id, int stepsPerEpoch, Checkpoint? from)
     {
-        StepsPerEpoch = stepsPerEpoch,
-        Epoch = fromCheckpoint ? active.Job.Epoch : 0, Step = fromCheckpoint ? active.Job.Step : 0,
-        History = fromCheckpoint ? active.Job.History : [],
-    });
+        TrainJob? job = null;
+        Update(id, active => job = Positioned(active.Job with { StepsPerEpoch = stepsPerEpoch }, from));
+        if (from is not null && job is not null)
+            logger.LogInformation("Train job {Id} continues from its checkpoint at epoch {Epoch}, step {Step}", id, job.Epoch, job.Step);
+    }
 
     /// <summary>
     /// A trainer report. The record follows every report; the watchers get one at most every
@@ -230,7 +276,8 @@ public sealed class TrainJobManager(
 
     private TrainJob FinishLocked(ActiveTrainJob active, TrainJobState state, string? error)
     {
-        Change(active, active.Job with { State = state, Error = error, FinishedAt = time.GetUtcNow() });
+        // The run stopped cleanly, whatever its outcome: no crash to count against it.
+        Change(active, active.Job with { State = state, Error = error, FinishedAt = time.GetUtcNow(), Attempts = 0 });
         active.Close();
         _active.Remove(active.Job.Id);
         logger.LogInformation("Train job {Id} {State}{Error}", active.Job.Id, state.Name(), error is null ? "" : ": " + error);

@@ -1,3 +1,4 @@
+using CnnService.Engine.Data;
 using Microsoft.Extensions.Options;
 
 namespace CnnService.Jobs;
@@ -12,14 +13,35 @@ public sealed class TrainJobPaths
     {
         ContentRoot = environment.ContentRootPath;
         Root = Path.GetFullPath(options.Value.Root, ContentRoot);
-        DataRoot = string.IsNullOrEmpty(options.Value.DataRoot) ? null : Path.GetFullPath(options.Value.DataRoot, ContentRoot);
+        DataRoot = Path.GetFullPath(
+            options.Value.DataRoot is { Length: > 0 } configured ? configured
+            : Environment.GetEnvironmentVariable(DatasetCatalog.DataRootVariable) is { Length: > 0 } variable ? variable
+            : NearestDataFolder(ContentRoot),
+            ContentRoot);
     }
 
     public string ContentRoot { get; }
     public string Root { get; }
-    public string? DataRoot { get; }
+
+    /// <summary>Where the named datasets are: <c>Jobs:DataRoot</c>, else <c>$CNN_DATA_ROOT</c>, else the nearest <c>data/</c> at or above the content root (see <see cref="NearestDataFolder"/>).</summary>
+    public string DataRoot { get; }
     public string Database => Path.Combine(Root, "jobs.db");
 
-    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch and when stopped.</summary>
+    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch, every <c>Jobs:CheckpointSeconds</c> within one, and when stopped.</summary>
+    /// <summary>
+    /// The nearest existing <c>data/</c> at or above <paramref name="from"/> (a container's <c>/app/data</c>); else
+    /// <c>../../data</c>, the repository's under <c>dotnet run --project src/CnnService</c> before anything was fetched.
+    /// </summary>
+    private static string NearestDataFolder(string from)
+    {
+        for (DirectoryInfo? dir = new(from); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, DatasetCatalog.DataFolder);
+            if (Directory.Exists(candidate)) return candidate;
+        }
+
+        return Path.Combine(from, "..", "..", DatasetCatalog.DataFolder);
+    }
+
     public string Checkpoint(string id) => Path.Combine(Root, "checkpoints", id + ".ckpt");
 }

@@ -17,7 +17,7 @@ public sealed record TrainJobRequest
     /// <summary>A built-in architecture name, or a JSON array of layer objects in the model.json format.</summary>
     public JsonElement? Arch { get; init; }
 
-    /// <summary><c>mnist</c>, <c>fashion-mnist</c>, or a directory on the server holding IDX files.</summary>
+    /// <summary><c>mnist</c>, <c>fashion-mnist</c>, or a directory of IDX files inside <c>Datasets:Roots</c> (relative to a root, or absolute).</summary>
     public string? Dataset { get; init; }
 
     public int? Epochs { get; init; }

@@ -2,17 +2,19 @@ using System.Text.Json.Nodes;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Training;
+using Microsoft.Extensions.Options;
 
 namespace CnnService.Jobs;
 
 /// <summary>
 /// Runs one job, as <c>cnn train</c> does, on the engine's shared pieces: open the data, build the spec,
-/// train with a checkpoint per epoch (continuing from the job's checkpoint when there is one), score on
+/// train with a checkpoint per epoch and every <c>Jobs:CheckpointSeconds</c> (continuing from the job's checkpoint when there is one), score on
 /// the test split, write the next model version, hand it to the <see cref="IModelPublisher"/>. Two
 /// tokens stop it: a user's cancel (until the model is written; the job ends <c>canceled</c>) and the
 /// service's shutdown (the job ends <c>interrupted</c>); either way the trainer checkpoints first.
 /// </summary>
-public sealed class TrainJobRunner(TrainJobManager jobs, TrainJobPaths paths, IServiceProvider services, ILogger<TrainJobRunner> logger)
+public sealed class TrainJobRunner(
+    TrainJobManager jobs, TrainJobPaths paths, IOptions<TrainJobOptions> options, IServiceProvider services, ILogger<TrainJobRunner> logger)
 {
     private const string ShutdownMessage = "The service shut down during the run; resume the job to continue from its checkpoint.";
 
@@ -55,24 +57,26 @@ public sealed class TrainJobRunner(TrainJobManager jobs, TrainJobPaths paths, IS
         }
     }
 
+    private TimeSpan? CheckpointEvery => options.Value.CheckpointSeconds > 0 ? TimeSpan.FromSeconds(options.Value.CheckpointSeconds) : null;
+
     /// <summary>Trains and writes the model version; a null version when stopped first, with the epochs finished so far.</summary>
     private (int? Version, IReadOnlyList<EpochSummary> History) Train(TrainJob job, string modelsRoot, CancellationToken stop)
     {
         TrainJobSettings settings = job.Settings;
-        TrainOptions options = settings.ToTrainOptions();
+        TrainOptions trainOptions = settings.ToTrainOptions();
         TrainingData data = TrainingData.Open(settings.Dataset, paths.DataRoot, settings.Limit, settings.ValidationSplit, settings.Seed);
         ModelSpec spec = settings.BuildSpec(data.Train);
-        var trainer = new Trainer(spec, data.Train, data.Validation, options);
+        var trainer = new Trainer(spec, data.Train, data.Validation, trainOptions);
         string checkpoint = paths.Checkpoint(job.Id);
-        jobs.Prepared(job.Id, trainer.StepsPerEpoch, fromCheckpoint: File.Exists(checkpoint));
+        jobs.Prepared(job.Id, trainer.StepsPerEpoch, File.Exists(checkpoint) ? Checkpoint.Load(checkpoint).State : null);
 
         TrainResult result = trainer.Run(WeightInitializer.Initialize(spec, settings.Seed), checkpoint, resume: true,
-            new InlineProgress<TrainProgress>(p => jobs.Progress(job.Id, p)), stop);
+            new InlineProgress<TrainProgress>(p => jobs.Progress(job.Id, p)), stop, CheckpointEvery);
         if (!result.Completed) return (null, result.History);
         (double testLoss, double testAccuracy) = trainer.Evaluate(result.Network, data.Test);
         if (stop.IsCancellationRequested) return (null, result.History);
 
-        JsonObject metrics = TrainingMetrics.Create(settings.Dataset, data.Train, data.Validation, data.Test, options, result, testLoss, testAccuracy);
+        JsonObject metrics = TrainingMetrics.Create(settings.Dataset, data.Train, data.Validation, data.Test, trainOptions, result, testLoss, testAccuracy);
         metrics["train_job"] = job.Id;
         int version = ModelVersions.WriteNext(modelsRoot, settings.Model, TrainingModel.WithMetrics(spec, metrics), result.Network.ExportTensors().ToList());
         jobs.Written(job.Id, version, Math.Round(testAccuracy, 6), result.History);

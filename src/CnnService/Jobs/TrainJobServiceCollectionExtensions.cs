@@ -5,7 +5,7 @@ namespace CnnService.Jobs;
 public static class TrainJobServiceCollectionExtensions
 {
     /// <summary>
-    /// The train jobs: settings from the <c>Jobs</c> section, the SQLite store under <c>Jobs:Root</c>, the
+    /// The train jobs: settings from the <c>Jobs</c> and <c>Datasets</c> sections, the SQLite store under <c>Jobs:Root</c>, the
     /// queue, and the background worker. The <see cref="IModelPublisher"/> the jobs hand their models to is
     /// registered by the model repository, not here.
     /// </summary>
@@ -16,10 +16,14 @@ public static class TrainJobServiceCollectionExtensions
             .Validate(o => o.Concurrency >= 1, "Jobs:Concurrency must be at least 1.")
             .Validate(o => o.Threads is null or >= 1, "Jobs:Threads must be at least 1.")
             .Validate(o => o.ProgressIntervalMilliseconds >= 0, "Jobs:ProgressIntervalMilliseconds must not be negative.")
+            .Validate(o => o.CrashesBeforeFailing >= 1, "Jobs:CrashesBeforeFailing must be at least 1.")
+            .Validate(o => o.CheckpointSeconds >= 0, "Jobs:CheckpointSeconds must not be negative.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Root), "Jobs:Root must name a folder.")
             .ValidateOnStart();
+        services.AddOptions<DatasetOptions>().Bind(configuration.GetSection(DatasetOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TrainJobPaths>();
+        services.AddSingleton<DatasetRoots>();
         services.AddSingleton<TrainJobStore>();
         services.AddSingleton<TrainJobQueue>();
         services.AddSingleton<TrainJobManager>();

@@ -22,7 +22,7 @@ public sealed record TrainJobSettings
     /// </summary>
     public required JsonElement Arch { get; init; }
 
-    /// <summary>A known dataset's name, or the absolute path of a dataset directory.</summary>
+    /// <summary>A known dataset's name, or the real path (links followed) of a dataset directory inside <c>Datasets:Roots</c>.</summary>
     public required string Dataset { get; init; }
 
     public required int Epochs { get; init; }

@@ -13,7 +13,7 @@ namespace CnnService.Jobs;
 /// training: the dataset is opened and the network is built for it, so a job that is accepted can run,
 /// and a bad layer list is refused with the engine's message rather than failing minutes later.
 /// </summary>
-public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<TrainJobOptions> options)
+public sealed partial class TrainJobValidator(TrainJobPaths paths, DatasetRoots datasetRoots, IOptions<TrainJobOptions> options, ILogger<TrainJobValidator> logger)
 {
     public const int MaxEpochs = 1000, MaxBatchSize = 4096, MaxAugmentShift = 8;
     public const double MaxLearningRate = 10, MaxValidationSplit = 0.5;
@@ -93,32 +93,39 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, IOptions<Trai
         }
     }
 
-    /// <summary>A known dataset's name as it is (its folder is looked up under the data root when the job runs), or a directory's absolute path.</summary>
+    /// <summary>
+    /// A known dataset's name as it is (its folder is looked up under the data root when the job runs), or the
+    /// real path of a directory inside the dataset roots. Every directory refused or missing gets the same answer.
+    /// </summary>
     private string? ResolveDataset(string? dataset, Action<string, string> fail)
     {
+        string known = string.Join(" or ", DatasetCatalog.Names);
         if (string.IsNullOrEmpty(dataset))
         {
-            fail("dataset", $"Required: {string.Join(" or ", DatasetCatalog.Names)}, or a directory on the server holding IDX files.");
+            fail("dataset", $"Required: {known}, or a dataset directory inside the service's dataset roots (Datasets:Roots).");
             return null;
         }
 
-        try
+        if (DatasetCatalog.IsKnown(dataset))
         {
-            if (DatasetCatalog.IsKnown(dataset))
+            try
             {
-                DatasetCatalog.DirectoryOf(dataset, paths.DataRoot); // throws, saying how to fetch it, when it is not there
+                DatasetCatalog.DirectoryOf(dataset, paths.DataRoot);
                 return dataset;
             }
-        }
-        catch (DatasetFormatException e)
-        {
-            fail("dataset", e.Message);
-            return null;
+            catch (DatasetFormatException e)
+            {
+                // The engine's message names the CLI's flags; the caller of the service needs its settings.
+                logger.LogWarning("A train job asked for {Dataset}, which is not on the server: {Reason}", dataset, e.Message);
+                fail("dataset", $"The {dataset} dataset is not on the server: fetch it with '{DatasetCatalog.FetchScript} {dataset}' from the " +
+                                $"repository root, or set Jobs:DataRoot to the folder that holds {dataset}/.");
+                return null;
+            }
         }
 
-        string directory = Path.GetFullPath(dataset, paths.ContentRoot);
-        if (Directory.Exists(directory)) return directory;
-        fail("dataset", $"No dataset named \"{dataset}\" (known: {string.Join(", ", DatasetCatalog.Names)}) and no directory {directory} on the server.");
+        if (datasetRoots.Resolve(dataset) is string directory) return directory;
+        fail("dataset", $"No dataset \"{dataset}\": give {known}, or a dataset directory inside the service's dataset roots " +
+                        "(Datasets:Roots), relative to a root or as an absolute path.");
         return null;
     }
 

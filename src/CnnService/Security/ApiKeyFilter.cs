@@ -5,7 +5,8 @@ using System.Text;
 namespace CnnService.Security;
 
 /// <summary>
-/// Guards endpoints that change state (train jobs, model management): the caller must send header
+/// Guards endpoints that change state or show the server's insides (train jobs, read or written; model
+/// management): the caller must send header
 /// <c>X-Api-Key</c> equal to the configured <c>Auth:ApiKey</c>. With no key configured, only callers on
 /// this machine (a loopback address) are let in, so a fresh checkout is usable locally and safe when
 /// exposed by mistake. A connection with no IP address (the in-memory test server, a Unix socket behind

@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
+using CnnService.Engine.Training;
 using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Cli;
@@ -84,6 +87,54 @@ public class TrainCommandTests
 
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("--resume", r.Error);
+    }
+
+    [Fact]
+    public async Task A_run_killed_mid_epoch_resumes_from_its_periodic_checkpoint_not_from_the_epoch_start()
+    {
+        using var temp = new TempDir();
+        string output = temp.PathOf("models/digits/1"), checkpoint = output + ".ckpt";
+        // 640 digits in batches of 32: 20 steps an epoch, each long enough for checkpoints between epoch ends.
+        string[] train = ["train", "--arch", "keras-mnist", "--data", Fixtures.MnistSmall, "--limit", "640", "--epochs", "2", "--threads", "1", "--out", output];
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])[Path.Combine(AppContext.BaseDirectory, "cnn.dll"), .. train, "--checkpoint-seconds", "0.1"]) start.ArgumentList.Add(arg);
+        Checkpoint atKill;
+        using (Process cnn = Process.Start(start)!)
+        {
+            cnn.BeginOutputReadLine(); // drained, so the pipe never fills and blocks it
+            var clock = Stopwatch.StartNew(); // bounds a hang only
+            while (ReadCheckpoint(checkpoint) is not { StepInEpoch: > 0 })
+            {
+                if (cnn.HasExited) Assert.Fail($"cnn train exited ({cnn.ExitCode}) before a mid-epoch checkpoint: {await cnn.StandardError.ReadToEndAsync()}");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "no mid-epoch checkpoint in two minutes");
+                await Task.Delay(10);
+            }
+
+            cnn.Kill(); // SIGKILL: no handler runs, nothing more is saved
+            await cnn.WaitForExitAsync();
+            atKill = ReadCheckpoint(checkpoint)!;
+        }
+
+        CliResult resumed = Cnn.Run([.. train, "--resume"]);
+
+        Assert.Equal(0, resumed.ExitCode);
+        string expected = atKill.StepInEpoch > 0 ? $"epoch {atKill.Epoch + 1}, step {atKill.StepInEpoch} done" : $"{atKill.Epoch} epochs done";
+        Assert.Contains($"resuming from {checkpoint} ({expected})", resumed.StdoutLines);
+        Assert.True(atKill.Epoch > 0 || atKill.StepInEpoch > 0);
+        Assert.Contains($"wrote {output}", resumed.StdoutLines);
+    }
+
+    /// <summary>The checkpoint's state, or null while there is none (it is replaced by a rename, never seen half written).</summary>
+    private static Checkpoint? ReadCheckpoint(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? Checkpoint.Load(path).State : null;
+        }
+        catch (ModelFormatException e) when (e.InnerException is FileNotFoundException)
+        {
+            return null;
+        }
     }
 
     [Fact]

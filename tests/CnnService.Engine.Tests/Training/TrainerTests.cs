@@ -22,8 +22,8 @@ public class TrainerTests
     }
 
     private static TrainResult Train(ModelSpec spec, IDataset train, TrainOptions options, string? checkpoint = null, bool resume = false,
-        IProgress<TrainProgress>? progress = null, CancellationToken cancel = default) =>
-        new Trainer(spec, train, null, options).Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, resume, progress, cancel);
+        IProgress<TrainProgress>? progress = null, CancellationToken cancel = default, TimeSpan? checkpointEvery = null) =>
+        new Trainer(spec, train, null, options).Run(WeightInitializer.Initialize(spec, (int)options.Seed), checkpoint, resume, progress, cancel, checkpointEvery);
 
     [Fact]
     public void A_short_keras_mnist_run_lowers_the_loss_on_held_out_digits()
@@ -93,6 +93,46 @@ public class TrainerTests
         TrainResult resumed = Train(spec, train, options, checkpoint, resume: true);
 
         Assert.False(stopped.Completed);
+        Assert.True(resumed.Completed);
+        Assert.Equal(uninterrupted, Weights(resumed));
+        Assert.Equal(2, resumed.History.Count);
+    }
+
+    [Fact]
+    public void With_a_checkpoint_interval_a_checkpoint_of_the_step_is_on_disk_mid_epoch_before_the_step_is_reported()
+    {
+        using var temp = new TempDir();
+        IDataset train = Mnist(DatasetSplit.Train, 320);
+        ModelSpec spec = KerasMnist(train);
+        string checkpoint = temp.File("run.ckpt");
+        (int Epoch, int Step)? seen = null;
+        var look = new Progress(p =>
+        {
+            if (p is { Epoch: 1, Step: 3 }) { Checkpoint state = Checkpoint.Load(checkpoint).State; seen = (state.Epoch, state.StepInEpoch); }
+        });
+
+        Train(spec, train, OneThread, checkpoint, progress: look, checkpointEvery: TimeSpan.Zero);
+
+        Assert.Equal((0, 3), seen); // epoch 0 (0-based) with 3 steps done: the first epoch, never finished, is not lost
+    }
+
+    [Fact]
+    public void A_run_killed_after_a_mid_epoch_checkpoint_resumes_from_it_bit_for_bit()
+    {
+        using var temp = new TempDir();
+        IDataset train = Mnist(DatasetSplit.Train, 320);
+        ModelSpec spec = KerasMnist(train);
+        TrainOptions options = OneThread with { Epochs = 2, AugmentShift = 1, Optimizer = new() { Name = "sgd", LearningRate = 0.05f, Momentum = 0.9f } };
+        float[][] uninterrupted = Weights(Train(spec, train, options));
+
+        // What the disk held when the process was killed right after step 4 of epoch 2 was reported: nothing was stopped, nothing saved on the way out.
+        string checkpoint = temp.File("run.ckpt"), killed = temp.File("killed.ckpt");
+        var copyAt = new Progress(p => { if (p is { Epoch: 2, Step: 4 }) File.Copy(checkpoint, killed); });
+        Train(spec, train, options, checkpoint, progress: copyAt, checkpointEvery: TimeSpan.Zero);
+        Checkpoint state = Checkpoint.Load(killed).State;
+        TrainResult resumed = Train(spec, train, options, killed, resume: true);
+
+        Assert.Equal((1, 4), (state.Epoch, state.StepInEpoch));
         Assert.True(resumed.Completed);
         Assert.Equal(uninterrupted, Weights(resumed));
         Assert.Equal(2, resumed.History.Count);

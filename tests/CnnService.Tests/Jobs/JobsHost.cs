@@ -12,7 +12,7 @@ namespace CnnService.Tests.Jobs;
 
 /// <summary>
 /// The service in memory with train jobs under a test's own folder (<c>jobs/</c> for the records and
-/// checkpoints, <c>models/</c> for the published versions), the API key configured and sent, a
+/// checkpoints, <c>models/</c> for the published versions), the fixtures as the dataset root, the API key configured and sent, a
 /// <see cref="TestModelPublisher"/> registered, one training thread, and every progress report streamed.
 /// Starting a second host on the same folder is a restart.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed class JobsHost : IAsyncDisposable
         var all = new Dictionary<string, string?>
         {
             ["Jobs:Root"] = JobsRoot, ["Jobs:Threads"] = "1", ["Jobs:ProgressIntervalMilliseconds"] = "0", [ApiKeyFilter.SettingName] = ApiKey,
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = "Warning", ["Datasets:Roots:0"] = Fixtures.Root,
         };
         foreach ((string key, string? value) in settings) all[key] = value;
         _service = new ServiceFactory(all);

@@ -170,15 +170,36 @@ public sealed class TrainJobCreateTests
         Assert.Empty(await host.Client.GetFromJsonAsync<TrainJob[]>("/v1/train-jobs", JobsHost.Json) ?? []);
     }
 
-    [Fact]
-    public async Task Reading_jobs_needs_no_key()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong-key")]
+    public async Task Reading_jobs_without_the_right_api_key_is_a_401_problem_that_shows_nothing_of_them(string? key)
     {
         using var folder = new TempFolder();
         await using var host = new JobsHost(folder);
         TrainJob job = await host.StartAsync(JobBodies.Tiny());
-        using HttpClient anonymous = host.Factory.CreateClient();
+        using HttpClient client = host.Factory.CreateClient();
+        if (key is not null) client.DefaultRequestHeaders.Add(ApiKeyFilter.HeaderName, key);
 
-        TrainJob[] jobs = (await anonymous.GetFromJsonAsync<TrainJob[]>("/v1/train-jobs", JobsHost.Json))!;
+        foreach (string path in new[] { "/v1/train-jobs", $"/v1/train-jobs/{job.Id}", $"/v1/train-jobs/{job.Id}/events" })
+        {
+            using HttpResponseMessage response = await client.GetAsync(path);
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{path}: {(int)response.StatusCode} {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.DoesNotContain(job.Id, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(JobBodies.MnistSmall, body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Reading_jobs_with_the_api_key_shows_them()
+    {
+        using var folder = new TempFolder();
+        await using var host = new JobsHost(folder);
+        TrainJob job = await host.StartAsync(JobBodies.Tiny());
+
+        TrainJob[] jobs = (await host.Client.GetFromJsonAsync<TrainJob[]>("/v1/train-jobs", JobsHost.Json))!;
 
         Assert.Equal(job.Id, Assert.Single(jobs).Id);
     }

@@ -19,6 +19,7 @@ public sealed class TrainJobEndToEndTests
         await using var factory = new ServiceFactory(new Dictionary<string, string?>
         {
             ["Models:Root"] = models.Root, [ApiKeyFilter.SettingName] = JobsHost.ApiKey, ["Jobs:Threads"] = "1",
+            ["Datasets:Roots:0"] = Fixtures.Root,
         });
         HttpClient client = await factory.ReadyClientAsync();
         client.DefaultRequestHeaders.Add(ApiKeyFilter.HeaderName, JobsHost.ApiKey);

@@ -27,6 +27,7 @@ public sealed class TrainJobRestartTests
         TrainJob interrupted = await restarted.GetAsync(job.Id);
         Assert.Equal(TrainJobState.Interrupted, interrupted.State);
         Assert.Contains("shut down", interrupted.Error, StringComparison.Ordinal);
+        Assert.Equal(0, interrupted.Attempts); // a clean stop is not a crash
         Assert.Equal(first, interrupted.History[0]);
         Assert.InRange(interrupted.Epoch, 1, 3); // where it was
         Assert.True(File.Exists(Path.Combine(restarted.JobsRoot, "checkpoints", job.Id + ".ckpt")));
@@ -43,7 +44,7 @@ public sealed class TrainJobRestartTests
     }
 
     [Fact]
-    public async Task At_start_up_a_job_a_dead_process_left_running_is_interrupted_and_a_queued_one_runs()
+    public async Task At_start_up_a_job_a_dead_process_left_running_is_queued_again_from_its_checkpoint_position()
     {
         using var folder = new TempFolder();
         TrainJob running, queued;
@@ -51,9 +52,10 @@ public sealed class TrainJobRestartTests
         {
             TrainJob template = await host.StartAsync(JobBodies.Tiny());
             await host.WaitForStateAsync(template.Id, TrainJobState.Succeeded);
-            // Rows as a killed process leaves them, written behind the live service's back.
+            // Rows as a killed process leaves them, written behind the live service's back: the record says
+            // epoch 1, step 3, but the process died before any checkpoint.
             var store = host.Factory.Services.GetRequiredService<TrainJobStore>();
-            running = template with { Id = "dead-running", State = TrainJobState.Running, FinishedAt = null, ModelVersion = null, Epoch = 1, Step = 3 };
+            running = template with { Id = "dead-running", State = TrainJobState.Running, FinishedAt = null, ModelVersion = null, Epoch = 1, Step = 3, Attempts = 1 };
             queued = template with { Id = "dead-queued", State = TrainJobState.Queued, StartedAt = null, FinishedAt = null, ModelVersion = null, History = [] };
             store.Insert(running);
             store.Insert(queued);
@@ -61,19 +63,40 @@ public sealed class TrainJobRestartTests
 
         await using var restarted = new JobsHost(folder);
 
-        TrainJob interrupted = await restarted.GetAsync(running.Id);
-        Assert.Equal(TrainJobState.Interrupted, interrupted.State);
-        Assert.Equal((1, 3), (interrupted.Epoch, interrupted.Step));
-        Assert.NotNull(interrupted.Error);
+        TrainJob resumed = await restarted.WaitForStateAsync(running.Id, TrainJobState.Succeeded);
         await restarted.WaitForStateAsync(queued.Id, TrainJobState.Succeeded);
-        Assert.Equal(TrainJobState.Interrupted, (await restarted.GetAsync(running.Id)).State); // not restarted by itself
+        Assert.Equal([1], resumed.History.Select(e => e.Epoch));
+        Assert.Equal(0, resumed.Attempts); // it ended cleanly
+        Assert.Equal([2, 3], restarted.Publisher.Published.Select(p => p.Version)); // the crashed job first, then the queued one
+    }
 
-        // It never wrote a checkpoint, so resuming starts it over.
+    [Fact]
+    public async Task At_start_up_a_job_that_was_running_through_two_crashes_is_failed_with_the_reason_and_not_restarted()
+    {
+        using var folder = new TempFolder();
+        TrainJob running;
+        await using (var host = new JobsHost(folder))
+        {
+            TrainJob template = await host.StartAsync(JobBodies.Tiny());
+            await host.WaitForStateAsync(template.Id, TrainJobState.Succeeded);
+            var store = host.Factory.Services.GetRequiredService<TrainJobStore>();
+            running = template with { Id = "crashes-twice", State = TrainJobState.Running, FinishedAt = null, ModelVersion = null, Epoch = 1, Step = 3, Attempts = 2 };
+            store.Insert(running);
+        }
+
+        await using var restarted = new JobsHost(folder);
+        TrainJob failed = await restarted.GetAsync(running.Id);
+
+        Assert.Equal(TrainJobState.Failed, failed.State);
+        Assert.Contains("stopped unexpectedly 2 times while this job was running", failed.Error, StringComparison.Ordinal);
+        Assert.Contains("resume it to try again", failed.Error, StringComparison.Ordinal);
+        Assert.Equal((0, 0), (failed.Epoch, failed.Step)); // no checkpoint: nothing of the run is kept, and the record does not claim it
+
+        // The user can try again: it runs once more, with its count of crashes cleared.
         using HttpResponseMessage resume = await restarted.PostAsync(running.Id, "resume");
         Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
-        TrainJob resumed = await restarted.WaitForStateAsync(running.Id, TrainJobState.Succeeded);
-        Assert.Equal([1], resumed.History.Select(e => e.Epoch));
-        Assert.Equal([2, 3], restarted.Publisher.Published.Select(p => p.Version));
+        TrainJob done = await restarted.WaitForStateAsync(running.Id, TrainJobState.Succeeded);
+        Assert.Equal(0, done.Attempts);
     }
 
     [Fact]
