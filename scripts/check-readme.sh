@@ -23,7 +23,7 @@
 #     <!-- readme-check: skip REASON -->
 #         not run; REASON must say what runs it instead or what it needs that CI has not (a cluster).
 # - Files the blocks leave in the checkout (`curl -o`, a stopped training's checkpoint) are removed at the
-#   end: anything untracked that was not there before, and ignored files that appeared under models/.
+#   end: new untracked files at the top of the checkout, and new files (ignored ones too) under models/.
 #   Fetched datasets (data/, git-ignored) stay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +54,7 @@ ready() { curl -sf -o /dev/null --max-time 5 http://localhost:5000/health/ready;
 cleanup() {
     [[ -n $service_pgid ]] && stop_group "$service_pgid"
     untracked > "$work/after"
-    comm -13 "$work/before" "$work/after" | while IFS= read -r file; do
+    comm -13 "$work/before" "$work/after" | { grep -E '^(models/|[^/]+$)' || true; } | while IFS= read -r file; do
         say "removing $file, which a block left behind"
         rm -f -- "$file"
     done
