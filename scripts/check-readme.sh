@@ -111,6 +111,7 @@ extract() {
 # Runs block $1 in the background in its own process group; its pid (= group id) in $block_pid.
 spawn() {
     local file=$1 prelude=$2
+    : > "$file.log"   # there before the block writes, for whoever reads it meanwhile
     setsid bash -e -o pipefail -c "$prelude"$'\n'"$(cat "$file")" > "$file.log" 2>&1 &
     block_pid=$!
 }
