@@ -1,16 +1,16 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using CnnService.Engine.Evaluation;
 using CnnService.Engine.Runtime;
 using CnnService.Imaging;
 
 namespace CnnService.Cli;
 
 /// <summary>
-/// <c>cnn predict</c>: runs inputs through a model and prints one JSON line per input item: every
-/// output value and the top classes. An input file is a .npy array of already-normalised items or
+/// <c>cnn predict</c>: runs inputs through a model and prints one JSON line per input item: which file
+/// and item it is, the top classes and every class's probability (the service's rule, <see cref="Probabilities"/>). An input file is a .npy array of already-normalised items or
 /// an image (one item), told apart by their first bytes, never the name.
 /// </summary>
 internal static class PredictCommand
@@ -41,14 +41,16 @@ internal static class PredictCommand
         that is decoded and preprocessed as the model's input spec says: grayscale or RGB, resized
         to its height and width (MNIST-style centring with "preprocess": "mnist"), normalised.
         Prints one JSON object per item, files in the order given, items in file order:
-          {"outputs":[...],"top":[{"index":7,"label":"7","probability":0.998},...]}
-        "top" holds the K largest outputs, largest first; "label" is the model's label for that
-        output, or the index when the model has no labels; "probability" is the output value.
-        (Non-finite outputs are written as null.)
+          {"file":"x.png","item":0,"top":[{"index":7,"label":"7","probability":0.998},...],"probabilities":[...]}
+        "file" is the FILE as given and "item" the item's index in it (0 for an image). The outputs
+        are read as probabilities as the service reads them: a model whose last layer is not
+        softmax gets one applied. "top" holds the K most probable classes, most probable first;
+        "label" is the model's label for that class, or the index when the model has no labels.
+        (Non-finite values are written as null.)
 
           --model DIR   a model directory holding {{ModelLoader.SpecFile}} and {{ModelLoader.WeightsFile}}
           --threads T   threads per forward pass (default: {{Environment.ProcessorCount}}, the CPUs available)
-          --top K       how many top outputs to list (default: {{DefaultTop}})
+          --top K       how many of the most probable classes to list (default: {{DefaultTop}})
           -h, --help    show this help
         """,
         [ModelSource.ModelOption, Threads, Top],
@@ -77,14 +79,15 @@ internal static class PredictCommand
         var predictor = new Predictor(model, top, stdout);
         for (int i = 0; i < images.Length; i++)
         {
+            string path = args.Positionals[i];
             if (images[i] is float[] image)
             {
-                predictor.Run(image);
+                predictor.Run(path, image);
                 continue;
             }
 
-            using NpyFile file = NpyReader.Open(args.Positionals[i]);
-            predictor.Run(file, ItemsIn(file, model));
+            using NpyFile file = NpyReader.Open(path);
+            predictor.Run(path, file, ItemsIn(file, model));
         }
 
         return ExitCodes.Ok;
@@ -185,15 +188,15 @@ internal static class PredictCommand
         private float[] _output = [];
 
         /// <summary>One item already in memory (a decoded image).</summary>
-        public void Run(float[] item)
+        public void Run(string path, float[] item)
         {
             if (_output.Length < _outputSize) _output = new float[MaxChunk * _outputSize];
             Span<float> output = _output.AsSpan(0, _outputSize);
             model.Forward(item.AsSpan(0, _inputSize), output, 1);
-            stdout.WriteLine(Line(output));
+            stdout.WriteLine(Line(path, 0, output));
         }
 
-        public void Run(NpyFile file, long items)
+        public void Run(string path, NpyFile file, long items)
         {
             for (long done = 0; done < items;)
             {
@@ -208,58 +211,40 @@ internal static class PredictCommand
                 Span<float> output = _output.AsSpan(0, batch * _outputSize);
                 file.ReadFloats(input);
                 model.Forward(input, output, batch);
-                for (int i = 0; i < batch; i++) stdout.WriteLine(Line(output.Slice(i * _outputSize, _outputSize)));
+                for (int i = 0; i < batch; i++) stdout.WriteLine(Line(path, done + i, output.Slice(i * _outputSize, _outputSize)));
                 done += batch;
             }
         }
 
-        private string Line(ReadOnlySpan<float> outputs)
+        private string Line(string path, long item, Span<float> outputs)
         {
+            Probabilities.FromOutputs(model.Spec, outputs);
             _buffer.ResetWrittenCount();
             using (var json = new Utf8JsonWriter(_buffer, JsonOptions))
             {
                 json.WriteStartObject();
-                json.WriteStartArray("outputs");
-                foreach (float v in outputs) WriteNumber(json, v);
-                json.WriteEndArray();
+                json.WriteString("file", path);
+                json.WriteNumber("item", item);
                 json.WriteStartArray("top");
-                foreach (int index in TopIndices(outputs, top))
+                foreach (int index in Probabilities.TopIndices(outputs, top))
                 {
                     json.WriteStartObject();
                     json.WriteNumber("index", index);
-                    json.WriteString("label", model.Labels.Count > 0 ? model.Labels[index] : index.ToString(CultureInfo.InvariantCulture));
+                    json.WriteString("label", Probabilities.LabelOf(model.Labels, index));
                     json.WritePropertyName("probability");
                     WriteNumber(json, outputs[index]);
                     json.WriteEndObject();
                 }
 
                 json.WriteEndArray();
+                json.WriteStartArray("probabilities");
+                foreach (float v in outputs) WriteNumber(json, v);
+                json.WriteEndArray();
                 json.WriteEndObject();
             }
 
             return Encoding.UTF8.GetString(_buffer.WrittenSpan);
         }
-    }
-
-    /// <summary>The indices of the <paramref name="k"/> largest values, largest first; ties by index; NaN ranks last.</summary>
-    internal static int[] TopIndices(ReadOnlySpan<float> values, int k)
-    {
-        var indices = new int[values.Length];
-        for (int i = 0; i < indices.Length; i++) indices[i] = i;
-        float[] copy = values.ToArray();
-        Array.Sort(indices, (a, b) =>
-        {
-            float x = copy[a], y = copy[b];
-            if (float.IsNaN(x) || float.IsNaN(y))
-            {
-                int nan = float.IsNaN(x).CompareTo(float.IsNaN(y));
-                return nan != 0 ? nan : a.CompareTo(b);
-            }
-
-            int byValue = y.CompareTo(x);
-            return byValue != 0 ? byValue : a.CompareTo(b);
-        });
-        return indices[..Math.Min(k, indices.Length)];
     }
 
     /// <summary>JSON has no NaN or infinity: those become null.</summary>

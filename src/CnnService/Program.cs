@@ -40,6 +40,7 @@ app.MapModelEndpoints();
 app.MapPredictEndpoints();
 app.MapExplainEndpoints();
 app.MapSampleEndpoints();
+app.MapPageEndpoints();
 app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 

@@ -6,8 +6,10 @@ namespace CnnService.Engine.Evaluation;
 /// <summary>
 /// Scores a model on a labelled dataset: runs every item through it in batches, normalised as the
 /// model's input spec says, and counts each (actual, predicted) pair. The prediction is the largest
-/// output, the lowest index on a tie. The loss reads the outputs as probabilities (a model that
-/// ends in softmax), so it means cross-entropy only for such a model. One input and one output
+/// output, the lowest index on a tie. The loss is the cross-entropy of the outputs read as
+/// probabilities by the service's rule (<see cref="Probabilities"/>: softmax applied to a model that
+/// does not end in one). Classes are named by the model's labels when it has names for them (a
+/// dataset read from a plain directory knows only "0".."n-1"), else by the dataset's. One input and one output
 /// buffer serve every batch; <see cref="Model.Forward"/> spreads each batch over the model's threads.
 /// </summary>
 public static class Evaluator
@@ -43,14 +45,25 @@ public static class Evaluator
             model.Forward(x, y, n);
             for (int i = 0; i < n; i++)
             {
-                ReadOnlySpan<float> probabilities = y.Slice(i * classes, classes);
+                Span<float> probabilities = y.Slice(i * classes, classes);
+                Probabilities.FromOutputs(model.Spec, probabilities);
                 int actual = data.Label(start + i);
                 confusion[actual, ArgMax(probabilities)]++;
                 lossSum -= Math.Log(Math.Max(probabilities[actual], MinProbability));
             }
         }
 
-        return new EvaluationResult(model.Spec.Name, data.Name, data.Classes, confusion, lossSum / count);
+        return new EvaluationResult(model.Spec.Name, data.Name, ClassNames(model, data), confusion, lossSum / count);
+    }
+
+    /// <summary>The model's labels unless they are only the indices "0".."n-1" (then the dataset's classes, which may have names).</summary>
+    internal static IReadOnlyList<string> ClassNames(Model model, IDataset data)
+    {
+        IReadOnlyList<string> labels = model.Labels;
+        if (labels.Count != data.Classes.Count) return data.Classes;
+        for (int i = 0; i < labels.Count; i++)
+            if (labels[i] != i.ToString(System.Globalization.CultureInfo.InvariantCulture)) return labels;
+        return data.Classes;
     }
 
     /// <summary>The index of the largest value, the lowest on a tie; NaN never wins (all NaN gives 0).</summary>

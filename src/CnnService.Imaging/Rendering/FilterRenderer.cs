@@ -3,8 +3,9 @@ namespace CnnService.Imaging.Rendering;
 /// <summary>
 /// A conv layer's kernels [M, C, kh, kw] as one mosaic, each kernel normalised on its own (a
 /// kernel's pattern matters, not its magnitude). With 3 input channels a kernel is one RGB tile,
-/// as AlexNet's famous first-layer figure shows them; otherwise each kernel is a row of C tiles
-/// (one tile per filter when C is 1) on a diverging scale, so zero weights stay neutral.
+/// as AlexNet's famous first-layer figure shows them; otherwise each kernel is a block of C tiles
+/// (one tile when C is 1) on a diverging scale, so zero weights stay neutral. <see cref="FilterLayout"/>
+/// places them.
 /// </summary>
 public static class FilterRenderer
 {
@@ -17,9 +18,7 @@ public static class FilterRenderer
         int k = c * kh * kw;
         if (weights.Length != m * k) throw new ArgumentException($"{weights.Length} weights for {m}x{c}x{kh}x{kw}.", nameof(weights));
 
-        MosaicLayout layout = c is 1 or 3
-            ? MosaicLayout.Grid(m, kh, kw, pixel)
-            : MosaicLayout.Fit(m * c, columns: c, kh, kw, pixel);
+        FilterLayout layout = FilterLayout.For(m, c == 3 ? 1 : c, kh, kw, pixel);
         PixelCanvas canvas = layout.NewCanvas();
         for (int f = 0; f < m; f++)
         {
@@ -35,7 +34,7 @@ public static class FilterRenderer
             ColorScale scale = ColorScale.Of(kernel) with { Kind = ColorScaleKind.Diverging };
             for (int ch = 0; ch < c; ch++)
             {
-                (int x, int y) = layout.Origin(f * c + ch);
+                (int x, int y) = layout.Origin(f, ch);
                 canvas.DrawMap(x, y, kernel.Slice(ch * kh * kw, kh * kw), kh, kw, layout.Pixel, scale);
             }
         }

@@ -13,4 +13,7 @@ public sealed class ExplainOptions
 
     /// <summary>Default pixels a side of one rendered activation map (the <c>size</c> query overrides it).</summary>
     public int MapSize { get; set; } = 96;
+
+    /// <summary>The model the page at <c>/</c> opens on when the link names none (and it is served).</summary>
+    public string DefaultModel { get; set; } = "mnist";
 }

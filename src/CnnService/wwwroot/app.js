@@ -39,6 +39,7 @@ const ui = {
   topLabel: $('#top-label'),
   prediction: $('#prediction'),
   layers: $('#layers'),
+  predictionArea: $('#prediction-area'),
   zoomDialog: $('#zoom-dialog'),
   zoomTitle: $('#zoom-title'),
   zoomImage: $('#zoom-image'),
@@ -108,8 +109,12 @@ function explainBody(blob) {
 // ---------------------------------------------------------------------------------------------------
 // Page state, errors and notices.
 
+// While an explanation is pending, the panels it will fill say so (aria-busy; style.css dims them and
+// shows a spinner), so a slow answer never looks like a page that ignored the input.
 function setState(name) {
   document.body.dataset.state = name;
+  const busy = String(name === 'busy' || name === 'loading');
+  for (const panel of [ui.predictionArea, ui.layers]) panel.setAttribute('aria-busy', busy);
 }
 
 function showError(error) {
@@ -135,9 +140,10 @@ function showNotice(text) {
 
 async function start() {
   bindEvents();
-  let list;
+  let list, settings;
   try {
-    list = await getJson('/v1/models');
+    // The page's settings only choose the first model: without them the page still works.
+    [list, settings] = await Promise.all([getJson('/v1/models'), getJson('/page-settings.json').catch(() => ({}))]);
   } catch (error) {
     showError(error);
     setState('error');
@@ -154,7 +160,7 @@ async function start() {
 
   ui.modelSelect.replaceChildren(...models.map(modelOption));
   ui.modelSelect.disabled = false;
-  await selectModel(initialModel(models));
+  await selectModel(initialModel(models, settings.default_model));
 }
 
 function modelOption(model) {
@@ -163,12 +169,14 @@ function modelOption(model) {
   return option;
 }
 
-// The model named in the URL if it is served, else the first one that has a working version.
-function initialModel(models) {
+// The model named in the URL if it is served, else the configured default (Explain:DefaultModel) if it
+// has a working version, else the first one that has one.
+function initialModel(models, defaultModel) {
   const wanted = new URLSearchParams(location.search).get('model');
   if (wanted && models.some((m) => m.name === wanted)) return wanted;
   if (wanted) showNotice(`There is no model "${wanted}" here, so the page shows another one.`);
-  return (models.find((m) => m.default_version != null) ?? models[0]).name;
+  const working = models.filter((m) => m.default_version != null);
+  return (working.find((m) => m.name === defaultModel) ?? working[0] ?? models[0]).name;
 }
 
 function rememberModelInUrl(name) {
@@ -727,7 +735,7 @@ function renderFilters(view, layer) {
     const holder = firstConv ? element('figure', '', 'filters-figure') : element('details', '', 'filters-figure');
     const previous = state.model.layers[layer.index - 1];
     const inputs = previous ? previous.output_shape[0] : state.model.input.channels;
-    const layout = inputs === 1 ? 'one tile each' : inputs === 3 ? 'one colour tile each' : 'one row per filter, one tile per input channel';
+    const layout = inputs === 1 ? 'one tile each' : inputs === 3 ? 'one colour tile each' : 'one framed block per filter, one tile per input channel';
     const caption = `Learned filters: ${layer.output_shape[0]} kernels, ${layout}`;
     holder.append(firstConv ? element('figcaption', caption) : element('summary', caption));
     const button = zoomButton('filters', false);

@@ -47,6 +47,20 @@ public class EvaluateCommandTests
     }
 
     [Fact]
+    public void Evaluate_names_the_classes_by_the_models_labels_when_the_dataset_directory_has_none()
+    {
+        // A directory of IDX files knows its classes only as "0".."9"; the shipped model knows their names.
+        CliResult r = Cnn.Run("evaluate", "--model", Path.Combine(Fixtures.Models, "fashion-mnist", "1"),
+            "--data", Fixtures.FashionMnistSmall, "--limit", "50", "--threads", "1", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(
+            ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+            doc.RootElement.GetProperty("per_class").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+    }
+
+    [Fact]
     public void Evaluate_json_prints_one_object_with_accuracy_count_per_class_and_confusion()
     {
         using var temp = new TempModel();

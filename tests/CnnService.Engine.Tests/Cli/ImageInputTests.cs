@@ -184,5 +184,5 @@ public class ImageInputTests
     }
 
     private static float[] Outputs(string line) =>
-        JsonDocument.Parse(line).RootElement.GetProperty("outputs").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        JsonDocument.Parse(line).RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetSingle()).ToArray();
 }

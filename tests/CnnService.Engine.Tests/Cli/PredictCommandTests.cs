@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CnnService.Cli;
+using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Cli;
 
@@ -75,10 +76,45 @@ public class PredictCommandTests
     }
 
     [Fact]
-    public void Top_indices_rank_ties_by_index_and_nan_last()
+    public void Each_line_names_its_file_as_given_and_the_items_index_in_it()
     {
-        Assert.Equal([1, 3, 0, 2], PredictCommand.TopIndices([0.1f, 0.5f, float.NaN, 0.5f], 5));
-        Assert.Equal([1], PredictCommand.TopIndices([0.1f, 0.5f], 1));
+        using var temp = new TempModel();
+        string npy = temp.PathOf("three.npy"), png = Path.Combine(Fixtures.Models, "mnist", "samples", "digit-7.png");
+        NpyWriter.Write(npy, TempModel.RandomInput(3 * Pixels, seed: 16), 3, 1, 28, 28);
+
+        CliResult r = Cnn.Run("predict", "--model", temp.ModelDir, npy, png);
+
+        Assert.Equal(0, r.ExitCode);
+        var origins = r.StdoutLines.Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(j => (j.GetProperty("file").GetString(), j.GetProperty("item").GetInt64()));
+        Assert.Equal([(npy, 0L), (npy, 1L), (npy, 2L), (png, 0L)], origins);
+    }
+
+    [Fact]
+    public void A_model_that_ends_in_logits_gets_the_softmax_the_service_applies()
+    {
+        // The shipped mnist/1 with its final softmax layer removed: the same network, printing logits.
+        using var temp = new TempDir();
+        string withSoftmax = Path.Combine(Fixtures.Models, "mnist", "1"), logits = temp.PathOf("logits");
+        Directory.CreateDirectory(logits);
+        File.Copy(Path.Combine(withSoftmax, "weights.safetensors"), Path.Combine(logits, "weights.safetensors"));
+        var spec = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(withSoftmax, "model.json")))!;
+        var layers = spec["layers"]!.AsArray();
+        Assert.Equal("softmax", layers[^1]!["type"]!.GetValue<string>());
+        layers.RemoveAt(layers.Count - 1);
+        File.WriteAllText(Path.Combine(logits, "model.json"), spec.ToJsonString());
+        string image = Path.Combine(Fixtures.Models, "mnist", "samples", "digit-3.png");
+
+        using var expected = JsonDocument.Parse(Assert.Single(Cnn.Run("predict", "--model", withSoftmax, "--threads", "1", image).StdoutLines));
+        using var actual = JsonDocument.Parse(Assert.Single(Cnn.Run("predict", "--model", logits, "--threads", "1", image).StdoutLines));
+
+        float[] probabilities = Probabilities(actual);
+        Assert.Equal(1.0, probabilities.Sum(), 4);
+        Assert.All(probabilities, p => Assert.InRange(p, 0f, 1f));
+        Assert.Equal(Probabilities(expected), probabilities, (a, b) => Math.Abs(a - b) < 1e-5f);
+        JsonElement best = actual.RootElement.GetProperty("top")[0];
+        Assert.Equal("3", best.GetProperty("label").GetString());
+        Assert.Equal(probabilities[3], best.GetProperty("probability").GetSingle());
     }
 
     [Fact]
@@ -126,9 +162,12 @@ public class PredictCommandTests
         Assert.Equal($"cnn: {temp.PathOf("nope.npy")}: cannot open: no such file", r.Error);
     }
 
+    private static float[] Probabilities(JsonDocument line) =>
+        line.RootElement.GetProperty("probabilities").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+
     private static float[] Outputs(string line)
     {
         using var doc = JsonDocument.Parse(line);
-        return doc.RootElement.GetProperty("outputs").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        return doc.RootElement.GetProperty("probabilities").EnumerateArray().Select(e => e.GetSingle()).ToArray();
     }
 }

@@ -77,6 +77,44 @@ public sealed class ExplainPageTests(PageSession session) : IClassFixture<PageSe
     }
 
     [BrowserFact]
+    public async Task Without_a_model_in_the_link_the_page_opens_on_the_configured_default_mnist()
+    {
+        // fashion-mnist sorts first in the model list; Explain:DefaultModel (mnist) decides.
+        IPage page = await session.OpenAsync("/");
+
+        Assert.Equal("mnist", await page.InputValueAsync("#model-select"));
+        Assert.Contains("model=mnist", page.Url);
+        Assert.Equal("0", await page.TextContentAsync("#top-label"));   // its first sample, digit-0.png
+    }
+
+    [BrowserFact]
+    public async Task While_an_explanation_is_pending_the_panels_say_they_are_busy_until_it_arrives()
+    {
+        IPage page = await session.OpenAsync("/?model=mnist");
+        Assert.Equal("false", await page.GetAttributeAsync("#layers", "aria-busy"));
+
+        // Hold the next explain answer until the busy state has been seen, so no timing is involved.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync(url => url.Contains("/explain?", StringComparison.Ordinal), async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        await page.Locator("#samples button").Nth(5).ClickAsync();
+
+        await page.WaitForSelectorAsync("#layers[aria-busy='true']");
+        Assert.Equal("true", await page.GetAttributeAsync("#prediction-area", "aria-busy"));
+        Directory.CreateDirectory(PageSession.ArtifactFolder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(PageSession.ArtifactFolder, "explain-page-busy.png") });
+        release.SetResult();
+
+        await PageSession.WaitForStateAsync(page, "ready");
+        Assert.Equal("5", await page.TextContentAsync("#top-label"));
+        Assert.Equal("false", await page.GetAttributeAsync("#layers", "aria-busy"));
+        Assert.Equal("false", await page.GetAttributeAsync("#prediction-area", "aria-busy"));
+    }
+
+    [BrowserFact]
     public async Task On_a_phone_screen_drawing_works_and_nothing_scrolls_sideways()
     {
         IPage page = await session.OpenAsync("/?model=mnist", width: 360, height: 740, touch: true);

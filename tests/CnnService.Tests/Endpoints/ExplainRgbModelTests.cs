@@ -32,7 +32,7 @@ public sealed class ExplainRgbModelTests : IAsyncLifetime
         using HttpResponseMessage response = await _client.GetAsync("/v1/models/tinyvgg/filters/conv_1_1.png");
         using var png = new Png(await response.Content.ReadAsByteArrayAsync());
 
-        MosaicLayout layout = MosaicLayout.Grid(10, 3, 3, FilterRenderer.PixelSize(3, 3));
+        FilterLayout layout = FilterLayout.For(10, 1, 3, 3, FilterRenderer.PixelSize(3, 3));
         Assert.Equal((layout.Width, layout.Height), (png.Width, png.Height));
         for (int filter = 0; filter < 10; filter++)
         {
@@ -63,7 +63,7 @@ public sealed class ExplainRgbModelTests : IAsyncLifetime
     }
 
     /// <summary>The colour channel of weight <paramref name="index"/> of a [3, 3, 3] kernel, in its tile at (x, y).</summary>
-    private static byte Intensity(Png png, MosaicLayout layout, int x, int y, int index)
+    private static byte Intensity(Png png, FilterLayout layout, int x, int y, int index)
     {
         int plane = index / 9, at = index % 9;
         (byte r, byte g, byte b) = png.At(x + at % 3 * layout.Pixel, y + at / 3 * layout.Pixel);

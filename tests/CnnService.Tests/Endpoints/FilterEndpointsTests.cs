@@ -35,7 +35,8 @@ public sealed class FilterEndpointsTests : IClassFixture<ShippedModelsService>
 
         using Png png = await GetPngAsync("/v1/models/mnist/versions/1/filters/conv1.png");
 
-        MosaicLayout layout = MosaicLayout.Grid(32, 3, 3, FilterRenderer.PixelSize(3, 3));
+        FilterLayout layout = FilterLayout.For(32, 1, 3, 3, FilterRenderer.PixelSize(3, 3));
+        Assert.Equal((8, 4), (layout.Columns, layout.Rows));
         Assert.Equal((layout.Width, layout.Height), (png.Width, png.Height));
         foreach (int filter in new[] { 0, 13, 31 })
         {
@@ -51,14 +52,14 @@ public sealed class FilterEndpointsTests : IClassFixture<ShippedModelsService>
     }
 
     [Fact]
-    public async Task A_deeper_conv_layer_is_one_row_of_tiles_per_filter_one_tile_per_input_channel()
+    public async Task A_deeper_conv_layer_is_one_block_of_tiles_per_filter_one_tile_per_input_channel()
     {
         Conv2D conv = Conv("mnist", 2, 3);
 
         using Png png = await GetPngAsync("/v1/models/mnist/versions/2/filters/conv2.png");
 
-        MosaicLayout layout = MosaicLayout.Fit(conv.OutputShape.C * conv.InputShape.C, conv.InputShape.C, 3, 3, FilterRenderer.PixelSize(3, 3));
-        Assert.Equal((conv.InputShape.C, conv.OutputShape.C), (layout.Columns, layout.Rows));
+        FilterLayout layout = FilterLayout.For(conv.OutputShape.C, conv.InputShape.C, 3, 3, FilterRenderer.PixelSize(3, 3));
+        Assert.Equal((8, 4, 8, 4), (layout.Columns, layout.Rows, layout.ChannelColumns, layout.ChannelRows));   // 32 filters of 32 channels
         Assert.Equal((layout.Width, layout.Height), (png.Width, png.Height));
     }
 

@@ -49,29 +49,52 @@ public class RendererTests
         // One 3 x 1 x 1 kernel: red plane lowest, green middle, blue highest.
         using var png = new Png(FilterRenderer.Render([-0.5f, 0f, 0.5f], m: 1, c: 3, kh: 1, kw: 1, pixel: 4));
 
-        (int x, int y) = MosaicLayout.Grid(1, 1, 1, 4).Origin(0);
+        (int x, int y) = FilterLayout.For(1, 1, 1, 1, 4).Origin(0);
         Assert.Equal(((byte)0, (byte)128, (byte)255), png.At(x, y));
     }
 
     [Fact]
-    public void Kernels_of_many_input_channels_are_one_row_of_tiles_per_filter_on_a_diverging_scale()
+    public void Kernels_of_many_input_channels_are_one_block_of_tiles_per_filter_on_a_diverging_scale()
     {
         // Two filters of 4 input channels, 1 x 1: filter 1 is ten times filter 0, yet both draw the same (each normalised).
         float[] weights = [1f, -1f, 0.5f, 0f, 10f, -10f, 5f, 0f];
 
         using var png = new Png(FilterRenderer.Render(weights, m: 2, c: 4, kh: 1, kw: 1, pixel: 2));
 
-        var layout = MosaicLayout.Fit(8, 4, 1, 1, 2);
-        Assert.Equal((4, 2), (layout.Columns, layout.Rows));
+        FilterLayout layout = FilterLayout.For(2, 4, 1, 1, 2);
+        Assert.Equal((2, 2), (layout.ChannelColumns, layout.ChannelRows));
+        Assert.Equal((layout.Width, layout.Height), (png.Width, png.Height));
         for (int ch = 0; ch < 4; ch++)
-        {
-            (int x0, int y0) = layout.Origin(ch);
-            (int x1, int y1) = layout.Origin(4 + ch);
-            Assert.Equal(png.At(x0, y0), png.At(x1, y1));
-        }
+            Assert.Equal(png.At(layout.Origin(0, ch).X, layout.Origin(0, ch).Y), png.At(layout.Origin(1, ch).X, layout.Origin(1, ch).Y));
 
-        Assert.Equal(Tuple(ColorScale.Negative), png.At(layout.Origin(1).X, layout.Origin(1).Y));
-        Assert.Equal(Tuple(ColorScale.Zero), png.At(layout.Origin(3).X, layout.Origin(3).Y));
+        Assert.Equal(Tuple(ColorScale.Negative), png.At(layout.Origin(0, 1).X, layout.Origin(0, 1).Y));
+        Assert.Equal(Tuple(ColorScale.Zero), png.At(layout.Origin(0, 3).X, layout.Origin(0, 3).Y));
+    }
+
+    [Fact]
+    public void Thirty_two_filters_fill_an_eight_by_four_grid_with_no_empty_tail()
+    {
+        float[] weights = Enumerable.Range(0, 32 * 9).Select(i => MathF.Sin(i)).ToArray();
+
+        using var png = new Png(FilterRenderer.Render(weights, m: 32, c: 1, kh: 3, kw: 3, pixel: 10));
+
+        FilterLayout layout = FilterLayout.For(32, 1, 3, 3, 10);
+        Assert.Equal((8, 4), (layout.Columns, layout.Rows));
+        Assert.Equal((layout.Width, layout.Height), (png.Width, png.Height));
+        (int x, int y) = layout.Origin(31);
+        Assert.NotEqual(Tuple(FilterLayout.Background), png.At(x + 15, y + 15));   // the last cell holds a filter
+        Assert.Equal(Tuple(FilterLayout.Background), png.At(x - 1, y + 15));        // and a white gap parts it from its neighbour
+    }
+
+    [Theory]
+    [InlineData(64, 8)]
+    [InlineData(6, 3)]
+    [InlineData(16, 4)]
+    [InlineData(1, 1)]
+    [InlineData(7, 3)]   // prime: the near-square grid, with two cells left white
+    public void Filter_grids_are_near_square_and_full_when_the_count_allows(int count, int columns)
+    {
+        Assert.Equal(columns, FilterLayout.Balanced(count));
     }
 
     [Fact]
