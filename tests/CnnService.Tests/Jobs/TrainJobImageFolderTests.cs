@@ -126,6 +126,31 @@ public sealed class TrainJobImageFolderTests
             (await ErrorsAsync(response)).GetProperty("dataset")[0].GetString());
     }
 
+    [Fact]
+    public async Task A_link_out_made_after_the_job_was_accepted_fails_the_job_with_the_one_message_when_it_starts()
+    {
+        using var folder = new TempFolder();
+        string root = PhotoFolder(folder, "datasets/words");
+        await using var host = new JobsHost(folder, ("Datasets:Roots:0", folder.Combine("datasets")));
+        // Jobs run one at a time: while this one is held publishing, the next waits in the queue.
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Publisher.Hold = hold;
+        await host.StartAsync(Body("words"));
+        await host.Publisher.PublishStarted.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        TrainJob job = await host.StartAsync(Body("words"));
+
+        string three = Path.Combine(root, "three");
+        File.Delete(Directory.GetFiles(three)[0]);
+        File.CreateSymbolicLink(Path.Combine(three, "3.png"), "/etc/passwd");
+        hold.SetResult();
+        TrainJob failed = await host.WaitForStateAsync(job.Id, TrainJobState.Failed);
+
+        Assert.Equal(
+            $"No dataset \"{root}\": give mnist or fashion-mnist, or a dataset directory inside the service's dataset roots (Datasets:Roots), relative to a root or as an absolute path.",
+            failed.Error);
+        Assert.Single(host.Publisher.Published); // the first job's model only
+    }
+
     /// <summary>A real photo of each digit (the first <paramref name="photos"/>) in a folder named for it in words: <c>relative/zero/photo-0.png</c>, ...</summary>
     private static string PhotoFolder(TempFolder folder, string relative, int photos = 10)
     {
