@@ -49,7 +49,7 @@ public static class SafeTensors
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempExtension}");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -64,6 +64,24 @@ public static class SafeTensors
             TryDelete(temp);
             throw;
         }
+    }
+
+    private const string TempExtension = ".tmp";
+
+    /// <summary>
+    /// The file a <see cref="Write(string, IEnumerable{NamedTensor}, IReadOnlyDictionary{string, string}?)"/> was writing
+    /// when <paramref name="fileName"/> is its temporary file (".NAME.GUID.tmp", left behind only by a process killed
+    /// mid-write), else null.
+    /// </summary>
+    public static string? TargetOfTempFile(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        const int guidLength = 32;
+        int guidStart = fileName.Length - TempExtension.Length - guidLength;
+        if (guidStart < 3 || fileName[0] != '.' || fileName[guidStart - 1] != '.' || !fileName.EndsWith(TempExtension, StringComparison.Ordinal)) return null;
+        ReadOnlySpan<char> guid = fileName.AsSpan(guidStart, guidLength);
+        if (!Guid.TryParseExact(guid, "N", out _)) return null;
+        return fileName[1..(guidStart - 1)];
     }
 
     private static void TryDelete(string path)

@@ -1,4 +1,5 @@
 using CnnService.Engine.Data;
+using CnnService.Imaging;
 using Microsoft.Extensions.Options;
 
 namespace CnnService.Jobs;
@@ -15,7 +16,8 @@ public sealed class DatasetOptions
 /// <summary>
 /// Confines a job's dataset directory to the configured roots. A request names a directory relative to a
 /// root or by its absolute path; it is accepted only if its real path (every symbolic link followed) is
-/// inside a root, and so are the IDX files in it that the trainer will read. <c>..</c> is refused outright.
+/// inside a root, and so is every file in it that the trainer may read (the IDX files, the images of an image
+/// folder's class folders). <c>..</c> is refused outright.
 /// Anything refused and anything missing look the same to the caller (<see cref="Resolve"/> answers null),
 /// so the answers tell nothing about the rest of the server's file system.
 /// </summary>
@@ -39,23 +41,52 @@ public sealed class DatasetRoots
         foreach (string root in Roots)
         {
             string? real = RealPath(Path.GetFullPath(requested, root));
-            if (real is not null && Directory.Exists(real) && IsAllowed(real) && IdxFilesStayInside(real)) return real;
+            if (real is not null && Directory.Exists(real) && IsAllowed(real) && FilesStayInside(real)) return real;
         }
 
         return null;
     }
 
+    /// <summary>The one answer to a dataset directory that is missing or not allowed: it names the setting, and nothing on the server.</summary>
+    public static string Refusal(string requested) =>
+        $"No dataset \"{requested}\": give {string.Join(" or ", DatasetCatalog.Names)}, or a dataset directory inside the service's dataset roots " +
+        "(Datasets:Roots), relative to a root or as an absolute path.";
+
     private bool IsAllowed(string realPath) =>
         Roots.Any(root => realPath == root || realPath.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal));
 
-    /// <summary>A link inside a root to a file outside it is as much a way out as a linked directory.</summary>
-    private bool IdxFilesStayInside(string directory) =>
+    /// <summary>A link inside a root to a file outside it is as much a way out as a linked directory. A folder that cannot be listed is refused too.</summary>
+    private bool FilesStayInside(string directory)
+    {
+        try
+        {
+            return IdxFiles(directory).Concat(ImageFolderFiles(directory)).All(file => RealPath(file) is string real && IsAllowed(real));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static IEnumerable<string> IdxFiles(string directory) =>
         Enum.GetValues<DatasetSplit>()
             .SelectMany(split => { (string images, string labels) = IdxDataset.FileNames(split); return new[] { images, labels }; })
             .SelectMany(name => new[] { name, name + ".gz" })
             .Select(name => Path.Combine(directory, name))
-            .Where(File.Exists)
-            .All(file => RealPath(file) is string real && IsAllowed(real));
+            .Where(File.Exists);
+
+    /// <summary>
+    /// Every file an image folder may read, in either layout (<see cref="ImageFolderDataset"/>): those with an image's
+    /// extension in each class folder of <paramref name="directory"/> and of its <c>train/</c> and <c>test/</c>. A class
+    /// folder that is itself a link out shows as its files' real paths.
+    /// </summary>
+    private static IEnumerable<string> ImageFolderFiles(string directory) =>
+        from folder in new[] { directory, Path.Combine(directory, ImageFolderDataset.TrainFolder), Path.Combine(directory, ImageFolderDataset.TestFolder) }
+        where Directory.Exists(folder)
+        from classFolder in Directory.EnumerateDirectories(folder)
+        from file in Directory.EnumerateFiles(classFolder)
+        where ImageFiles.HasImageExtension(file)
+        select file;
 
     /// <summary>The path with every symbolic link in it followed (as realpath(3)); null for a loop of links.</summary>
     internal static string? RealPath(string path, int links = 0)

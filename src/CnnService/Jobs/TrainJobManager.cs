@@ -142,10 +142,12 @@ public sealed class TrainJobManager(
     /// its checkpoint holds (the record is saved more often than the checkpoint), and it is queued again to
     /// continue from there; unless it was running through <c>Jobs:CrashesBeforeFailing</c> crashes, in which
     /// case it is likely what kills the process, and is failed. Queued jobs never started, so nothing was lost.
-    /// All of them are queued again in the order they were created.
+    /// All of them are queued again in the order they were created. A checkpoint write the crash cut short
+    /// left its temporary file (the checkpoint before it is intact): those are deleted.
     /// </summary>
     public void Recover()
     {
+        DeleteLeftoverTempFiles();
         int limit = options.Value.CrashesBeforeFailing;
         foreach (TrainJob job in store.InState(TrainJobState.Running))
         {
@@ -170,6 +172,22 @@ public sealed class TrainJobManager(
         {
             lock (_lock) _active[job.Id] = new ActiveTrainJob(job);
             queue.Enqueue(job.Id);
+        }
+    }
+
+    private void DeleteLeftoverTempFiles()
+    {
+        foreach (string file in paths.LeftoverCheckpointTempFiles())
+        {
+            try
+            {
+                File.Delete(file);
+                logger.LogInformation("Deleted {File}, left by a checkpoint write the service did not finish", file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning(e, "Could not delete {File}, left by a checkpoint write the service did not finish", file);
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using CnnService.Engine.Data;
+using CnnService.Engine.Format;
 using Microsoft.Extensions.Options;
 
 namespace CnnService.Jobs;
@@ -27,7 +28,6 @@ public sealed class TrainJobPaths
     public string DataRoot { get; }
     public string Database => Path.Combine(Root, "jobs.db");
 
-    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch, every <c>Jobs:CheckpointSeconds</c> within one, and when stopped.</summary>
     /// <summary>
     /// The nearest existing <c>data/</c> at or above <paramref name="from"/> (a container's <c>/app/data</c>); else
     /// <c>../../data</c>, the repository's under <c>dotnet run --project src/CnnService</c> before anything was fetched.
@@ -43,5 +43,21 @@ public sealed class TrainJobPaths
         return Path.Combine(from, "..", "..", DatasetCatalog.DataFolder);
     }
 
-    public string Checkpoint(string id) => Path.Combine(Root, "checkpoints", id + ".ckpt");
+    /// <summary>Where the checkpoints are.</summary>
+    public string Checkpoints => Path.Combine(Root, "checkpoints");
+
+    /// <summary>The job's checkpoint: one per job, written by the trainer each epoch, every <c>Jobs:CheckpointSeconds</c> within one, and when stopped.</summary>
+    public string Checkpoint(string id) => Path.Combine(Checkpoints, id + CheckpointExtension);
+
+    private const string CheckpointExtension = ".ckpt";
+
+    /// <summary>
+    /// The temporary files of checkpoint writes that a killed process left in <see cref="Checkpoints"/>
+    /// (<see cref="SafeTensors.TargetOfTempFile"/> naming a checkpoint); nothing else there.
+    /// </summary>
+    public IEnumerable<string> LeftoverCheckpointTempFiles() =>
+        Directory.Exists(Checkpoints)
+            ? Directory.EnumerateFiles(Checkpoints).Where(file =>
+                SafeTensors.TargetOfTempFile(Path.GetFileName(file)) is string target && target.EndsWith(CheckpointExtension, StringComparison.Ordinal))
+            : [];
 }

@@ -14,7 +14,7 @@ namespace CnnService.Jobs;
 /// service's shutdown (the job ends <c>interrupted</c>); either way the trainer checkpoints first.
 /// </summary>
 public sealed class TrainJobRunner(
-    TrainJobManager jobs, TrainJobPaths paths, IOptions<TrainJobOptions> options, IServiceProvider services, ILogger<TrainJobRunner> logger)
+    TrainJobManager jobs, TrainJobPaths paths, TrainJobDataset datasets, IOptions<TrainJobOptions> options, IServiceProvider services, ILogger<TrainJobRunner> logger)
 {
     private const string ShutdownMessage = "The service shut down during the run; resume the job to continue from its checkpoint.";
 
@@ -64,7 +64,7 @@ public sealed class TrainJobRunner(
     {
         TrainJobSettings settings = job.Settings;
         TrainOptions trainOptions = settings.ToTrainOptions();
-        TrainingData data = TrainingData.Open(settings.Dataset, paths.DataRoot, settings.Limit, settings.ValidationSplit, settings.Seed);
+        TrainingData data = datasets.Open(settings);
         ModelSpec spec = settings.BuildSpec(data.Train);
         var trainer = new Trainer(spec, data.Train, data.Validation, trainOptions);
         string checkpoint = paths.Checkpoint(job.Id);

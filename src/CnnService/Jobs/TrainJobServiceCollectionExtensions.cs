@@ -24,6 +24,7 @@ public static class TrainJobServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TrainJobPaths>();
         services.AddSingleton<DatasetRoots>();
+        services.AddSingleton<TrainJobDataset>();
         services.AddSingleton<TrainJobStore>();
         services.AddSingleton<TrainJobQueue>();
         services.AddSingleton<TrainJobManager>();

@@ -48,6 +48,9 @@ public sealed record TrainJobSettings
         AugmentShift = AugmentShift,
     };
 
+    /// <summary>What an image folder's images are decoded for: the built-in architecture's input; a layer list has none.</summary>
+    public InputSpec? ArchitectureInput => Arch.ValueKind == JsonValueKind.String ? Architectures.Get(Arch.GetString()!).Input : null;
+
     /// <summary>
     /// The spec to train on <paramref name="train"/>: the named architecture, or the layer list with the
     /// dataset's images as input; either way named <see cref="Model"/> and labelled with the dataset's classes.

@@ -13,7 +13,7 @@ namespace CnnService.Jobs;
 /// training: the dataset is opened and the network is built for it, so a job that is accepted can run,
 /// and a bad layer list is refused with the engine's message rather than failing minutes later.
 /// </summary>
-public sealed partial class TrainJobValidator(TrainJobPaths paths, DatasetRoots datasetRoots, IOptions<TrainJobOptions> options, ILogger<TrainJobValidator> logger)
+public sealed partial class TrainJobValidator(TrainJobPaths paths, DatasetRoots datasetRoots, TrainJobDataset datasets, IOptions<TrainJobOptions> options, ILogger<TrainJobValidator> logger)
 {
     public const int MaxEpochs = 1000, MaxBatchSize = 4096, MaxAugmentShift = 8;
     public const double MaxLearningRate = 10, MaxValidationSplit = 0.5;
@@ -124,22 +124,26 @@ public sealed partial class TrainJobValidator(TrainJobPaths paths, DatasetRoots 
         }
 
         if (datasetRoots.Resolve(dataset) is string directory) return directory;
-        fail("dataset", $"No dataset \"{dataset}\": give {known}, or a dataset directory inside the service's dataset roots " +
-                        "(Datasets:Roots), relative to a root or as an absolute path.");
+        fail("dataset", DatasetRoots.Refusal(dataset));
         return null;
     }
 
-    /// <summary>Opens the training split and builds the network for it, as the job will.</summary>
+    /// <summary>Opens the training split (an image folder's decoded, as the job will) and builds the network for it.</summary>
     private void CheckTrainable(TrainJobSettings settings, Action<string, string> fail, bool checkSplit)
     {
         IDataset train;
         try
         {
-            train = DatasetCatalog.Open(settings.Dataset, DatasetSplit.Train, paths.DataRoot);
+            train = datasets.OpenTrain(settings);
         }
         catch (DatasetFormatException e)
         {
             fail("dataset", e.Message);
+            return;
+        }
+        catch (ModelFormatException e)
+        {
+            fail("arch", e.Message);
             return;
         }
 

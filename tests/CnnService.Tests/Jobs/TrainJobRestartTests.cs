@@ -131,4 +131,34 @@ public sealed class TrainJobRestartTests
         Assert.Equal(Enumerable.Range(1, 40), done.History.Select(e => e.Epoch));
         Assert.Equal(canceled.History, done.History.Take(canceled.History.Count));
     }
+
+    [Fact]
+    public async Task At_start_up_the_temporary_file_of_a_checkpoint_write_cut_short_is_deleted_and_the_checkpoint_kept()
+    {
+        using var folder = new TempFolder();
+        string checkpoint;
+        await using (var host = new JobsHost(folder))
+        {
+            TrainJob job = await host.StartAsync(JobBodies.Long());
+            await host.WaitForAsync(job.Id, j => j.History.Count >= 1);
+            (await host.PostAsync(job.Id, "cancel")).Dispose();
+            await host.WaitForStateAsync(job.Id, TrainJobState.Canceled);
+            checkpoint = Path.Combine(host.JobsRoot, "checkpoints", job.Id + ".ckpt");
+        }
+
+        // What kill -9 during a checkpoint write leaves: the first half of the new checkpoint under the writer's temporary name.
+        byte[] bytes = File.ReadAllBytes(checkpoint);
+        string folderOf = Path.GetDirectoryName(checkpoint)!;
+        string leftover = Path.Combine(folderOf, $".{Path.GetFileName(checkpoint)}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(leftover, bytes[..(bytes.Length / 2)]);
+        string[] others = [Path.Combine(folderOf, "notes.tmp"), Path.Combine(folderOf, ".other.ckpt.not-a-guid.tmp"), Path.Combine(folderOf, $".model.json.{Guid.NewGuid():N}.tmp")];
+        foreach (string other in others) File.WriteAllText(other, "not a checkpoint's temporary file");
+
+        await using var restarted = new JobsHost(folder);
+        (await restarted.Client.GetAsync("/v1/train-jobs")).Dispose(); // started: recovery has run
+
+        Assert.False(File.Exists(leftover));
+        Assert.Equal(bytes, File.ReadAllBytes(checkpoint));
+        Assert.All(others, other => Assert.True(File.Exists(other), other));
+    }
 }
