@@ -27,6 +27,7 @@ builder.Services.AddExplain(builder.Configuration);
 var app = builder.Build();
 app.Services.AddServiceGauges();
 
+app.UseMiddleware<BodyLimitMiddleware>();
 app.UseMiddleware<RequestMetricsMiddleware>();
 app.UseServiceRequestLogging();
 app.UseExceptionHandler();

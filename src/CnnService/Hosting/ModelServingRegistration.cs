@@ -23,6 +23,8 @@ public static class ModelServingRegistration
             .ValidateOnStart();
         services.AddOptions<PredictLimits>().Bind(configuration.GetSection(PredictLimits.Section))
             .Validate(o => o.MaxBodyBytes is >= 1024 and <= int.MaxValue, "Limits:MaxBodyBytes must be 1 KiB..2 GiB.")
+            .Validate(o => o.MaxDiscardBytes >= 0, "Limits:MaxDiscardBytes must be 0 or more.")
+            .Validate(o => o.DiscardSeconds is >= 0 and <= 600, "Limits:DiscardSeconds must be 0..600.")
             .Validate(o => o.MaxImagesPerRequest >= 1, "Limits:MaxImagesPerRequest must be at least 1.")
             .Validate(o => o.MaxImagePixels >= 1, "Limits:MaxImagePixels must be at least 1.")
             .Validate(o => o.MinImageSide >= 1, "Limits:MinImageSide must be at least 1.")
