@@ -37,6 +37,8 @@ public static class LoggingSetup
     public static void UseServiceRequestLogging(this WebApplication app) =>
         app.UseSerilogRequestLogging(options =>
         {
+            // This host's logger, not the static Log.Logger that the last host built took over (tests run several).
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms{Served}";
             options.GetLevel = RequestLevel;
             options.EnrichDiagnosticContext = (diagnostics, context) =>

@@ -74,6 +74,7 @@ public sealed class RequestLoggingTests
 
         LogEvent line = await lines.RequestLineAsync("/v1/models/mnist/predict");
         Assert.Equal(LogEventLevel.Information, line.Level);
-        Assert.Contains("batch of 1", line.RenderMessage());
+        string rendered = line.RenderMessage();
+        Assert.True(rendered.Contains("batch of 1"), rendered);
     }
 }
