@@ -30,6 +30,7 @@ public static class ExplainEndpoints
                 .WithName("Explain" + versioned)
                 .WithSummary("Show what every layer makes of one image")
                 .WithDescription("Same bodies as predict, with exactly one image. Returns the prediction, the input as the network saw it, and per layer its output shape, value range, colour scale and either one PNG per channel (base64, \"maps\") or the values of a vector layer. Query: layer (name or index) for one layer only, size (pixels a side of a map, 8..512), top_k.")
+                .ProducesModelProblems()
                 .DisableAntiforgery();
             group.MapGet(prefix + "/filters/{layer}.png", Filters)
                 .WithName("Filters" + versioned)
@@ -42,6 +43,7 @@ public static class ExplainEndpoints
             group.MapPost(prefix + "/activations/{layer}.png", PostedActivationsAsync)
                 .WithName("Activations" + versioned)
                 .WithSummary("One layer's activation maps, for a posted image, as one PNG")
+                .ProducesModelProblems(StatusCodes.Status422UnprocessableEntity)
                 .DisableAntiforgery();
         }
 

@@ -27,12 +27,14 @@ public static class PredictEndpoints
         group.MapPost("/predict", PredictAsync)
             .WithName("Predict")
             .WithSummary("Classify images with a model's default version")
-            .WithDescription("multipart/form-data with one or more image files (one prediction per file, in order); a raw image/png, image/jpeg, image/webp, image/gif or image/bmp body; or application/json with {\"instances\": [C x H x W arrays]} or {\"images\": [base64, ...]}. Query top_k (default 5).")
+            .WithDescription("multipart/form-data with one or more image files (one prediction per file, in order); a raw image/png, image/jpeg, image/webp, image/gif or image/bmp body; or application/json with {\"instances\": [C x H x W arrays]} or {\"images\": [base64, ...]}. Query top_k (default 5). 429 with Retry-After when the model's queue is full.")
+            .ProducesModelProblems(StatusCodes.Status429TooManyRequests)
             .DisableAntiforgery();
 
         group.MapPost("/versions/{version}/predict", PredictAsync)
             .WithName("PredictVersion")
             .WithSummary("Classify images with one version of a model")
+            .ProducesModelProblems(StatusCodes.Status429TooManyRequests)
             .DisableAntiforgery();
 
         return group;
