@@ -31,13 +31,13 @@ public static class LoggingSetup
                 },
                 bufferSize: LogBufferEvents,
                 blockWhenFull: false);
-        });
+        }, preserveStaticLogger: true);  // each host its own logger: Serilog's static one is shared by every host in the process, and closed by the first to stop
     }
 
     public static void UseServiceRequestLogging(this WebApplication app) =>
         app.UseSerilogRequestLogging(options =>
         {
-            // This host's logger, not the static Log.Logger that the last host built took over (tests run several).
+            // This host's logger: the middleware would otherwise write to the static Log.Logger, which this host leaves alone.
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms{Served}";
             options.GetLevel = RequestLevel;
