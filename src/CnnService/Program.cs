@@ -3,6 +3,7 @@
 using System.Text.Json;
 using CnnService.Endpoints;
 using CnnService.Hosting;
+using CnnService.Hosting.Health;
 using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Predict;
@@ -23,10 +24,12 @@ long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<Predi
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 builder.Services.AddTrainJobs(builder.Configuration);
 builder.Services.AddExplain(builder.Configuration);
+builder.Services.AddServiceHealthChecks(builder.Configuration);
 
 var app = builder.Build();
 app.Services.AddServiceGauges();
 
+app.UseMiddleware<BodyLimitMiddleware>();
 app.UseMiddleware<RequestMetricsMiddleware>();
 app.UseServiceRequestLogging();
 app.UseExceptionHandler();

@@ -14,4 +14,13 @@ public sealed class BatchingOptions
     /// under load because requests queue while a batch runs.
     /// </summary>
     public double MaxDelayMilliseconds { get; set; }
+
+    /// <summary>
+    /// Most images waiting per model version (default 4 full batches). Past that a request is answered 429
+    /// at once instead of queueing: throughput stops rising long before, so a longer queue only adds latency.
+    /// </summary>
+    public int MaxQueuedImages { get; set; } = 128;
+
+    /// <summary>The <c>Retry-After</c> of a 429, in seconds.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
 }

@@ -10,17 +10,21 @@ namespace CnnService.Batching;
 /// they fit in <see cref="BatchingOptions.MaxBatchSize"/> (waiting up to the configured delay for more),
 /// runs one forward pass and hands each request its slice. One pass at a time per version: the engine
 /// already spreads a pass over every core, so two passes would only fight over them.
+/// The queue holds at most <see cref="BatchingOptions.MaxQueuedImages"/> images: past that a request is
+/// refused at once (<see cref="TrySubmit"/>), so overload is shed instead of turning into latency. A request
+/// canceled while it waits leaves the queue at once and never runs.
 /// </summary>
 public sealed class DynamicBatcher
 {
     private readonly Model _model;
     private readonly int _maxBatch;
+    private readonly int _maxQueuedImages;
     private readonly long _maxDelayTicks;
     private readonly Action<int>? _onBatch;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Pending> _batch = [];
     private float[] _inputs = [], _outputs = [];
-    private int _queued;
+    private int _queued, _queuedImages;
 
     /// <param name="onBatch">Told the size of every batch run (the metrics' histogram).</param>
     public DynamicBatcher(Model model, BatchingOptions options, Action<int>? onBatch = null)
@@ -29,6 +33,7 @@ public sealed class DynamicBatcher
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxDelayMilliseconds);
         _model = model;
         _maxBatch = options.MaxBatchSize;
+        _maxQueuedImages = options.MaxQueuedImages;
         _maxDelayTicks = (long)(options.MaxDelayMilliseconds * Stopwatch.Frequency / 1000);
         _onBatch = onBatch;
         Completion = Task.Run(RunAsync);
@@ -40,22 +45,63 @@ public sealed class DynamicBatcher
     /// <summary>Requests waiting for a batch.</summary>
     public int QueueLength => Volatile.Read(ref _queued);
 
+    /// <summary>Images waiting for a batch, held to <see cref="BatchingOptions.MaxQueuedImages"/>.</summary>
+    public int QueuedImages => Volatile.Read(ref _queuedImages);
+
+    /// <summary>Test seam: awaited by the worker before each forward pass, so a test can hold the batcher while the queue fills.</summary>
+    internal Func<Task>? BeforeForward { get; set; }
+
     /// <summary>Queues <paramref name="count"/> normalised images ([count, C, H, W] in <paramref name="inputs"/>) and returns their outputs.</summary>
-    public Task<BatchResult> SubmitAsync(float[] inputs, int count, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidOperationException">The queue has no room for them.</exception>
+    public Task<BatchResult> SubmitAsync(float[] inputs, int count, CancellationToken cancellationToken = default) =>
+        TrySubmit(inputs, count, cancellationToken, out Task<BatchResult> result) ? result : throw new InvalidOperationException($"The batch queue is full ({_maxQueuedImages} images).");
+
+    /// <summary>
+    /// Queues the images unless the queue has no room for them (an empty queue always takes a request,
+    /// however large, so that it can run alone); <paramref name="result"/> completes with their outputs.
+    /// </summary>
+    public bool TrySubmit(float[] inputs, int count, CancellationToken cancellationToken, out Task<BatchResult> result)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (inputs.Length < (long)count * _model.InputShape.Size)
             throw new ArgumentException($"{count} images need {count * _model.InputShape.Size} values; got {inputs.Length}.", nameof(inputs));
 
+        int queued = Interlocked.Add(ref _queuedImages, count);
+        if (queued > _maxQueuedImages && queued != count)
+        {
+            Interlocked.Add(ref _queuedImages, -count);
+            result = null!;
+            return false;
+        }
+
         var pending = new Pending(inputs, count, cancellationToken);
         Interlocked.Increment(ref _queued);
+        // Registered before the worker can see the request; a token canceled already takes it out at once.
+        if (cancellationToken.CanBeCanceled)
+            pending.Registration = cancellationToken.Register(static state => { var (batcher, p) = ((DynamicBatcher, Pending))state!; batcher.Cancel(p); }, (this, pending));
         if (!_queue.Writer.TryWrite(pending))
         {
-            Interlocked.Decrement(ref _queued);
+            pending.Registration.Dispose();
+            if (pending.TryClaim(Pending.Canceled)) Leave(pending);
             throw new ObjectDisposedException(nameof(DynamicBatcher), "This model version is no longer served.");
         }
 
-        return pending.Result.Task;
+        result = pending.Result.Task;
+        return true;
+    }
+
+    /// <summary>A canceled request leaves the queue now, not when the worker reaches it, and never runs.</summary>
+    private void Cancel(Pending pending)
+    {
+        if (!pending.TryClaim(Pending.Canceled)) return;
+        Leave(pending);
+        pending.Result.TrySetCanceled(pending.Cancellation);
+    }
+
+    private void Leave(Pending pending)
+    {
+        Interlocked.Decrement(ref _queued);
+        Interlocked.Add(ref _queuedImages, -pending.Count);
     }
 
     /// <summary>Accepts no more requests; the ones queued still run.</summary>
@@ -67,6 +113,7 @@ public sealed class DynamicBatcher
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             int images = await CollectAsync(reader).ConfigureAwait(false);
+            if (images > 0 && BeforeForward is { } hold) await hold().ConfigureAwait(false);
             if (images > 0) Run(images);
             _batch.Clear();
         }
@@ -83,12 +130,9 @@ public sealed class DynamicBatcher
             {
                 if (images > 0 && images + next.Count > _maxBatch) return images;
                 reader.TryRead(out _);
-                Interlocked.Decrement(ref _queued);
-                if (next.Cancellation.IsCancellationRequested)
-                {
-                    next.Result.TrySetCanceled(next.Cancellation);
-                    continue;
-                }
+                if (!next.TryClaim(Pending.Taken)) continue;  // canceled while queued: already left the queue
+                next.Registration.Dispose();
+                Leave(next);
 
                 _batch.Add(next);
                 images += next.Count;
@@ -151,9 +195,16 @@ public sealed class DynamicBatcher
 
     private sealed class Pending(float[] inputs, int count, CancellationToken cancellation)
     {
+        public const int Queued = 0, Taken = 1, Canceled = 2;
+        private int _state;
+
         public float[] Inputs { get; } = inputs;
         public int Count { get; } = count;
         public CancellationToken Cancellation { get; } = cancellation;
         public TaskCompletionSource<BatchResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Moves a queued request to <paramref name="state"/>; false when the worker or its cancellation got there first.</summary>
+        public bool TryClaim(int state) => Interlocked.CompareExchange(ref _state, state, Queued) == Queued;
     }
 }

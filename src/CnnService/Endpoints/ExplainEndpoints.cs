@@ -7,7 +7,6 @@ using CnnService.Models;
 using CnnService.Predict;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Serilog;
 
 namespace CnnService.Endpoints;
 
@@ -31,6 +30,7 @@ public static class ExplainEndpoints
                 .WithName("Explain" + versioned)
                 .WithSummary("Show what every layer makes of one image")
                 .WithDescription("Same bodies as predict, with exactly one image. Returns the prediction, the input as the network saw it, and per layer its output shape, value range, colour scale and either one PNG per channel (base64, \"maps\") or the values of a vector layer. Query: layer (name or index) for one layer only, size (pixels a side of a map, 8..512), top_k.")
+                .ProducesModelProblems()
                 .DisableAntiforgery();
             group.MapGet(prefix + "/filters/{layer}.png", Filters)
                 .WithName("Filters" + versioned)
@@ -43,6 +43,7 @@ public static class ExplainEndpoints
             group.MapPost(prefix + "/activations/{layer}.png", PostedActivationsAsync)
                 .WithName("Activations" + versioned)
                 .WithSummary("One layer's activation maps, for a posted image, as one PNG")
+                .ProducesModelProblems(StatusCodes.Status422UnprocessableEntity)
                 .DisableAntiforgery();
         }
 
@@ -50,20 +51,20 @@ public static class ExplainEndpoints
     }
 
     private static async Task<Results<Ok<ExplainResponse>, ProblemHttpResult>> ExplainAsync(
-        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options, IDiagnosticContext log)
+        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
-            return BadRequest("Invalid top_k", topKError!);
+            return ModelRequest.BadRequest("Invalid top_k", topKError!);
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!TryAcquire(name, version, context, repository, log, out ModelLease lease, out problem)) return problem;
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
 
         using (lease)
         {
             int? only = null;
             if (context.Request.Query["layer"].ToString() is { Length: > 0 } layerText)
             {
-                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layerText, out int index, out string error)) return NotFound("Unknown layer", error);
+                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layerText, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
                 only = index;
             }
 
@@ -74,7 +75,7 @@ public static class ExplainEndpoints
             }
             catch (PredictInputException e)
             {
-                return TypedResults.Problem(title: e.Title, detail: e.Message, statusCode: e.Status);
+                return ModelRequest.Problem(e);
             }
 
             return TypedResults.Ok(Explainer.Describe(explanation, lease.Version.Model, only, topK, size));
@@ -82,16 +83,16 @@ public static class ExplainEndpoints
     }
 
     private static Results<FileContentHttpResult, ProblemHttpResult> Filters(
-        string name, string layer, HttpContext context, ModelRepository repository, IDiagnosticContext log)
+        string name, string layer, HttpContext context, ModelRepository repository)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
-        if (!TryAcquire(name, version, context, repository, log, out ModelLease lease, out problem)) return problem;
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
         using (lease)
         {
             ModelVersion served = lease.Version;
-            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return NotFound("Unknown layer", error);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
             if (served.Model.Layers[index] is not Conv2D conv)
-                return BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
+                return ModelRequest.BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
             return Png(() => Explainer.Filters(conv));
         }
     }
@@ -102,24 +103,24 @@ public static class ExplainEndpoints
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
         if (string.IsNullOrEmpty(id))
-            return BadRequest("Missing id", "Give the id of an explain answer (?id=...), or POST an image to this URL.");
+            return ModelRequest.BadRequest("Missing id", "Give the id of an explain answer (?id=...), or POST an image to this URL.");
         if (!cache.TryGet(id, out Explanation explanation) || explanation.Model != name || (version is int v && explanation.Version != v))
-            return NotFound("Unknown explanation", $"No explanation \"{id}\" of model {name}{(version is null ? "" : $" version {version}")}: it has expired or never existed; explain the image again.");
+            return ModelRequest.NotFound("Unknown explanation", $"No explanation \"{id}\" of model {name}{(version is null ? "" : $" version {version}")}: it has expired or never existed; explain the image again.");
 
-        context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;
-        if (!LayerSelector.TryResolve(explanation.LayerNames, layer, out int index, out string error)) return NotFound("Unknown layer", error);
+        context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;  // no lease: the cached explanation is all it needs
+        if (!LayerSelector.TryResolve(explanation.LayerNames, layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
         return Png(() => Explainer.ActivationMosaic(explanation, index, size));
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PostedActivationsAsync(
-        string name, string layer, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options, IDiagnosticContext log)
+        string name, string layer, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!TryAcquire(name, version, context, repository, log, out ModelLease lease, out problem)) return problem;
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
         using (lease)
         {
-            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layer, out int index, out string error)) return NotFound("Unknown layer", error);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
             try
             {
                 Explanation explanation = await TraceAsync(context, lease.Version, reader, explainer);
@@ -127,7 +128,7 @@ public static class ExplainEndpoints
             }
             catch (PredictInputException e)
             {
-                return TypedResults.Problem(title: e.Title, detail: e.Message, statusCode: e.Status);
+                return ModelRequest.Problem(e);
             }
         }
     }
@@ -141,21 +142,6 @@ public static class ExplainEndpoints
         return explainer.Trace(version, inputs.Buffer.AsSpan(0, version.Model.InputShape.Size));
     }
 
-    private static bool TryAcquire(string name, int? version, HttpContext context, ModelRepository repository, IDiagnosticContext log, out ModelLease lease, out ProblemHttpResult problem)
-    {
-        problem = null!;
-        if (!repository.TryAcquire(name, version, out lease, out string? error))
-        {
-            problem = NotFound("Not found", error!);
-            return false;
-        }
-
-        context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;
-        log.Set("Model", name);
-        log.Set("Version", lease.Version.Version);
-        return true;
-    }
-
     private static bool TryReadSize(HttpContext context, ExplainOptions options, out int size, out ProblemHttpResult problem)
     {
         problem = null!;
@@ -163,7 +149,7 @@ public static class ExplainEndpoints
         string? text = context.Request.Query["size"];
         if (string.IsNullOrEmpty(text)) return true;
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out size) && size is >= MinMapSize and <= MaxMapSize) return true;
-        problem = BadRequest("Invalid size", $"size \"{text}\" is not a whole number of pixels from {MinMapSize} to {MaxMapSize}.");
+        problem = ModelRequest.BadRequest("Invalid size", $"size \"{text}\" is not a whole number of pixels from {MinMapSize} to {MaxMapSize}.");
         return false;
     }
 
@@ -178,8 +164,4 @@ public static class ExplainEndpoints
             return TypedResults.Problem(title: "Too large to draw", detail: e.Message, statusCode: StatusCodes.Status422UnprocessableEntity);
         }
     }
-
-    private static ProblemHttpResult NotFound(string title, string detail) => TypedResults.Problem(title: title, detail: detail, statusCode: StatusCodes.Status404NotFound);
-
-    private static ProblemHttpResult BadRequest(string title, string detail) => TypedResults.Problem(title: title, detail: detail, statusCode: StatusCodes.Status400BadRequest);
 }

@@ -34,11 +34,9 @@ public static class ModelEndpoints
 
     private static Results<Ok<ModelDetails>, ProblemHttpResult> Get(string name, int? version, ModelRepository repository, HttpContext context)
     {
-        if (!repository.TryAcquire(name, version, out ModelLease lease, out string? error))
-            return TypedResults.Problem(title: "Not found", detail: error, statusCode: StatusCodes.Status404NotFound);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out ProblemHttpResult problem)) return problem;
         using (lease)
         {
-            context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;
             bool isDefault = repository.Models.TryGetValue(name, out ServedModel? model) && model.Default == lease.Version;
             return TypedResults.Ok(ModelDescriber.Describe(lease.Version, isDefault));
         }

@@ -4,6 +4,7 @@ using CnnService.Contracts;
 using CnnService.Models;
 using CnnService.Predict;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Serilog;
 
 namespace CnnService.Endpoints;
@@ -12,7 +13,8 @@ namespace CnnService.Endpoints;
 /// <c>POST /v1/models/{name}/predict</c> and <c>POST /v1/models/{name}/versions/{version}/predict</c>:
 /// images (multipart files, a raw image body, base64 in JSON) or normalised instances in, the top
 /// classes and every probability out. The request holds a lease on its version from start to end, so a
-/// hot swap never pulls the model out from under it.
+/// hot swap never pulls the model out from under it; when the version's batch queue is full it is
+/// refused at once with 429 and <c>Retry-After</c>.
 /// </summary>
 public static class PredictEndpoints
 {
@@ -22,40 +24,39 @@ public static class PredictEndpoints
     {
         RouteGroupBuilder group = app.MapGroup("/v1/models/{name}").WithTags("Predict");
 
-        group.MapPost("/predict", (string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, IDiagnosticContext log) =>
-                PredictAsync(name, null, context, repository, reader, log))
+        group.MapPost("/predict", PredictAsync)
             .WithName("Predict")
             .WithSummary("Classify images with a model's default version")
-            .WithDescription("multipart/form-data with one or more image files (one prediction per file, in order); a raw image/png, image/jpeg, image/webp, image/gif or image/bmp body; or application/json with {\"instances\": [C x H x W arrays]} or {\"images\": [base64, ...]}. Query top_k (default 5).")
+            .WithDescription("multipart/form-data with one or more image files (one prediction per file, in order); a raw image/png, image/jpeg, image/webp, image/gif or image/bmp body; or application/json with {\"instances\": [C x H x W arrays]} or {\"images\": [base64, ...]}. Query top_k (default 5). 429 with Retry-After when the model's queue is full.")
+            .ProducesModelProblems(StatusCodes.Status429TooManyRequests)
             .DisableAntiforgery();
 
-        group.MapPost("/versions/{version}/predict", (string name, string version, HttpContext context, ModelRepository repository, PredictRequestReader reader, IDiagnosticContext log) =>
-                VersionRoute.TryParse(version, out int v, out var problem) ? PredictAsync(name, v, context, repository, reader, log) : Task.FromResult<Results<Ok<PredictResponse>, ProblemHttpResult>>(problem))
+        group.MapPost("/versions/{version}/predict", PredictAsync)
             .WithName("PredictVersion")
             .WithSummary("Classify images with one version of a model")
+            .ProducesModelProblems(StatusCodes.Status429TooManyRequests)
             .DisableAntiforgery();
 
         return group;
     }
 
     private static async Task<Results<Ok<PredictResponse>, ProblemHttpResult>> PredictAsync(
-        string name, int? version, HttpContext context, ModelRepository repository, PredictRequestReader reader, IDiagnosticContext log)
+        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, IOptions<BatchingOptions> batching, IDiagnosticContext log)
     {
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
-            return TypedResults.Problem(title: "Invalid top_k", detail: topKError, statusCode: StatusCodes.Status400BadRequest);
-        if (!repository.TryAcquire(name, version, out ModelLease lease, out string? error))
-            return TypedResults.Problem(title: "Not found", detail: error, statusCode: StatusCodes.Status404NotFound);
+            return ModelRequest.BadRequest("Invalid top_k", topKError!);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
 
         using (lease)
         {
             ModelVersion served = lease.Version;
-            context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;
-            log.Set("Model", name);
-            log.Set("Version", served.Version);
             try
             {
                 using PredictInputs inputs = await reader.ReadAsync(context.Request, served.Model.Spec.Input, context.RequestAborted);
-                BatchResult result = await served.Batcher.SubmitAsync(inputs.Buffer, inputs.Count, context.RequestAborted);
+                if (!served.Batcher.TrySubmit(inputs.Buffer, inputs.Count, context.RequestAborted, out Task<BatchResult> submitted))
+                    return ModelRequest.Busy(context, name, batching.Value);
+                BatchResult result = await submitted;
                 log.Set("Images", inputs.Count);
                 log.Set("BatchSize", result.BatchSize);
                 context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{served.Version}, {inputs.Count} image(s), batch of {result.BatchSize}";
@@ -63,7 +64,7 @@ public static class PredictEndpoints
             }
             catch (PredictInputException e)
             {
-                return TypedResults.Problem(title: e.Title, detail: e.Message, statusCode: e.Status);
+                return ModelRequest.Problem(e);
             }
         }
     }

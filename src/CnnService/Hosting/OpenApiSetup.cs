@@ -26,12 +26,17 @@ public static class OpenApiSetup
                 string? name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
                 if (name is "Predict" or "PredictVersion" or "Explain" or "ExplainVersion" or "Activations" or "ActivationsVersion")
                     operation.RequestBody = PredictBody();
+                if (name is "Predict" or "PredictVersion")
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(TopK());
+                }
                 if (name is "Explain" or "ExplainVersion")
                 {
                     operation.Parameters ??= [];
                     operation.Parameters.Add(Query("layer", JsonSchemaType.String, "Only this layer: its name or zero-based index."));
                     operation.Parameters.Add(Query("size", JsonSchemaType.Integer, "Pixels a side of each activation map, 8..512 (default Explain:MapSize, 96)."));
-                    operation.Parameters.Add(Query("top_k", JsonSchemaType.Integer, "Classes in prediction.top (default 5)."));
+                    operation.Parameters.Add(TopK());
                 }
                 return Task.CompletedTask;
             });
@@ -47,6 +52,8 @@ public static class OpenApiSetup
             ui.DocumentTitle = "CnnService API";
         });
     }
+
+    private static OpenApiParameter TopK() => Query("top_k", JsonSchemaType.Integer, "How many of the most likely classes to list in top, a positive integer (default 5).");
 
     private static OpenApiParameter Query(string name, JsonSchemaType type, string description) =>
         new() { Name = name, In = ParameterLocation.Query, Description = description, Schema = new OpenApiSchema { Type = type } };

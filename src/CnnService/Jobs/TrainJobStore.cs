@@ -116,6 +116,13 @@ public sealed class TrainJobStore
         return counts;
     }
 
+    /// <summary>Throws unless a write could commit now: takes the write lock and lets it go, writing nothing (the readiness check).</summary>
+    public void CheckWritable()
+    {
+        using SqliteConnection connection = Open();
+        Execute(connection, "BEGIN IMMEDIATE; ROLLBACK;");
+    }
+
     private void Write(string sql, TrainJob job)
     {
         using SqliteConnection connection = Open();

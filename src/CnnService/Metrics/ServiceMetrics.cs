@@ -6,7 +6,7 @@ namespace CnnService.Metrics;
 
 /// <summary>
 /// The service's Prometheus metrics: requests and their latency per endpoint and model, the batch
-/// sizes the dynamic batcher actually ran, and gauges (queue lengths, loaded models, train jobs by
+/// sizes the dynamic batcher actually ran, the requests shed when a batch queue was full, and gauges (queue lengths, loaded models, train jobs by
 /// state) read from their owners at scrape time. Written out in the Prometheus text format 0.0.4.
 /// </summary>
 public sealed class ServiceMetrics
@@ -18,12 +18,16 @@ public sealed class ServiceMetrics
     private readonly ConcurrentDictionary<(string Endpoint, string Model), Histogram> _latency = new();
     private readonly ConcurrentDictionary<string, Histogram> _batches = new();
     private readonly ConcurrentDictionary<string, Gauge> _gauges = new();
+    private readonly ConcurrentDictionary<string, long> _shed = new();
 
     public void ObserveRequest(string endpoint, string method, int status, string? model, double seconds)
     {
         _requests.AddOrUpdate((endpoint, method, status, model ?? ""), 1, (_, n) => n + 1);
         _latency.GetOrAdd((endpoint, model ?? ""), _ => new Histogram(LatencyBounds)).Observe(seconds);
     }
+
+    /// <summary>A request refused with 429 because its model's batch queue was full.</summary>
+    public void ObserveShed(string model) => _shed.AddOrUpdate(model, 1, (_, n) => n + 1);
 
     public void ObserveBatch(string model, int size) => _batches.GetOrAdd(model, _ => new Histogram(BatchBounds)).Observe(size);
 
@@ -47,6 +51,10 @@ public sealed class ServiceMetrics
         Header(text, "cnn_batch_size", "histogram", "Images per forward pass run by the dynamic batcher, by model.");
         foreach ((string model, Histogram histogram) in _batches.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             WriteHistogram(text, "cnn_batch_size", $"model=\"{Escape(model)}\"", histogram);
+
+        Header(text, "cnn_requests_shed_total", "counter", "Requests refused with 429 because the model's batch queue was full, by model.");
+        foreach ((string model, long count) in _shed.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            text.Append("cnn_requests_shed_total{model=\"").Append(Escape(model)).Append("\"} ").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
 
         foreach ((string name, Gauge gauge) in _gauges.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {

@@ -8,6 +8,15 @@ public sealed class PredictLimits
     /// <summary>Largest request body, for every endpoint (Kestrel's limit and the predict reader's own).</summary>
     public long MaxBodyBytes { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// A body refused with 413 before it was read to its end is read and discarded up to this many bytes in all,
+    /// so a client that sends everything before reading gets the answer instead of a reset connection.
+    /// </summary>
+    public long MaxDiscardBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>At most this long is spent discarding a refused body.</summary>
+    public double DiscardSeconds { get; set; } = 30;
+
     public int MaxImagesPerRequest { get; set; } = 64;
 
     /// <summary>Largest image, width times height, checked from its header before any pixel is decoded.</summary>

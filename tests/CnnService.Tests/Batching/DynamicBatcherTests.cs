@@ -99,4 +99,80 @@ public sealed class DynamicBatcherTests
 
         Assert.Throws<ObjectDisposedException>(() => { _ = batcher.SubmitAsync(Image(1), 1); });
     }
+
+    /// <summary>A batcher whose worker stops before each forward pass until <see cref="Release"/>; <see cref="Held"/> completes when it first stops.</summary>
+    private sealed class HeldBatcher
+    {
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public HeldBatcher(BatchingOptions options)
+        {
+            Batcher = new DynamicBatcher(Mnist, options, size => { lock (Sizes) Sizes.Add(size); })
+            {
+                BeforeForward = () =>
+                {
+                    _held.TrySetResult();
+                    return _release.Task;
+                },
+            };
+        }
+
+        public DynamicBatcher Batcher { get; }
+        public List<int> Sizes { get; } = [];
+        public Task Held => _held.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        public void Release() => _release.TrySetResult();
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_the_next_request_and_the_queued_ones_still_run()
+    {
+        var held = new HeldBatcher(new BatchingOptions { MaxBatchSize = 8, MaxQueuedImages = 3 });
+        Task<BatchResult> running = held.Batcher.SubmitAsync(Image(0), 1);
+        await held.Held;
+        Task<BatchResult>[] queued = [held.Batcher.SubmitAsync(Image(1), 1), held.Batcher.SubmitAsync([.. Image(2), .. Image(3)], 2)];
+        Assert.Equal(3, held.Batcher.QueuedImages);
+
+        bool accepted = held.Batcher.TrySubmit(Image(4), 1, CancellationToken.None, out _);
+
+        Assert.False(accepted);
+        Assert.Equal(3, held.Batcher.QueuedImages);
+        held.Release();
+        await running;
+        BatchResult[] results = await Task.WhenAll(queued);
+        Assert.Equal(Alone(Image(1)), results[0].Outputs.AsSpan(0, Mnist.OutputShape.Size).ToArray(), (a, b) => Math.Abs(a - b) < 1e-6f);
+        Assert.Equal(0, held.Batcher.QueuedImages);
+        Assert.Equal(4, held.Sizes.Sum());
+    }
+
+    [Fact]
+    public async Task An_empty_queue_takes_a_request_larger_than_the_queue_limit()
+    {
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 8, MaxQueuedImages = 2 });
+
+        BatchResult result = await batcher.SubmitAsync([.. Image(1), .. Image(2), .. Image(3)], 3);
+
+        Assert.Equal(3, result.BatchSize);
+    }
+
+    [Fact]
+    public async Task A_request_canceled_while_queued_leaves_the_queue_at_once_and_never_runs()
+    {
+        var held = new HeldBatcher(new BatchingOptions { MaxBatchSize = 8, MaxQueuedImages = 8 });
+        Task<BatchResult> running = held.Batcher.SubmitAsync(Image(0), 1);
+        await held.Held;
+        using var clientGone = new CancellationTokenSource();
+        Task<BatchResult> canceled = held.Batcher.SubmitAsync([.. Image(1), .. Image(2)], 2, clientGone.Token);
+        Task<BatchResult> kept = held.Batcher.SubmitAsync(Image(3), 1);
+        Assert.Equal((2, 3), (held.Batcher.QueueLength, held.Batcher.QueuedImages));
+
+        clientGone.Cancel();
+
+        Assert.Equal((1, 1), (held.Batcher.QueueLength, held.Batcher.QueuedImages));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled);
+        held.Release();
+        await running;
+        Assert.Equal(1, (await kept).BatchSize);
+        Assert.Equal([1, 1], held.Sizes);
+    }
 }

@@ -42,6 +42,14 @@ public sealed class PageSession : IAsyncLifetime
     /// <summary>A fresh page (own context) at <paramref name="path"/>, waiting until the page has explained its first input.</summary>
     public async Task<IPage> OpenAsync(string path, int width = 1280, int height = 900, bool touch = false)
     {
+        IPage page = await LoadAsync(path, width, height, touch);
+        await WaitForStateAsync(page, "ready");
+        return page;
+    }
+
+    /// <summary>A fresh page (own context) at <paramref name="path"/>, once loaded.</summary>
+    public async Task<IPage> LoadAsync(string path, int width = 1280, int height = 900, bool touch = false)
+    {
         if (_browser is null) throw new FileNotFoundException($"No Chromium at {ChromiumPath}: apt-get install chromium (.ci/run does), or set CNN_CHROMIUM.");
         IBrowserContext context = await _browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -50,7 +58,6 @@ public sealed class PageSession : IAsyncLifetime
         });
         IPage page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(BaseAddress, path).ToString());
-        await WaitForStateAsync(page, "ready");
         return page;
     }
 

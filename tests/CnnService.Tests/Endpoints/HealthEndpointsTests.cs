@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using CnnService.Jobs;
 using CnnService.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CnnService.Tests.Endpoints;
 
@@ -11,7 +13,11 @@ public sealed class HealthEndpointsTests
     {
         await using var factory = new ServiceFactory();
         using HttpResponseMessage response = await factory.CreateClient().GetAsync("/health/live");
+
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        JsonElement body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("live", body.GetProperty("status").GetString());
+        Assert.Equal(["process:healthy"], Checks(body));
     }
 
     [Fact]
@@ -26,6 +32,53 @@ public sealed class HealthEndpointsTests
         JsonElement body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("ready", body.GetProperty("status").GetString());
         Assert.Equal(2, body.GetProperty("models").GetInt32());
+        Assert.Equal(["models:healthy", "job_store:healthy", "checkpoint_disk:healthy"], Checks(body));
+    }
+
+    private static string[] Checks(JsonElement body) =>
+        body.GetProperty("checks").EnumerateArray().Select(c => $"{c.GetProperty("name").GetString()}:{c.GetProperty("status").GetString()}").ToArray();
+
+    private static async Task<JsonElement> ReadyAnswer503Async(HttpClient client)
+    {
+        using HttpResponseMessage response = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        JsonElement body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("unhealthy", body.GetProperty("status").GetString());
+        return body;
+    }
+
+    private static string Description(JsonElement body, string check) =>
+        body.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == check).GetProperty("description").GetString()!;
+
+    [Fact]
+    public async Task Ready_fails_while_the_job_store_folder_cannot_be_written()
+    {
+        using var temp = new TempFolder();
+        string jobs = temp.Combine("jobs");
+        await using var factory = new ServiceFactory(new Dictionary<string, string?> { ["Jobs:Root"] = jobs });
+        HttpClient client = await factory.ReadyClientAsync();
+        factory.Services.GetRequiredService<TrainJobStore>();  // opened on a writable folder, as at start-up
+        Directory.Delete(jobs, recursive: true);
+        File.WriteAllText(jobs, "a file where the job store's folder was");  // unwritable even for root
+
+        JsonElement body = await ReadyAnswer503Async(client);
+
+        Assert.Equal(["models:healthy", "job_store:unhealthy", "checkpoint_disk:healthy"], Checks(body));
+        Assert.Contains("cannot be written", Description(body, "job_store"));
+        using HttpResponseMessage live = await client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    [Fact]
+    public async Task Ready_fails_when_free_disk_for_checkpoints_is_below_the_threshold()
+    {
+        await using var factory = new ServiceFactory(new Dictionary<string, string?> { ["Health:MinFreeDiskMegabytes"] = "1000000000000" });
+        HttpClient client = await factory.ReadyClientAsync();
+
+        JsonElement body = await ReadyAnswer503Async(client);
+
+        Assert.Equal(["models:healthy", "job_store:healthy", "checkpoint_disk:unhealthy"], Checks(body));
+        Assert.Contains("at least 1,000,000,000,000 MB wanted", Description(body, "checkpoint_disk"));
     }
 
     [Fact]
