@@ -74,7 +74,8 @@ public class TrainingModelTests
     [Fact]
     public void Training_data_limits_then_holds_out_the_validation_share()
     {
-        TrainingData data = TrainingData.Open(Fixtures.MnistSmall, null, limit: 100, validationSplit: 0.2, seed: 1);
+        TrainingData data = TrainingData.From(DatasetCatalog.Open(Fixtures.MnistSmall, DatasetSplit.Train, null), DatasetCatalog.Open(Fixtures.MnistSmall, DatasetSplit.Test, null),
+            limit: 100, validationSplit: 0.2, seed: 1);
 
         Assert.Equal((80, 20, 1000), (data.Train.Count, data.Validation!.Count, data.Test.Count));
     }
