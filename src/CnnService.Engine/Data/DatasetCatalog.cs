@@ -69,12 +69,21 @@ public static class DatasetCatalog
     {
         if (!string.IsNullOrEmpty(dataRoot)) return dataRoot;
         if (!string.IsNullOrEmpty(environmentRoot)) return environmentRoot;
-        for (DirectoryInfo? dir = new(currentDirectory); dir is not null; dir = dir.Parent)
+        return NearestDataFolder(currentDirectory, name) ?? Path.Combine(currentDirectory, DataFolder);
+    }
+
+    /// <summary>
+    /// The nearest <c>data/</c> folder at or above <paramref name="from"/> (that holds <paramref name="holding"/>,
+    /// when given), or null: how a checkout finds its fetched datasets from anywhere inside it.
+    /// </summary>
+    public static string? NearestDataFolder(string from, string? holding = null)
+    {
+        for (DirectoryInfo? dir = new(from); dir is not null; dir = dir.Parent)
         {
             string candidate = Path.Combine(dir.FullName, DataFolder);
-            if (Directory.Exists(Path.Combine(candidate, name))) return candidate;
+            if (Directory.Exists(holding is null ? candidate : Path.Combine(candidate, holding))) return candidate;
         }
 
-        return Path.Combine(currentDirectory, DataFolder);
+        return null;
     }
 }

@@ -32,16 +32,8 @@ public sealed class TrainJobPaths
     /// The nearest existing <c>data/</c> at or above <paramref name="from"/> (a container's <c>/app/data</c>); else
     /// <c>../../data</c>, the repository's under <c>dotnet run --project src/CnnService</c> before anything was fetched.
     /// </summary>
-    private static string NearestDataFolder(string from)
-    {
-        for (DirectoryInfo? dir = new(from); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, DatasetCatalog.DataFolder);
-            if (Directory.Exists(candidate)) return candidate;
-        }
-
-        return Path.Combine(from, "..", "..", DatasetCatalog.DataFolder);
-    }
+    private static string NearestDataFolder(string from) =>
+        DatasetCatalog.NearestDataFolder(from) ?? Path.Combine(from, "..", "..", DatasetCatalog.DataFolder);
 
     /// <summary>Where the checkpoints are.</summary>
     public string Checkpoints => Path.Combine(Root, "checkpoints");
