@@ -70,13 +70,8 @@ internal static class InfoCommand
 
     internal static string MFlops(long flops) => (flops / 1e6).ToString("F3", CultureInfo.InvariantCulture);
 
-    /// <summary>The layer's type; a ReLU that runs inside the preceding conv2d/dense GEMM says so.</summary>
-    private static string DescribeType(Model model, int i)
-    {
-        Layer layer = model.Layers[i];
-        bool fused = layer.Type == "relu" && i > 0 && model.Layers[i - 1] is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
-        return fused ? "relu (fused)" : layer.Type;
-    }
+    /// <summary>The layer's type; a ReLU that runs inside the conv2d/dense GEMM it reads says so.</summary>
+    private static string DescribeType(Model model, int i) => model.IsFusedAway(i) ? $"{model.Layers[i].Type} (fused)" : model.Layers[i].Type;
 
     private static string DescribeColor(ColorMode color) => color switch
     {

@@ -14,6 +14,15 @@ public sealed class LayerSpec
     /// <summary>Prefix of the layer's tensors in weights.safetensors (<c>name.weight</c>, <c>name.bias</c>).</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// What the layer reads, by name: earlier layers' names, or <see cref="ModelInput"/> for the model's input.
+    /// Null (the sequential form) reads the previous layer's output, or the model's input for the first layer.
+    /// </summary>
+    public IReadOnlyList<string>? Inputs { get; init; }
+
+    /// <summary>The name <see cref="Inputs"/> uses for the model's input.</summary>
+    public const string ModelInput = "input";
+
     /// <summary>conv2d output channels.</summary>
     public int? Filters { get; init; }
     /// <summary>dense output features.</summary>
@@ -35,8 +44,9 @@ public sealed class LayerSpec
 
     /// <summary>lrn: channels in the window, and b = a / (K + Alpha/Size * sum a^2)^Beta.</summary>
     public int Size { get; init; } = 5;
-    public float Alpha { get; init; } = 1e-4f;
-    public float Beta { get; init; } = 0.75f;
+    /// <summary>As written; each op that reads them has its own default (lrn 1e-4 and 0.75, hardsigmoid 0.2 and 0.5).</summary>
+    public float? Alpha { get; init; }
+    public float? Beta { get; init; }
     public float K { get; init; } = 1f;
 
     public JsonObject Extra { get; init; } = new();
@@ -52,13 +62,18 @@ public readonly record struct Pair(int H, int W)
     public override string ToString() => H == W ? $"{H}" : $"[{H},{W}]";
 }
 
-/// <summary>Padding as written: explicit [h, w] (each side), "same" (stride 1 only) or "valid" (= 0).</summary>
-public readonly record struct Padding(PaddingKind Kind, Pair Size)
+/// <summary>Padding as written: explicit [h, w] (each side) or [top, left, bottom, right] (ONNX's order),
+/// "same" (stride 1 only) or "valid" (= 0).</summary>
+public readonly record struct Padding(PaddingKind Kind, int Top, int Left, int Bottom, int Right)
 {
-    public static readonly Padding Zero = new(PaddingKind.Explicit, new Pair(0, 0));
-    public static readonly Padding Same = new(PaddingKind.Same, default);
-    public static readonly Padding Valid = new(PaddingKind.Valid, default);
-    public static Padding Of(int h, int w) => new(PaddingKind.Explicit, new Pair(h, w));
+    public static readonly Padding Zero = new(PaddingKind.Explicit, 0, 0, 0, 0);
+    public static readonly Padding Same = new(PaddingKind.Same, 0, 0, 0, 0);
+    public static readonly Padding Valid = new(PaddingKind.Valid, 0, 0, 0, 0);
+    public static Padding Of(int h, int w) => new(PaddingKind.Explicit, h, w, h, w);
+    public static Padding Sides(int top, int left, int bottom, int right) => new(PaddingKind.Explicit, top, left, bottom, right);
+
+    /// <summary>The same padding on both sides of each axis, as [h, w] writes it.</summary>
+    public bool IsSymmetric => Top == Bottom && Left == Right;
 }
 
 public enum PaddingKind { Explicit, Same, Valid }

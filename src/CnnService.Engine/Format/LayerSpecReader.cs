@@ -38,9 +38,11 @@ internal sealed class LayerSpecReader(FieldReader f)
         Padding padding = d.Padding;
         string paddingMode = d.PaddingMode;
         bool useBias = d.UseBias;
-        float rate = d.Rate, eps = d.Eps, momentum = d.Momentum, alpha = d.Alpha, beta = d.Beta, k = d.K;
+        float rate = d.Rate, eps = d.Eps, momentum = d.Momentum, k = d.K;
+        float? alpha = null, beta = null;
         int size = d.Size;
         var extra = new JsonObject();
+        List<string>? inputs = null;
 
         foreach (var p in value.EnumerateObject())
         {
@@ -50,6 +52,7 @@ internal sealed class LayerSpecReader(FieldReader f)
             switch (p.Name)
             {
                 case "type" or "name": break;
+                case "inputs": inputs = ReadInputs(v, at); break;
                 case "filters": filters = f.Int(v, at, "filters", 1, MaxChannels); break;
                 case "units": units = f.Int(v, at, "units", 1, MaxChannels); break;
                 case "kernel": kernel = ReadPair(v, at, "kernel", 1); break;
@@ -92,7 +95,7 @@ internal sealed class LayerSpecReader(FieldReader f)
 
         return new LayerSpec
         {
-            Type = type, Name = name, Filters = filters, Units = units, Kernel = kernel, Stride = stride,
+            Type = type, Name = name, Inputs = inputs, Filters = filters, Units = units, Kernel = kernel, Stride = stride,
             Padding = padding, PaddingMode = paddingMode, UseBias = useBias, Rate = rate, Eps = eps,
             Momentum = momentum, Size = size, Alpha = alpha, Beta = beta, K = k, Extra = extra,
         };
@@ -111,6 +114,17 @@ internal sealed class LayerSpecReader(FieldReader f)
         return type;
     }
 
+    private List<string> ReadInputs(JsonElement v, string at)
+    {
+        const int MaxInputs = 4096;
+        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() is 0 or > MaxInputs)
+            throw f.Error(at, $"\"inputs\" must be a list of 1 to {MaxInputs} layer names (or \"{LayerSpec.ModelInput}\"), got {FieldReader.Show(v)}");
+        var inputs = new List<string>(v.GetArrayLength());
+        foreach (var item in v.EnumerateArray())
+            inputs.Add(f.String(item, at, "inputs"));
+        return inputs;
+    }
+
     private Pair ReadPair(JsonElement v, string at, string key, int min) =>
         FieldReader.TryPair(v, min, MaxWindow)
         ?? throw f.Error(at, $"\"{key}\" must be an integer or [h, w] pair of {(min > 0 ? "positive" : "non-negative")} integers (at most {MaxWindow}), got {FieldReader.Show(v)}");
@@ -121,9 +135,22 @@ internal sealed class LayerSpecReader(FieldReader f)
             return Padding.Same;
         if (v.ValueKind == JsonValueKind.String && v.GetString() is "valid")
             return Padding.Valid;
-        return FieldReader.TryPair(v, 0, MaxWindow) is { } p
-            ? Padding.Of(p.H, p.W)
-            : throw f.Error(at, $"\"padding\" must be an integer or [h, w] pair of non-negative integers (at most {MaxWindow}), \"same\" or \"valid\", got {FieldReader.Show(v)}");
+        if (FieldReader.TryPair(v, 0, MaxWindow) is { } p)
+            return Padding.Of(p.H, p.W);
+        if (v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 4)
+        {
+            Span<int> sides = stackalloc int[4];
+            int i = 0;
+            foreach (var side in v.EnumerateArray())
+            {
+                if (!side.TryGetInt32(out sides[i]) || sides[i] < 0 || sides[i] > MaxWindow) break;
+                i++;
+            }
+
+            if (i == 4) return Padding.Sides(sides[0], sides[1], sides[2], sides[3]);
+        }
+
+        throw f.Error(at, $"\"padding\" must be an integer, an [h, w] pair or [top, left, bottom, right] of non-negative integers (at most {MaxWindow}), \"same\" or \"valid\", got {FieldReader.Show(v)}");
     }
 
     private float Checked(JsonElement v, string at, string key, Func<float, bool> ok, string rule)

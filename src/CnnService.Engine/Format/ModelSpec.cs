@@ -9,6 +9,14 @@ namespace CnnService.Engine.Format;
 /// </summary>
 public sealed class ModelSpec
 {
+    /// <summary>The first format in which layers may name their <see cref="LayerSpec.Inputs"/>: a graph.</summary>
+    public const int GraphFormat = 2;
+
+    /// <summary>The newest format this build reads.</summary>
+    public const int LatestFormat = 2;
+
+    /// <summary>1: a chain of layers; 2: a graph (layers may name their inputs). Written when above 1.</summary>
+    public int Format { get; init; } = 1;
     public required string Name { get; init; }
     public string? Description { get; init; }
     public required InputSpec Input { get; init; }

@@ -74,13 +74,13 @@ public static class ModelSpecJson
     /// <summary>The keys a layer object may have besides unknown ones kept in <see cref="LayerSpec.Extra"/>.</summary>
     internal static readonly HashSet<string> LayerKeys =
     [
-        "type", "name", "filters", "units", "kernel", "stride", "padding", "padding_mode", "bias",
+        "type", "name", "inputs", "filters", "units", "kernel", "stride", "padding", "padding_mode", "bias",
         "rate", "eps", "momentum", "size", "alpha", "beta", "k",
     ];
 
     internal static readonly HashSet<string> InputKeys = ["channels", "height", "width", "color", "scale", "mean", "std"];
 
-    internal static readonly HashSet<string> RootKeys = ["name", "description", "input", "labels", "layers", "metrics"];
+    internal static readonly HashSet<string> RootKeys = ["format", "name", "description", "input", "labels", "layers", "metrics"];
 
     /// <summary>A detached copy of an unknown value, so the DTO does not keep the parsed document alive.</summary>
     internal static JsonNode? Clone(System.Text.Json.JsonElement element) => JsonNode.Parse(element.GetRawText());

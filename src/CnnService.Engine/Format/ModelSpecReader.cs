@@ -69,6 +69,7 @@ internal sealed class ModelSpecReader
         List<string> labels = [];
         List<LayerSpec>? layers = null;
         JsonObject? metrics = null;
+        int format = 1;
         var extra = new JsonObject();
 
         foreach (var p in _f.Object(root, null, "the top level"))
@@ -79,6 +80,7 @@ internal sealed class ModelSpecReader
                 continue;
             switch (p.Name)
             {
+                case "format": format = ReadFormat(v); break;
                 case "name": name = _f.String(v, null, "name"); break;
                 case "description":
                     description = v.ValueKind == JsonValueKind.String
@@ -96,8 +98,11 @@ internal sealed class ModelSpecReader
             }
         }
 
+        if (format < ModelSpec.GraphFormat && layers?.FirstOrDefault(l => l.Inputs is not null) is { } graphLayer)
+            throw _f.Error(null, $"layer \"{FieldReader.Shorten(graphLayer.Name ?? graphLayer.Type)}\" has \"inputs\", which needs \"format\": {ModelSpec.GraphFormat} (a graph, not a chain)");
         return new ModelSpec
         {
+            Format = format,
             Name = name ?? throw _f.Error(null, "\"name\" is missing"),
             Description = description,
             Input = input ?? throw _f.Error(null, "\"input\" is missing"),
@@ -106,6 +111,14 @@ internal sealed class ModelSpecReader
             Metrics = metrics,
             Extra = extra,
         };
+    }
+
+    /// <summary>1 (a chain of layers) or 2 (layers may name their inputs); a newer format is refused rather than misread.</summary>
+    private int ReadFormat(JsonElement v)
+    {
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int format) && format > ModelSpec.LatestFormat)
+            throw _f.Error(null, $"\"format\": {format} was written by a newer CnnService; this build reads formats 1 to {ModelSpec.LatestFormat}");
+        return _f.Int(v, null, "format", 1, ModelSpec.LatestFormat);
     }
 
     private InputSpec ReadInput(JsonElement value)
@@ -207,8 +220,23 @@ internal sealed class ModelSpecReader
             throw _f.Error(null, $"\"layers\" has {count} entries; the limit is {MaxLayers}");
         var reader = new LayerSpecReader(_f);
         var layers = new List<LayerSpec>(count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in value.EnumerateArray())
-            layers.Add(reader.Read(e, layers.Count));
+        {
+            LayerSpec layer = reader.Read(e, layers.Count);
+            // Inputs name earlier layers only: the list is then in an order that can run, and a cycle cannot be written.
+            foreach (string input in layer.Inputs ?? [])
+            {
+                if (input != LayerSpec.ModelInput && !names.Contains(input))
+                    throw _f.Error(layer.Describe(layers.Count), $"input \"{FieldReader.Shorten(input)}\" is not the name of an earlier layer or \"{LayerSpec.ModelInput}\"");
+            }
+
+            if (layer.Name == LayerSpec.ModelInput)
+                throw _f.Error(layer.Describe(layers.Count), $"the name \"{LayerSpec.ModelInput}\" is kept for the model's input");
+            if (layer.Name is not null) names.Add(layer.Name);
+            layers.Add(layer);
+        }
+
         return layers;
     }
 }

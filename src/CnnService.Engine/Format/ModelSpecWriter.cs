@@ -21,7 +21,11 @@ internal static class ModelSpecWriter
 
     public static string Write(ModelSpec spec)
     {
-        var root = new JsonObject { ["name"] = spec.Name };
+        var root = new JsonObject();
+        // A graph says so, so a build that only runs chains is not led to run it as one.
+        int format = spec.Layers.Any(l => l.Inputs is not null) ? Math.Max(spec.Format, ModelSpec.GraphFormat) : spec.Format;
+        if (format > 1) root["format"] = format;
+        root["name"] = spec.Name;
         if (spec.Description is not null)
             root["description"] = spec.Description;
         root["input"] = Input(spec.Input);
@@ -58,6 +62,7 @@ internal static class ModelSpecWriter
     {
         var o = new JsonObject { ["type"] = l.Type };
         if (l.Name is not null) o["name"] = l.Name;
+        if (l.Inputs is { } inputs) o["inputs"] = new JsonArray([.. inputs.Select(i => (JsonNode?)JsonValue.Create(i))]);
         if (l.Filters is { } filters) o["filters"] = filters;
         if (l.Units is { } units) o["units"] = units;
         if (l.Kernel is { } kernel) o["kernel"] = Pair(kernel);
@@ -69,8 +74,8 @@ internal static class ModelSpecWriter
         if (l.Eps != Defaults.Eps) o["eps"] = l.Eps;
         if (l.Momentum != Defaults.Momentum) o["momentum"] = l.Momentum;
         if (l.Size != Defaults.Size) o["size"] = l.Size;
-        if (l.Alpha != Defaults.Alpha) o["alpha"] = l.Alpha;
-        if (l.Beta != Defaults.Beta) o["beta"] = l.Beta;
+        if (l.Alpha is { } alpha) o["alpha"] = alpha;
+        if (l.Beta is { } beta) o["beta"] = beta;
         if (l.K != Defaults.K) o["k"] = l.K;
         AddExtra(o, l.Extra, ModelSpecJson.LayerKeys, $"layer {l.Name ?? l.Type}");
         return o;
@@ -82,7 +87,8 @@ internal static class ModelSpecWriter
     {
         PaddingKind.Same => JsonValue.Create("same"),
         PaddingKind.Valid => JsonValue.Create("valid"),
-        _ => Pair(p.Size),
+        _ when p.IsSymmetric => Pair(new Pair(p.Top, p.Left)),
+        _ => new JsonArray(p.Top, p.Left, p.Bottom, p.Right),
     };
 
     private static void AddExtra(JsonObject target, JsonObject extra, HashSet<string> known, string owner)

@@ -13,9 +13,12 @@ public sealed class Dropout : Layer
 
     public float Rate { get; }
 
-    internal override bool InPlace => true;
+    internal override bool IsView => true;
 
-    internal override void Forward(ParallelJob job, int threads)
+    /// <summary>Runs only in a trace, which gives every layer its own output: a copy.</summary>
+    internal override unsafe void Forward(ParallelJob job, int threads)
     {
+        long bytes = (long)job.Batch * InputShape.Size * sizeof(float);
+        if (job.Input != job.Output) Buffer.MemoryCopy(job.Input, job.Output, bytes, bytes);
     }
 }

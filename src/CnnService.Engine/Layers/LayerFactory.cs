@@ -3,12 +3,22 @@ using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
 
-/// <summary>Turns one <see cref="LayerSpec"/> into a planned layer for a given input shape, taking its tensors from the weights.</summary>
+/// <summary>Turns one <see cref="LayerSpec"/> into a planned layer for its input shapes, taking its tensors from the weights.</summary>
 internal static class LayerFactory
 {
-    public static Layer Create(LayerSpec spec, int index, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+    public static Layer Create(LayerSpec spec, int index, TensorShape[] inputs, IWeightSource weights, SimdLevel simd, bool fuseRelu)
     {
         string where = $"model.json: {spec.Describe(index)}";
+        return spec.Type switch
+        {
+            _ => One(spec, where, inputs[0], weights, simd, fuseRelu, inputs.Length),
+        };
+    }
+
+    /// <summary>The layers that read one tensor.</summary>
+    private static Layer One(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu, int count)
+    {
+        if (count != 1) throw new ModelFormatException($"{where}: {spec.Type} reads one input, got {count}.");
         return spec.Type switch
         {
             "conv2d" => new Conv2D(spec, where, input, weights, simd, fuseRelu),

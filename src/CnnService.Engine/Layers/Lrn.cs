@@ -11,6 +11,8 @@ namespace CnnService.Engine.Layers;
 /// </summary>
 public sealed unsafe class Lrn : Layer
 {
+    internal const float DefaultAlpha = 1e-4f, DefaultBeta = 0.75f;
+
     private readonly int _size;
     private readonly float _alpha, _beta, _k;
 
@@ -18,7 +20,7 @@ public sealed unsafe class Lrn : Layer
         : base("lrn", spec.Name, input, input)
     {
         if (spec.Size < 1) throw new ModelFormatException($"{where}: \"size\" must be a positive integer.");
-        (_size, _alpha, _beta, _k) = (spec.Size, spec.Alpha, spec.Beta, spec.K);
+        (_size, _alpha, _beta, _k) = (spec.Size, spec.Alpha ?? Lrn.DefaultAlpha, spec.Beta ?? Lrn.DefaultBeta, spec.K);
     }
 
     public override long FlopsPerImage => (long)InputShape.Size * (_size + 3);

@@ -33,10 +33,9 @@ internal readonly record struct Window2D(int KH, int KW, int SH, int SW, int Top
                 top = bottom = left = right = 0;
                 break;
             default:
-                if (spec.Padding.Size.H < 0 || spec.Padding.Size.W < 0)
+                (top, left, bottom, right) = (spec.Padding.Top, spec.Padding.Left, spec.Padding.Bottom, spec.Padding.Right);
+                if (Math.Min(Math.Min(top, bottom), Math.Min(left, right)) < 0)
                     throw new ModelFormatException($"{where}: padding must not be negative.");
-                top = bottom = spec.Padding.Size.H;
-                left = right = spec.Padding.Size.W;
                 break;
         }
 

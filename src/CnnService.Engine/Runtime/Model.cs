@@ -5,9 +5,9 @@ namespace CnnService.Engine.Runtime;
 
 /// <summary>
 /// A loaded network, immutable and safe to run from any number of threads at once. Built once:
-/// each layer planned for its input shape with its weights packed, a ReLU that follows a conv2d
-/// or dense layer fused into it. A forward pass rents a workspace, runs the plan between two
-/// ping-pong buffers (in-place layers stay put) and copies the last activation out.
+/// each layer planned for its input shapes with its weights packed, a ReLU that is the only
+/// reader of a conv2d or dense layer fused into it, and a <see cref="GraphPlan"/> that places
+/// every tensor in one arena by lifetime. A forward pass rents a workspace and runs the plan.
 /// A large batch is split across threads once, each share running the whole plan on one thread
 /// (one rendezvous per pass instead of one per layer); a small batch splits each layer instead.
 /// </summary>
@@ -20,30 +20,53 @@ public sealed unsafe partial class Model : IParallelWork
     private const long MaxActivationFloats = 1L << 28;
 
     private readonly Layer[] _layers;
-    private readonly Layer[] _plan;
-    private readonly long _maxActivation;
-
-    /// <summary>The plan step that writes the network's output: it writes straight into the caller's buffer, saving a copy.</summary>
-    private readonly int _lastWriter;
+    private readonly int[][] _inputs;
+    private readonly bool[] _fusedAway;
+    private readonly GraphPlan _plan;
     private readonly WorkspacePool _workspaces = new();
 
-    private Model(ModelSpec spec, Layer[] layers, EngineOptions options)
+    private Model(ModelSpec spec, Layer[] layers, int[][] inputs, bool[] fusedAway, EngineOptions options)
     {
         Spec = spec;
         Options = options;
         _layers = layers;
+        _inputs = inputs;
+        _fusedAway = fusedAway;
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
-        OutputShape = layers.Length > 0 ? layers[^1].OutputShape : InputShape;
-        _plan = layers.Where((layer, i) => !(layer.Type == "relu" && i > 0 && IsFusedRelu(layers[i - 1]))).ToArray();
+        OutputShape = layers[^1].OutputShape;
 
-        // A convolution whose next step is a zero-padded convolution writes its output already padded, if it can.
-        for (int step = 0; step + 1 < _plan.Length; step++)
+        // A convolution whose output only a zero-padded convolution reads writes it already padded, if it can.
+        int[] readers = CountReaders(inputs, layers.Length, fusedAway);
+        for (int i = 0; i < layers.Length; i++)
         {
-            if (_plan[step] is Conv2D conv && _plan[step + 1] is Conv2D next) conv.PlanPaddedOutputFor(next);
+            if (layers[i] is not Conv2D next || fusedAway[i]) continue;
+            int t = Producer(inputs[i][0]);
+            if (t > 0 && t < layers.Length && layers[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
         }
 
-        _maxActivation = layers.Select(l => l is Conv2D conv ? conv.OutputFloatsPerImage : l.OutputShape.Size).Append(InputShape.Size).Max();
-        _lastWriter = Array.FindLastIndex(_plan, layer => !layer.InPlace);
+        _plan = GraphPlan.Create(layers, inputs, fusedAway);
+    }
+
+    /// <summary>The tensor a fused ReLU stands for: the output of the layer it runs inside.</summary>
+    private int Producer(int tensor) => tensor > 0 && _fusedAway[tensor - 1] ? Producer(_inputs[tensor - 1][0]) : tensor;
+
+    /// <summary>How many layers that run read each tensor, counting a fused ReLU's readers as its producer's; the model's output counts as a reader.</summary>
+    private static int[] CountReaders(int[][] inputs, int n, bool[] fusedAway)
+    {
+        var readers = new int[n + 1];
+        readers[n]++;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            if (fusedAway[i])
+            {
+                readers[inputs[i][0]] += readers[i + 1];
+                continue;
+            }
+
+            foreach (int t in inputs[i]) readers[t]++;
+        }
+
+        return readers;
     }
 
     public ModelSpec Spec { get; }
@@ -51,6 +74,12 @@ public sealed unsafe partial class Model : IParallelWork
     public TensorShape InputShape { get; }
     public TensorShape OutputShape { get; }
     public IReadOnlyList<Layer> Layers => _layers;
+
+    /// <summary>The layers layer <paramref name="index"/> reads, by index into <see cref="Layers"/>; -1 is the model's input.</summary>
+    public IReadOnlyList<int> InputsOf(int index) => _inputs[index].Select(t => t - 1).ToArray();
+
+    /// <summary>True for a ReLU that runs inside the layer before it (in its GEMM's store) rather than on its own.</summary>
+    public bool IsFusedAway(int index) => _fusedAway[index];
     public IReadOnlyList<string> Labels => Spec.Labels;
     public long Parameters => _layers.Sum(l => l.Parameters);
     public long FlopsPerImage => _layers.Sum(l => l.FlopsPerImage);
@@ -62,22 +91,67 @@ public sealed unsafe partial class Model : IParallelWork
         if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), "Threads must be at least 1.");
         if (!Simd.IsSupported(options.Simd)) throw new PlatformNotSupportedException($"{options.Simd} is not accelerated on this CPU.");
 
-        var shape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
-        var layers = new Layer[spec.Layers.Count];
-        for (int i = 0; i < layers.Length; i++)
+        int n = spec.Layers.Count;
+        if (n == 0) throw new ModelFormatException("model.json: a model needs at least one layer.");
+        int[][] inputs = ResolveInputs(spec);
+        var fuse = new bool[n];
+        int[] readers = CountReaders(inputs, n, new bool[n]);
+        for (int i = 0; i < n; i++)
+        {
+            // A ReLU that is the only reader of a conv2d or dense output runs in that layer's store.
+            int t = inputs[i][0];
+            if (spec.Layers[i].Type == "relu" && t > 0 && readers[t] == 1 && spec.Layers[t - 1].Type is "conv2d" or "dense") fuse[t - 1] = true;
+        }
+
+        var shapes = new TensorShape[n + 1];
+        shapes[0] = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        var layers = new Layer[n];
+        var fusedAway = new bool[n];
+        for (int i = 0; i < n; i++)
         {
             LayerSpec layer = spec.Layers[i];
-            bool fuseRelu = layer.Type is "conv2d" or "dense" && i + 1 < layers.Length && spec.Layers[i + 1].Type == "relu";
-            layers[i] = LayerFactory.Create(layer, i, shape, weights, options.Simd, fuseRelu);
-            shape = layers[i].OutputShape;
+            TensorShape[] inShapes = inputs[i].Select(t => shapes[t]).ToArray();
+            layers[i] = LayerFactory.Create(layer, i, inShapes, weights, options.Simd, fuse[i]);
+            TensorShape shape = shapes[i + 1] = layers[i].OutputShape;
             if ((long)shape.C * shape.H * shape.W > MaxActivationFloats)
                 throw new ModelFormatException($"model.json: {layer.Describe(i)}: output {shape} is larger than {MaxActivationFloats:N0} values per image.");
+            int t = inputs[i][0];
+            fusedAway[i] = layer.Type == "relu" && t > 0 && fuse[t - 1] && layers[t - 1] is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
         }
 
         weights.EnsureAllTaken();
-        if (spec.Labels.Count > 0 && spec.Labels.Count != shape.Size)
-            throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shape.Size} values per image.");
-        return new Model(spec, layers, options);
+        if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)
+            throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shapes[n].Size} values per image.");
+        return new Model(spec, layers, inputs, fusedAway, options);
+    }
+
+    /// <summary>Each layer's inputs as tensor ids (0: the model's input; i + 1: layer i's output). A layer that names
+    /// none reads the one before it. Every layer must lead to the output: a branch that goes nowhere is a mistake.</summary>
+    private static int[][] ResolveInputs(ModelSpec spec)
+    {
+        int n = spec.Layers.Count;
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal) { [LayerSpec.ModelInput] = 0 };
+        var inputs = new int[n][];
+        for (int i = 0; i < n; i++)
+        {
+            LayerSpec layer = spec.Layers[i];
+            inputs[i] = layer.Inputs is { } names
+                ? names.Select(name => byName.TryGetValue(name, out int t) ? t
+                    : throw new ModelFormatException($"model.json: {layer.Describe(i)}: input \"{name}\" is not an earlier layer or \"{LayerSpec.ModelInput}\".")).ToArray()
+                : [i];
+            if (layer.Name is not null) byName[layer.Name] = i + 1;
+        }
+
+        var used = new bool[n + 1];
+        used[n] = true;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            if (!used[i + 1])
+                throw new ModelFormatException($"model.json: {spec.Layers[i].Describe(i)}: its output is never used (the model's output is the last layer's).");
+            foreach (int t in inputs[i]) used[t] = true;
+        }
+
+        return inputs;
     }
 
     /// <summary>Runs <paramref name="batch"/> images [N, C, H, W] through the network into [N, outputs].</summary>
@@ -132,46 +206,35 @@ public sealed unsafe partial class Model : IParallelWork
 
     private void Run(Workspace ws, float* input, float* output, int batch, int threads)
     {
-        long activation = batch * _maxActivation, scratch = 0;
-        foreach (Layer layer in _plan) scratch = Math.Max(scratch, layer.ScratchFloats(batch));
-        float* arena = ws.Ensure(2 * activation + scratch);
-        float* a = arena, b = arena + activation, current = input;
+        GraphPlan plan = _plan;
+        long scratch = 0;
+        foreach (var step in plan.Steps) scratch = Math.Max(scratch, step.Layer.ScratchFloats(batch));
+        long activations = batch * plan.ArenaFloatsPerImage;
+        float* arena = ws.Ensure(activations + scratch);
 
         ParallelJob job = ws.Job;
-        for (int step = 0; step < _plan.Length; step++)
+        if (job.Inputs.Length < plan.MaxInputs) job.Inputs = new nint[plan.MaxInputs];
+        foreach (var step in plan.Steps)
         {
-            Layer layer = _plan[step];
-            float* next;
-            if (layer.InPlace)
-            {
-                // Never write into the caller's input.
-                if (current == input)
-                {
-                    Buffer.MemoryCopy(input, a, activation * sizeof(float), (long)batch * layer.InputShape.Size * sizeof(float));
-                    current = a;
-                }
-
-                next = current;
-            }
-            else
-            {
-                next = step == _lastWriter ? output : current == a ? b : a;
-            }
-
-            job.Input = current;
-            job.Output = next;
+            for (int k = 0; k < step.Inputs.Length; k++) job.Inputs[k] = (nint)Buffer(step.Inputs[k]);
+            job.Input = (float*)job.Inputs[0];
+            job.Output = Buffer(step.Output);
             job.Batch = batch;
-            job.Scratch = arena + 2 * activation;
-            layer.Forward(job, threads);
-            current = next;
+            job.Scratch = arena + activations;
+            step.Layer.Forward(job, threads);
         }
 
-        if (current != output)
+        if (plan.ResultBuffer != GraphPlan.OutputBuffer)
         {
             long bytes = (long)batch * OutputShape.Size * sizeof(float);
-            Buffer.MemoryCopy(current, output, bytes, bytes);
+            System.Buffer.MemoryCopy(Buffer(plan.ResultBuffer), output, bytes, bytes);
         }
-    }
 
-    private static bool IsFusedRelu(Layer layer) => layer is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
+        float* Buffer(int b) => b switch
+        {
+            GraphPlan.InputBuffer => input,
+            GraphPlan.OutputBuffer => output,
+            _ => arena + batch * plan.Offsets[b],
+        };
+    }
 }

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using CnnService.Engine.Layers;
+
 namespace CnnService.Engine.Runtime;
 
 public sealed unsafe partial class Model
@@ -13,8 +17,10 @@ public sealed unsafe partial class Model
         if (input.Length != InputShape.Size)
             throw new ArgumentException($"Input has {input.Length} values; one {InputShape} image needs {InputShape.Size}.", nameof(input));
 
-        var outputs = new float[_layers.Length][];
-        float[] current = input.ToArray();
+        // Tensor 0 is the input, tensor i + 1 layer i's output; pinned, since a layer may read several at once.
+        var tensors = new float[_layers.Length + 1][];
+        tensors[0] = GC.AllocateArray<float>(input.Length, pinned: true);
+        input.CopyTo(tensors[0]);
         long scratch = 0;
         foreach (var layer in _layers) scratch = Math.Max(scratch, layer.ScratchFloats(1));
 
@@ -23,21 +29,19 @@ public sealed unsafe partial class Model
         try
         {
             float* arena = ws.Ensure(Math.Max(scratch, 1));
+            if (job.Inputs.Length < _plan.MaxInputs) job.Inputs = new nint[_plan.MaxInputs];
             job.Unfused = true;
             for (int i = 0; i < _layers.Length; i++)
             {
-                var layer = _layers[i];
-                float[] output = layer.InPlace ? (float[])current.Clone() : new float[layer.OutputShape.Size];
-                fixed (float* src = current, dst = output)
-                {
-                    job.Input = layer.InPlace ? dst : src;
-                    job.Output = dst;
-                    job.Batch = 1;
-                    job.Scratch = arena;
-                    layer.Forward(job, Options.Threads);
-                }
-
-                outputs[i] = current = output;
+                Layer layer = _layers[i];
+                float[] output = tensors[i + 1] = GC.AllocateArray<float>(layer.OutputShape.Size, pinned: true);
+                for (int k = 0; k < _inputs[i].Length; k++)
+                    job.Inputs[k] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(tensors[_inputs[i][k]]));
+                job.Input = (float*)job.Inputs[0];
+                job.Output = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(output));
+                job.Batch = 1;
+                job.Scratch = arena;
+                layer.Forward(job, Options.Threads);
             }
         }
         finally
@@ -47,6 +51,7 @@ public sealed unsafe partial class Model
             _workspaces.Return(ws);
         }
 
+        var outputs = tensors[1..];
         return outputs;
     }
 }

@@ -26,6 +26,9 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
 
     // Per-call arguments, set by the caller before the chunks are published.
     internal float* Input;
+
+    /// <summary>Every input of a layer that reads several (Inputs[0] == Input); sized by the model's plan.</summary>
+    internal nint[] Inputs = [];
     internal float* Output;
     internal float* Scratch;
     internal int Batch;

@@ -48,7 +48,7 @@ public class Conv2DTests
         {
             PaddingKind.Same => ((kh - 1) / 2, (kw - 1) / 2),
             PaddingKind.Valid => (0, 0),
-            _ => (padding.Size.H, padding.Size.W),
+            _ => (padding.Top, padding.Left),
         };
         TensorShape o = model.OutputShape;
         float[] expected = Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);

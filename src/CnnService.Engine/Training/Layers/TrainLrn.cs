@@ -23,7 +23,7 @@ internal sealed class TrainLrn : TrainLayer
         : base("lrn", spec.Name, input, input)
     {
         if (spec.Size < 1) throw new ModelFormatException($"{where}: \"size\" must be a positive integer.");
-        (_size, _alpha, _beta, _k) = (spec.Size, spec.Alpha, spec.Beta, spec.K);
+        (_size, _alpha, _beta, _k) = (spec.Size, spec.Alpha ?? CnnService.Engine.Layers.Lrn.DefaultAlpha, spec.Beta ?? CnnService.Engine.Layers.Lrn.DefaultBeta, spec.K);
         _s = new float[maxBatch * input.Size];
         _t = new float[input.Size];
         _window = new float[input.H * input.W];

@@ -1,0 +1,144 @@
+using CnnService.Engine.Layers;
+
+namespace CnnService.Engine.Runtime;
+
+/// <summary>
+/// How a forward pass runs a model's graph, decided once at load time: which layers run (a ReLU
+/// fused into the layer before it and views such as flatten run nothing), and where every tensor
+/// lives. Tensors are planned by lifetime: a buffer is reused once its last reader has run, an
+/// elementwise layer writes over its input when it is that input's last reader, and the step that
+/// produces the model's output writes straight into the caller's buffer. Offsets are in floats per
+/// image, so one plan serves every batch size: a pass multiplies them by its batch.
+/// </summary>
+internal sealed class GraphPlan
+{
+    /// <summary>Buffer 0 is the caller's input and buffer 1 the caller's output; the rest live in the arena.</summary>
+    public const int InputBuffer = 0, OutputBuffer = 1;
+
+    /// <summary>Buffers start on a cache line: 16 floats.</summary>
+    private const long Align = 16;
+
+    /// <summary>One layer call: the buffers it reads, in order, and the one it writes.</summary>
+    public readonly record struct Step(Layer Layer, int[] Inputs, int Output);
+
+    private GraphPlan(Step[] steps, long[] offsets, long arenaFloats, int resultBuffer, int maxInputs)
+    {
+        Steps = steps;
+        Offsets = offsets;
+        ArenaFloatsPerImage = arenaFloats;
+        ResultBuffer = resultBuffer;
+        MaxInputs = maxInputs;
+    }
+
+    public Step[] Steps { get; }
+
+    /// <summary>Each arena buffer's offset in floats per image (unused for buffers 0 and 1).</summary>
+    public long[] Offsets { get; }
+
+    /// <summary>Activation floats one image needs in the arena; scratch goes after batch times this.</summary>
+    public long ArenaFloatsPerImage { get; }
+
+    /// <summary>Where the model's output ends up: <see cref="OutputBuffer"/>, or the input (a network of views only), which is then copied.</summary>
+    public int ResultBuffer { get; }
+
+    /// <summary>The most inputs any step reads: the size of <see cref="ParallelJob.Inputs"/>.</summary>
+    public int MaxInputs { get; }
+
+    /// <param name="layers">The graph's layers in an order that can run.</param>
+    /// <param name="inputs">Each layer's inputs as tensor ids: 0 is the model's input, i + 1 is layer i's output.</param>
+    /// <param name="skipped">Layers that run inside the layer they read (a fused ReLU): their output is that layer's.</param>
+    public static GraphPlan Create(IReadOnlyList<Layer> layers, int[][] inputs, bool[] skipped)
+    {
+        int n = layers.Count, result = n; // the last layer's output is the model's
+
+        // Each tensor's buffer: views and fused layers share their input's.
+        var bufferOf = new int[n + 1];
+        var size = new List<long> { 0, 0 };      // floats per image, by buffer
+        var lastRead = new List<int> { -1, -1 }; // the last step reading each buffer
+        var stepLayers = new List<int>();
+        bufferOf[0] = InputBuffer;
+        for (int i = 0; i < n; i++)
+        {
+            Layer layer = layers[i];
+            if (skipped[i] || layer.IsView)
+            {
+                bufferOf[i + 1] = bufferOf[inputs[i][0]];
+                continue;
+            }
+
+            int step = stepLayers.Count;
+            stepLayers.Add(i);
+            foreach (int t in inputs[i]) lastRead[bufferOf[t]] = step;
+
+            int input = bufferOf[inputs[i][0]];
+            // In place only over a buffer that is ours to overwrite and read by nobody after this step.
+            if (layer.InPlace && input != InputBuffer && lastRead[input] == step && !ReadLater(i, input))
+            {
+                bufferOf[i + 1] = input;
+                continue;
+            }
+
+            bufferOf[i + 1] = size.Count;
+            size.Add(layer is Conv2D conv ? conv.OutputFloatsPerImage : layer.OutputShape.Size);
+            lastRead.Add(step);
+        }
+
+        // ReadLater: whether a layer after i reads a tensor in buffer b (lastRead only knows steps so far).
+        bool ReadLater(int i, int b)
+        {
+            for (int j = i + 1; j < n; j++)
+                foreach (int t in inputs[j])
+                    if (bufferOf[t] == b) return true;
+            return result != i + 1 && bufferOf[result] == b; // the model's output is read by the caller
+        }
+
+        // Final reads, now that every tensor has its buffer; the result is read after the last step.
+        for (int s = 0; s < stepLayers.Count; s++)
+            foreach (int t in inputs[stepLayers[s]]) lastRead[bufferOf[t]] = Math.Max(lastRead[bufferOf[t]], s);
+
+        int resultBuffer = bufferOf[result];
+        var remap = new int[size.Count];
+        remap[InputBuffer] = InputBuffer;
+        if (resultBuffer != InputBuffer)
+        {
+            remap[resultBuffer] = OutputBuffer; // written straight into the caller's output
+            resultBuffer = OutputBuffer;
+        }
+
+        // First fit by lifetime: a buffer is born at its producing step and dies after its last read.
+        var offsets = new long[size.Count];
+        var live = new List<(long Start, long End, int LastRead)>();
+        long arena = 0;
+        int next = 2;
+        var stepsOut = new Step[stepLayers.Count];
+        int maxInputs = 1;
+        for (int s = 0; s < stepLayers.Count; s++)
+        {
+            int i = stepLayers[s];
+            int produced = bufferOf[i + 1];
+            if (remap[produced] == 0 && produced != InputBuffer)
+            {
+                // A new arena buffer, placed where no buffer alive at this step overlaps it.
+                live.RemoveAll(b => b.LastRead < s);
+                long length = (size[produced] + Align - 1) / Align * Align, at = 0;
+                foreach (var b in live.OrderBy(b => b.Start))
+                {
+                    if (at + length <= b.Start) break;
+                    at = Math.Max(at, b.End);
+                }
+
+                remap[produced] = next;
+                offsets[next] = at;
+                next++;
+                live.Add((at, at + length, lastRead[produced]));
+                arena = Math.Max(arena, at + length);
+            }
+
+            int[] reads = inputs[i].Select(t => remap[bufferOf[t]]).ToArray();
+            maxInputs = Math.Max(maxInputs, reads.Length);
+            stepsOut[s] = new Step(layers[i], reads, remap[produced]);
+        }
+
+        return new GraphPlan(stepsOut, offsets[..Math.Max(next, 2)], arena, resultBuffer, maxInputs);
+    }
+}
