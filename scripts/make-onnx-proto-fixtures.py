@@ -45,7 +45,7 @@ def raw_data():
     rng = np.random.default_rng(7)
     w = numpy_helper.from_array(rng.standard_normal((3, 4)).astype(np.float32), "fc.weight")  # raw_data
     b = numpy_helper.from_array(np.array([1.5, -2.0, 0.125], dtype=np.float32), "fc.bias")
-    half = helper.make_tensor("half", TensorProto.FLOAT16, [3], np.array([1.0, -0.5, 65504], dtype=np.float16).view(np.uint16).tolist())
+    half = helper.make_tensor("half", TensorProto.FLOAT16, [3], [1.0, -0.5, 65504.0])  # helper stores the half bits in int32_data
     i8 = helper.make_tensor("i8", TensorProto.INT8, [4], [-128, -1, 0, 127])
     u8 = helper.make_tensor("u8", TensorProto.UINT8, [2, 2], [0, 1, 200, 255])
     flags = helper.make_tensor("flags", TensorProto.BOOL, [3], [True, False, True])
@@ -80,6 +80,9 @@ def external_data():
     model.ir_version = 7
     onnx.checker.check_model(model)
     path = os.path.join(OUT, "external_data.onnx")
+    # onnx appends to an existing data file: start from none, so reruns give the same offsets.
+    if os.path.exists(os.path.join(OUT, "weights.bin")):
+        os.remove(os.path.join(OUT, "weights.bin"))
     onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
                     location="weights.bin", size_threshold=0)
 
