@@ -23,7 +23,7 @@ public static class ModelDirectory
             ? Directory.EnumerateDirectories(root).Select(Path.GetFileName).OfType<string>().Where(IsValidName).Order(StringComparer.Ordinal)
             : [];
 
-    /// <summary>Version directories that hold both files a model needs, by version.</summary>
+    /// <summary>Version directories that hold a model (model.json and its weights, or model.onnx), by version.</summary>
     public static SortedDictionary<int, string> Versions(string root, string name)
     {
         var versions = new SortedDictionary<int, string>();
@@ -31,8 +31,7 @@ public static class ModelDirectory
         if (!Directory.Exists(folder)) return versions;
         foreach (string dir in Directory.EnumerateDirectories(folder))
         {
-            if (TryParseVersion(Path.GetFileName(dir), out int version)
-                && File.Exists(Path.Combine(dir, ModelLoader.SpecFile)) && File.Exists(Path.Combine(dir, ModelLoader.WeightsFile)))
+            if (TryParseVersion(Path.GetFileName(dir), out int version) && ModelLoader.HasModel(dir))
                 versions[version] = dir;
         }
 
@@ -44,14 +43,10 @@ public static class ModelDirectory
         int.TryParse(folderName, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version > 0
         && folderName == version.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Sizes and times of a version's two files: when it changes, a version that failed to load is tried again.</summary>
-    public static string Stamp(string versionDirectory)
-    {
-        var spec = new FileInfo(Path.Combine(versionDirectory, ModelLoader.SpecFile));
-        var weights = new FileInfo(Path.Combine(versionDirectory, ModelLoader.WeightsFile));
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{spec.Length}:{spec.LastWriteTimeUtc.Ticks}:{weights.Length}:{weights.LastWriteTimeUtc.Ticks}");
-    }
+    /// <summary>Names, sizes and times of a version's files: when it changes, a version that failed to load is tried again.</summary>
+    public static string Stamp(string versionDirectory) =>
+        string.Join(";", ModelLoader.FilesOf(versionDirectory).Select(path => new FileInfo(path))
+            .Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}")));
 
     /// <summary>The pinned default version, or null when the highest version is the default (or the file is unreadable).</summary>
     public static int? ReadPin(string root, string name)

@@ -200,7 +200,7 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
         Model model = ModelLoader.Load(dir, EngineOptions);
         ImagePreprocessor.PreprocessingOf(model.Spec.Input); // a preprocessing hint we cannot honour fails the load, not the first request
         string sha;
-        using (FileStream weights = File.OpenRead(Path.Combine(dir, ModelLoader.WeightsFile)))
+        using (FileStream weights = File.OpenRead(ModelLoader.WeightsPath(dir)))
             sha = Convert.ToHexStringLower(SHA256.HashData(weights));
 
         WarmUp(model);
