@@ -86,6 +86,7 @@ public sealed partial class OnnxImporter
             throw Fail($"kernel_shape [{string.Join(", ", ks)}] disagrees with the weight {Show(w.Dims)}.");
         long[] dilations = Pair2("dilations", 1);
         (long[] strides, long[] pads) = Window(x.Dims, kh, kw, dilations, defaultStride: 1);
+        (x, pads) = AbsorbZeroPad(x, pads);
         long oh = Floor(x.Dims[2] + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1, strides[0]) + 1;
         long ow = Floor(x.Dims[3] + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1, strides[1]) + 1;
         if (oh < 1 || ow < 1) throw Fail($"the output would be empty ({oh}x{ow}).");
@@ -120,14 +121,34 @@ public sealed partial class OnnxImporter
         if (Pair2("dilations", 1) is [not 1, _] or [_, not 1]) throw Unsupported("pooling with dilations");
         (long[] strides, long[] pads) = Window(x.Dims, k[0], k[1], [1, 1], defaultStride: 1);
         bool ceil = _node.GetInt("ceil_mode", 0) != 0;
+        bool countPad = _node.GetInt("count_include_pad", 0) != 0;
+        if (!max && !ceil && (countPad || pads.All(p => p == 0)))
+        {
+            // Zeros padded before an average pool count in its mean: the pool's own padding, counted, is the same.
+            long[] before = pads;
+            (x, pads) = AbsorbZeroPad(x, pads);
+            countPad |= !pads.SequenceEqual(before);
+        }
         long oh = PoolSize(x.Dims[2], k[0], strides[0], pads[0], pads[2], ceil), ow = PoolSize(x.Dims[3], k[1], strides[1], pads[1], pads[3], ceil);
         PendingLayer pool = AddLayer(max ? "maxpool2d" : "avgpool2d", [DynamicValue.Batch, x.Dims[1], oh, ow], x);
         pool.Kernel = new Pair((int)k[0], (int)k[1]);
         pool.Stride = new Pair((int)strides[0], (int)strides[1]);
         pool.Padding = Padding.Sides((int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3]);
         if (ceil) pool.Extra["ceil_mode"] = true;
-        if (!max && pads.Any(p => p != 0)) pool.Extra["count_include_pad"] = _node.GetInt("count_include_pad", 0) != 0;
+        if (!max && pads.Any(p => p != 0)) pool.Extra["count_include_pad"] = countPad;
     }
+
+    /// <summary>A zero Pad read only by this node becomes this node's own padding (one pass over the data instead of two).</summary>
+    private (DynamicValue, long[]) AbsorbZeroPad(DynamicValue x, long[] pads)
+    {
+        if (SolePad(x) is not { } pad) return (x, pads);
+        pad.Removed = true;
+        Padding p = pad.Padding;
+        return (pad.Sources[0], [pads[0] + p.Top, pads[1] + p.Left, pads[2] + p.Bottom, pads[3] + p.Right]);
+    }
+
+    private PendingLayer? SolePad(DynamicValue x) =>
+        SoleProducer(x, "pad") is { } pad && pad.Extra["mode"] is null && pad.Extra["value"] is null ? pad : null;
 
     /// <summary>PyTorch's and ONNX Runtime's pooled size: in ceil mode the last window must start inside the input or the leading padding.</summary>
     private static long PoolSize(long size, long k, long s, long before, long after, bool ceil)
@@ -258,12 +279,47 @@ public sealed partial class OnnxImporter
         }
 
         float[] scale = Take(1, "scale"), bias = Take(2, "B"), mean = Take(3, "mean"), variance = Take(4, "var");
+        float eps = _node.GetFloat("epsilon", 1e-5f);
+        if (SoleProducer(x, "conv2d") is { } conv)
+        {
+            FoldIntoConv(conv, scale, bias, mean, variance, eps);
+            SetOutput(x);
+            return;
+        }
+
         PendingLayer bn = AddLayer("batchnorm", x.Dims, x);
-        bn.Eps = _node.GetFloat("epsilon", 1e-5f);
+        bn.Eps = eps;
         AddTensor(bn, "weight", [c], scale);
         AddTensor(bn, "bias", [c], bias);
         AddTensor(bn, "running_mean", [c], mean);
         AddTensor(bn, "running_var", [c], variance);
+    }
+
+    /// <summary>
+    /// A batch norm after a convolution it alone reads is that convolution with scaled filters and a shifted bias:
+    /// w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps), in double precision.
+    /// </summary>
+    private void FoldIntoConv(PendingLayer conv, float[] gamma, float[] beta, float[] mean, float[] variance, float eps)
+    {
+        // Copies: an initializer may be shared by several nodes (PyTorch shares equal constants).
+        NamedTensor weight = FindTensor(conv, "weight")!;
+        NamedTensor? oldBias = FindTensor(conv, "bias");
+        int m = weight.Shape[0], per = weight.Data.Length / m;
+        float[] w = (float[])weight.Data.Clone(), b = oldBias is null ? new float[m] : (float[])oldBias.Data.Clone();
+        _tensors[_tensors.IndexOf(weight)] = weight with { Data = w };
+        if (oldBias is not null) _tensors[_tensors.IndexOf(oldBias)] = oldBias with { Data = b };
+        for (int i = 0; i < m; i++)
+        {
+            double s = gamma[i] / Math.Sqrt((double)variance[i] + eps);
+            for (int j = 0; j < per; j++) w[(long)i * per + j] = (float)(w[(long)i * per + j] * s);
+            b[i] = (float)((b[i] - mean[i]) * s + beta[i]);
+        }
+
+        if (!conv.UseBias)
+        {
+            conv.UseBias = true;
+            AddTensor(conv, "bias", [m], b);
+        }
     }
 
     private void ImportClip()
@@ -339,6 +395,12 @@ public sealed partial class OnnxImporter
         if (x.Rank != 4 || pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0 || p > 4096))
             throw Unsupported($"Pad [{string.Join(", ", pads)}] of {Show(x.Dims)} (non-negative padding of height and width is)");
         if (mode is not ("constant" or "reflect" or "edge")) throw Unsupported($"Pad mode \"{mode}\"");
+        if (pads.All(p => p == 0))
+        {
+            SetOutput(x);
+            return;
+        }
+
         PendingLayer pad = AddLayer("pad", [DynamicValue.Batch, x.Dims[1], x.Dims[2] + pads[2] + pads[6], x.Dims[3] + pads[3] + pads[7]], x);
         pad.Padding = Padding.Sides((int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7]);
         if (mode != "constant") pad.Extra["mode"] = mode;

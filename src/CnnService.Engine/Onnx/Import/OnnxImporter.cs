@@ -41,6 +41,12 @@ public sealed partial class OnnxImporter
         public string Type { get; } = type;
         public string Name { get; } = name;
         public List<string> Inputs { get; } = inputs;
+
+        /// <summary>What the layer reads, as values: a later node folding into this layer (a Pad into a Conv) needs them.</summary>
+        public DynamicValue[] Sources { get; init; } = [];
+
+        /// <summary>How many ONNX nodes read this layer's output: a fold into it is only right when that is one.</summary>
+        public int Readers { get; init; }
         public JsonObject Extra { get; } = new();
         public int? Filters { get; set; }
         public int? Units { get; set; }
@@ -242,7 +248,8 @@ public sealed partial class OnnxImporter
     /// <summary>Adds a layer reading <paramref name="inputs"/> and returns it; its output becomes the node's first output.</summary>
     private PendingLayer AddLayer(string type, long[] outputDims, params DynamicValue[] inputs)
     {
-        var layer = new PendingLayer(type, UniqueName(), inputs.Select(i => i.Source).ToList());
+        string output = _node.Outputs.Count > 0 ? _node.Outputs[0] : "";
+        var layer = new PendingLayer(type, UniqueName(), inputs.Select(i => i.Source).ToList()) { Sources = inputs, Readers = _readers.GetValueOrDefault(output) };
         _layers.Add(layer);
         _layerByName[layer.Name] = layer;
         SetOutput(new DynamicValue(layer.Name, outputDims));
@@ -258,6 +265,12 @@ public sealed partial class OnnxImporter
     }
 
     private void AddTensor(PendingLayer layer, string suffix, int[] shape, float[] data) => _tensors.Add(new NamedTensor($"{layer.Name}.{suffix}", shape, data));
+
+    private NamedTensor? FindTensor(PendingLayer layer, string suffix) => _tensors.Find(t => t.Name == $"{layer.Name}.{suffix}");
+
+    /// <summary>The layer that produces <paramref name="value"/>, when a node may fold into it: read by this node alone.</summary>
+    private PendingLayer? SoleProducer(DynamicValue value, string type) =>
+        _layerByName.TryGetValue(value.Source, out PendingLayer? layer) && layer.Type == type && layer.Readers == 1 && !layer.Removed ? layer : null;
 
     // ---- errors -----------------------------------------------------------------------------
 
