@@ -3,7 +3,7 @@
 # weights from fixed seeds, manifest.json) to OUT_DIR, by default the git-ignored data/onnx/. Skips the work
 # when OUT_DIR/manifest.json was written by this very script (same SHA-256), lists no failed export, and every
 # file it lists is there.
-# Needs Debian's /usr/bin/python3 with python3-torch, python3-torchvision and python3-onnx (about a minute on 2 cores, 325 MB).
+# Needs Debian's /usr/bin/python3 with python3-torch, python3-torchvision and python3-onnx (one to three minutes on 2 cores; 325 MB).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

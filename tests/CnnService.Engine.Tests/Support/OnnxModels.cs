@@ -91,7 +91,7 @@ internal static class OnnxModels
     {
         string manifest = Path.Combine(Folder, "manifest.json");
         if (!File.Exists(manifest))
-            return ([], $"no {manifest}: run {Script} (about a minute) to make the ONNX models; CI sets {RequireVariable}=1");
+            return ([], $"no {manifest}: run {Script} (one to three minutes) to make the ONNX models; CI sets {RequireVariable}=1");
         try
         {
             using var json = JsonDocument.Parse(File.ReadAllBytes(manifest));
