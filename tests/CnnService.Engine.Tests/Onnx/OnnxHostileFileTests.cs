@@ -78,6 +78,18 @@ public class OnnxHostileFileTests
     }
 
     [Fact]
+    public void PackedInt64DataWithAnOverlongVarint_IsRejected()
+    {
+        byte[] data = Len(7, [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+
+        AssertRejected(ModelWith(Msg(PackedVarints(1, 2), Varint(2, 7), Str(8, "ids"), data)), "longer than 10 bytes");
+    }
+
+    [Fact]
+    public void PackedInt64DataEndingMidVarint_IsTruncated() =>
+        AssertRejected(ModelWith(Msg(PackedVarints(1, 2), Varint(2, 7), Str(8, "ids"), Len(7, [0x01, 0x81]))), "int64_data", "ends inside a varint");
+
+    [Fact]
     public void GraphAsVarint_IsWrongWireType() => AssertRejected(Msg(Varint(1, 8), Varint(7, 1)), "ModelProto.graph", "wire type 0");
 
     [Fact]
