@@ -17,6 +17,7 @@ public static class OnnxReader
 
     /// <summary>Reads the model at <paramref name="path"/>; external tensor data is looked up in the file's folder.</summary>
     /// <exception cref="ModelFormatException">The file is not a readable ONNX model.</exception>
+    /// <exception cref="IOException">The model file itself cannot be opened or read (missing, no permission).</exception>
     public static OnnxModel Read(string path)
     {
         string fileName = Path.GetFileName(path);

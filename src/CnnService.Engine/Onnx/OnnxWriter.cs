@@ -15,9 +15,12 @@ public static class OnnxWriter
     /// <summary>The model's file bytes.</summary>
     public static byte[] Write(OnnxModel model)
     {
-        var memory = new MemoryStream();
-        Write(model, memory);
-        return memory.ToArray();
+        // A counting pass first (it copies no tensor bytes), so the bytes are written once into an array of the right size.
+        var counter = new ProtoWriter(null);
+        Model(counter, model);
+        var bytes = new byte[counter.Length];
+        Write(model, new MemoryStream(bytes));
+        return bytes;
     }
 
     private static void Model(ProtoWriter w, OnnxModel m)

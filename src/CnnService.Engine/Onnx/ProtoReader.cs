@@ -184,12 +184,17 @@ internal ref struct ProtoReader
         return Take(size, what);
     }
 
-    /// <summary>How many varints a packed payload holds; each is checked for overflow and truncation.</summary>
+    /// <summary>
+    /// How many varints a packed payload holds: the bytes without the continuation bit. Overlong
+    /// varints are caught when they are decoded; a payload ending mid-varint is caught here.
+    /// </summary>
     public readonly int CountVarints(ReadOnlySpan<byte> packed, string what)
     {
+        if (packed.Length > 0 && packed[^1] >= 0x80)
+            throw Error($"packed {what} ends inside a varint (truncated)");
         int count = 0;
-        for (int pos = 0; pos < packed.Length; count++)
-            NextVarint(packed, ref pos, what);
+        foreach (byte b in packed)
+            count += b >> 7 ^ 1;
         return count;
     }
 

@@ -9,7 +9,18 @@ namespace CnnService.Engine.Tests.Onnx;
 /// </summary>
 internal static class Pb
 {
-    public static byte[] Msg(params byte[][] fields) => fields.SelectMany(f => f).ToArray();
+    public static byte[] Msg(params byte[][] fields)
+    {
+        var result = new byte[fields.Sum(f => f.Length)];
+        int n = 0;
+        foreach (byte[] f in fields)
+        {
+            f.CopyTo(result, n);
+            n += f.Length;
+        }
+
+        return result;
+    }
 
     public static byte[] RawVarint(ulong value)
     {
