@@ -49,20 +49,25 @@ internal static class InfoCommand
         if (spec.Metrics is not null) stdout.WriteLine($"metrics      {spec.Metrics.ToJsonString()}");
         stdout.WriteLine();
 
-        var table = new TextTable(("#", true), ("name", false), ("type", false), ("output", false), ("parameters", true), ("MFLOPs", true));
+        // A graph says what each layer reads; a chain needs no such column.
+        bool graph = Enumerable.Range(0, model.Layers.Count).Any(i => model.InputsOf(i) is not [var only] || only != i - 1);
+        var columns = new List<(string, bool)> { ("#", true), ("name", false), ("type", false) };
+        if (graph) columns.Add(("inputs", false));
+        columns.AddRange([("output", false), ("parameters", true), ("MFLOPs", true)]);
+        var table = new TextTable([.. columns]);
         for (int i = 0; i < model.Layers.Count; i++)
         {
             Layer layer = model.Layers[i];
-            table.Add(
-                i.ToString(CultureInfo.InvariantCulture),
-                layer.Name ?? "-",
-                DescribeType(model, i),
-                layer.OutputShape.ToString(),
-                Count(layer.Parameters),
-                MFlops(layer.FlopsPerImage));
+            var row = new List<string> { i.ToString(CultureInfo.InvariantCulture), layer.Name ?? "-", DescribeType(model, i) };
+            if (graph) row.Add(string.Join(",", model.InputsOf(i).Select(t => t < 0 ? "input" : t.ToString(CultureInfo.InvariantCulture))));
+            row.AddRange([layer.OutputShape.ToString(), Count(layer.Parameters), MFlops(layer.FlopsPerImage)]);
+            table.Add([.. row]);
         }
 
-        table.Add("", "total", "", "", Count(model.Parameters), MFlops(model.FlopsPerImage));
+        var total = new List<string> { "", "total", "" };
+        if (graph) total.Add("");
+        total.AddRange(["", Count(model.Parameters), MFlops(model.FlopsPerImage)]);
+        table.Add([.. total]);
         table.Write(stdout);
     }
 

@@ -21,4 +21,6 @@ public sealed record ModelDetails(
 public sealed record InputDetails(int Channels, int Height, int Width, string Color, float Scale, float[] Mean, float[] Std, string? Preprocess);
 
 /// <summary>One layer: output shape [C, H, W], parameters, and millions of floating-point operations per image.</summary>
-public sealed record LayerRow(int Index, string Type, string? Name, int[] OutputShape, long Parameters, double Mflops);
+/// <param name="Inputs">The layers this one reads, by index; -1 is the model's input. A chain reads the layer before.</param>
+/// <param name="Fused">A ReLU that runs inside the layer it reads (in its GEMM), not on its own.</param>
+public sealed record LayerRow(int Index, string Type, string? Name, int[] Inputs, int[] OutputShape, long Parameters, double Mflops, bool Fused);

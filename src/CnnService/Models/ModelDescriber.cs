@@ -18,7 +18,8 @@ public static class ModelDescriber
         var model = version.Model;
         InputSpec input = model.Spec.Input;
         var layers = model.Layers.Select((Layer layer, int i) => new LayerRow(
-            i, layer.Type, layer.Name, [layer.OutputShape.C, layer.OutputShape.H, layer.OutputShape.W], layer.Parameters, layer.FlopsPerImage / 1e6)).ToList();
+            i, layer.Type, layer.Name, [.. model.InputsOf(i)], [layer.OutputShape.C, layer.OutputShape.H, layer.OutputShape.W], layer.Parameters,
+            layer.FlopsPerImage / 1e6, model.IsFusedAway(i))).ToList();
         string? preprocess = input.Extra.TryGetPropertyValue("preprocess", out var hint) && hint is not null ? hint.ToString() : null;
         return new ModelDetails(
             version.Name, version.Version, isDefault, model.Spec.Description,
