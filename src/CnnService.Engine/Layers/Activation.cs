@@ -12,9 +12,6 @@ namespace CnnService.Engine.Layers;
 /// </summary>
 public sealed unsafe class Activation : Layer, IParallelWork
 {
-    /// <summary>The layer types this class runs.</summary>
-    internal static readonly string[] Types = ["relu", "sigmoid", "tanh", "clip", "hardsigmoid", "hardswish"];
-
     /// <summary>Elements per chunk unit: a chunk is a whole number of these.</summary>
     private const int Block = 4096;
 
@@ -41,27 +38,15 @@ public sealed unsafe class Activation : Layer, IParallelWork
         if (_function == Function.Clip)
         {
             var attributes = new LayerAttributes(spec, where);
-            Min = attributes.Float("min", float.NegativeInfinity);
-            Max = attributes.Float("max", float.PositiveInfinity);
-            _clip = new ClipOperator(Min, Max);
+            _clip = new ClipOperator(attributes.Float("min", float.NegativeInfinity), attributes.Float("max", float.PositiveInfinity));
         }
         else if (_function == Function.HardSigmoid)
         {
-            Alpha = spec.Alpha ?? 0.2f;
-            Beta = spec.Beta ?? 0.5f;
-            _hardSigmoid = new HardSigmoidOperator(Alpha, Beta);
+            _hardSigmoid = new HardSigmoidOperator(spec.Alpha ?? 0.2f, spec.Beta ?? 0.5f);
         }
     }
 
     private enum Function { Relu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish }
-
-    /// <summary>clip's bounds (infinite when absent).</summary>
-    public float Min { get; }
-    public float Max { get; }
-
-    /// <summary>hardsigmoid's slope and offset, defaults resolved.</summary>
-    public float Alpha { get; }
-    public float Beta { get; }
 
     public override long FlopsPerImage => InputShape.Size;
 
