@@ -25,7 +25,7 @@ internal static unsafe class Pool2x2
     {
         if (ow < 4)
         {
-            PoolWindow.Plane(src, dst, 2 * oh, w, 2, 2, 2, 2, 0, 0, oh, ow, max);
+            PoolWindow.Plane(src, dst, 2 * oh, w, 2, 2, 2, 2, 0, 0, 0, 0, oh, ow, max, includePad: false);
             return;
         }
 

@@ -8,11 +8,11 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal readonly struct TanhOperator : IUnaryOperator
 {
-    public static float Invoke(float x) => 1f - 2f / (MathF.Exp(2f * x) + 1f);
+    public float Invoke(float x) => 1f - 2f / (MathF.Exp(2f * x) + 1f);
 
-    public static Vector256<float> Invoke(Vector256<float> x) =>
+    public Vector256<float> Invoke(Vector256<float> x) =>
         Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
 
-    public static Vector512<float> Invoke(Vector512<float> x) =>
+    public Vector512<float> Invoke(Vector512<float> x) =>
         Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(x + x) + Vector512<float>.One);
 }

@@ -1,10 +1,15 @@
+using CnnService.Engine.Format;
 using CnnService.Engine.Kernels;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
 
-/// <summary>relu, sigmoid or tanh, elementwise and in place. A ReLU straight after a conv2d or
-/// dense layer never runs here: the model plan fuses it into that layer's GEMM.</summary>
+/// <summary>
+/// The elementwise activations, in place: relu, sigmoid, tanh, clip ("min", "max"; absent = no bound),
+/// hardsigmoid (alpha 0.2, beta 0.5 unless given) and hardswish. Each is an <see cref="IUnaryOperator"/>
+/// run by <see cref="UnaryDriver"/>. A ReLU straight after a conv2d or dense layer never runs here:
+/// the model plan fuses it into that layer's GEMM.
+/// </summary>
 public sealed unsafe class Activation : Layer, IParallelWork
 {
     /// <summary>Elements per chunk unit: a chunk is a whole number of these.</summary>
@@ -12,21 +17,36 @@ public sealed unsafe class Activation : Layer, IParallelWork
 
     private readonly SimdLevel _simd;
     private readonly Function _function;
+    private readonly ClipOperator _clip;
+    private readonly HardSigmoidOperator _hardSigmoid;
 
-    internal Activation(string type, string? name, TensorShape input, SimdLevel simd)
-        : base(type, name, input, input)
+    internal Activation(LayerSpec spec, string where, TensorShape input, SimdLevel simd)
+        : base(spec.Type, spec.Name, input, input)
     {
         _simd = simd;
-        _function = type switch
+        _function = spec.Type switch
         {
             "relu" => Function.Relu,
             "sigmoid" => Function.Sigmoid,
             "tanh" => Function.Tanh,
-            _ => throw new ArgumentOutOfRangeException(nameof(type)),
+            "clip" => Function.Clip,
+            "hardsigmoid" => Function.HardSigmoid,
+            "hardswish" => Function.HardSwish,
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Type, "not an activation"),
         };
+
+        if (_function == Function.Clip)
+        {
+            var attributes = new LayerAttributes(spec, where);
+            _clip = new ClipOperator(attributes.Float("min", float.NegativeInfinity), attributes.Float("max", float.PositiveInfinity));
+        }
+        else if (_function == Function.HardSigmoid)
+        {
+            _hardSigmoid = new HardSigmoidOperator(spec.Alpha ?? 0.2f, spec.Beta ?? 0.5f);
+        }
     }
 
-    private enum Function { Relu, Sigmoid, Tanh }
+    private enum Function { Relu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish }
 
     public override long FlopsPerImage => InputShape.Size;
 
@@ -36,7 +56,8 @@ public sealed unsafe class Activation : Layer, IParallelWork
     {
         // An exponential costs about 16 times a max: sigmoid and tanh split across threads sooner.
         long length = (long)job.Batch * InputShape.Size;
-        job.Run(this, Parallelism.Chunks(length * (_function == Function.Relu ? 1 : 16), Blocks(length), threads), threads);
+        int cost = _function is Function.Sigmoid or Function.Tanh ? 16 : 1;
+        job.Run(this, Parallelism.Chunks(length * cost, Blocks(length), threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
@@ -47,9 +68,12 @@ public sealed unsafe class Activation : Layer, IParallelWork
         float* x = job.Input + from, y = job.Output + from;
         switch (_function)
         {
-            case Function.Relu: UnaryDriver.Apply<ReluOperator>(x, y, count, _simd); break;
-            case Function.Sigmoid: UnaryDriver.Apply<SigmoidOperator>(x, y, count, _simd); break;
-            default: UnaryDriver.Apply<TanhOperator>(x, y, count, _simd); break;
+            case Function.Relu: UnaryDriver.Apply(new ReluOperator(), x, y, count, _simd); break;
+            case Function.Sigmoid: UnaryDriver.Apply(new SigmoidOperator(), x, y, count, _simd); break;
+            case Function.Tanh: UnaryDriver.Apply(new TanhOperator(), x, y, count, _simd); break;
+            case Function.Clip: UnaryDriver.Apply(_clip, x, y, count, _simd); break;
+            case Function.HardSigmoid: UnaryDriver.Apply(_hardSigmoid, x, y, count, _simd); break;
+            default: UnaryDriver.Apply(new HardSwishOperator(), x, y, count, _simd); break;
         }
     }
 

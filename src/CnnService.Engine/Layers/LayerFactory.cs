@@ -23,7 +23,7 @@ internal static class LayerFactory
         {
             "conv2d" => new Conv2D(spec, where, input, weights, simd, fuseRelu),
             "dense" => new Dense(spec, where, input, weights, simd, fuseRelu),
-            "relu" or "sigmoid" or "tanh" => new Activation(spec.Type, spec.Name, input, simd),
+            "relu" or "sigmoid" or "tanh" or "clip" or "hardsigmoid" or "hardswish" => new Activation(spec, where, input, simd),
             "maxpool2d" => new MaxPool2D(spec, where, input, simd),
             "avgpool2d" => new AvgPool2D(spec, where, input, simd),
             "global_avgpool" => new GlobalAvgPool(spec.Name, input),
@@ -32,6 +32,9 @@ internal static class LayerFactory
             "lrn" => new Lrn(spec, where, input),
             "batchnorm" => new BatchNorm(spec, where, input, weights),
             "softmax" => new Softmax(spec.Name, input),
+            "pad" => new Pad2D(spec, where, input),
+            "channel_shuffle" => new ChannelShuffle(spec, where, input),
+            "reshape" => new Reshape(spec, where, input),
             _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", ModelSpecJson.LayerTypes)})."),
         };
     }

@@ -6,8 +6,8 @@ namespace CnnService.Engine.Layers;
 
 /// <summary>
 /// Max and average pooling share everything but the reduction: the window geometry (stride
-/// defaults to the kernel; padding must be at most half the kernel, as PyTorch requires) and
-/// the split of the batch's N*C planes across threads.
+/// defaults to the kernel; padding must be at most half the kernel, as PyTorch requires, so every
+/// window holds an input cell), "ceil_mode" and the split of the batch's N*C planes across threads.
 /// </summary>
 public abstract unsafe class Pool2D : Layer, IParallelWork
 {
@@ -16,13 +16,23 @@ public abstract unsafe class Pool2D : Layer, IParallelWork
     private readonly bool _fast2x2;
 
     private protected Pool2D(string type, LayerSpec spec, string where, TensorShape input, SimdLevel simd, bool max)
-        : base(type, spec.Name, input, Output(spec, where, input, out Window2D win))
+        : base(type, spec.Name, input, Output(spec, where, input, out Window2D win, out bool ceilMode))
     {
         _win = win;
         _max = max;
+        CeilMode = ceilMode;
+        // Only avgpool2d reads count_include_pad; the default (false) is what this layer always did.
+        CountIncludePad = !max && new LayerAttributes(spec, where).Bool("count_include_pad", false);
+        // The 2x2 kernel reads whole row pairs: not when ceil_mode adds a window over a last odd row or column.
         _fast2x2 = simd == SimdLevel.Vector512 && Pool2x2.IsSupported
-            && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false };
+            && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false } && 2 * win.OH <= input.H && 2 * win.OW <= input.W;
     }
+
+    /// <summary>Whether the output size rounds up (PyTorch's and ONNX's ceil_mode), keeping a last, partial window.</summary>
+    public bool CeilMode { get; }
+
+    /// <summary>avgpool2d: whether the mean divides by the window's cells inside the padded input rather than the input.</summary>
+    public bool CountIncludePad { get; }
 
     public override long FlopsPerImage => (long)OutputShape.Size * _win.KH * _win.KW;
 
@@ -47,15 +57,31 @@ public abstract unsafe class Pool2D : Layer, IParallelWork
         {
             float* src = job.Input + (nint)plane * inPlane, dst = job.Output + (nint)plane * outPlane;
             if (_fast2x2) Pool2x2.Plane(src, dst, InputShape.W, _win.OH, _win.OW, _max);
-            else PoolWindow.Plane(src, dst, InputShape.H, InputShape.W, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, _win.OH, _win.OW, _max);
+            else PoolWindow.Plane(src, dst, InputShape.H, InputShape.W, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, _win.Bottom, _win.Right,
+                _win.OH, _win.OW, _max, CountIncludePad);
         }
     }
 
-    private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)
+    private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win, out bool ceilMode)
     {
         win = Window2D.Resolve(spec, where, input.H, input.W, defaultStrideIsKernel: true);
         if (2 * Math.Max(win.Top, win.Bottom) > win.KH || 2 * Math.Max(win.Left, win.Right) > win.KW)
             throw new ModelFormatException($"{where}: padding must be at most half the kernel.");
+        ceilMode = new LayerAttributes(spec, where).Bool("ceil_mode", false);
+        if (ceilMode)
+            win = win with { OH = CeilOutput(input.H, win.KH, win.SH, win.Top, win.Bottom), OW = CeilOutput(input.W, win.KW, win.SW, win.Left, win.Right) };
         return new TensorShape(input.C, win.OH, win.OW);
+    }
+
+    /// <summary>
+    /// PyTorch's pooling_output_shape with ceil_mode (ONNX's rule too): round the window count up, but
+    /// drop a last window that would start past the input, in the bottom or right padding. With
+    /// padding at most half the kernel, every window left then holds at least one input cell.
+    /// </summary>
+    internal static int CeilOutput(int size, int kernel, int stride, int before, int after)
+    {
+        int count = (size + before + after - kernel + stride - 1) / stride + 1; // Window2D made sure kernel <= padded size
+        if ((long)(count - 1) * stride >= size + before) count--;
+        return count;
     }
 }

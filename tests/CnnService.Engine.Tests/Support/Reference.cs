@@ -65,6 +65,82 @@ internal static class Reference
         return y;
     }
 
+    /// <summary>
+    /// Pooling with [top, left, bottom, right] padding, cell by cell: max over the window's cells inside the
+    /// input; the average divides by those cells, or with <paramref name="includePad"/> by the window's cells
+    /// inside the padded input (PyTorch's avg_pool2d and ONNX Runtime's divisor; a window that ceil_mode runs
+    /// past the padding counts only up to the padding's edge). The caller gives the output size.
+    /// </summary>
+    public static float[] Pool(float[] x, int n, int c, int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right,
+        int oh, int ow, bool max, bool includePad)
+    {
+        var y = new float[n * c * oh * ow];
+        for (int plane = 0; plane < n * c; plane++)
+        for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+        {
+            double acc = max ? double.NegativeInfinity : 0;
+            int inside = 0, insidePadded = 0;
+            for (int ki = 0; ki < kh; ki++)
+            for (int kj = 0; kj < kw; kj++)
+            {
+                int iy = oy * sh - top + ki, ix = ox * sw - left + kj;
+                if (iy >= -top && iy < h + bottom && ix >= -left && ix < w + right) insidePadded++;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                double v = x[(plane * h + iy) * w + ix];
+                acc = max ? Math.Max(acc, v) : acc + v;
+                inside++;
+            }
+
+            y[(plane * oh + oy) * ow + ox] = (float)(max ? acc : acc / (includePad ? insidePadded : inside));
+        }
+
+        return y;
+    }
+
+    /// <summary>PyTorch's pooling_output_shape: floor, or with ceil_mode ceil, dropping a last window that would start past the input.</summary>
+    public static int PoolOutput(int size, int kernel, int stride, int before, int after, bool ceilMode)
+    {
+        double windows = (double)(size + before + after - kernel) / stride;
+        int count = (int)(ceilMode ? Math.Ceiling(windows) : Math.Floor(windows)) + 1;
+        if (ceilMode && (count - 1) * stride >= size + before) count--;
+        return count;
+    }
+
+    /// <summary>Each plane padded cell by cell: "constant" fills <paramref name="value"/>, "reflect" mirrors without the edge, "edge" repeats it.</summary>
+    public static float[] Pad(float[] x, int n, int c, int h, int w, int top, int left, int bottom, int right, string mode, float value)
+    {
+        int hp = h + top + bottom, wp = w + left + right;
+        var y = new float[n * c * hp * wp];
+        for (int plane = 0; plane < n * c; plane++)
+        for (int py = 0; py < hp; py++)
+        for (int px = 0; px < wp; px++)
+        {
+            int iy = py - top, ix = px - left;
+            bool outside = iy < 0 || iy >= h || ix < 0 || ix >= w;
+            float v;
+            if (outside && mode == "constant") v = value;
+            else if (mode == "reflect") v = x[(plane * h + Mirror(iy, h)) * w + Mirror(ix, w)];
+            else v = x[(plane * h + Math.Clamp(iy, 0, h - 1)) * w + Math.Clamp(ix, 0, w - 1)];
+            y[(plane * hp + py) * wp + px] = v;
+        }
+
+        return y;
+    }
+
+    /// <summary>[N, C, H, W] reshaped to [N, g, C/g, H*W], axes 1 and 2 swapped, and read back as [N, C, H, W].</summary>
+    public static float[] ChannelShuffle(float[] x, int n, int c, int plane, int groups)
+    {
+        int perGroup = c / groups;
+        var y = new float[x.Length];
+        for (int b = 0; b < n; b++)
+        for (int g = 0; g < groups; g++)
+        for (int j = 0; j < perGroup; j++)
+        for (int p = 0; p < plane; p++)
+            y[((b * perGroup + j) * groups + g) * plane + p] = x[((b * groups + g) * perGroup + j) * plane + p];
+        return y;
+    }
+
     public static float[] Dense(float[] x, int n, int k, float[] weight, float[]? bias, int m)
     {
         var y = new float[n * m];

@@ -59,7 +59,7 @@ internal sealed unsafe class TrainPool2D : TrainLayer, IParallelWork
         fixed (float* x = &_x[plane * h * w], y = &_y[plane * oh * ow])
         {
             if (_fast2x2) Pool2x2.Plane(x, y, w, oh, ow, _max);
-            else PoolWindow.Plane(x, y, h, w, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, oh, ow, _max);
+            else PoolWindow.Plane(x, y, h, w, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, _win.Bottom, _win.Right, oh, ow, _max, includePad: false);
         }
     }
 
@@ -135,6 +135,12 @@ internal sealed unsafe class TrainPool2D : TrainLayer, IParallelWork
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)
     {
+        // Inference-only settings: refused here rather than trained with another geometry or divisor than the model runs.
+        var attributes = new LayerAttributes(spec, where);
+        if (attributes.Bool("ceil_mode", false))
+            throw new ModelFormatException($"{where}: {spec.Type} with \"ceil_mode\": true cannot be trained yet.");
+        if (spec.Type == "avgpool2d" && attributes.Bool("count_include_pad", false))
+            throw new ModelFormatException($"{where}: avgpool2d with \"count_include_pad\": true cannot be trained yet.");
         win = Window2D.Resolve(spec, where, input.H, input.W, defaultStrideIsKernel: true);
         return new TensorShape(input.C, win.OH, win.OW);
     }
