@@ -11,6 +11,8 @@ internal static class LayerFactory
         string where = $"model.json: {spec.Describe(index)}";
         return spec.Type switch
         {
+            "add" or "sub" or "mul" or "div" => new Binary(spec, where, inputs, weights, simd),
+            "concat" => new Concat(spec.Name, where, inputs),
             _ => One(spec, where, inputs[0], weights, simd, fuseRelu, inputs.Length),
         };
     }
@@ -32,6 +34,7 @@ internal static class LayerFactory
             "lrn" => new Lrn(spec, where, input),
             "batchnorm" => new BatchNorm(spec, where, input, weights),
             "softmax" => new Softmax(spec.Name, input),
+            "slice_channels" => new SliceChannels(spec, where, input),
             _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", ModelSpecJson.LayerTypes)})."),
         };
     }
