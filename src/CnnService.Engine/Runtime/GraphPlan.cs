@@ -9,8 +9,8 @@ namespace CnnService.Engine.Runtime;
 /// elementwise layer writes over its input when it is that input's last reader, and the step that
 /// produces the model's output writes straight into the caller's buffer. The arena is laid out both by
 /// first fit and from two ends, and the smaller layout kept (a chain then needs at most its two largest
-/// neighbouring activations). Offsets are in floats per
-/// image, so one plan serves every batch size: a pass multiplies them by its batch.
+/// neighbouring activations). Offsets are in floats per image, so one plan serves every batch size:
+/// a pass multiplies them by its batch.
 /// </summary>
 internal sealed class GraphPlan
 {
