@@ -19,7 +19,7 @@ public readonly struct LayerAttributes(LayerSpec spec, string where)
     public int Int(string key, int fallback, int min, int max)
     {
         if (spec.Extra[key] is not { } node) return fallback;
-        return node is JsonValue && Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int n) && n >= min && n <= max
+        return Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int n) && n >= min && n <= max
             ? n
             : throw Error(key, $"must be an integer from {min} to {max}", node);
     }
@@ -27,7 +27,7 @@ public readonly struct LayerAttributes(LayerSpec spec, string where)
     public float Float(string key, float fallback)
     {
         if (spec.Extra[key] is not { } node) return fallback;
-        return node is JsonValue && Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetDouble(out double d) && float.IsFinite((float)d)
+        return Element(node) is { ValueKind: JsonValueKind.Number } e && e.TryGetDouble(out double d) && float.IsFinite((float)d)
             ? (float)d
             : throw Error(key, "must be a finite number", node);
     }
@@ -55,7 +55,7 @@ public readonly struct LayerAttributes(LayerSpec spec, string where)
         var values = new int[array.Count];
         for (int i = 0; i < values.Length; i++)
         {
-            if (array[i] is not JsonValue item || Element(item) is not { ValueKind: JsonValueKind.Number } e || !e.TryGetInt32(out values[i]) || values[i] < min || values[i] > max)
+            if (array[i] is not JsonValue v || Element(v) is not { ValueKind: JsonValueKind.Number } e || !e.TryGetInt32(out values[i]) || values[i] < min || values[i] > max)
                 throw Error(key, $"must be a list of integers from {min} to {max}", node);
         }
 
@@ -76,9 +76,10 @@ public readonly struct LayerAttributes(LayerSpec spec, string where)
         return values.Length == 2 ? new Pair(values[0], values[1]) : throw Error(key, $"must be an integer or an [h, w] pair from {min} to {max}", node);
     }
 
-    /// <summary>The value as JSON: parsed files hold elements, specs built in code (by the ONNX importer) hold .NET values.</summary>
+    /// <summary>The value as parsed JSON. A spec built in code (an importer, a test) holds CLR values (an int, a
+    /// double) rather than parsed elements; both must read the same.</summary>
     private static JsonElement Element(JsonNode node) =>
-        node is JsonValue v && v.TryGetValue(out JsonElement e) ? e : JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
+        node is JsonValue v && v.TryGetValue(out JsonElement e) ? e : JsonSerializer.SerializeToElement(node);
 
     private ModelFormatException Error(string key, string rule, JsonNode node)
     {

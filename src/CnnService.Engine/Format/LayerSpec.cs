@@ -9,7 +9,7 @@ namespace CnnService.Engine.Format;
 /// </summary>
 public sealed class LayerSpec
 {
-    /// <summary>conv2d, relu, sigmoid, tanh, maxpool2d, avgpool2d, global_avgpool, flatten, dense, dropout, lrn, batchnorm, softmax.</summary>
+    /// <summary>One of <see cref="ModelSpecJson.LayerTypes"/>: conv2d, relu, ..., softmax; add, sub, mul, div, concat, slice_channels.</summary>
     public required string Type { get; init; }
     /// <summary>Prefix of the layer's tensors in weights.safetensors (<c>name.weight</c>, <c>name.bias</c>).</summary>
     public string? Name { get; init; }

@@ -78,6 +78,8 @@ internal sealed class LayerSpecReader(FieldReader f)
         bool pooling = type is "maxpool2d" or "avgpool2d";
         if (type is "conv2d" or "dense" or "batchnorm" && name is null)
             throw f.Error(at, $"\"name\" is required for {type} (it prefixes the layer's tensors)");
+        if (type is "add" or "sub" or "mul" or "div" && name is null && extra["constant_shape"] is not null)
+            throw f.Error(at, $"\"name\" is required for {type} with a constant (it is read from \"name.value\")");
         if (type == "conv2d" && filters is null)
             throw f.Error(at, "\"filters\" is required for conv2d");
         if (type == "dense" && units is null)

@@ -18,6 +18,7 @@ public static class ModelSpecJson
         "conv2d", "relu", "sigmoid", "tanh", "maxpool2d", "avgpool2d", "global_avgpool",
         "flatten", "dense", "dropout", "lrn", "batchnorm", "softmax",
         "clip", "hardsigmoid", "hardswish", "pad", "channel_shuffle", "reshape",
+        "add", "sub", "mul", "div", "concat", "slice_channels",
     ];
 
     /// <summary>Parses model.json text; <paramref name="fileName"/> prefixes every error message.</summary>

@@ -11,6 +11,8 @@ internal static class LayerFactory
         string where = $"model.json: {spec.Describe(index)}";
         return spec.Type switch
         {
+            "add" or "sub" or "mul" or "div" => new Binary(spec, where, inputs, weights, simd),
+            "concat" => new Concat(spec.Name, where, inputs),
             _ => One(spec, where, inputs[0], weights, simd, fuseRelu, inputs.Length),
         };
     }
@@ -35,6 +37,7 @@ internal static class LayerFactory
             "pad" => new Pad2D(spec, where, input),
             "channel_shuffle" => new ChannelShuffle(spec, where, input),
             "reshape" => new Reshape(spec, where, input),
+            "slice_channels" => new SliceChannels(spec, where, input),
             _ => throw new ModelFormatException($"{where}: unknown layer type \"{spec.Type}\" (known: {string.Join(", ", ModelSpecJson.LayerTypes)})."),
         };
     }

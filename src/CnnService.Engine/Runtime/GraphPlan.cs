@@ -7,8 +7,10 @@ namespace CnnService.Engine.Runtime;
 /// fused into the layer before it and views such as flatten run nothing), and where every tensor
 /// lives. Tensors are planned by lifetime: a buffer is reused once its last reader has run, an
 /// elementwise layer writes over its input when it is that input's last reader, and the step that
-/// produces the model's output writes straight into the caller's buffer. Offsets are in floats per
-/// image, so one plan serves every batch size: a pass multiplies them by its batch.
+/// produces the model's output writes straight into the caller's buffer. The arena is laid out both by
+/// first fit and from two ends, and the smaller layout kept (a chain then needs at most its two largest
+/// neighbouring activations). Offsets are in floats per image, so one plan serves every batch size:
+/// a pass multiplies them by its batch.
 /// </summary>
 internal sealed class GraphPlan
 {
@@ -105,10 +107,8 @@ internal sealed class GraphPlan
             resultBuffer = OutputBuffer;
         }
 
-        // First fit by lifetime: a buffer is born at its producing step and dies after its last read.
-        var offsets = new long[size.Count];
-        var live = new List<(long Start, long End, int LastRead)>();
-        long arena = 0;
+        // Number the arena buffers in the order they are born, noting each one's lifetime and what its step reads first.
+        var arenaBuffers = new List<ArenaBuffer>();
         int next = 2;
         var stepsOut = new Step[stepLayers.Count];
         int maxInputs = 1;
@@ -118,20 +118,9 @@ internal sealed class GraphPlan
             int produced = bufferOf[i + 1];
             if (remap[produced] == 0 && produced != InputBuffer)
             {
-                // A new arena buffer, placed where no buffer alive at this step overlaps it.
-                live.RemoveAll(b => b.LastRead < s);
-                long length = (size[produced] + Align - 1) / Align * Align, at = 0;
-                foreach (var b in live.OrderBy(b => b.Start))
-                {
-                    if (at + length <= b.Start) break;
-                    at = Math.Max(at, b.End);
-                }
-
-                remap[produced] = next;
-                offsets[next] = at;
-                next++;
-                live.Add((at, at + length, lastRead[produced]));
-                arena = Math.Max(arena, at + length);
+                int first = remap[bufferOf[inputs[i][0]]];
+                remap[produced] = next++;
+                arenaBuffers.Add(new ArenaBuffer((size[produced] + Align - 1) / Align * Align, s, lastRead[produced], first >= 2 ? first - 2 : -1));
             }
 
             int[] reads = inputs[i].Select(t => remap[bufferOf[t]]).ToArray();
@@ -139,6 +128,85 @@ internal sealed class GraphPlan
             stepsOut[s] = new Step(layers[i], reads, remap[produced]);
         }
 
-        return new GraphPlan(stepsOut, offsets[..Math.Max(next, 2)], arena, resultBuffer, maxInputs);
+        // Two layouts; the smaller wins. First fit packs branching graphs well; a chain it can make
+        // climb (each new tensor a little wider than the gap below the live one), while two ends never need
+        // more than the largest pair alive together.
+        long[] placed = FirstFit(arenaBuffers, out long arena);
+        long[] twoEnded = TwoEnded(arenaBuffers, out long twoEndedArena);
+        if (twoEndedArena < arena) (placed, arena) = (twoEnded, twoEndedArena);
+        var offsets = new long[next];
+        Array.Copy(placed, 0, offsets, 2, placed.Length);
+
+        return new GraphPlan(stepsOut, offsets, arena, resultBuffer, maxInputs);
+    }
+
+    /// <summary>An arena buffer: its length in floats per image (aligned), the step that writes it first, the
+    /// last step that reads it, and the arena buffer its producing step reads first (-1: the model's input).</summary>
+    private readonly record struct ArenaBuffer(long Length, int Born, int LastRead, int Input);
+
+    /// <summary>Whether a and b (a born first) are alive at the same step. A buffer read by the step that
+    /// writes b is still alive then: a layer's output never overlaps its inputs.</summary>
+    private static bool Overlap(ArenaBuffer a, ArenaBuffer b) => a.LastRead >= b.Born;
+
+    /// <summary>Each buffer at the lowest offset where no buffer alive with it lies.</summary>
+    private static long[] FirstFit(List<ArenaBuffer> buffers, out long arena)
+    {
+        var offsets = new long[buffers.Count];
+        arena = 0;
+        for (int k = 0; k < buffers.Count; k++)
+        {
+            offsets[k] = Lowest(buffers, offsets, k, j => true);
+            arena = Math.Max(arena, offsets[k] + buffers[k].Length);
+        }
+
+        return offsets;
+    }
+
+    /// <summary>
+    /// Each buffer at the end of the arena opposite to the buffer its step reads, lowest fit from that end
+    /// among the buffers there: a chain ping-pongs between the two ends, so the arena is the largest
+    /// pair of neighbours. The arena's size is then what keeps every bottom buffer below every top buffer alive with it.
+    /// </summary>
+    private static long[] TwoEnded(List<ArenaBuffer> buffers, out long arena)
+    {
+        int n = buffers.Count;
+        var top = new bool[n];
+        var fromEnd = new long[n]; // offset from the buffer's own end of the arena
+        arena = 0;
+        for (int k = 0; k < n; k++)
+        {
+            top[k] = buffers[k].Input >= 0 && !top[buffers[k].Input];
+            bool side = top[k];
+            fromEnd[k] = Lowest(buffers, fromEnd, k, j => top[j] == side);
+            arena = Math.Max(arena, fromEnd[k] + buffers[k].Length);
+        }
+
+        for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+        {
+            if (top[a] != top[b] && Overlap(buffers[a], buffers[b]))
+                arena = Math.Max(arena, fromEnd[a] + buffers[a].Length + fromEnd[b] + buffers[b].Length);
+        }
+
+        var offsets = new long[n];
+        for (int k = 0; k < n; k++) offsets[k] = top[k] ? arena - fromEnd[k] - buffers[k].Length : fromEnd[k];
+        return offsets;
+    }
+
+    /// <summary>The lowest offset for buffer k that overlaps no earlier buffer alive with it among those <paramref name="among"/> picks.</summary>
+    private static long Lowest(List<ArenaBuffer> buffers, long[] offsets, int k, Func<int, bool> among)
+    {
+        var taken = new List<(long Start, long End)>();
+        for (int j = 0; j < k; j++)
+            if (among(j) && Overlap(buffers[j], buffers[k])) taken.Add((offsets[j], offsets[j] + buffers[j].Length));
+        taken.Sort();
+        long at = 0;
+        foreach (var (start, end) in taken)
+        {
+            if (at + buffers[k].Length <= start) break;
+            at = Math.Max(at, end);
+        }
+
+        return at;
     }
 }

@@ -17,7 +17,7 @@ public sealed unsafe partial class Model : IParallelWork
     private const int MinImagesPerShare = 8;
 
     /// <summary>Largest activation of one image, in floats (1 GiB): a hostile spec cannot ask for more.</summary>
-    private const long MaxActivationFloats = 1L << 28;
+    internal const long MaxActivationFloats = 1L << 28;
 
     private readonly Layer[] _layers;
     private readonly int[][] _inputs;

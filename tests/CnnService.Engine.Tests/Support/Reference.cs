@@ -1,3 +1,5 @@
+using CnnService.Engine.Runtime;
+
 namespace CnnService.Engine.Tests.Support;
 
 /// <summary>
@@ -211,6 +213,53 @@ internal static class Reference
     {
         var y = new float[n * c];
         for (int i = 0; i < n * c; i++) y[i] = (float)x.Skip(i * plane).Take(plane).Average(v => (double)v);
+        return y;
+    }
+
+    /// <summary>numpy broadcasting of one op over n items: each output index reads index 0 of every
+    /// dimension in which an operand is 1. A constant operand (perItem false) is the same for every item.</summary>
+    public static float[] Broadcast(float[] a, TensorShape sa, bool aPerItem, float[] b, TensorShape sb, bool bPerItem, int n, Func<double, double, double> f)
+    {
+        var so = new TensorShape(Math.Max(sa.C, sb.C), Math.Max(sa.H, sb.H), Math.Max(sa.W, sb.W));
+        var y = new float[n * so.Size];
+        for (int i = 0; i < n; i++)
+        for (int c = 0; c < so.C; c++)
+        for (int h = 0; h < so.H; h++)
+        for (int w = 0; w < so.W; w++)
+        {
+            double x = a[(aPerItem ? i * sa.Size : 0) + Index(sa, c, h, w)], z = b[(bPerItem ? i * sb.Size : 0) + Index(sb, c, h, w)];
+            y[i * so.Size + (c * so.H + h) * so.W + w] = (float)f(x, z);
+        }
+
+        return y;
+
+        static int Index(TensorShape s, int c, int h, int w) => ((s.C == 1 ? 0 : c) * s.H + (s.H == 1 ? 0 : h)) * s.W + (s.W == 1 ? 0 : w);
+    }
+
+    /// <summary>Channels [start, end) of each of n items.</summary>
+    public static float[] SliceChannels(float[] x, int n, TensorShape s, int start, int end)
+    {
+        int plane = s.H * s.W, size = (end - start) * plane;
+        var y = new float[n * size];
+        for (int i = 0; i < n; i++) Array.Copy(x, i * s.Size + start * plane, y, i * size, size);
+        return y;
+    }
+
+    /// <summary>Each item's parts one after the other: concatenation along channels.</summary>
+    public static float[] Concat(int n, params (float[] X, int Size)[] parts)
+    {
+        int total = parts.Sum(p => p.Size);
+        var y = new float[n * total];
+        for (int i = 0; i < n; i++)
+        {
+            int at = i * total;
+            foreach (var (x, size) in parts)
+            {
+                Array.Copy(x, i * size, y, at, size);
+                at += size;
+            }
+        }
+
         return y;
     }
 

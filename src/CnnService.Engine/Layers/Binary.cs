@@ -1,0 +1,160 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Layers;
+
+/// <summary>
+/// add, sub, mul, div with numpy broadcasting over the per-item (C, H, W) shapes: two inputs, or
+/// one input and a constant <c>{name}.value</c> of shape "constant_shape" ("constant_first": the
+/// constant is the left operand). The output is walked as rows of its innermost collapsed
+/// dimension (see <see cref="Broadcast"/>), each row one SIMD run against a run or a repeated value:
+/// a residual add or SiLU's x * sigmoid(x) is one run per item, a squeeze-and-excite gate or a
+/// per-channel scale one run per channel. Writes over its first input when the output has its shape.
+/// </summary>
+public sealed unsafe class Binary : Layer, IParallelWork
+{
+    /// <summary>Elements per work item at most: long runs split into blocks of this many.</summary>
+    private const int Block = 4096;
+
+    private const int MaxDim = 1 << 20;
+
+    private readonly Operation _op;
+    private readonly SimdLevel _simd;
+    private readonly float[]? _constant;
+    private readonly bool _constantFirst;
+    private readonly Broadcast _plan;
+    private readonly long _leftItem, _rightItem; // floats per item of each operand; 0 for the constant
+    private readonly int _blocks;                // blocks per row
+
+    internal Binary(LayerSpec spec, string where, TensorShape[] inputs, IWeightSource weights, SimdLevel simd)
+        : base(spec.Type, spec.Name, inputs, Output(spec, where, inputs, out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst))
+    {
+        _op = spec.Type switch
+        {
+            "add" => Operation.Add,
+            "sub" => Operation.Sub,
+            "mul" => Operation.Mul,
+            "div" => Operation.Div,
+            _ => throw new ArgumentOutOfRangeException(nameof(spec)),
+        };
+        _simd = simd;
+        _constantFirst = constantFirst;
+        if (constant is { } c)
+        {
+            if (spec.Name is null) throw new ModelFormatException($"{where}: \"name\" is required for a constant (it is read from \"name.value\").");
+            _constant = weights.Take($"{spec.Name}.value", c.C, c.H, c.W);
+        }
+
+        _plan = Broadcast.Plan(left, right, OutputShape);
+        _leftItem = constant is not null && constantFirst ? 0 : left.Size;
+        _rightItem = constant is not null && !constantFirst ? 0 : right.Size;
+        _blocks = (_plan.Inner + Block - 1) / Block;
+    }
+
+    private enum Operation { Add, Sub, Mul, Div }
+
+    public override long Parameters => _constant?.Length ?? 0;
+
+    public override long FlopsPerImage => OutputShape.Size;
+
+    /// <summary>Elementwise over the first input when it already has the output's shape; a broadcast output is a new tensor.</summary>
+    internal override bool InPlace => OutputShape == InputShape;
+
+    internal override void Forward(ParallelJob job, int threads)
+    {
+        long length = (long)job.Batch * OutputShape.Size;
+        job.Run(this, Parallelism.Chunks(_op == Operation.Div ? 4 * length : length, Items(job.Batch), threads), threads);
+    }
+
+    void IParallelWork.RunChunk(ParallelJob job, int chunk)
+    {
+        (int start, int end) = Parallelism.Range(Items(job.Batch), job.Chunks, chunk);
+        fixed (float* constant = _constant)
+        {
+            // The dynamic input is Inputs[0] beside a constant; with two inputs, left and right in order.
+            float* left = _constant is null ? (float*)job.Inputs[0] : _constantFirst ? constant : (float*)job.Inputs[0];
+            float* right = _constant is null ? (float*)job.Inputs[1] : _constantFirst ? (float*)job.Inputs[0] : constant;
+            switch (_op)
+            {
+                case Operation.Add: Rows<AddOperator>(left, right, job.Output, start, end); break;
+                case Operation.Sub: Rows<SubOperator>(left, right, job.Output, start, end); break;
+                case Operation.Mul: Rows<MulOperator>(left, right, job.Output, start, end); break;
+                default: Rows<DivOperator>(left, right, job.Output, start, end); break;
+            }
+        }
+    }
+
+    /// <summary>Work items [start, end): each one block of one row, rows numbered across the batch.</summary>
+    private void Rows<TOp>(float* left, float* right, float* output, int start, int end)
+        where TOp : IBinaryOperator
+    {
+        Broadcast p = _plan;
+        int[] dims = p.Dims;
+        long[] ls = p.LeftStrides, rs = p.RightStrides;
+        int rank = dims.Length, inner = p.Inner;
+        bool leftRuns = ls[rank - 1] != 0, rightRuns = rs[rank - 1] != 0;
+        for (int item = start; item < end; item++)
+        {
+            int row = item / _blocks, from = item % _blocks * Block;
+            int image = row / p.RowsPerItem, r = row % p.RowsPerItem;
+            long l = image * _leftItem, q = image * _rightItem;
+            if (rank == 3)
+            {
+                int i0 = r / dims[1], i1 = r % dims[1];
+                l += i0 * ls[0] + i1 * ls[1];
+                q += i0 * rs[0] + i1 * rs[1];
+            }
+            else if (rank == 2)
+            {
+                l += r * ls[0];
+                q += r * rs[0];
+            }
+
+            nint count = Math.Min(Block, inner - from);
+            float* y = output + (long)row * inner + from;
+            if (leftRuns && rightRuns) BinaryDriver.Apply<TOp>(left + l + from, right + q + from, y, count, _simd);
+            else if (leftRuns) BinaryDriver.ApplyRight<TOp>(left + l + from, right[q], y, count, _simd);
+            else BinaryDriver.ApplyLeft<TOp>(left[l], right + q + from, y, count, _simd);
+        }
+    }
+
+    private int Items(int batch) => batch * _plan.RowsPerItem * _blocks;
+
+    private static TensorShape Output(LayerSpec spec, string where, TensorShape[] inputs,
+        out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst)
+    {
+        var attributes = new LayerAttributes(spec, where);
+        bool hasConstant = attributes.Has("constant_shape");
+        constant = null;
+        constantFirst = false;
+        if (inputs.Length == 2 && !hasConstant)
+        {
+            if (attributes.Has("constant_first"))
+                throw new ModelFormatException($"{where}: \"constant_first\" needs a constant (\"constant_shape\" and one input).");
+            (left, right) = (inputs[0], inputs[1]);
+        }
+        else if (inputs.Length == 1 && hasConstant)
+        {
+            int[] dims = attributes.Ints("constant_shape", 1, MaxDim)!;
+            if (dims.Length != 3)
+                throw new ModelFormatException($"{where}: \"constant_shape\" must be [c, h, w], got {dims.Length} numbers.");
+            TensorShape c = new(dims[0], dims[1], dims[2]);
+            constant = c;
+            constantFirst = attributes.Bool("constant_first", false);
+            (left, right) = constantFirst ? (c, inputs[0]) : (inputs[0], c);
+        }
+        else
+        {
+            throw new ModelFormatException($"{where}: {spec.Type} reads two inputs, or one input and a constant (\"constant_shape\"); got {inputs.Length} input{(inputs.Length == 1 ? "" : "s")}{(hasConstant ? " and a constant" : "")}.");
+        }
+
+        if (Broadcast.Shape(left, right) is not { } output)
+            throw new ModelFormatException($"{where}: shapes {Show(left)} and {Show(right)} do not broadcast (each dimension must be equal or 1).");
+        if ((long)output.C * output.H * output.W > Model.MaxActivationFloats)
+            throw new ModelFormatException($"{where}: output {output.C}x{output.H}x{output.W} is larger than {Model.MaxActivationFloats:N0} values per image.");
+        return output;
+    }
+
+    private static string Show(TensorShape s) => $"[{s.C},{s.H},{s.W}]";
+}
