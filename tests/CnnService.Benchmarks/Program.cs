@@ -6,6 +6,9 @@ using CnnService.Benchmarks;
 // (e.g. --filter '*', --filter '*Gemm*', --list flat).
 if (args.Length > 0 && args[0] == "quick") return QuickRun.Run(args[1..]);
 
+// `onnx`: imported ONNX networks against ONNX Runtime, interleaved in one process.
+if (args.Length > 0 && args[0] == "onnx") return OnnxComparison.Run(args[1..]);
+
 // Results go next to this project (BenchmarkDotNet.Artifacts/ is git-ignored), not into whatever
 // directory `dotnet run` was started from; --artifacts PATH still overrides.
 IConfig config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(ProjectDirectory(), "BenchmarkDotNet.Artifacts"));

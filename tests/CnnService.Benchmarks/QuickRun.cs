@@ -103,7 +103,7 @@ public static class QuickRun
         return 0;
     }
 
-    private static string CpuName()
+    internal static string CpuName()
     {
         try
         {

@@ -204,7 +204,7 @@ public sealed unsafe partial class Model : IParallelWork
         }
     }
 
-    private void Run(Workspace ws, float* input, float* output, int batch, int threads)
+    private void Run(Workspace ws, float* input, float* output, int batch, int threads, Action<Layer, double>? timed = null)
     {
         GraphPlan plan = _plan;
         long scratch = 0;
@@ -221,7 +221,15 @@ public sealed unsafe partial class Model : IParallelWork
             job.Output = Buffer(step.Output);
             job.Batch = batch;
             job.Scratch = arena + activations;
+            if (timed is null)
+            {
+                step.Layer.Forward(job, threads);
+                continue;
+            }
+
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             step.Layer.Forward(job, threads);
+            timed(step.Layer, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
 
         if (plan.ResultBuffer != GraphPlan.OutputBuffer)

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace CnnService.Engine.Runtime;
+
+public sealed unsafe partial class Model
+{
+    /// <summary>
+    /// Where a forward pass's time goes: runs the plan <paramref name="repeats"/> times on <paramref name="batch"/>
+    /// images, timing each step, and returns the best seconds per layer, indexed as <see cref="Layers"/> (0 for
+    /// layers that run nothing: fused ReLUs and views). The batch is not split across threads here, so each
+    /// layer runs as a small batch does. For measuring, not serving: it allocates.
+    /// </summary>
+    public double[] TimeLayers(ReadOnlySpan<float> input, int batch, int repeats)
+    {
+        if (input.Length != (long)batch * InputShape.Size) throw new ArgumentException($"Input has {input.Length} values; {batch} x {InputShape} needs {(long)batch * InputShape.Size}.", nameof(input));
+        var best = new double[_layers.Length];
+        Array.Fill(best, double.MaxValue);
+        var index = new Dictionary<Layers.Layer, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < _layers.Length; i++) index[_layers[i]] = i;
+        var output = new float[batch * OutputShape.Size];
+        Workspace ws = _workspaces.Rent();
+        try
+        {
+            fixed (float* src = input, dst = output)
+            {
+                for (int r = 0; r < repeats; r++)
+                {
+                    Run(ws, src, dst, batch, Options.Threads, (layer, seconds) => best[index[layer]] = Math.Min(best[index[layer]], seconds));
+                }
+            }
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
+
+        for (int i = 0; i < best.Length; i++) if (best[i] == double.MaxValue) best[i] = 0;
+        return best;
+    }
+}
