@@ -24,9 +24,9 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
 /// <summary>
 /// Depthwise convolution of one channel plane (MobileNet, EfficientNet): each output channel reads
 /// one input channel through its own KH x KW kernel. There are only KH*KW multiply-adds per output,
-/// so the GEMM lowering would spend its time packing; instead the plane is copied once, padded, into
-/// the thread's scratch, and every output row is a sum of KH*KW shifted rows, vectorised across the
-/// output columns. For a stride SW > 1 the copy also splits each padded row into SW phases (columns
+/// so the GEMM lowering would spend its time packing; instead the plane is copied, padded, into the
+/// thread's scratch a band of rows at a time (a band stays in L1 between its copy and its reads),
+/// and every output row is a sum of KH*KW shifted rows, vectorised across the output columns. For a stride SW > 1 the copy also splits each padded row into SW phases (columns
 /// q, q+SW, q+2SW, ...), so tap kx of output x is element x + kx/SW of phase kx%SW: every tap is then
 /// one contiguous vector load, at stride 2 as at stride 1. 3x3 keeps its nine weights in registers,
 /// 5x5 unrolls its taps, other kernels loop over a tap table. <see cref="PlaneScalar"/> is the plain twin.
@@ -36,8 +36,14 @@ internal static unsafe class DepthwiseConv
     /// <summary>Vector over-read past the last padded row (lanes past OW of a narrow map): one Vector512 and a margin.</summary>
     private const int Slack = 32;
 
+    /// <summary>Floats of padded rows per band: 16 KB, a third of L1, so the band is read back from L1.</summary>
+    private const int BandFloats = 4096;
+
+    /// <summary>Output rows per band: at least one, else as many as fit <see cref="BandFloats"/>.</summary>
+    private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
+
     /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
-    public static long ScratchFloats(in DepthwiseGeometry g) => (long)g.ReadHeight * g.RowStride + Slack;
+    public static long ScratchFloats(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;
 
     /// <summary>
     /// Output planes [mult][OH][OW] of input plane <paramref name="input"/> [H][W]: plane j through kernel
@@ -89,14 +95,20 @@ internal static unsafe class DepthwiseConv
         where TL : struct, ILanes<TV>
         where TV : struct
     {
-        DepthwisePadding.Fill<TL, TV>(input, g, scratch);
-        int kk = g.KH * g.KW;
-        for (int j = 0; j < mult; j++)
+        int kk = g.KH * g.KW, band = BandRows(g);
+        for (int y0 = 0; y0 < g.OH; y0 += band)
         {
-            float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
-            if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV>(scratch, w, bias[j], o, relu, g);
-            else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV>(scratch, w, bias[j], o, relu, g);
-            else RowsGeneral<TL, TV>(scratch, w, bias[j], o, relu, g);
+            // Output rows [y0, y1) read padded rows [y0*SH, (y1-1)*SH + KH); "padded" is where padded row 0 would be.
+            int y1 = Math.Min(g.OH, y0 + band), r0 = y0 * g.SH;
+            DepthwisePadding.Fill<TL, TV>(input, g, scratch, r0, (y1 - 1) * g.SH + g.KH);
+            float* padded = scratch - (nint)r0 * g.RowStride;
+            for (int j = 0; j < mult; j++)
+            {
+                float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
+                if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+                else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+                else RowsGeneral<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+            }
         }
     }
 
@@ -104,7 +116,7 @@ internal static unsafe class DepthwiseConv
     private static nint Column(int kx, in DepthwiseGeometry g) => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows3x3<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g)
+    private static void Rows3x3<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
@@ -115,7 +127,7 @@ internal static unsafe class DepthwiseConv
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
         float* tail = stackalloc float[64];
-        for (int oy = 0; oy < g.OH; oy++)
+        for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;
@@ -155,7 +167,7 @@ internal static unsafe class DepthwiseConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows5x5<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g)
+    private static void Rows5x5<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
@@ -163,7 +175,7 @@ internal static unsafe class DepthwiseConv
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
         float* tail = stackalloc float[64];
-        for (int oy = 0; oy < g.OH; oy++)
+        for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;
@@ -202,7 +214,7 @@ internal static unsafe class DepthwiseConv
 
     /// <summary>Any kernel: a table of tap offsets (row and phase column) walked per output vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsGeneral<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g)
+    private static void RowsGeneral<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
@@ -215,7 +227,7 @@ internal static unsafe class DepthwiseConv
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
         float* tail = stackalloc float[64];
-        for (int oy = 0; oy < g.OH; oy++)
+        for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;

@@ -1,76 +1,98 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// The copy <see cref="DepthwiseConv"/> reads: the rows and columns of one plane its outputs touch,
 /// zero-padded, each row split into SW phases (phase q holds padded columns q, q+SW, ...). At stride 1
-/// that is a plain padded copy; at stride 2 the split is two permutes per vector, so it costs about a
-/// copy too. Wider strides (rare in depthwise layers) split in a scalar loop.
+/// that is a plain padded copy; at stride 2 one pass of vector loads fills both phases, each pair of
+/// loads split into its even and odd elements. Wider strides (rare in depthwise layers) split in a scalar loop.
 /// </summary>
 internal static unsafe class DepthwisePadding
 {
+    /// <summary>Padded rows [rowStart, rowEnd) into <paramref name="dst"/>, row r at dst + (r - rowStart) * RowStride.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Fill<TL, TV>(float* input, in DepthwiseGeometry g, float* dst)
+    public static void Fill<TL, TV>(float* input, in DepthwiseGeometry g, float* dst, int rowStart, int rowEnd)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
-        int sw = g.SW, length = g.PhaseLength;
         nint rs = g.RowStride;
-        for (int r = 0; r < g.ReadHeight; r++)
+        for (int r = rowStart; r < rowEnd; r++)
         {
-            float* row = dst + r * rs;
+            float* row = dst + (r - rowStart) * rs;
             int sy = r - g.Top;
-            if (sy < 0 || sy >= g.H)
-            {
-                new Span<float>(row, (int)rs).Clear();
-                continue;
-            }
-
-            float* src = input + (nint)sy * g.W;
-            for (int q = 0; q < sw; q++)
-            {
-                // Entry j of phase q is padded column q + j*SW, input column q + j*SW - Left: inside for j in [lo, hi).
-                float* phase = row + q * length;
-                int lo = Math.Min(length, CeilDiv(g.Left - q, sw)), hi = Math.Max(lo, Math.Min(length, CeilDiv(g.W + g.Left - q, sw)));
-                new Span<float>(phase, lo).Clear();
-                new Span<float>(phase + hi, length - hi).Clear();
-                if (hi == lo) continue;
-                int first = q + lo * sw - g.Left;
-                if (sw == 1) new ReadOnlySpan<float>(src + first, hi - lo).CopyTo(new Span<float>(phase + lo, hi - lo));
-                else if (sw == 2) Evens(src + first, g.W - first, phase + lo, hi - lo, wide: TL.Count == 16);
-                else for (int j = lo; j < hi; j++) phase[j] = src[q + j * sw - g.Left];
-            }
+            if (sy < 0 || sy >= g.H) new Span<float>(row, (int)rs).Clear();
+            else if (g.SW == 1) Row(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else if (g.SW == 2 && TL.CanDeinterleave) Row2<TL, TV>(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else RowAnyStride(input + (nint)sy * g.W, g.W, g.Left, g.SW, row, g.PhaseLength);
         }
     }
 
-    /// <summary>dst[i] = src[2i] for i &lt; count, reading no further than <paramref name="available"/> floats from src.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Evens(float* src, int available, float* dst, int count, bool wide)
+    /// <summary>Padded columns [0, length) of one row: zeros, the input row, zeros.</summary>
+    private static void Row(float* src, int w, int left, float* row, int length)
     {
-        int i = 0;
-        if (wide && Avx512F.IsSupported)
-        {
-            Vector512<int> even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            for (; i + 16 <= count && 2 * i + 32 <= available; i += 16)
-                Avx512F.PermuteVar16x32x2(Vector512.Load(src + 2 * i), even, Vector512.Load(src + 2 * i + 16)).Store(dst + i);
-        }
+        int lo = Math.Min(left, length), hi = Math.Min(left + w, length);
+        for (int j = 0; j < lo; j++) row[j] = 0f;   // a few columns: a loop beats a call
+        if (hi > lo) new ReadOnlySpan<float>(src + lo - left, hi - lo).CopyTo(new Span<float>(row + lo, hi - lo));
+        for (int j = Math.Max(hi, lo); j < length; j++) row[j] = 0f;
+    }
 
-        if (Avx2.IsSupported)
+    /// <summary>
+    /// Stride 2: entry j of phase 0 is padded column 2j, of phase 1 column 2j+1, i.e. input columns 2j-left and
+    /// 2j+1-left. Where both lie inside, 2*Count consecutive input floats split into the two phases at once;
+    /// the borders, and a last stretch too short for a vector, go element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row2<TL, TV>(float* src, int w, int left, float* row, int length)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        float* even = row, odd = row + length;
+        int n = TL.Count, j = 0;
+        int first = Math.Min(length, (left + 1) / 2);   // first j whose input column 2j-left is >= 0
+        for (; j < first; j++) Pair(src, w, left, j, even, odd);
+
+        // Vectors while 2*Count input floats from 2j-left stay inside the row; the last one moves back to end at the row's end.
+        int last = (w + left) / 2 - n;    // largest j with 2j - left + 2n <= w
+        if (last >= j)
         {
-            Vector256<int> even = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            for (; i + 8 <= count && 2 * i + 16 <= available; i += 8)
+            for (; j <= last; j += n)
             {
-                Vector256<float> a = Avx2.PermuteVar8x32(Vector256.Load(src + 2 * i), even);
-                Vector256<float> b = Avx2.PermuteVar8x32(Vector256.Load(src + 2 * i + 8), even);
-                Vector256.Create(a.GetLower(), b.GetLower()).Store(dst + i);
+                TL.Deinterleave(src + 2 * j - left, out TV e, out TV o);
+                TL.Store(even + j, e);
+                TL.Store(odd + j, o);
+            }
+
+            if (j < last + n)
+            {
+                TL.Deinterleave(src + 2 * last - left, out TV e, out TV o);
+                TL.Store(even + last, e);
+                TL.Store(odd + last, o);
+                j = last + n;
             }
         }
 
-        for (; i < count; i++) dst[i] = src[2 * i];
+        for (; j < length; j++) Pair(src, w, left, j, even, odd);
     }
 
-    private static int CeilDiv(int a, int b) => a <= 0 ? 0 : (a + b - 1) / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair(float* src, int w, int left, int j, float* even, float* odd)
+    {
+        int c0 = 2 * j - left, c1 = c0 + 1;
+        even[j] = (uint)c0 < (uint)w ? src[c0] : 0f;
+        odd[j] = (uint)c1 < (uint)w ? src[c1] : 0f;
+    }
+
+    private static void RowAnyStride(float* src, int w, int left, int sw, float* row, int length)
+    {
+        for (int q = 0; q < sw; q++)
+        {
+            float* phase = row + q * length;
+            for (int j = 0; j < length; j++)
+            {
+                int c = q + j * sw - left;
+                phase[j] = (uint)c < (uint)w ? src[c] : 0f;
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@ public unsafe class DepthwiseConvTests
         [13, 64, 4, 4, 3, 3, 2, 2, 1, 1, 1],     // stride 3: scalar phase split
         [8, 8, 3, 3, 1, 1, 4, 4, 4, 4, 1],       // padding wider than the kernel: whole rows and columns of zeros
         [6, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1],      // 1x1 stride 2
+        [60, 100, 5, 5, 2, 2, 2, 2, 2, 2, 2],    // two bands of rows, multiplier 2
     ];
 
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
