@@ -30,11 +30,14 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
         _multiplier = m / input.C;
         _geometry = new DepthwiseGeometry(input.H, input.W, win.KH, win.KW, win.SH, win.SW, win.Top, win.Left, win.OH, win.OW);
 
-        _weights = GC.AllocateArray<float>(m * win.KH * win.KW, pinned: true);
-        weights.Take($"{spec.Name}.weight", m, 1, win.KH, win.KW).CopyTo(_weights, 0);
+        // Taken (and so checked against the file) before the pinned copies are made: a declared size is never allocated unchecked.
+        float[] w = weights.Take($"{spec.Name}.weight", m, 1, win.KH, win.KW);
         _hasBias = spec.UseBias;
+        float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : new float[m];
+        _weights = GC.AllocateArray<float>(w.Length, pinned: true);
+        w.CopyTo(_weights, 0);
         _bias = GC.AllocateArray<float>(m, pinned: true);
-        if (_hasBias) weights.Take($"{spec.Name}.bias", m).CopyTo(_bias, 0);
+        b.CopyTo(_bias, 0);
     }
 
     public int KernelHeight => _geometry.KH;

@@ -67,6 +67,19 @@ public class GroupedConvTests
     }
 
     [Fact]
+    public void Groups_and_dilation_written_in_model_json_reach_the_layers()
+    {
+        IReadOnlyList<LayerSpec> layers = ModelSpecJson.ParseLayers("""
+            [ { "type": "conv2d", "name": "dw", "filters": 8, "kernel": 3, "padding": 1, "groups": 8 },
+              { "type": "conv2d", "name": "pw", "filters": 4, "kernel": 3, "padding": [2, 2], "groups": 2, "dilation": [2, 2] } ]
+            """, "arch");
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(8, 6, 6), layers.ToArray()), Simd.Best, out _);
+
+        Assert.Equal(("depthwise", "grouped"), (Runner(model.Layers[0]), Runner(model.Layers[1])));
+        Assert.Equal((8, 2, new Pair(2, 2)), (((IConvolution)model.Layers[0]).Groups, ((IConvolution)model.Layers[1]).Groups, ((IConvolution)model.Layers[1]).Dilation));
+    }
+
+    [Fact]
     public void The_output_size_follows_the_dilated_span()
     {
         // (H + top + bottom - dil*(k-1) - 1) / stride + 1 = (20 + 1 + 2 - 3*4 - 1) / 2 + 1 = 6; (17 + 0 + 0 - 2*4 - 1) / 1 + 1 = 9
