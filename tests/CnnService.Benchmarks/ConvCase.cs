@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 
@@ -6,12 +7,19 @@ namespace CnnService.Benchmarks;
 /// <summary>
 /// A whole-model forward pass: a network, a batch size and a thread count. The network is
 /// <see cref="TwoConv"/> (two 3x3 64->64 convolutions, padding 1, each with its ReLU fused, on
-/// 64x56x56: the shape of a VGG/ResNet stage) or one of the engine's built-in architectures.
+/// 64x56x56: the shape of a VGG/ResNet stage), one depthwise 3x3 layer of MobileNet V2
+/// (<see cref="Depthwise32"/>, <see cref="Depthwise96"/>), or one of the engine's built-in architectures.
 /// Weights are random (seed 1), input seeded.
 /// </summary>
 public sealed record ConvCase(string Network, int Batch, int Threads) : IComparable<ConvCase>, IComparable
 {
     public const string TwoConv = "conv3x3-64x2";
+
+    /// <summary>MobileNet V2's first depthwise layer: 32x112x112, 3x3, stride 1, padding 1, ReLU fused.</summary>
+    public const string Depthwise32 = "dw3x3-32x112-s1";
+
+    /// <summary>MobileNet V2's second: 96x112x112, 3x3, stride 2, padding 1 (to 56x56), ReLU fused.</summary>
+    public const string Depthwise96 = "dw3x3-96x112-s2";
 
     public static IReadOnlyList<ConvCase> All { get; } =
     [
@@ -23,6 +31,10 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
         new("lenet5", 64, 2),
         new("tinyvgg", 1, 2),
         new("tinyvgg", 64, 2),
+        new(Depthwise32, 1, 1),
+        new(Depthwise32, 1, 2),
+        new(Depthwise96, 1, 1),
+        new(Depthwise96, 1, 2),
     ];
 
     public override string ToString() => $"{Network} b{Batch} t{Threads}";
@@ -47,7 +59,13 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
         return int.MaxValue;
     }
 
-    public ModelSpec Spec() => Network == TwoConv ? TwoConvSpec() : Architectures.Get(Network);
+    public ModelSpec Spec() => Network switch
+    {
+        TwoConv => TwoConvSpec(),
+        Depthwise32 => DepthwiseSpec(Depthwise32, 32, 1),
+        Depthwise96 => DepthwiseSpec(Depthwise96, 96, 2),
+        _ => Architectures.Get(Network),
+    };
 
     public Model Build(SimdLevel? simd = null)
     {
@@ -69,6 +87,24 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
             new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
             new LayerSpec { Type = "relu" },
             new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "relu" },
+        ],
+    };
+
+    /// <summary>One 3x3 depthwise convolution (groups = channels) with its ReLU fused, on channels x 112 x 112.</summary>
+    public static ModelSpec DepthwiseSpec(string name, int channels, int stride) => new()
+    {
+        Name = name,
+        Description = $"3x3 depthwise convolution, stride {stride}, padding 1, on {channels}x112x112",
+        Input = new InputSpec { Channels = channels, Height = 112, Width = 112, Mean = new float[channels], Std = Enumerable.Repeat(1f, channels).ToArray() },
+        Labels = [],
+        Layers =
+        [
+            new LayerSpec
+            {
+                Type = "conv2d", Name = "dw", Filters = channels, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1),
+                Extra = JsonNode.Parse($$"""{ "groups": {{channels}} }""")!.AsObject(),
+            },
             new LayerSpec { Type = "relu" },
         ],
     };

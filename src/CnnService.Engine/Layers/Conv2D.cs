@@ -14,7 +14,7 @@ namespace CnnService.Engine.Layers;
 /// the whole batch for the GEMM lowerings, each chunk's own rows for direct tiles, nothing when the
 /// layer before wrote it in place. Bias and a following ReLU are applied in the kernel's store.
 /// </summary>
-public sealed unsafe class Conv2D : Layer, IParallelWork
+public sealed unsafe class Conv2D : Layer, IParallelWork, IConvolution
 {
     private readonly PackedMatrix _weights;
     private readonly Window2D _win;
@@ -73,6 +73,10 @@ public sealed unsafe class Conv2D : Layer, IParallelWork
     public int KernelHeight => _win.KH;
 
     public int KernelWidth => _win.KW;
+
+    public int Groups => 1;
+
+    public Pair Dilation => new(1, 1);
 
     /// <summary>A copy of the kernels, [filters, input channels, kh, kw] as PyTorch stores them (the layer keeps them packed).</summary>
     public float[] CopyWeights() => _weights.Unpack();

@@ -23,7 +23,7 @@ internal static class LayerFactory
         if (count != 1) throw new ModelFormatException($"{where}: {spec.Type} reads one input, got {count}.");
         return spec.Type switch
         {
-            "conv2d" => new Conv2D(spec, where, input, weights, simd, fuseRelu),
+            "conv2d" => ConvSettings.Create(spec, where, input, weights, simd, fuseRelu),
             "dense" => new Dense(spec, where, input, weights, simd, fuseRelu),
             "relu" or "sigmoid" or "tanh" or "clip" or "hardsigmoid" or "hardswish" => new Activation(spec, where, input, simd),
             "maxpool2d" => new MaxPool2D(spec, where, input, simd),

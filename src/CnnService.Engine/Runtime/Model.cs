@@ -116,7 +116,7 @@ public sealed unsafe partial class Model : IParallelWork
             if ((long)shape.C * shape.H * shape.W > MaxActivationFloats)
                 throw new ModelFormatException($"model.json: {layer.Describe(i)}: output {shape} is larger than {MaxActivationFloats:N0} values per image.");
             int t = inputs[i][0];
-            fusedAway[i] = layer.Type == "relu" && t > 0 && fuse[t - 1] && layers[t - 1] is Conv2D { FusedRelu: true } or Dense { FusedRelu: true };
+            fusedAway[i] = layer.Type == "relu" && t > 0 && fuse[t - 1] && layers[t - 1] is IConvolution { FusedRelu: true } or Dense { FusedRelu: true };
         }
 
         weights.EnsureAllTaken();

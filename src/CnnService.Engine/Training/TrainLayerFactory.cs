@@ -1,4 +1,5 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Training.Layers;
 
@@ -12,7 +13,7 @@ internal static class TrainLayerFactory
         string where = $"model.json: {spec.Describe(index)}";
         return spec.Type switch
         {
-            "conv2d" => new TrainConv2D(spec, where, input, weights, maxBatch, threads, fuseRelu),
+            "conv2d" => new TrainConv2D(spec, where, PlainConvolution(spec, where, input), weights, maxBatch, threads, fuseRelu),
             "dense" => new TrainDense(spec, where, input, weights, maxBatch, threads, fuseRelu),
             "relu" or "sigmoid" or "tanh" => new TrainActivation(spec.Type, spec.Name, input),
             "maxpool2d" or "avgpool2d" => new TrainPool2D(spec, where, input),
@@ -23,5 +24,14 @@ internal static class TrainLayerFactory
             "batchnorm" => new TrainBatchNorm(spec, where, input, weights),
             _ => throw new ModelFormatException($"{where}: layer type \"{spec.Type}\" cannot be trained yet."),
         };
+    }
+
+    /// <summary>Training runs plain convolutions only: grouped, depthwise and dilated ones are inference-only for now.</summary>
+    private static TensorShape PlainConvolution(LayerSpec spec, string where, TensorShape input)
+    {
+        ConvSettings settings = ConvSettings.Read(spec, where, input);
+        if (!settings.IsPlain)
+            throw new ModelFormatException($"{where}: a conv2d with groups {settings.Groups} and dilation {settings.Dilation} cannot be trained yet (only groups 1, dilation 1).");
+        return input;
     }
 }

@@ -91,7 +91,7 @@ public static class ExplainEndpoints
         {
             ModelVersion served = lease.Version;
             if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
-            if (served.Model.Layers[index] is not Conv2D conv)
+            if (served.Model.Layers[index] is not IConvolution conv)
                 return ModelRequest.BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
             return Png(() => Explainer.Filters(conv));
         }

@@ -53,9 +53,9 @@ public sealed class Explainer(ExplainCache cache)
         return ActivationRenderer.Mosaic(output, s.C, s.H, s.W, ColorScale.Of(output), ActivationRenderer.PixelSize(s.H, s.W, mapSize));
     }
 
-    /// <summary>A conv layer's kernels as one PNG.</summary>
-    public static byte[] Filters(Conv2D conv) =>
-        FilterRenderer.Render(conv.CopyWeights(), conv.OutputShape.C, conv.InputShape.C, conv.KernelHeight, conv.KernelWidth,
+    /// <summary>A conv layer's kernels as one PNG: each filter reads C / groups input channels (one for a depthwise layer).</summary>
+    public static byte[] Filters(IConvolution conv) =>
+        FilterRenderer.Render(conv.CopyWeights(), conv.OutputShape.C, conv.ChannelsPerFilter, conv.KernelHeight, conv.KernelWidth,
             FilterRenderer.PixelSize(conv.KernelHeight, conv.KernelWidth));
 
     private static LayerExplanation DescribeLayer(Explanation e, Layer layer, int index, int mapSize)
@@ -80,7 +80,7 @@ public sealed class Explainer(ExplainCache cache)
         return new LayerExplanation(index, layer.Name, layer.Type, Dims(s), layer.Parameters, scale.Min, scale.Max,
             scale.Kind == ColorScaleKind.Diverging ? "diverging" : "sequential", maps, values,
             string.Create(CultureInfo.InvariantCulture, $"{at}/activations/{index}.png?id={e.Id}"),
-            layer is Conv2D ? string.Create(CultureInfo.InvariantCulture, $"{at}/filters/{index}.png") : null);
+            layer is IConvolution ? string.Create(CultureInfo.InvariantCulture, $"{at}/filters/{index}.png") : null);
     }
 
     private static int[] Dims(TensorShape s) => [s.C, s.H, s.W];

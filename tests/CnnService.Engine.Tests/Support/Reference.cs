@@ -42,6 +42,35 @@ internal static class Reference
         return y;
     }
 
+    /// <summary>A convolution with groups and dilation, zero padding: output channel o of group g = o / (M/G) reads input
+    /// channels [g*C/G, (g+1)*C/G) through weight [M][C/G][kh][kw]; tap (ki, kj) lands dh*ki, dw*kj from the window's corner.</summary>
+    public static float[] GroupedConv2D(float[] x, int n, int c, int h, int w, float[] weight, float[]? bias, int m, int groups, int kh, int kw,
+        int sh, int sw, int dh, int dw, int top, int left, int oh, int ow)
+    {
+        int cg = c / groups, mg = m / groups;
+        var y = new float[n * m * oh * ow];
+        for (int b = 0; b < n; b++)
+        for (int o = 0; o < m; o++)
+        for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+        {
+            double sum = bias?[o] ?? 0;
+            int g = o / mg;
+            for (int ci = 0; ci < cg; ci++)
+            for (int ki = 0; ki < kh; ki++)
+            for (int kj = 0; kj < kw; kj++)
+            {
+                int iy = oy * sh - top + ki * dh, ix = ox * sw - left + kj * dw;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                sum += (double)x[((b * c + g * cg + ci) * h + iy) * w + ix] * weight[((o * cg + ci) * kh + ki) * kw + kj];
+            }
+
+            y[((b * m + o) * oh + oy) * ow + ox] = (float)sum;
+        }
+
+        return y;
+    }
+
     public static float[] Pool(float[] x, int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow, bool max)
     {
         var y = new float[n * c * oh * ow];

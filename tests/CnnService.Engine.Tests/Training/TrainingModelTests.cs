@@ -62,6 +62,26 @@ public class TrainingModelTests
         Assert.Contains("10 labels", e.Message);
     }
 
+    [Theory]
+    [InlineData("\"groups\": 2")]
+    [InlineData("\"groups\": 4")]
+    [InlineData("\"dilation\": 2")]
+    public void A_grouped_or_dilated_convolution_is_inference_only(string setting)
+    {
+        const string Layers = """
+            [ { "type": "conv2d", "name": "conv1", "filters": 4, "kernel": 3, "stride": 2 }, { "type": "relu" },
+              { "type": "conv2d", "name": "conv2", "filters": 4, "kernel": 3 SETTING }, { "type": "relu" },
+              { "type": "flatten" }, { "type": "dense", "name": "fc1", "units": 10 }, { "type": "softmax" } ]
+            """;
+        ModelSpec plain = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Layers.Replace(" SETTING", "", StringComparison.Ordinal), "arch"), "t", Digits);
+        TrainingModel.CheckTrainable(plain, Digits);   // the same network without the setting trains
+
+        ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Layers.Replace(" SETTING", ", " + setting, StringComparison.Ordinal), "arch"), "t", Digits);
+        var e = Assert.Throws<ModelFormatException>(() => TrainingModel.CheckTrainable(spec, Digits));
+        Assert.Contains("layer 2 (conv2, conv2d)", e.Message);
+        Assert.Contains("cannot be trained yet", e.Message);
+    }
+
     [Fact]
     public void A_softmax_inside_the_network_is_not_trainable()
     {

@@ -1,0 +1,262 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>The shape of one depthwise plane: an H x W input, a KH x KW kernel at stride (SH, SW), zero padding
+/// Top/Left (bottom/right implied by OH/OW), and the OH x OW output.</summary>
+internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, int SH, int SW, int Top, int Left, int OH, int OW)
+{
+    /// <summary>Padded rows the outputs read: rows past them (an unused last stride) are never touched.</summary>
+    public int ReadHeight => (OH - 1) * SH + KH;
+
+    /// <summary>Padded columns the outputs read.</summary>
+    public int ReadWidth => (OW - 1) * SW + KW;
+
+    /// <summary>One phase of a padded row: every SW-th column, starting at column q for phase q.</summary>
+    public int PhaseLength => (ReadWidth + SW - 1) / SW;
+
+    /// <summary>Floats of one padded row: its SW phases one after another.</summary>
+    public int RowStride => SW * PhaseLength;
+}
+
+/// <summary>
+/// Depthwise convolution of one channel plane (MobileNet, EfficientNet): each output channel reads
+/// one input channel through its own KH x KW kernel. There are only KH*KW multiply-adds per output,
+/// so the GEMM lowering would spend its time packing; instead the plane is copied, padded, into the
+/// thread's scratch a band of rows at a time (a band stays in L1 between its copy and its reads),
+/// and every output row is a sum of KH*KW shifted rows, vectorised across the output columns. For a stride SW > 1 the copy also splits each padded row into SW phases (columns
+/// q, q+SW, q+2SW, ...), so tap kx of output x is element x + kx/SW of phase kx%SW: every tap is then
+/// one contiguous vector load, at stride 2 as at stride 1. 3x3 keeps its nine weights in registers,
+/// 5x5 unrolls its taps, other kernels loop over a tap table. <see cref="PlaneScalar"/> is the plain twin.
+/// </summary>
+internal static unsafe class DepthwiseConv
+{
+    /// <summary>Vector over-read past the last padded row (lanes past OW of a narrow map): one Vector512 and a margin.</summary>
+    private const int Slack = 32;
+
+    /// <summary>Floats of padded rows per band: 16 KB, a third of L1, so the band is read back from L1.</summary>
+    private const int BandFloats = 4096;
+
+    /// <summary>Output rows per band: at least one, else as many as fit <see cref="BandFloats"/>.</summary>
+    private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
+
+    /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
+    public static long ScratchFloats(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;
+
+    /// <summary>
+    /// Output planes [mult][OH][OW] of input plane <paramref name="input"/> [H][W]: plane j through kernel
+    /// <paramref name="weights"/> + j*KH*KW plus <paramref name="bias"/>[j], clamped at zero when <paramref name="relu"/>.
+    /// </summary>
+    public static void Plane(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g, float* scratch)
+    {
+        // A narrow map fills few of 16 lanes; 8 lanes waste less of each vector.
+        if (level == SimdLevel.Vector512 && g.OW <= 8) level = SimdLevel.Vector256;
+        switch (level)
+        {
+            case SimdLevel.Vector512: Run<Lanes512, Vector512<float>>(input, weights, bias, mult, output, relu, g, scratch); break;
+            case SimdLevel.Vector256: Run<Lanes256, Vector256<float>>(input, weights, bias, mult, output, relu, g, scratch); break;
+            default: PlaneScalar(input, weights, bias, mult, output, relu, g); break;
+        }
+    }
+
+    /// <summary>The plain twin: every output a sum over the taps that land inside the input (zero padding skipped).</summary>
+    public static void PlaneScalar(float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g)
+    {
+        int kk = g.KH * g.KW;
+        for (int j = 0; j < mult; j++)
+        {
+            float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
+            for (int oy = 0; oy < g.OH; oy++)
+            {
+                for (int ox = 0; ox < g.OW; ox++)
+                {
+                    float sum = bias[j];
+                    for (int ky = 0; ky < g.KH; ky++)
+                    {
+                        int iy = oy * g.SH - g.Top + ky;
+                        if (iy < 0 || iy >= g.H) continue;
+                        for (int kx = 0; kx < g.KW; kx++)
+                        {
+                            int ix = ox * g.SW - g.Left + kx;
+                            if (ix >= 0 && ix < g.W) sum += input[(nint)iy * g.W + ix] * w[ky * g.KW + kx];
+                        }
+                    }
+
+                    o[(nint)oy * g.OW + ox] = relu && sum < 0f ? 0f : sum;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TL, TV>(float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g, float* scratch)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        int kk = g.KH * g.KW, band = BandRows(g);
+        for (int y0 = 0; y0 < g.OH; y0 += band)
+        {
+            // Output rows [y0, y1) read padded rows [y0*SH, (y1-1)*SH + KH); "padded" is where padded row 0 would be.
+            int y1 = Math.Min(g.OH, y0 + band), r0 = y0 * g.SH;
+            DepthwisePadding.Fill<TL, TV>(input, g, scratch, r0, (y1 - 1) * g.SH + g.KH);
+            float* padded = scratch - (nint)r0 * g.RowStride;
+            for (int j = 0; j < mult; j++)
+            {
+                float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
+                if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+                else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+                else RowsGeneral<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+            }
+        }
+    }
+
+    /// <summary>Offset of tap column kx from output column x's position in phase 0: its phase, then its place in it.</summary>
+    private static nint Column(int kx, in DepthwiseGeometry g) => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows3x3<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), rowStep = rs * g.SH;
+        TV w0 = TL.Splat(w[0]), w1 = TL.Splat(w[1]), w2 = TL.Splat(w[2]);
+        TV w3 = TL.Splat(w[3]), w4 = TL.Splat(w[4]), w5 = TL.Splat(w[5]);
+        TV w6 = TL.Splat(w[6]), w7 = TL.Splat(w[7]), w8 = TL.Splat(w[8]);
+        TV bias = TL.Splat(b);
+        int n = TL.Count, ow = g.OW;
+        float* tail = stackalloc float[64];
+        for (int oy = y0; oy < y1; oy++)
+        {
+            float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+            int x = 0;
+            for (; x + 2 * n <= ow; x += 2 * n)
+            {
+                TL.Store(o + x, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+                TL.Store(o + x + n, Tap3x3<TL, TV>(r0 + x + n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+            }
+
+            for (; x + n <= ow; x += n) TL.Store(o + x, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+            if (x < ow)
+            {
+                // The last vector moves back to end at OW (recomputing a few outputs), or, on a map narrower than a vector, goes through a buffer.
+                if (ow >= n) TL.Store(o + ow - n, Tap3x3<TL, TV>(r0 + ow - n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+                else Partial(tail, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu), o, ow);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Tap3x3<TL, TV>(float* p, nint rs, nint c1, nint c2, TV w0, TV w1, TV w2, TV w3, TV w4, TV w5, TV w6, TV w7, TV w8, TV acc, bool relu)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        acc = TL.MulAdd(TL.Load(p), w0, acc);
+        acc = TL.MulAdd(TL.Load(p + c1), w1, acc);
+        acc = TL.MulAdd(TL.Load(p + c2), w2, acc);
+        p += rs;
+        acc = TL.MulAdd(TL.Load(p), w3, acc);
+        acc = TL.MulAdd(TL.Load(p + c1), w4, acc);
+        acc = TL.MulAdd(TL.Load(p + c2), w5, acc);
+        p += rs;
+        acc = TL.MulAdd(TL.Load(p), w6, acc);
+        acc = TL.MulAdd(TL.Load(p + c1), w7, acc);
+        acc = TL.MulAdd(TL.Load(p + c2), w8, acc);
+        return relu ? TL.Relu(acc) : acc;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows5x5<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), c3 = Column(3, g), c4 = Column(4, g), rowStep = rs * g.SH;
+        TV bias = TL.Splat(b);
+        int n = TL.Count, ow = g.OW;
+        float* tail = stackalloc float[64];
+        for (int oy = y0; oy < y1; oy++)
+        {
+            float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+            int x = 0;
+            for (; x + 2 * n <= ow; x += 2 * n)
+            {
+                TL.Store(o + x, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias, relu));
+                TL.Store(o + x + n, Tap5x5<TL, TV>(r0 + x + n, rs, c1, c2, c3, c4, w, bias, relu));
+            }
+
+            for (; x + n <= ow; x += n) TL.Store(o + x, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias, relu));
+            if (x < ow)
+            {
+                if (ow >= n) TL.Store(o + ow - n, Tap5x5<TL, TV>(r0 + ow - n, rs, c1, c2, c3, c4, w, bias, relu));
+                else Partial(tail, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias, relu), o, ow);
+            }
+        }
+    }
+
+    /// <summary>25 taps, a row of five at a time; the weights are broadcast from memory (25 would not stay in registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Tap5x5<TL, TV>(float* p, nint rs, nint c1, nint c2, nint c3, nint c4, float* w, TV acc, bool relu)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        for (int ky = 0; ky < 5; ky++, p += rs, w += 5)
+        {
+            acc = TL.MulAdd(TL.Load(p), TL.Splat(w[0]), acc);
+            acc = TL.MulAdd(TL.Load(p + c1), TL.Splat(w[1]), acc);
+            acc = TL.MulAdd(TL.Load(p + c2), TL.Splat(w[2]), acc);
+            acc = TL.MulAdd(TL.Load(p + c3), TL.Splat(w[3]), acc);
+            acc = TL.MulAdd(TL.Load(p + c4), TL.Splat(w[4]), acc);
+        }
+
+        return relu ? TL.Relu(acc) : acc;
+    }
+
+    /// <summary>Any kernel: a table of tap offsets (row and phase column) walked per output vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowsGeneral<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        int taps = g.KH * g.KW;
+        nint rs = g.RowStride, rowStep = rs * g.SH;
+        nint* offsets = stackalloc nint[taps];   // kernels are small: the layer refuses more than MaxTaps
+        for (int ky = 0; ky < g.KH; ky++)
+            for (int kx = 0; kx < g.KW; kx++) offsets[ky * g.KW + kx] = ky * rs + Column(kx, g);
+
+        TV bias = TL.Splat(b);
+        int n = TL.Count, ow = g.OW;
+        float* tail = stackalloc float[64];
+        for (int oy = y0; oy < y1; oy++)
+        {
+            float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+            int x = 0;
+            for (; x + n <= ow; x += n) TL.Store(o + x, TapAny<TL, TV>(r0 + x, offsets, w, taps, bias, relu));
+            if (x < ow)
+            {
+                if (ow >= n) TL.Store(o + ow - n, TapAny<TL, TV>(r0 + ow - n, offsets, w, taps, bias, relu));
+                else Partial(tail, TapAny<TL, TV>(r0, offsets, w, taps, bias, relu), o, ow);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV TapAny<TL, TV>(float* p, nint* offsets, float* w, int taps, TV acc, bool relu)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        for (int t = 0; t < taps; t++) acc = TL.MulAdd(TL.Load(p + offsets[t]), TL.Splat(w[t]), acc);
+        return relu ? TL.Relu(acc) : acc;
+    }
+
+    /// <summary>The first <paramref name="count"/> lanes of <paramref name="v"/> to <paramref name="dst"/>, through a buffer.</summary>
+    private static void Partial<TV>(float* buffer, TV v, float* dst, int count)
+        where TV : struct
+    {
+        Unsafe.Write(buffer, v);
+        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(dst, count));
+    }
+
+    /// <summary>Kernels above this many taps are refused at load time: the tap table lives on the stack.</summary>
+    public const int MaxTaps = 1024;
+}

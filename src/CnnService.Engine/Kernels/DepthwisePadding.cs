@@ -1,0 +1,98 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// The copy <see cref="DepthwiseConv"/> reads: the rows and columns of one plane its outputs touch,
+/// zero-padded, each row split into SW phases (phase q holds padded columns q, q+SW, ...). At stride 1
+/// that is a plain padded copy; at stride 2 one pass of vector loads fills both phases, each pair of
+/// loads split into its even and odd elements. Wider strides (rare in depthwise layers) split in a scalar loop.
+/// </summary>
+internal static unsafe class DepthwisePadding
+{
+    /// <summary>Padded rows [rowStart, rowEnd) into <paramref name="dst"/>, row r at dst + (r - rowStart) * RowStride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Fill<TL, TV>(float* input, in DepthwiseGeometry g, float* dst, int rowStart, int rowEnd)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        nint rs = g.RowStride;
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            float* row = dst + (r - rowStart) * rs;
+            int sy = r - g.Top;
+            if (sy < 0 || sy >= g.H) new Span<float>(row, (int)rs).Clear();
+            else if (g.SW == 1) Row(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else if (g.SW == 2 && TL.CanDeinterleave) Row2<TL, TV>(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else RowAnyStride(input + (nint)sy * g.W, g.W, g.Left, g.SW, row, g.PhaseLength);
+        }
+    }
+
+    /// <summary>Padded columns [0, length) of one row: zeros, the input row, zeros.</summary>
+    private static void Row(float* src, int w, int left, float* row, int length)
+    {
+        int lo = Math.Min(left, length), hi = Math.Min(left + w, length);
+        for (int j = 0; j < lo; j++) row[j] = 0f;   // a few columns: a loop beats a call
+        if (hi > lo) new ReadOnlySpan<float>(src + lo - left, hi - lo).CopyTo(new Span<float>(row + lo, hi - lo));
+        for (int j = Math.Max(hi, lo); j < length; j++) row[j] = 0f;
+    }
+
+    /// <summary>
+    /// Stride 2: entry j of phase 0 is padded column 2j, of phase 1 column 2j+1, i.e. input columns 2j-left and
+    /// 2j+1-left. Where both lie inside, 2*Count consecutive input floats split into the two phases at once;
+    /// the borders, and a last stretch too short for a vector, go element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row2<TL, TV>(float* src, int w, int left, float* row, int length)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        float* even = row, odd = row + length;
+        int n = TL.Count, j = 0;
+        int first = Math.Min(length, (left + 1) / 2);   // first j whose input column 2j-left is >= 0
+        for (; j < first; j++) Pair(src, w, left, j, even, odd);
+
+        // Vectors while 2*Count input floats from 2j-left stay inside the row; the last one moves back to end at the row's end.
+        int last = (w + left) / 2 - n;    // largest j with 2j - left + 2n <= w
+        if (last >= j)
+        {
+            for (; j <= last; j += n)
+            {
+                TL.Deinterleave(src + 2 * j - left, out TV e, out TV o);
+                TL.Store(even + j, e);
+                TL.Store(odd + j, o);
+            }
+
+            if (j < last + n)
+            {
+                TL.Deinterleave(src + 2 * last - left, out TV e, out TV o);
+                TL.Store(even + last, e);
+                TL.Store(odd + last, o);
+                j = last + n;
+            }
+        }
+
+        for (; j < length; j++) Pair(src, w, left, j, even, odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair(float* src, int w, int left, int j, float* even, float* odd)
+    {
+        int c0 = 2 * j - left, c1 = c0 + 1;
+        even[j] = (uint)c0 < (uint)w ? src[c0] : 0f;
+        odd[j] = (uint)c1 < (uint)w ? src[c1] : 0f;
+    }
+
+    private static void RowAnyStride(float* src, int w, int left, int sw, float* row, int length)
+    {
+        for (int q = 0; q < sw; q++)
+        {
+            float* phase = row + q * length;
+            for (int j = 0; j < length; j++)
+            {
+                int c = q + j * sw - left;
+                phase[j] = (uint)c < (uint)w ? src[c] : 0f;
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// One vector width for kernels written once for both (the depthwise convolution): the JIT
+/// compiles a generic method per struct type argument, so these calls inline to plain
+/// Vector512 or Vector256 instructions.
+/// </summary>
+internal unsafe interface ILanes<TV>
+    where TV : struct
+{
+    static abstract int Count { get; }
+    static abstract TV Load(float* p);
+    static abstract void Store(float* p, TV v);
+    static abstract TV Splat(float value);
+
+    /// <summary>a * b + acc, fused.</summary>
+    static abstract TV MulAdd(TV a, TV b, TV acc);
+    static abstract TV Relu(TV v);
+
+    /// <summary>Whether <see cref="Deinterleave"/> runs on this CPU.</summary>
+    static abstract bool CanDeinterleave { get; }
+
+    /// <summary>The 2*Count floats at p split into their even and odd elements.</summary>
+    static abstract void Deinterleave(float* p, out TV even, out TV odd);
+}
+
+internal readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector512<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Splat(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> acc) => Vector512.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Relu(Vector512<float> v) => Vector512.Max(v, Vector512<float>.Zero);
+
+    public static bool CanDeinterleave => Avx512F.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(float* p, out Vector512<float> even, out Vector512<float> odd)
+    {
+        Vector512<float> a = Vector512.Load(p), b = Vector512.Load(p + 16);
+        even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+        odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+    }
+}
+
+internal readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector256<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Splat(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> acc) => Vector256.FusedMultiplyAdd(a, b, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Relu(Vector256<float> v) => Vector256.Max(v, Vector256<float>.Zero);
+
+    public static bool CanDeinterleave => Avx2.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
+    {
+        // Each half sorted to [evens | odds] within itself, then the 128-bit halves regrouped.
+        Vector256<int> order = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        Vector256<float> a = Avx2.PermuteVar8x32(Vector256.Load(p), order), b = Avx2.PermuteVar8x32(Vector256.Load(p + 8), order);
+        even = Avx.Permute2x128(a, b, 0x20);
+        odd = Avx.Permute2x128(a, b, 0x31);
+    }
+}

@@ -1,0 +1,96 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Layers;
+
+/// <summary>
+/// A conv2d with one group per input channel (groups = C; MobileNet, EfficientNet): each input
+/// channel feeds filters/C output channels (the channel multiplier, usually 1), each through its
+/// own kernel. Run by <see cref="DepthwiseConv"/>, one (image, channel) plane per work item, with
+/// zero padding, bias and a following ReLU inside the kernel.
+/// </summary>
+public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
+{
+    private readonly float[] _weights;   // [C * mult][kh][kw], pinned
+    private readonly float[] _bias;      // [C * mult], zeros without a bias, pinned
+    private readonly bool _hasBias;
+    private readonly int _multiplier;
+    private readonly DepthwiseGeometry _geometry;
+    private readonly SimdLevel _simd;
+
+    internal DepthwiseConv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+        : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
+    {
+        if (spec.PaddingMode != "zeros")
+            throw new ModelFormatException($"{where}: a depthwise convolution pads with zeros, got padding_mode \"{spec.PaddingMode}\".");
+        _simd = simd;
+        FusedRelu = fuseRelu;
+        int m = OutputShape.C;
+        _multiplier = m / input.C;
+        _geometry = new DepthwiseGeometry(input.H, input.W, win.KH, win.KW, win.SH, win.SW, win.Top, win.Left, win.OH, win.OW);
+
+        // Taken (and so checked against the file) before the pinned copies are made: a declared size is never allocated unchecked.
+        float[] w = weights.Take($"{spec.Name}.weight", m, 1, win.KH, win.KW);
+        _hasBias = spec.UseBias;
+        float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : new float[m];
+        _weights = GC.AllocateArray<float>(w.Length, pinned: true);
+        w.CopyTo(_weights, 0);
+        _bias = GC.AllocateArray<float>(m, pinned: true);
+        b.CopyTo(_bias, 0);
+    }
+
+    public int KernelHeight => _geometry.KH;
+
+    public int KernelWidth => _geometry.KW;
+
+    public int Groups => InputShape.C;
+
+    public Pair Dilation => new(1, 1);
+
+    /// <summary>Output channels per input channel (filters / groups).</summary>
+    public int Multiplier => _multiplier;
+
+    public bool FusedRelu { get; }
+
+    /// <summary>[filters, 1, kh, kw], as PyTorch stores them.</summary>
+    public float[] CopyWeights() => (float[])_weights.Clone();
+
+    public override long Parameters => _weights.Length + (_hasBias ? _bias.Length : 0);
+
+    public override long FlopsPerImage => 2L * _weights.Length * OutputShape.H * OutputShape.W;
+
+    internal override void Forward(ParallelJob job, int threads)
+    {
+        int planes = job.Batch * InputShape.C;
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, planes, threads), threads);
+    }
+
+    void IParallelWork.RunChunk(ParallelJob job, int chunk)
+    {
+        (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
+        DepthwiseGeometry g = _geometry;
+        int c = InputShape.C, kk = g.KH * g.KW, mult = _multiplier;
+        nint inPlane = (nint)g.H * g.W, outPlanes = (nint)mult * g.OH * g.OW;
+        bool relu = FusedRelu && !job.Unfused;
+        float* scratch = _simd == SimdLevel.Scalar ? null : ThreadScratch.Get(DepthwiseConv.ScratchFloats(g));
+        fixed (float* weights = _weights, bias = _bias)
+        {
+            for (int plane = start; plane < end; plane++)
+            {
+                // Plane n*C + ch of the input feeds output channels ch*mult .. ch*mult + mult-1 of image n: planes n*C*mult + ch*mult + j.
+                int ch = plane % c;
+                DepthwiseConv.Plane(_simd, job.Input + plane * inPlane, weights + ch * mult * kk, bias + ch * mult, mult,
+                    job.Output + plane * outPlanes, relu, g, scratch);
+            }
+        }
+    }
+
+    private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win)
+    {
+        if (spec.Filters is not int filters || filters < 1)
+            throw new ModelFormatException($"{where}: \"filters\" must be a positive integer.");
+        win = Window2D.Resolve(spec, where, input.H, input.W, defaultStrideIsKernel: false);
+        return new TensorShape(filters, win.OH, win.OW);
+    }
+}

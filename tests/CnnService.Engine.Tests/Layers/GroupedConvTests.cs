@@ -1,0 +1,241 @@
+using System.Text.Json.Nodes;
+using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Layers;
+
+/// <summary>conv2d with "groups" and "dilation" as ONNX and PyTorch export them, run by <see cref="GroupedConv2D"/>
+/// or <see cref="DepthwiseConv2D"/>, held to the plain grouped, dilated reference convolution.</summary>
+public class GroupedConvTests
+{
+    // N, C, H, W, filters, groups, kh, kw, sh, sw, dh, dw, padding [top, left, bottom, right], the class that runs it
+    public static readonly object[][] Cases =
+    [
+        [1, 4, 9, 11, 6, 2, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "grouped"],                   // two groups, AlexNet style
+        [3, 8, 13, 10, 8, 4, 3, 3, 2, 2, 1, 1, Padding.Sides(1, 0, 2, 1), "grouped"],         // four groups, stride 2, asymmetric padding, batch 3
+        [3, 3, 11, 9, 5, 1, 3, 3, 1, 1, 2, 2, Padding.Of(2, 2), "grouped"],                   // dilation 2, one group (atrous)
+        [1, 4, 12, 13, 4, 2, 3, 2, 1, 2, 2, 3, Padding.Sides(2, 1, 0, 3), "grouped"],         // rectangular kernel, dilation [2,3], stride [1,2]
+        [2, 8, 5, 7, 12, 4, 1, 1, 1, 1, 1, 1, Padding.Zero, "grouped"],                      // 1x1, four groups (ResNeXt / ShuffleNet)
+        [1, 4, 17, 15, 6, 2, 5, 5, 2, 2, 2, 2, Padding.Of(4, 4), "grouped"],                  // 5x5, dilation 2, stride 2
+        [1, 64, 9, 9, 64, 32, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "grouped"],                 // ResNeXt's 32 groups of 2 channels
+        [3, 5, 17, 19, 5, 5, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "depthwise"],                // depthwise 3x3 stride 1, batch 3
+        [1, 4, 18, 18, 4, 4, 3, 3, 2, 2, 1, 1, Padding.Of(1, 1), "depthwise"],                // depthwise 3x3 stride 2, even size
+        [1, 3, 15, 21, 6, 3, 5, 5, 2, 2, 1, 1, Padding.Of(2, 2), "depthwise"],                // depthwise 5x5 stride 2, multiplier 2
+        [3, 4, 12, 12, 4, 4, 3, 3, 2, 2, 1, 1, Padding.Sides(0, 0, 1, 1), "depthwise"],       // depthwise, TensorFlow-style padding (bottom/right only)
+        [1, 3, 6, 37, 3, 3, 5, 5, 1, 1, 1, 1, Padding.Of(2, 2), "depthwise"],                 // depthwise 5x5 stride 1, wide rows
+        [2, 3, 7, 9, 6, 3, 1, 1, 1, 1, 1, 1, Padding.Zero, "depthwise"],                      // depthwise 1x1 (general path), multiplier 2
+        [1, 2, 9, 40, 2, 2, 7, 7, 1, 1, 1, 1, Padding.Of(3, 3), "depthwise"],                 // depthwise 7x7 (general path)
+        [1, 2, 20, 31, 2, 2, 3, 3, 3, 3, 1, 1, Padding.Of(1, 1), "depthwise"],                // depthwise stride 3
+        [1, 8, 7, 7, 8, 8, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "depthwise"],                  // depthwise on a 7x7 map: narrower than a vector
+        [1, 4, 11, 23, 8, 4, 3, 1, 2, 1, 1, 1, Padding.Sides(1, 0, 1, 0), "depthwise"],       // depthwise 3x1, stride [2,1], multiplier 2
+        [2, 6, 10, 34, 6, 6, 3, 3, 2, 2, 1, 1, Padding.Of(1, 1), "depthwise"],                // depthwise stride 2 on a row wider than two vectors
+        [1, 4, 11, 11, 4, 4, 3, 3, 1, 1, 2, 2, Padding.Of(2, 2), "grouped"],                  // depthwise with dilation 2: the general class
+    ];
+
+    public static IEnumerable<object[]> CasesAtEveryLevel() =>
+        from level in TestModels.SimdLevels() from c in Cases select c.Append(level[0]).ToArray();
+
+    [Theory]
+    [MemberData(nameof(CasesAtEveryLevel))]
+    public void Forward_matches_the_grouped_dilated_reference(int n, int c, int h, int w, int m, int groups, int kh, int kw, int sh, int sw, int dh, int dw,
+        Padding padding, string runner, SimdLevel simd)
+    {
+        LayerSpec conv = Conv(m, groups, new Pair(kh, kw), new Pair(sh, sw), new Pair(dh, dw), padding);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, h, w), conv), simd, out var t);
+        float[] x = TestModels.Random(n * c * h * w, seed: 2);
+
+        TensorShape o = model.OutputShape;
+        float[] expected = Reference.GroupedConv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, groups, kh, kw, sh, sw, dh, dw, padding.Top, padding.Left, o.H, o.W);
+
+        Assert.Equal(runner, Runner(model.Layers[0]));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+    }
+
+    [Theory]
+    [InlineData(1, 1, "conv2d")]
+    [InlineData(1, 2, "grouped")]
+    [InlineData(2, 1, "grouped")]
+    [InlineData(8, 1, "depthwise")]
+    [InlineData(8, 2, "grouped")]
+    public void The_factory_keeps_the_tuned_class_for_plain_convolutions_and_picks_depthwise_for_one_group_per_channel(int groups, int dilation, string runner)
+    {
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(8, 10, 10), Conv(16, groups, Pair.Square(3), Pair.Square(1), Pair.Square(dilation), Padding.Of(2, 2))), Simd.Best, out _);
+
+        Assert.Equal(runner, Runner(model.Layers[0]));
+    }
+
+    [Fact]
+    public void Groups_and_dilation_written_in_model_json_reach_the_layers()
+    {
+        IReadOnlyList<LayerSpec> layers = ModelSpecJson.ParseLayers("""
+            [ { "type": "conv2d", "name": "dw", "filters": 8, "kernel": 3, "padding": 1, "groups": 8 },
+              { "type": "conv2d", "name": "pw", "filters": 4, "kernel": 3, "padding": [2, 2], "groups": 2, "dilation": [2, 2] } ]
+            """, "arch");
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(8, 6, 6), layers.ToArray()), Simd.Best, out _);
+
+        Assert.Equal(("depthwise", "grouped"), (Runner(model.Layers[0]), Runner(model.Layers[1])));
+        Assert.Equal((8, 2, new Pair(2, 2)), (((IConvolution)model.Layers[0]).Groups, ((IConvolution)model.Layers[1]).Groups, ((IConvolution)model.Layers[1]).Dilation));
+    }
+
+    [Fact]
+    public void The_output_size_follows_the_dilated_span()
+    {
+        // (H + top + bottom - dil*(k-1) - 1) / stride + 1 = (20 + 1 + 2 - 3*4 - 1) / 2 + 1 = 6; (17 + 0 + 0 - 2*4 - 1) / 1 + 1 = 9
+        var conv = Conv(4, 2, Pair.Square(5), new Pair(2, 1), new Pair(3, 2), Padding.Sides(1, 0, 2, 0));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(2, 20, 17), conv), Simd.Best, out _);
+
+        Assert.Equal(new TensorShape(4, 6, 9), model.OutputShape);
+    }
+
+    public static IEnumerable<object[]> ReluCases() =>
+        from level in TestModels.SimdLevels() from groups in new[] { 2, 6 } select new object[] { level[0], groups };
+
+    [Theory]
+    [MemberData(nameof(ReluCases))]
+    public void A_following_relu_is_fused_and_still_clamps(SimdLevel simd, int groups)
+    {
+        var conv = Conv(12, groups, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(6, 9, 21), conv, new LayerSpec { Type = "relu" }), simd, out var t);
+        float[] x = TestModels.Random(3 * 6 * 9 * 21, seed: 3);
+
+        float[] expected = Reference.Map(Reference.GroupedConv2D(x, 3, 6, 9, 21, t["conv.weight"], t["conv.bias"], 12, groups, 3, 3, 1, 1, 1, 1, 1, 1, 9, 21), v => Math.Max(v, 0));
+
+        Assert.True(((IConvolution)model.Layers[0]).FusedRelu);
+        Assert.True(model.IsFusedAway(1));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 3));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(6)]
+    public void A_trace_sees_the_output_before_the_fused_relu(int groups)
+    {
+        var conv = Conv(6, groups, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(6, 8, 8), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t);
+        float[] x = TestModels.Random(6 * 8 * 8, seed: 4);
+
+        float[][] trace = model.Trace(x);
+
+        TestModels.AssertClose(Reference.GroupedConv2D(x, 1, 6, 8, 8, t["conv.weight"], t["conv.bias"], 6, groups, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8), trace[0]);
+        Assert.Contains(trace[0], v => v < 0);
+    }
+
+    [Theory]
+    [InlineData(4, 1, 3)]    // grouped: items are (image, group, block of positions)
+    [InlineData(32, 1, 3)]   // depthwise: items are (image, channel) planes
+    [InlineData(1, 2, 1)]    // dilated, one group, one image: split by blocks of positions
+    public void Split_across_threads_matches_the_reference(int groups, int dilation, int n)
+    {
+        var conv = Conv(32, groups, Pair.Square(3), Pair.Square(1), Pair.Square(dilation), Padding.Of(dilation, dilation));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(32, 42, 42), conv), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(n * 32 * 42 * 42, seed: 5);
+
+        float[] expected = Reference.GroupedConv2D(x, n, 32, 42, 42, t["conv.weight"], t["conv.bias"], 32, groups, 3, 3, 1, 1, dilation, dilation, dilation, dilation, 42, 42);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+    }
+
+    [Fact]
+    public void Grouped_reflect_padding_matches_mirrored_input()
+    {
+        var conv = Conv(4, 2, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1), paddingMode: "reflect");
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(4, 6, 7), conv), Simd.Best, out var t);
+        float[] x = TestModels.Random(4 * 6 * 7, seed: 6);
+
+        // Reflect-pad by hand, then the reference runs unpadded.
+        float[] padded = ReflectPad(x, 4, 6, 7);
+        float[] expected = Reference.GroupedConv2D(padded, 1, 4, 8, 9, t["conv.weight"], t["conv.bias"], 4, 2, 3, 3, 1, 1, 1, 1, 0, 0, 6, 7);
+        Assert.Equal("grouped", Runner(model.Layers[0]));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 1));
+    }
+
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(6, 2)]
+    public void CopyWeights_gives_the_pytorch_layout_and_the_layer_reports_its_grouping(int groups, int dilation)
+    {
+        var conv = Conv(12, groups, new Pair(3, 2), Pair.Square(1), Pair.Square(dilation), Padding.Of(1, 1));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(6, 9, 9), conv), Simd.Best, out var t);
+        var layer = (IConvolution)model.Layers[0];
+
+        Assert.Equal(t["conv.weight"], layer.CopyWeights());
+        Assert.Equal((3, 2, groups, 6 / groups, new Pair(dilation, dilation)), (layer.KernelHeight, layer.KernelWidth, layer.Groups, layer.ChannelsPerFilter, layer.Dilation));
+        Assert.Equal(12L * (6 / groups) * 3 * 2 + 12, model.Layers[0].Parameters);
+        Assert.Equal(2L * 12 * (6 / groups) * 3 * 2 * model.OutputShape.H * model.OutputShape.W, model.Layers[0].FlopsPerImage);
+    }
+
+    [Theory]
+    [InlineData(3, 1, "\"groups\" 3 does not divide the 8 input channels")]
+    [InlineData(4, 1, "\"groups\" 4 does not divide the 6 filters")]
+    [InlineData(0, 1, "\"groups\" must be an integer from 1")]
+    [InlineData(-2, 1, "\"groups\" must be an integer from 1")]
+    [InlineData(2, 0, "\"dilation\" must be an integer from 1 to 65536, got 0")]
+    [InlineData(2, 5, "kernel 3 with dilation 5 spans 11x11, larger than the padded input 10x10")]
+    public void Hostile_settings_are_refused_naming_the_layer(int groups, int dilation, string message)
+    {
+        int filters = message.Contains("filters", StringComparison.Ordinal) ? 6 : 8;
+        var conv = Conv(filters, groups, Pair.Square(3), Pair.Square(1), Pair.Square(dilation), Padding.Of(1, 1));
+
+        var e = Assert.Throws<ModelFormatException>(() => TestModels.Build(TestModels.Spec(new TensorShape(8, 8, 8), conv), Simd.Best, out _));
+        Assert.Contains("layer 0 (conv, conv2d)", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("\"two\"", "\"groups\" must be an integer")]
+    [InlineData("[1, 2, 3]", "\"dilation\" must be an integer or an [h, w] pair")]
+    public void Settings_of_the_wrong_type_are_refused(string json, string message)
+    {
+        string key = message.Contains("groups", StringComparison.Ordinal) ? "groups" : "dilation";
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 4, Kernel = Pair.Square(3), Extra = JsonNode.Parse($$"""{ "{{key}}": {{json}} }""")!.AsObject() };
+
+        var e = Assert.Throws<ModelFormatException>(() => TestModels.Build(TestModels.Spec(new TensorShape(4, 8, 8), conv), Simd.Best, out _));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void A_weight_tensor_of_the_ungrouped_shape_is_refused()
+    {
+        // Weights written for groups 1 ([8, 8, 3, 3]) do not fit a layer of 4 groups ([8, 2, 3, 3]).
+        var plain = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(3) };
+        WeightSet weights = WeightInitializer.Initialize(TestModels.Spec(new TensorShape(8, 6, 6), plain), seed: 1);
+        var grouped = Conv(8, 4, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Zero);
+
+        var e = Assert.Throws<ModelFormatException>(() => Model.Create(TestModels.Spec(new TensorShape(8, 6, 6), grouped), weights));
+        Assert.Contains("expected [8,2,3,3]", e.Message);
+    }
+
+    /// <summary>A conv2d spec as model.json gives it (settings parsed from JSON text, as a file's are): dilation an integer when square, else [h, w].</summary>
+    internal static LayerSpec Conv(int filters, int groups, Pair kernel, Pair stride, Pair dilation, Padding padding, string paddingMode = "zeros") => new()
+    {
+        Type = "conv2d", Name = "conv", Filters = filters, Kernel = kernel, Stride = stride, Padding = padding, PaddingMode = paddingMode,
+        Extra = JsonNode.Parse(dilation.H == dilation.W
+            ? $$"""{ "groups": {{groups}}, "dilation": {{dilation.H}} }"""
+            : $$"""{ "groups": {{groups}}, "dilation": [{{dilation.H}}, {{dilation.W}}] }""")!.AsObject(),
+    };
+
+    private static string Runner(Layer layer) => layer switch
+    {
+        Conv2D => "conv2d",
+        DepthwiseConv2D => "depthwise",
+        GroupedConv2D => "grouped",
+        _ => layer.GetType().Name,
+    };
+
+    private static float[] ReflectPad(float[] x, int c, int h, int w)
+    {
+        var y = new float[c * (h + 2) * (w + 2)];
+        for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < h + 2; i++)
+        for (int j = 0; j < w + 2; j++)
+        {
+            int si = Mirror(i - 1, h), sj = Mirror(j - 1, w);
+            y[(ch * (h + 2) + i) * (w + 2) + j] = x[(ch * h + si) * w + sj];
+        }
+
+        return y;
+    }
+
+    private static int Mirror(int i, int n) => i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+}
