@@ -80,24 +80,26 @@ public class OnnxExportOpsTests
             new LayerSpec { Type = "dense", Name = "fc", Units = 3 }));
     }
 
-    [Fact]
+    [PoolModesFact]
     public void Avgpool_counting_padding_and_maxpool_in_ceil_mode_match()
     {
         var avg = new LayerSpec { Type = "avgpool2d", Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1), Extra = J("""{"count_include_pad": true}""") };
         var max = new LayerSpec { Type = "maxpool2d", Kernel = Pair.Square(2), Extra = J("""{"ceil_mode": true}""") };
         ModelSpec spec = Spec(new TensorShape(2, 7, 7), avg, max);
-        try
-        {
-            Model.Create(spec, Weights(spec));
-        }
-        catch (ModelFormatException)
-        {
-            return; // this engine has neither setting: nothing to export (the engine branch adding them tests them)
-        }
-
         OnnxModel onnx = AssertSameOutputs(spec);
         Assert.Equal(1L, onnx.Graph.Nodes[0].GetInt("count_include_pad", 0));
         Assert.Equal(1L, onnx.Graph.Nodes[1].GetInt("ceil_mode", 0));
+    }
+
+    [ConvGroupsFact]
+    public void A_grouped_dilated_conv_exports_group_and_dilations_and_depthwise_too()
+    {
+        LayerSpec grouped = new() { Type = "conv2d", Name = "g", Filters = 6, Kernel = Pair.Square(3), Padding = Padding.Sides(2, 1, 0, 2), Extra = J("""{"groups": 3, "dilation": [2, 1]}""") };
+        LayerSpec depthwise = new() { Type = "conv2d", Name = "d", Filters = 6, Kernel = Pair.Square(3), Padding = Padding.Same, Extra = J("""{"groups": 6}""") };
+        OnnxModel onnx = AssertSameOutputs(Spec(new TensorShape(3, 9, 8), grouped, depthwise));
+        Assert.Equal(3L, onnx.Graph.Nodes[0].GetInt("group", 1));
+        Assert.Equal([2L, 1], onnx.Graph.Nodes[0].GetInts("dilations")!);
+        Assert.Equal(6L, onnx.Graph.Nodes[1].GetInt("group", 1));
     }
 
     [LayerTypeFact("add", "sub", "mul", "div", "concat", "slice_channels")]
@@ -124,5 +126,48 @@ public sealed class LayerTypeFactAttribute : FactAttribute
     {
         string[] missing = types.Where(t => !ModelSpecJson.LayerTypes.Contains(t)).ToArray();
         if (missing.Length > 0) Skip = $"this engine has no {string.Join(", ", missing)} layer yet";
+    }
+}
+
+/// <summary>A fact that runs only when this build's conv2d reads "groups" and "dilation"; otherwise skipped, saying so.</summary>
+public sealed class ConvGroupsFactAttribute : FactAttribute
+{
+    public ConvGroupsFactAttribute()
+    {
+        var conv = new LayerSpec
+        {
+            Type = "conv2d", Name = "c", Filters = 4, Kernel = Pair.Square(3),
+            Extra = JsonNode.Parse("""{"groups": 2, "dilation": 2}""")!.AsObject(),
+        };
+        ModelSpec spec = TestModels.Spec(new TensorShape(4, 6, 6), conv);
+        bool supported;
+        try
+        {
+            Model model = Model.Create(spec, WeightInitializer.Initialize(spec, 1));
+            supported = model.OutputShape == new TensorShape(4, 2, 2) && WeightInitializer.Initialize(spec, 1).ShapeOf("c.weight")[1] == 2;
+        }
+        catch (ModelFormatException)
+        {
+            supported = false;
+        }
+
+        if (!supported) Skip = "this engine's conv2d does not read \"groups\" and \"dilation\" yet";
+    }
+}
+
+/// <summary>A fact that runs only when this build's pooling reads "count_include_pad" and "ceil_mode"; otherwise skipped, saying so.</summary>
+public sealed class PoolModesFactAttribute : FactAttribute
+{
+    public PoolModesFactAttribute()
+    {
+        // On a 5x5 plane of ones, a corner window counting its padding averages 4/9, not 1; ceil mode keeps a third, partial window.
+        var avg = new LayerSpec { Type = "avgpool2d", Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1), Extra = JsonNode.Parse("""{"count_include_pad": true}""")!.AsObject() };
+        var max = new LayerSpec { Type = "maxpool2d", Kernel = Pair.Square(2), Extra = JsonNode.Parse("""{"ceil_mode": true}""")!.AsObject() };
+        Model counting = Model.Create(TestModels.Spec(new TensorShape(1, 5, 5), avg), WeightSet.FromTensors([]));
+        var output = new float[counting.OutputShape.Size];
+        counting.Forward(Enumerable.Repeat(1f, 25).ToArray(), output, 1);
+        Model ceil = Model.Create(TestModels.Spec(new TensorShape(1, 5, 5), max), WeightSet.FromTensors([]));
+        if (MathF.Abs(output[0] - 4f / 9f) > 1e-6f || ceil.OutputShape != new TensorShape(1, 3, 3))
+            Skip = "this engine's pooling does not read \"count_include_pad\" and \"ceil_mode\" yet";
     }
 }

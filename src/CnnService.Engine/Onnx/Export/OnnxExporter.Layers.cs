@@ -56,7 +56,8 @@ public sealed partial class OnnxExporter
         LayerAttributes a = Attributes(layer);
         Pair kernel = layer.Kernel!.Value, stride = layer.Stride ?? new Pair(1, 1);
         Pair dilation = a.Pair("dilation", 1, 4096) ?? new Pair(1, 1);
-        int groups = a.Int("groups", 1, 1, int.MaxValue);
+        // The groups the engine runs, read off the kernel it took ([filters, C / groups, kh, kw]), not the key.
+        int groups = x.Shape.C / _weights.Get($"{layer.Name}.weight").Shape[1];
         long[] pads = Pads(layer, kernel, stride, dilation);
         string input = x.Name;
         int h = x.Shape.H + (int)(pads[0] + pads[2]), w = x.Shape.W + (int)(pads[1] + pads[3]);
