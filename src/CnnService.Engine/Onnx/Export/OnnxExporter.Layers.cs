@@ -142,9 +142,10 @@ public sealed partial class OnnxExporter
     private Value Lrn(LayerSpec layer, string name, Value x)
     {
         // Same formula (alpha divided by size, k is ONNX's bias). The window agrees only for odd sizes:
-        // for an even size ONNX puts the extra channel after c, the engine (like PyTorch) before.
+        // for an even size ONNX puts the extra channel after c, the engine (like PyTorch) before, and ONNX Runtime
+        // refuses even sizes outright.
         if (layer.Size % 2 == 0)
-            throw Refuse($"lrn with an even size ({layer.Size}) has no exact ONNX form: ONNX's LRN window then reaches one channel further up than the engine's.");
+            throw Refuse($"lrn with an even size ({layer.Size}) has no ONNX form: ONNX's LRN window then reaches one channel further up than the engine's, and ONNX Runtime accepts odd sizes only.");
         string output = Node("LRN", name, [x.Name],
             OnnxAttribute.Of("size", (long)layer.Size),
             OnnxAttribute.Of("alpha", layer.Alpha ?? Layers.Lrn.DefaultAlpha),
