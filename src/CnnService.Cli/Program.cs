@@ -9,7 +9,7 @@ namespace CnnService.Cli;
 /// </summary>
 internal static class Program
 {
-    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, TrainCommand.Definition, EvaluateCommand.Definition, BenchCommand.Definition, IdxHeadCommand.Definition];
+    internal static IReadOnlyList<Command> Commands { get; } = [InfoCommand.Definition, PredictCommand.Definition, TrainCommand.Definition, EvaluateCommand.Definition, BenchCommand.Definition, ExportCommand.Definition, ImportCommand.Definition, IdxHeadCommand.Definition];
 
     /// <summary>The commands <c>cnn --help</c> lists: all but the hidden maintenance verbs.</summary>
     private static IEnumerable<Command> Listed => Commands.Where(c => !c.Hidden);

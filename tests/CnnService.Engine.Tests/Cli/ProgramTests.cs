@@ -78,7 +78,7 @@ public class ProgramTests
         CliResult r = Cnn.Run("fit");
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("cnn: unknown command 'fit' (commands: info, predict, train, evaluate, bench; see 'cnn --help')", r.Error);
+        Assert.Equal("cnn: unknown command 'fit' (commands: info, predict, train, evaluate, bench, export, import; see 'cnn --help')", r.Error);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using CnnService.Engine.Onnx;
 using CnnService.Engine.Onnx.Export;
+using CnnService.Engine.Onnx.Import;
 using CnnService.Engine.Runtime;
 using CnnService.Tests.Support;
 
@@ -33,7 +35,7 @@ public sealed class OnnxVersionTests : IDisposable
     {
         string staging = Path.Combine(_models.Root, name, $".{version}.partial");
         Directory.CreateDirectory(staging);
-        OnnxExporter.ExportFolder(Path.Combine(Fixtures.Models, "mnist", "1"), Path.Combine(staging, ModelLoader.OnnxFile));
+        ExportFolder(Path.Combine(Fixtures.Models, "mnist", "1"), Path.Combine(staging, ModelLoader.OnnxFile));
         if (damage is not null)
         {
             string file = Path.Combine(staging, ModelLoader.OnnxFile);
@@ -43,6 +45,13 @@ public sealed class OnnxVersionTests : IDisposable
         string target = Path.Combine(_models.Root, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.Move(staging, target);
         return target;
+    }
+
+    /// <summary>What `cnn export --onnx` writes: the version as model.onnx, and config.json beside it.</summary>
+    private static void ExportFolder(string version, string onnxPath)
+    {
+        File.WriteAllBytes(onnxPath, OnnxWriter.Write(OnnxExporter.Export(version)));
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(onnxPath)!, OnnxConfig.ConfigFile), OnnxExportConfig.ToJson(ModelLoader.Read(version).Spec));
     }
 
     [Fact]
@@ -97,7 +106,7 @@ public sealed class OnnxVersionTests : IDisposable
     {
         _models.Add("digits", 1);
         string both = _models.Add("digits", 2);
-        OnnxExporter.ExportFolder(Path.Combine(Fixtures.Models, "mnist", "1"), Path.Combine(both, ModelLoader.OnnxFile));
+        ExportFolder(Path.Combine(Fixtures.Models, "mnist", "1"), Path.Combine(both, ModelLoader.OnnxFile));
         await using ServiceFactory factory = Service();
         await factory.ReadyClientAsync();
 

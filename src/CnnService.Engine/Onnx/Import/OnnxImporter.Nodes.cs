@@ -87,6 +87,16 @@ public sealed partial class OnnxImporter
         long[] dilations = Pair2("dilations", 1);
         (long[] strides, long[] pads) = Window(x.Dims, kh, kw, dilations, defaultStride: 1);
         (x, pads) = AbsorbZeroPad(x, pads);
+        PendingLayer? reflect = ReflectPadBefore(x, pads);
+        if (reflect is not null)
+        {
+            // PyTorch's padding_mode="reflect" (and cnn export) writes a reflect Pad and an unpadded Conv: one conv2d again.
+            Padding p = reflect.Padding;
+            pads = [p.Top, p.Left, p.Bottom, p.Right];
+            x = new DynamicValue(reflect.Inputs[0], [x.Dims[0], x.Dims[1], x.Dims[2] - p.Top - p.Bottom, x.Dims[3] - p.Left - p.Right]);
+            reflect.Removed = true;
+        }
+
         long oh = Floor(x.Dims[2] + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1, strides[0]) + 1;
         long ow = Floor(x.Dims[3] + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1, strides[1]) + 1;
         if (oh < 1 || ow < 1) throw Fail($"the output would be empty ({oh}x{ow}).");
@@ -96,6 +106,7 @@ public sealed partial class OnnxImporter
         conv.Kernel = new Pair(kh, kw);
         conv.Stride = new Pair((int)strides[0], (int)strides[1]);
         conv.Padding = Padding.Sides((int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3]);
+        if (reflect is not null) conv.PaddingMode = "reflect";
         if (group != 1) conv.Extra["groups"] = group;
         if (dilations[0] != 1 || dilations[1] != 1) conv.Extra["dilation"] = new JsonArray(dilations[0], dilations[1]);
         AddTensor(conv, "weight", [m, cPerGroup, kh, kw], w.AsFloats());
@@ -109,6 +120,14 @@ public sealed partial class OnnxImporter
         {
             conv.UseBias = false;
         }
+    }
+
+    /// <summary>The reflect pad layer this Conv alone reads, when the Conv itself pads nothing; else null.</summary>
+    private PendingLayer? ReflectPadBefore(DynamicValue x, long[] pads)
+    {
+        if (pads.Any(p => p != 0) || !_layerByName.TryGetValue(x.Source, out PendingLayer? pad) || pad.Type != "pad" || pad.Removed) return null;
+        bool reflect = pad.Extra["mode"] is JsonValue mode && mode.TryGetValue(out string? m) && m == "reflect";
+        return reflect && _readers.GetValueOrDefault(_node.Inputs[0]) == 1 ? pad : null;
     }
 
     private void ImportPool(bool max)

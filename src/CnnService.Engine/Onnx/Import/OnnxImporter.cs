@@ -53,6 +53,7 @@ public sealed partial class OnnxImporter
         public Pair? Kernel { get; set; }
         public Pair? Stride { get; set; }
         public Padding Padding { get; set; } = Padding.Zero;
+        public string PaddingMode { get; set; } = "zeros";
         public bool UseBias { get; set; } = true;
         public float? Alpha { get; set; }
         public float? Beta { get; set; }
@@ -163,7 +164,7 @@ public sealed partial class OnnxImporter
             layers.Add(new LayerSpec
             {
                 Type = l.Type, Name = l.Name, Inputs = chain ? null : l.Inputs.ToArray(), Filters = l.Filters, Units = l.Units,
-                Kernel = l.Kernel, Stride = l.Stride, Padding = l.Padding, UseBias = l.UseBias, Alpha = l.Alpha, Beta = l.Beta,
+                Kernel = l.Kernel, Stride = l.Stride, Padding = l.Padding, PaddingMode = l.PaddingMode, UseBias = l.UseBias, Alpha = l.Alpha, Beta = l.Beta,
                 Eps = l.Eps, Size = l.Size, K = l.K, Extra = l.Extra,
             });
         }
