@@ -55,7 +55,7 @@ public sealed class OnnxVersionTests : IDisposable
     }
 
     [Fact]
-    public async Task An_onnx_version_predicts_the_digit_of_a_real_image()
+    public async Task An_onnx_version_predicts_the_digit_of_a_real_mnist_test_image()
     {
         AddOnnx("digits", 1);
         await using ServiceFactory factory = Service();
@@ -66,7 +66,7 @@ public sealed class OnnxVersionTests : IDisposable
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         JsonElement prediction = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("predictions")[0];
-        Assert.Equal(MnistSamples.Label(0).ToString(System.Globalization.CultureInfo.InvariantCulture), prediction.GetProperty("label").GetString());
+        Assert.Equal(MnistSamples.Label(0).ToString(System.Globalization.CultureInfo.InvariantCulture), prediction.GetProperty("top")[0].GetProperty("label").GetString());
     }
 
     [Fact]
