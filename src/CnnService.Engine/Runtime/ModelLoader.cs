@@ -28,6 +28,13 @@ public static class ModelLoader
     public static string WeightsPath(string directory) =>
         File.Exists(Path.Combine(directory, SpecFile)) ? Path.Combine(directory, WeightsFile) : Path.Combine(directory, OnnxFile);
 
+    /// <summary>A name for a model that states none: models/NAME/3 is NAME, any other folder its own name.</summary>
+    private static string NameOf(string directory)
+    {
+        var dir = new DirectoryInfo(Path.GetFullPath(directory));
+        return int.TryParse(dir.Name, out _) && dir.Parent is { } parent ? parent.Name : dir.Name;
+    }
+
     public static Model Load(string directory, EngineOptions? options = null)
     {
         var (spec, weights) = Read(directory);
@@ -44,7 +51,10 @@ public static class ModelLoader
         if (own && onnx)
             throw new ModelFormatException($"{directory}: holds both {SpecFile} and {OnnxFile}; a version folder holds one model (keep one).");
         if (onnx)
-            return OnnxImporter.Import(onnxPath, OnnxConfig.Load(directory));
+        {
+            OnnxImportOptions options = OnnxConfig.Load(directory);
+            return OnnxImporter.Import(onnxPath, options with { Name = options.Name ?? NameOf(directory) });
+        }
         if (!own) throw new FileNotFoundException($"{specPath}: missing (a model directory holds {SpecFile} and {WeightsFile}, or {OnnxFile}).", specPath);
         if (!File.Exists(weightsPath)) throw new FileNotFoundException($"{weightsPath}: missing (a model directory holds {SpecFile} and {WeightsFile}).", weightsPath);
 
