@@ -42,8 +42,8 @@ internal sealed class OnnxRuntimeReference : IDisposable
     /// <summary>Runs the model on <paramref name="input"/> of shape [N,C,H,W] and returns its first output.</summary>
     public OnnxOutput Run(float[] input, params int[] shape)
     {
-        if (shape.Length != 4 || shape.Any(d => d <= 0))
-            throw new ArgumentException($"shape must be four positive sizes [N,C,H,W], not [{string.Join(",", shape)}]", nameof(shape));
+        if (shape.Length is not (2 or 4) || shape.Any(d => d <= 0))
+            throw new ArgumentException($"shape must be positive sizes [N,C,H,W] or [N,F], not [{string.Join(",", shape)}]", nameof(shape));
         long size = shape.Aggregate(1L, (a, d) => a * d);
         if (input.Length != size)
             throw new ArgumentException($"input has {input.Length} values; shape [{string.Join(",", shape)}] needs {size}", nameof(input));
