@@ -22,14 +22,4 @@ internal static class ReluGradient
 
         for (; i < y.Length; i++) dx[i] = y[i] > 0f ? dy[i] : 0f;
     }
-
-    /// <summary>Forward: y = max(x, 0), the scalar twin being the loop's tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y)
-    {
-        int i = 0;
-        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-            Vector.Max(new Vector<float>(x[i..]), Vector<float>.Zero).CopyTo(y[i..]);
-        for (; i < x.Length; i++) y[i] = MathF.Max(x[i], 0f);
-    }
 }

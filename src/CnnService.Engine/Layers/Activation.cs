@@ -10,7 +10,7 @@ namespace CnnService.Engine.Layers;
 /// run by <see cref="UnaryDriver"/>. A ReLU straight after a conv2d or dense layer never runs here:
 /// the model plan fuses it into that layer's GEMM.
 /// </summary>
-public sealed unsafe class Activation : Layer, IParallelWork
+public sealed unsafe partial class Activation : Layer, IParallelWork
 {
     /// <summary>Elements per chunk unit: a chunk is a whole number of these.</summary>
     private const int Block = 4096;
@@ -19,6 +19,9 @@ public sealed unsafe class Activation : Layer, IParallelWork
     private readonly Function _function;
     private readonly ClipOperator _clip;
     private readonly HardSigmoidOperator _hardSigmoid;
+
+    /// <summary>clip's bounds, and hardsigmoid's slope (backward reads them).</summary>
+    private readonly float _lo, _hi, _slope;
 
     internal Activation(LayerSpec spec, string where, TensorShape input, SimdLevel simd)
         : base(spec.Type, spec.Name, input, input)
@@ -38,11 +41,13 @@ public sealed unsafe class Activation : Layer, IParallelWork
         if (_function == Function.Clip)
         {
             var attributes = new LayerAttributes(spec, where);
-            _clip = new ClipOperator(attributes.Float("min", float.NegativeInfinity), attributes.Float("max", float.PositiveInfinity));
+            (_lo, _hi) = (attributes.Float("min", float.NegativeInfinity), attributes.Float("max", float.PositiveInfinity));
+            _clip = new ClipOperator(_lo, _hi);
         }
         else if (_function == Function.HardSigmoid)
         {
-            _hardSigmoid = new HardSigmoidOperator(spec.Alpha ?? 0.2f, spec.Beta ?? 0.5f);
+            _slope = spec.Alpha ?? 0.2f;
+            _hardSigmoid = new HardSigmoidOperator(_slope, spec.Beta ?? 0.5f);
         }
     }
 

@@ -10,7 +10,7 @@ namespace CnnService.Engine.Layers;
 /// folded at load time into one scale and one shift per channel. Loads PyTorch's BatchNorm2d
 /// state_dict as is: weight, bias, running_mean, running_var, and num_batches_tracked (ignored).
 /// </summary>
-public sealed unsafe class BatchNorm : Layer
+public sealed unsafe partial class BatchNorm : Layer
 {
     private readonly float[] _scale;
     private readonly float[] _shift;
@@ -19,24 +19,23 @@ public sealed unsafe class BatchNorm : Layer
         : base("batchnorm", spec.Name, input, input)
     {
         if (!(spec.Eps > 0) || !float.IsFinite(spec.Eps)) throw new ModelFormatException($"{where}: \"eps\" must be positive.");
+        if (!(spec.Momentum >= 0 && spec.Momentum <= 1)) throw new ModelFormatException($"{where}: \"momentum\" must be between 0 and 1.");
         int c = input.C;
         float[] gamma = weights.Take($"{spec.Name}.weight", c);
         float[] beta = weights.Take($"{spec.Name}.bias", c);
         float[] mean = weights.Take($"{spec.Name}.running_mean", c);
         float[] variance = weights.Take($"{spec.Name}.running_var", c);
         weights.Ignore($"{spec.Name}.num_batches_tracked");
-        Eps = spec.Eps;
+        (Eps, Momentum) = (spec.Eps, spec.Momentum);
         _scale = new float[c];
         _shift = new float[c];
-        for (int i = 0; i < c; i++)
-        {
-            double s = gamma[i] / Math.Sqrt((double)variance[i] + spec.Eps);
-            _scale[i] = (float)s;
-            _shift[i] = (float)(beta[i] - mean[i] * s);
-        }
+        Fold(gamma, beta, mean, variance, Eps, _scale, _shift);
     }
 
     public float Eps { get; }
+
+    /// <summary>How far one training step moves the running statistics toward the batch's (PyTorch's meaning).</summary>
+    public float Momentum { get; }
 
     public override long Parameters => 4L * InputShape.C;
 
@@ -44,18 +43,30 @@ public sealed unsafe class BatchNorm : Layer
 
     internal override bool InPlace => true;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal override void Forward(ParallelJob job, int threads)
+    internal override void Forward(ParallelJob job, int threads) => Apply(job.Input, job.Output, job.Batch, _scale, _shift);
+
+    /// <summary>scale = gamma / sqrt(var + eps) and shift = beta - mean * scale, in double: training's evaluation mode folds the same way, to the same bits.</summary>
+    private static void Fold(ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, float eps,
+        Span<float> scale, Span<float> shift)
+    {
+        for (int i = 0; i < scale.Length; i++)
+        {
+            double s = gamma[i] / Math.Sqrt((double)variance[i] + eps);
+            scale[i] = (float)s;
+            shift[i] = (float)(beta[i] - mean[i] * s);
+        }
+    }
+
+    /// <summary>y = x * scale[c] + shift[c] over each channel's plane of <paramref name="batch"/> images.</summary>
+    private void Apply(float* x, float* y, int batch, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
     {
         int plane = InputShape.H * InputShape.W;
-        for (int n = 0; n < job.Batch; n++)
+        for (int n = 0; n < batch; n++)
         {
             for (int c = 0; c < InputShape.C; c++)
             {
                 nint offset = ((nint)n * InputShape.C + c) * plane;
-                var x = new Span<float>(job.Input + offset, plane);
-                var y = new Span<float>(job.Output + offset, plane);
-                ScaleShift(x, y, _scale[c], _shift[c]);
+                ScaleShift(new Span<float>(x + offset, plane), new Span<float>(y + offset, plane), scale[c], shift[c]);
             }
         }
     }

@@ -14,7 +14,7 @@ namespace CnnService.Engine.Layers;
 /// the whole batch for the GEMM lowerings, each chunk's own rows for direct tiles, nothing when the
 /// layer before wrote it in place. Bias and a following ReLU are applied in the kernel's store.
 /// </summary>
-public sealed unsafe class Conv2D : Layer, IParallelWork, IConvolution
+public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 {
     private readonly PackedMatrix _weights;
     private readonly Window2D _win;

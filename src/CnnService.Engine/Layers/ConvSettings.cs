@@ -29,6 +29,10 @@ internal readonly record struct ConvSettings(int Groups, Pair Dilation)
         return new ConvSettings(groups, dilation);
     }
 
+    /// <summary>Why training refuses a grouped or dilated convolution: its backward pass is not written yet.</summary>
+    public static string NotTrainable(IConvolution conv) =>
+        $"a conv2d with groups {conv.Groups} and dilation {conv.Dilation.H}x{conv.Dilation.W} cannot be trained yet (only groups 1, dilation 1)";
+
     public static Layer Create(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
     {
         ConvSettings settings = Read(spec, where, input);

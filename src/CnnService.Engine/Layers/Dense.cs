@@ -10,7 +10,7 @@ namespace CnnService.Engine.Layers;
 /// with one column per image (P = 1); below that a matrix-vector kernel that streams the weights
 /// once per four images.
 /// </summary>
-public sealed unsafe class Dense : Layer, IParallelWork
+public sealed unsafe partial class Dense : Layer, IParallelWork
 {
     /// <summary>Below this many images the GEMM's 32-column panels are mostly padding.</summary>
     private const int GemvMaxBatch = 4;

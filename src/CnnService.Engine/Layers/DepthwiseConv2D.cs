@@ -48,6 +48,8 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 
     public Pair Dilation => new(1, 1);
 
+    private protected override string NotTrainable => ConvSettings.NotTrainable(this);
+
     /// <summary>Output channels per input channel (filters / groups).</summary>
     public int Multiplier => _multiplier;
 

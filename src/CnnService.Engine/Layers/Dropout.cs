@@ -1,14 +1,16 @@
+using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
 
 /// <summary>Dropout is the identity at inference (inverted dropout scales during training instead).</summary>
-public sealed class Dropout : Layer
+public sealed partial class Dropout : Layer
 {
-    internal Dropout(string? name, TensorShape input, float rate)
-        : base("dropout", name, input, input)
+    internal Dropout(LayerSpec spec, string where, TensorShape input)
+        : base("dropout", spec.Name, input, input)
     {
-        Rate = rate;
+        if (!(spec.Rate >= 0 && spec.Rate < 1)) throw new ModelFormatException($"{where}: \"rate\" must be at least 0 and below 1, got {spec.Rate}.");
+        Rate = spec.Rate;
     }
 
     public float Rate { get; }

@@ -4,7 +4,7 @@ namespace CnnService.Engine.Layers;
 
 /// <summary>[C, H, W] to [C*H*W] in (C, H, W) order, as PyTorch's flatten. NCHW memory already is
 /// that order, so it moves nothing.</summary>
-public sealed class Flatten : Layer
+public sealed partial class Flatten : Layer
 {
     internal Flatten(string? name, TensorShape input)
         : base("flatten", name, input, new TensorShape(input.Size, 1, 1))

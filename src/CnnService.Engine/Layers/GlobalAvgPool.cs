@@ -4,7 +4,7 @@ using CnnService.Engine.Runtime;
 namespace CnnService.Engine.Layers;
 
 /// <summary>The mean of each channel's H x W plane: [C, H, W] to [C, 1, 1].</summary>
-public sealed unsafe class GlobalAvgPool : Layer
+public sealed unsafe partial class GlobalAvgPool : Layer
 {
     internal GlobalAvgPool(string? name, TensorShape input)
         : base("global_avgpool", name, input, new TensorShape(input.C, 1, 1))

@@ -66,6 +66,8 @@ public sealed unsafe class GroupedConv2D : Layer, IParallelWork, IConvolution
 
     public Pair Dilation => _dilation;
 
+    private protected override string NotTrainable => ConvSettings.NotTrainable(this);
+
     public bool FusedRelu { get; }
 
     /// <summary>[filters, C / groups, kh, kw], as PyTorch stores them.</summary>

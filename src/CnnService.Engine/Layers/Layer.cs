@@ -1,4 +1,6 @@
+using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
+using CnnService.Engine.Training;
 
 namespace CnnService.Engine.Layers;
 
@@ -55,6 +57,13 @@ public abstract class Layer
     /// <summary>Reads job.Input (and job.Inputs, for several), writes job.Output (maybe the input's buffer when
     /// <see cref="InPlace"/>), for job.Batch images.</summary>
     internal abstract void Forward(ParallelJob job, int threads);
+
+    /// <summary>This op's training form (forward keeping what backward needs, and backward), built from this planned layer.
+    /// Ops without one are inference-only: training refuses them by name.</summary>
+    internal virtual TrainLayer ForTraining(TrainSetup setup) => throw new ModelFormatException($"{setup.Where}: {NotTrainable}.");
+
+    /// <summary>Why <see cref="ForTraining"/> refuses this layer.</summary>
+    private protected virtual string NotTrainable => $"layer type \"{Type}\" cannot be trained yet";
 
     public override string ToString() => Name is null ? Type : $"{Name} ({Type})";
 }

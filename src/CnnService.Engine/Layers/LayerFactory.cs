@@ -30,7 +30,7 @@ internal static class LayerFactory
             "avgpool2d" => new AvgPool2D(spec, where, input, simd),
             "global_avgpool" => new GlobalAvgPool(spec.Name, input),
             "flatten" => new Flatten(spec.Name, input),
-            "dropout" => new Dropout(spec.Name, input, spec.Rate),
+            "dropout" => new Dropout(spec, where, input),
             "lrn" => new Lrn(spec, where, input),
             "batchnorm" => new BatchNorm(spec, where, input, weights),
             "softmax" => new Softmax(spec.Name, input),

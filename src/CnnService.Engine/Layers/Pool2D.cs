@@ -9,7 +9,7 @@ namespace CnnService.Engine.Layers;
 /// defaults to the kernel; padding must be at most half the kernel, as PyTorch requires, so every
 /// window holds an input cell), "ceil_mode" and the split of the batch's N*C planes across threads.
 /// </summary>
-public abstract unsafe class Pool2D : Layer, IParallelWork
+public abstract unsafe partial class Pool2D : Layer, IParallelWork
 {
     private readonly Window2D _win;
     private readonly bool _max;

@@ -23,7 +23,7 @@ public sealed class TrainContext
     /// <summary>Seed of this step's random choices (dropout), derived from the run's seed and the step number.</summary>
     public ulong StepSeed { get; internal set; }
 
-    internal ParallelJob Job { get; } = new();
+    internal ParallelJob Job { get; } = new() { Inputs = new nint[1] };
 
     /// <summary>Runs <paramref name="work"/> over <paramref name="chunks"/> chunks on up to <see cref="Threads"/> threads.</summary>
     internal void Run(IParallelWork work, int chunks) => Job.Run(work, chunks, Threads);

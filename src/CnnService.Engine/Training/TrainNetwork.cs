@@ -53,26 +53,24 @@ public sealed class TrainNetwork
 
     /// <summary>
     /// Builds the network for <paramref name="spec"/>, starting from <paramref name="weights"/>
-    /// (every tensor must be used). The spec is first planned as an inference model, so it is
-    /// validated exactly as loading it would be.
+    /// (every tensor must be used). The spec is planned as an inference model first, so it is
+    /// validated exactly as loading it would be, and each planned layer gives its training form: the
+    /// model's plan decides which ReLUs run inside the layer before them, for both.
     /// </summary>
     public static TrainNetwork Create(ModelSpec spec, WeightSet weights, int maxBatch, EngineOptions? options = null)
     {
         options ??= EngineOptions.Default;
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch), "The batch must hold at least one image.");
-        Model.Create(spec, weights, options with { Threads = 1 });
+        Model model = Model.Create(spec, weights, options);
 
-        var shape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
-        int count = spec.Layers.Count > 0 && spec.Layers[^1].Type == "softmax" ? spec.Layers.Count - 1 : spec.Layers.Count;
+        int count = spec.Layers[^1].Type == "softmax" ? spec.Layers.Count - 1 : spec.Layers.Count;
         var layers = new List<TrainLayer>(count);
+        // Every trainable op reads one tensor, and a graph of such ops whose every branch leads to the output
+        // (the plan has checked that) is a chain: each layer reads the one before it, as the buffers below assume.
         for (int i = 0; i < count; i++)
         {
-            // A ReLU after a conv2d or dense layer runs inside it, as at inference.
-            bool fuseRelu = spec.Layers[i].Type is "conv2d" or "dense" && i + 1 < count && spec.Layers[i + 1].Type == "relu";
-            TrainLayer layer = TrainLayerFactory.Create(spec.Layers[i], i, shape, weights, maxBatch, options.Threads, fuseRelu);
-            layers.Add(layer);
-            shape = layer.OutputShape;
-            if (fuseRelu) i++;
+            if (model.IsFusedAway(i)) continue;
+            layers.Add(model.Layers[i].ForTraining(new TrainSetup($"model.json: {spec.Layers[i].Describe(i)}", i, weights, maxBatch, options.Threads)));
         }
 
         return new TrainNetwork(spec, layers.ToArray(), maxBatch, new TrainContext(options.Threads, options.Simd));

@@ -16,7 +16,7 @@ internal static class GradientCheck
 {
     /// <summary>The training layer for <paramref name="layer"/> on <paramref name="input"/>, with seeded random weights unless given.</summary>
     public static TrainLayer Build(LayerSpec layer, TensorShape input, int maxBatch, WeightSet? weights = null, int threads = 1) =>
-        TrainLayerFactory.Create(layer, 0, input, weights ?? WeightInitializer.Initialize(TestModels.Spec(input, layer), 1), maxBatch, threads);
+        TrainLayer.Create(layer, 0, input, weights ?? WeightInitializer.Initialize(TestModels.Spec(input, layer), 1), maxBatch, threads);
 
     public static TrainContext Context(int batch, bool training = true, int threads = 1, ulong stepSeed = 42) =>
         new(threads, Simd.Best) { Batch = batch, Training = training, StepSeed = stepSeed };

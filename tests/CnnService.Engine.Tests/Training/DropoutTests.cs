@@ -62,7 +62,7 @@ public class DropoutTests
     {
         var spec = new LayerSpec { Type = "dropout", Name = "drop", Rate = 0.5f };
         var weights = WeightSet.FromTensors([]);
-        TrainLayer first = TrainLayerFactory.Create(spec, 1, Shape, weights, 2, 1), second = TrainLayerFactory.Create(spec, 3, Shape, weights, 2, 1);
+        TrainLayer first = TrainLayer.Create(spec, 1, Shape, weights, 2, 1), second = TrainLayer.Create(spec, 3, Shape, weights, 2, 1);
         float[] x = TestModels.Random(2 * Shape.Size, seed: 5);
 
         Assert.NotEqual(Run(first, x, GradientCheck.Context(2)), Run(second, x, GradientCheck.Context(2)));

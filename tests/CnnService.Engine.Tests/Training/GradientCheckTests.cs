@@ -46,12 +46,23 @@ public class GradientCheckTests
     [InlineData("relu")]
     [InlineData("sigmoid")]
     [InlineData("tanh")]
+    [InlineData("hardswish")]   // |x| <= 1: the curved middle
     public void Activation_gradients_match_finite_differences(string type)
     {
         var spec = new LayerSpec { Type = type };
 
         GradientCheck.Check(GradientCheck.Build(spec, Input, Batch), GradientCheck.Context(Batch),
             GradientCheck.AwayFromZero(Batch * Input.Size, seed: 3));
+    }
+
+    [Theory]
+    [InlineData("""{ "type": "clip", "min": -0.275, "max": 0.625 }""")]               // both bounds inside the values, off their 0.05 grid
+    [InlineData("""{ "type": "clip", "min": -0.525 }""")]                             // no upper bound
+    [InlineData("""{ "type": "hardsigmoid", "alpha": 1.5, "beta": 0.5 }""")]          // saturates on both sides, kinks at +-1/3
+    public void Clipping_activation_gradients_match_finite_differences(string json)
+    {
+        GradientCheck.Check(GradientCheck.Build(LayerJson.Parse(json), Input, Batch), GradientCheck.Context(Batch),
+            GradientCheck.Distinct(Batch * Input.Size, seed: 3));
     }
 
     [Theory]
@@ -66,6 +77,18 @@ public class GradientCheckTests
         var spec = new LayerSpec { Type = type, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw), Padding = Padding.Of(ph, pw) };
 
         GradientCheck.Check(GradientCheck.Build(spec, Input, Batch), GradientCheck.Context(Batch),
+            GradientCheck.Distinct(Batch * Input.Size, seed: 4));
+    }
+
+    [Theory]
+    [InlineData("""{ "type": "maxpool2d", "kernel": 2, "stride": 2, "ceil_mode": true }""")]                            // a last, partial row of windows
+    [InlineData("""{ "type": "maxpool2d", "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": true }""")]
+    [InlineData("""{ "type": "avgpool2d", "kernel": 2, "stride": 2, "ceil_mode": true }""")]                            // partial windows average fewer cells
+    [InlineData("""{ "type": "avgpool2d", "kernel": 3, "stride": 2, "padding": 1, "count_include_pad": true }""")]      // the padding counts in the divisor
+    [InlineData("""{ "type": "avgpool2d", "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": true, "count_include_pad": true }""")]
+    public void Pooling_gradients_match_finite_differences_with_ceil_mode_and_count_include_pad(string json)
+    {
+        GradientCheck.Check(GradientCheck.Build(LayerJson.Parse(json), Input, Batch), GradientCheck.Context(Batch),
             GradientCheck.Distinct(Batch * Input.Size, seed: 4));
     }
 

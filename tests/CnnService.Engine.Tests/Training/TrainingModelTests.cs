@@ -79,7 +79,23 @@ public class TrainingModelTests
         ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Layers.Replace(" SETTING", ", " + setting, StringComparison.Ordinal), "arch"), "t", Digits);
         var e = Assert.Throws<ModelFormatException>(() => TrainingModel.CheckTrainable(spec, Digits));
         Assert.Contains("layer 2 (conv2, conv2d)", e.Message);
-        Assert.Contains("cannot be trained yet", e.Message);
+        Assert.Contains("cannot be trained yet (only groups 1, dilation 1)", e.Message);
+    }
+
+    [Fact]
+    public void A_graph_whose_layers_name_the_layer_before_them_trains_as_the_chain_it_is()
+    {
+        const string Layers = """
+            [ { "type": "conv2d", "name": "conv1", "filters": 4, "kernel": 3, "stride": 2 },
+              { "type": "relu", "name": "r1", "inputs": ["conv1"] },
+              { "type": "conv2d", "name": "conv2", "filters": 4, "kernel": 3, "inputs": ["r1"] },
+              { "type": "flatten", "name": "flat", "inputs": ["conv2"] },
+              { "type": "dense", "name": "fc1", "units": 10, "inputs": ["flat"] } ]
+            """;
+        ModelSpec spec = TrainingModel.FromLayers(ModelSpecJson.ParseLayers(Layers, "arch"), "t", Digits);
+
+        TrainNetwork network = TrainNetwork.Create(spec, WeightInitializer.Initialize(spec, 0), 1, EngineOptions.Default with { Threads = 1 });
+        Assert.Equal(["conv2d", "conv2d", "flatten", "dense"], network.Layers.Select(l => l.Type));   // the ReLU runs inside conv1
     }
 
     [Fact]
