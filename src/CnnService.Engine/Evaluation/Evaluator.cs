@@ -48,7 +48,7 @@ public static class Evaluator
                 Span<float> probabilities = y.Slice(i * classes, classes);
                 Probabilities.FromOutputs(model.Spec, probabilities);
                 int actual = data.Label(start + i);
-                confusion[actual, ArgMax(probabilities)]++;
+                confusion[actual, Probabilities.ArgMax(probabilities)]++;
                 lossSum -= Math.Log(Math.Max(probabilities[actual], MinProbability));
             }
         }
@@ -64,23 +64,6 @@ public static class Evaluator
         for (int i = 0; i < labels.Count; i++)
             if (labels[i] != i.ToString(System.Globalization.CultureInfo.InvariantCulture)) return labels;
         return data.Classes;
-    }
-
-    /// <summary>The index of the largest value, the lowest on a tie; NaN never wins (all NaN gives 0).</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        float max = float.NegativeInfinity;
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (values[i] > max)
-            {
-                max = values[i];
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     private static void Check(Model model, IDataset data)

@@ -1,4 +1,5 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
 
 namespace CnnService.Engine.Evaluation;
 
@@ -18,15 +19,27 @@ public static class Probabilities
         if (NeedSoftmax(spec)) Softmax(outputs);
     }
 
-    /// <summary>Softmax in place; the maximum is subtracted first, so logits of any size work.</summary>
-    public static void Softmax(Span<float> values)
+    /// <summary>Softmax in place, by the same kernel as the softmax layer.</summary>
+    public static unsafe void Softmax(Span<float> values)
     {
+        fixed (float* v = values) SoftmaxKernel.Apply(v, v, values.Length, 1);
+    }
+
+    /// <summary>The index of the largest value, the lowest on a tie; NaN never wins (all NaN gives 0): <see cref="TopIndices"/>' first, without sorting.</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
         float max = float.NegativeInfinity;
-        foreach (float v in values) max = MathF.Max(max, v);
-        float sum = 0;
-        for (int i = 0; i < values.Length; i++) sum += values[i] = MathF.Exp(values[i] - max);
-        float inv = 1f / sum;
-        for (int i = 0; i < values.Length; i++) values[i] *= inv;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (values[i] > max)
+            {
+                max = values[i];
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>The indices of the <paramref name="k"/> largest values, largest first; ties by index; NaN ranks last.</summary>

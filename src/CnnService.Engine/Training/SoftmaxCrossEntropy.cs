@@ -1,3 +1,5 @@
+using CnnService.Engine.Evaluation;
+
 namespace CnnService.Engine.Training;
 
 /// <summary>
@@ -10,7 +12,7 @@ public static class SoftmaxCrossEntropy
 {
     /// <summary>
     /// Mean loss over the batch; writes d(mean loss)/d logits into <paramref name="dLogits"/> and
-    /// counts the images whose largest logit (first on ties) is their label.
+    /// counts the images whose largest logit (first on ties, NaN never: <see cref="Probabilities.ArgMax"/>) is their label.
     /// </summary>
     public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int classes, Span<float> dLogits, out int correct)
     {
@@ -27,8 +29,7 @@ public static class SoftmaxCrossEntropy
                 throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} of image {n} is not a class index in [0, {classes}).");
             ReadOnlySpan<float> z = logits.Slice(n * classes, classes);
             Span<float> g = dLogits.Slice(n * classes, classes);
-            int best = 0;
-            for (int j = 1; j < classes; j++) if (z[j] > z[best]) best = j;
+            int best = Probabilities.ArgMax(z);
             if (best == label) correct++;
 
             float max = z[best];

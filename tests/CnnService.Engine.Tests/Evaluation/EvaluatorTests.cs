@@ -107,14 +107,6 @@ public class EvaluatorTests
         Assert.Equal("mnist-small (t10k): 11 classes, but model 'mnist' outputs 10 values per item.", e.Message);
     }
 
-    [Fact]
-    public void Argmax_takes_the_lowest_index_on_a_tie_and_never_a_nan()
-    {
-        Assert.Equal(1, Evaluator.ArgMax([0.1f, 0.4f, 0.4f, 0.1f]));
-        Assert.Equal(2, Evaluator.ArgMax([float.NaN, 0.1f, 0.9f]));
-        Assert.Equal(0, Evaluator.ArgMax([float.NaN, float.NaN]));
-    }
-
     private static Model KerasMnist(int seed)
     {
         ModelSpec spec = Architectures.KerasMnist();

@@ -13,6 +13,25 @@ public class ProbabilitiesTests
         Assert.Equal([1], Probabilities.TopIndices([0.1f, 0.5f], 1));
     }
 
+    [Theory]
+    [InlineData(new[] { 0.1f, 0.4f, 0.4f, 0.1f })]
+    [InlineData(new[] { float.NaN, 0.1f, 0.9f })]
+    [InlineData(new[] { 0.3f, float.NaN, 0.9f, float.NaN })]
+    [InlineData(new[] { float.NaN, float.NaN })]
+    [InlineData(new[] { float.NegativeInfinity, float.NegativeInfinity })]
+    public void Argmax_is_the_first_of_the_top_indices(float[] values)
+    {
+        Assert.Equal(Probabilities.TopIndices(values, 1)[0], Probabilities.ArgMax(values));
+    }
+
+    [Fact]
+    public void Argmax_takes_the_lowest_index_on_a_tie_and_never_a_nan()
+    {
+        Assert.Equal(1, Probabilities.ArgMax([0.1f, 0.4f, 0.4f, 0.1f]));
+        Assert.Equal(2, Probabilities.ArgMax([float.NaN, 0.1f, 0.9f]));
+        Assert.Equal(0, Probabilities.ArgMax([float.NaN, float.NaN]));
+    }
+
     [Fact]
     public void Softmax_of_huge_logits_neither_overflows_nor_loses_their_order()
     {

@@ -51,4 +51,14 @@ public class SoftmaxCrossEntropyTests
         Assert.All(dLogits, g => Assert.True(float.IsFinite(g)));
         Assert.Equal(1, correct);
     }
+
+    [Fact]
+    public void An_image_counts_as_right_by_the_evaluators_argmax_ties_to_the_first_and_nan_never()
+    {
+        float[] logits = [0.5f, 0.5f, 0.1f, float.NaN, 0.1f, 0.9f];
+
+        SoftmaxCrossEntropy.Compute(logits, [0, 2], 3, new float[6], out int correct);
+
+        Assert.Equal(2, correct);
+    }
 }
