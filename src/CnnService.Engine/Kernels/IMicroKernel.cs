@@ -9,9 +9,12 @@ namespace CnnService.Engine.Kernels;
 //   KC  one depth block: B is packed KC rows at a time so the panel stays in L1.
 
 /// <summary>
-/// A register-blocked GEMM micro-kernel: computes one MR x NR tile of C over the whole depth K,
-/// from A packed as [K][MR] and B packed as [K][NR], then adds nothing more: the bias seeds the
-/// accumulators and ReLU, if asked, clamps them before the single store.
+/// A register-blocked GEMM micro-kernel: computes one MR x NR tile of C over one depth block,
+/// from A packed as [K][MR] and B packed as [K][NR]. The products are summed from zero and the
+/// start value (the bias, or the earlier blocks' sum) is added once at the end, so a deep layer
+/// sums K/KC partial sums of KC terms instead of carrying one long running sum: for K = 1152 its
+/// rounding error is about half (MLAS, hence ONNX Runtime, sums this way too). ReLU, if asked,
+/// clamps the result before the single store.
 /// </summary>
 internal unsafe interface IMicroKernel
 {

@@ -15,26 +15,9 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
-        Vector256<float> c0, c1, c2, c3, c4, c5, c6, c7;
-        if (accumulate)
-        {
-            c0 = Vector256.Load(c);
-            c1 = rows > 1 ? Vector256.Load(c + ldc) : default;
-            c2 = rows > 2 ? Vector256.Load(c + 2 * ldc) : default;
-            c3 = rows > 3 ? Vector256.Load(c + 3 * ldc) : default;
-            c4 = rows > 4 ? Vector256.Load(c + 4 * ldc) : default;
-            c5 = rows > 5 ? Vector256.Load(c + 5 * ldc) : default;
-            c6 = rows > 6 ? Vector256.Load(c + 6 * ldc) : default;
-            c7 = rows > 7 ? Vector256.Load(c + 7 * ldc) : default;
-        }
-        else
-        {
-            c0 = Vector256.Create(bias[0]); c1 = Vector256.Create(bias[1]);
-            c2 = Vector256.Create(bias[2]); c3 = Vector256.Create(bias[3]);
-            c4 = Vector256.Create(bias[4]); c5 = Vector256.Create(bias[5]);
-            c6 = Vector256.Create(bias[6]); c7 = Vector256.Create(bias[7]);
-        }
-
+        // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
+        // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (; k > 0; k--)
         {
             Vector256<float> b0 = Vector256.Load(b);
@@ -48,6 +31,25 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
             a += 8;
             b += 8;
+        }
+
+        if (accumulate)
+        {
+            c0 += Vector256.Load(c);
+            if (rows > 1) c1 += Vector256.Load(c + ldc);
+            if (rows > 2) c2 += Vector256.Load(c + 2 * ldc);
+            if (rows > 3) c3 += Vector256.Load(c + 3 * ldc);
+            if (rows > 4) c4 += Vector256.Load(c + 4 * ldc);
+            if (rows > 5) c5 += Vector256.Load(c + 5 * ldc);
+            if (rows > 6) c6 += Vector256.Load(c + 6 * ldc);
+            if (rows > 7) c7 += Vector256.Load(c + 7 * ldc);
+        }
+        else
+        {
+            c0 += Vector256.Create(bias[0]); c1 += Vector256.Create(bias[1]);
+            c2 += Vector256.Create(bias[2]); c3 += Vector256.Create(bias[3]);
+            c4 += Vector256.Create(bias[4]); c5 += Vector256.Create(bias[5]);
+            c6 += Vector256.Create(bias[6]); c7 += Vector256.Create(bias[7]);
         }
 
         if (relu)

@@ -22,30 +22,10 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource
     {
-        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
-        if (accumulate)
-        {
-            c00 = Vector512.Load(c); c01 = Vector512.Load(c + 16);
-            c10 = rows > 1 ? Vector512.Load(c + ldc) : default; c11 = rows > 1 ? Vector512.Load(c + ldc + 16) : default;
-            c20 = rows > 2 ? Vector512.Load(c + 2 * ldc) : default; c21 = rows > 2 ? Vector512.Load(c + 2 * ldc + 16) : default;
-            c30 = rows > 3 ? Vector512.Load(c + 3 * ldc) : default; c31 = rows > 3 ? Vector512.Load(c + 3 * ldc + 16) : default;
-            c40 = rows > 4 ? Vector512.Load(c + 4 * ldc) : default; c41 = rows > 4 ? Vector512.Load(c + 4 * ldc + 16) : default;
-            c50 = rows > 5 ? Vector512.Load(c + 5 * ldc) : default; c51 = rows > 5 ? Vector512.Load(c + 5 * ldc + 16) : default;
-            c60 = rows > 6 ? Vector512.Load(c + 6 * ldc) : default; c61 = rows > 6 ? Vector512.Load(c + 6 * ldc + 16) : default;
-            c70 = rows > 7 ? Vector512.Load(c + 7 * ldc) : default; c71 = rows > 7 ? Vector512.Load(c + 7 * ldc + 16) : default;
-        }
-        else
-        {
-            c00 = c01 = Vector512.Create(bias[0]);
-            c10 = c11 = Vector512.Create(bias[1]);
-            c20 = c21 = Vector512.Create(bias[2]);
-            c30 = c31 = Vector512.Create(bias[3]);
-            c40 = c41 = Vector512.Create(bias[4]);
-            c50 = c51 = Vector512.Create(bias[5]);
-            c60 = c61 = Vector512.Create(bias[6]);
-            c70 = c71 = Vector512.Create(bias[7]);
-        }
-
+        // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
+        // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int kk = 0; kk < k; kk++)
         {
             float* row = b.Row(kk);
@@ -67,6 +47,29 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             x = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
             a += 8;
+        }
+
+        if (accumulate)
+        {
+            c00 += Vector512.Load(c); c01 += Vector512.Load(c + 16);
+            if (rows > 1) { c10 += Vector512.Load(c + ldc); c11 += Vector512.Load(c + ldc + 16); }
+            if (rows > 2) { c20 += Vector512.Load(c + 2 * ldc); c21 += Vector512.Load(c + 2 * ldc + 16); }
+            if (rows > 3) { c30 += Vector512.Load(c + 3 * ldc); c31 += Vector512.Load(c + 3 * ldc + 16); }
+            if (rows > 4) { c40 += Vector512.Load(c + 4 * ldc); c41 += Vector512.Load(c + 4 * ldc + 16); }
+            if (rows > 5) { c50 += Vector512.Load(c + 5 * ldc); c51 += Vector512.Load(c + 5 * ldc + 16); }
+            if (rows > 6) { c60 += Vector512.Load(c + 6 * ldc); c61 += Vector512.Load(c + 6 * ldc + 16); }
+            if (rows > 7) { c70 += Vector512.Load(c + 7 * ldc); c71 += Vector512.Load(c + 7 * ldc + 16); }
+        }
+        else
+        {
+            Vector512<float> s = Vector512.Create(bias[0]); c00 += s; c01 += s;
+            s = Vector512.Create(bias[1]); c10 += s; c11 += s;
+            s = Vector512.Create(bias[2]); c20 += s; c21 += s;
+            s = Vector512.Create(bias[3]); c30 += s; c31 += s;
+            s = Vector512.Create(bias[4]); c40 += s; c41 += s;
+            s = Vector512.Create(bias[5]); c50 += s; c51 += s;
+            s = Vector512.Create(bias[6]); c60 += s; c61 += s;
+            s = Vector512.Create(bias[7]); c70 += s; c71 += s;
         }
 
         if (relu)

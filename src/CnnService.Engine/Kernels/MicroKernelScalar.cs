@@ -12,14 +12,9 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
 
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
+        // Products from zero, the start value (bias or the earlier blocks' sum) added at the end, as the SIMD kernels do.
         float* acc = stackalloc float[8 * 8];
-        for (int r = 0; r < 8; r++)
-        {
-            for (int j = 0; j < 8; j++)
-            {
-                acc[r * 8 + j] = !accumulate ? bias[r] : r < rows ? c[r * ldc + j] : 0f;
-            }
-        }
+        new Span<float>(acc, 8 * 8).Clear();
 
         for (; k > 0; k--)
         {
@@ -40,7 +35,7 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
         {
             for (int j = 0; j < 8; j++)
             {
-                float v = acc[r * 8 + j];
+                float v = acc[r * 8 + j] + (accumulate ? c[r * ldc + j] : bias[r]);
                 c[r * ldc + j] = relu && v < 0f ? 0f : v;
             }
         }

@@ -46,6 +46,32 @@ public unsafe class GemmTests
         TestModels.AssertClose(Multiply(a, b, bias, 64, 576, 100, SimdLevel.Scalar, false), Multiply(a, b, bias, 64, 576, 100, simd, false), 1e-5f);
     }
 
+    /// <summary>
+    /// Each depth block is summed from zero and added to the earlier blocks' sum (as MLAS does), not carried as one
+    /// running sum: 256 products of 65536 make 2^24 in the first block, and the 256 ones of the second block would each
+    /// round away against it one at a time, but not as one partial sum of 256. Likewise the bias is added last.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Depth_blocks_are_summed_apart_and_added_to_the_running_total(SimdLevel simd)
+    {
+        const int k = 2 * Gemm.MaxDepthBlock;
+        float[] a = Enumerable.Repeat(1f, k).ToArray(), b = new float[k];
+        for (int i = 0; i < k; i++) b[i] = i < Gemm.MaxDepthBlock ? 65536f : 1f;
+
+        Assert.Equal(16777216f + 256f, Multiply(a, b, [0f], 1, k, 1, simd, relu: false)[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void The_bias_is_added_to_the_sum_of_the_products_not_each_product_to_it(SimdLevel simd)
+    {
+        const int k = 256;
+        float[] a = Enumerable.Repeat(1f, k).ToArray(), b = Enumerable.Repeat(1f, k).ToArray();
+
+        Assert.Equal(16777216f + 256f, Multiply(a, b, [16777216f], 1, k, 1, simd, relu: false)[0]);
+    }
+
     /// <summary>C = A B + bias through the packed path: A packed as weights, B packed as the 1x1 im2col of a K-channel, 1 x N image.</summary>
     private static float[] Multiply(float[] a, float[] b, float[] bias, int m, int k, int n, SimdLevel simd, bool relu)
     {
