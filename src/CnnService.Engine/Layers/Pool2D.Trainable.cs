@@ -18,20 +18,20 @@ public abstract partial class Pool2D
     private sealed class Trainable(Pool2D op) : TrainLayer(op.Type, op.Name, op.InputShape, op.OutputShape), IParallelWork
     {
         private float[] _x = [], _y = [], _dy = [], _dx = [];
+        private int _planes;
 
         public override void Forward(TrainContext ctx, float[] input, float[] output) => RunForward(op, ctx, input, output);
 
         public override void Backward(TrainContext ctx, float[] input, float[] output, float[] dOutput, float[]? dInput)
         {
             if (dInput is null) return;
-            (_x, _y, _dy, _dx) = (input, output, dOutput, dInput);
-            int planes = ctx.Batch * InputShape.C;
-            ctx.Run(this, Parallelism.Chunks(op.FlopsPerImage * ctx.Batch * 4, planes, ctx.Threads));
+            (_x, _y, _dy, _dx, _planes) = (input, output, dOutput, dInput, ctx.Batch * InputShape.C);
+            ctx.Run(this, Parallelism.Chunks(op.FlopsPerImage * ctx.Batch * 4, _planes, ctx.Threads));
         }
 
         void IParallelWork.RunChunk(ParallelJob job, int chunk)
         {
-            (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
+            (int start, int end) = Parallelism.Range(_planes, job.Chunks, chunk);
             for (int plane = start; plane < end; plane++) BackwardPlane(plane);
         }
 
