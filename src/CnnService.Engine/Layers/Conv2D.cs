@@ -6,7 +6,8 @@ namespace CnnService.Engine.Layers;
 
 /// <summary>
 /// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape.
-/// Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
+/// An unpadded 1x1 convolution runs <see cref="PointwiseConv"/> (the flat plane in 14-position tiles,
+/// output channels in the lanes; a strided one subsamples its input first). Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
@@ -29,6 +30,16 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>The weights as <see cref="DirectConv"/> reads them, [M/32][K][32], when it runs this layer; else null.</summary>
     private readonly float[]? _directWeights;
     private readonly nint[] _directTaps = [];
+
+    /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
+    private readonly float[]? _pointwiseWeights;
+    private readonly float[] _pointwiseBias = [];
+
+    /// <summary>Position tiles of a pointwise layer's plane taken together, so the input they read ([C] x 14 per tile) stays
+    /// in L2 while every channel tile sweeps it: about 128 KB of input per block.</summary>
+    private readonly int _pointwiseBlock;
+
+    private readonly SubsampleStep? _subsample;
 
     /// <summary>The next layer, when it is a zero-padded convolution that reads this layer's output with
     /// its padding already in place (set once, at plan time): the copy that pads it is saved.</summary>
@@ -56,7 +67,23 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : [];
         _weights = new PackedMatrix(w, m, k, b);
         bool stride1 = win.SH == 1 && win.SW == 1;
-        if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
+
+        // Choice of lowering (AVX-512; the other levels always run the packed GEMM):
+        // - 1x1, unpadded, any stride: channels in the lanes over the flat plane (PointwiseConv); the
+        //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
+        //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs).
+        // - stride 1 with whole tiles of 32 filters and a deep enough K: channels in the lanes, row by row (DirectConv).
+        // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
+        // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
+        if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
+        {
+            _pointwiseWeights = PointwiseConv.Pack(w, m, k);
+            _pointwiseBias = PointwiseConv.PackBias(b, m);
+            int positions = PointwiseConv.Positions(win.OH * win.OW);
+            _pointwiseBlock = Math.Clamp((128 << 10) / (k * DirectConv.Width * sizeof(float)), 1, positions);
+            if (!stride1) _subsample = new SubsampleStep(this);
+        }
+        else if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
         {
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
@@ -67,8 +94,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    /// <summary>How the plan lowers this layer: "direct" (channels in the lanes), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
-    public string Lowering => _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
+    /// in the lanes, row by row), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
+    public string Lowering => _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -95,7 +123,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
 
     /// <summary>The padded copy of the batch, for the GEMM lowerings; direct tiles pad per chunk, in the thread's own scratch.</summary>
-    internal override long ScratchFloats(int batch) => _directWeights is null ? PaddedFloats(batch) : 0;
+    internal override long ScratchFloats(int batch) =>
+        _pointwiseWeights is not null ? (_subsample is null ? 0 : (long)batch * InputShape.C * OutputShape.H * OutputShape.W)
+        : _directWeights is null ? PaddedFloats(batch) : 0;
 
     /// <summary>This layer's output arrives with its zero padding already in place (the layer before writes it so).</summary>
     internal bool InputArrivesPadded { get; private set; }
@@ -130,16 +160,32 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             job.Input = job.Scratch;
         }
 
+        // A strided pointwise layer reads its input subsampled: gathered first, by rows as the padding copy is.
+        if (_subsample is not null)
+        {
+            job.Run(_subsample, Parallelism.Chunks((long)job.Batch * InputShape.C * OutputShape.H * OutputShape.W * 8, _win.OH, threads), threads);
+            job.Input = job.Scratch;
+        }
+
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
 
-    private int Panels(int batch) => _directWeights is not null ? batch * _win.OH : _implicitOffsets is null
+    /// <summary>A pointwise layer's work items per image: blocks of position tiles times channel tiles.</summary>
+    private int PointwiseItems => (PointwiseConv.Positions(OutputShape.H * OutputShape.W) + _pointwiseBlock - 1) / _pointwiseBlock * PointwiseConv.Tiles(OutputShape.C);
+
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseItems : _directWeights is not null ? batch * _win.OH : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
         (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
+        if (_pointwiseWeights is not null)
+        {
+            RunPointwise(job, start, end);
+            return;
+        }
+
         if (_directWeights is not null)
         {
             RunDirect(job, start, end);
@@ -161,6 +207,25 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         var packer = new Im2ColPacker(job.Input, job.Batch, InputShape.C, PaddedH, PaddedW, _win.KH, _win.KW, _win.SH, _win.SW, _win.OH, _win.OW);
         Gemm.Run(_simd, _weights, packer, cols, job.Output, OutputShape.H * OutputShape.W, FusedRelu && !job.Unfused, start, end,
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
+    }
+
+    /// <summary>Work items [start, end) of the batch: item i is image i / items, then block of position tiles, then channel
+    /// tile, so a chunk of a small batch is a band of the plane (or, on a plane of one block, a share of the filters).</summary>
+    private void RunPointwise(ParallelJob job, int start, int end)
+    {
+        int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
+        int tiles = PointwiseConv.Tiles(m), items = PointwiseItems, positions = PointwiseConv.Positions(p);
+        bool relu = FusedRelu && !job.Unfused;
+        float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
+        fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int n = item / items, rest = item - n * items, block = rest / tiles, tile = rest - block * tiles;
+                int x0 = block * _pointwiseBlock, x1 = Math.Min(positions, x0 + _pointwiseBlock);
+                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, relu, tile, tile + 1, x0, x1, scratch);
+            }
+        }
     }
 
     /// <summary>Output rows [start, end) of the batch (row r is image r / OH, row r % OH) by <see cref="DirectConv"/>
@@ -257,6 +322,18 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             Window2D win = conv._win;
             (int start, int end) = Parallelism.Range(conv.PaddedH, job.Chunks, chunk);
             Pad.Apply(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect, start, end);
+        }
+    }
+
+    /// <summary>Gathers a strided pointwise layer's input, every SH-th row and SW-th column, into scratch: chunks split rows.</summary>
+    private sealed class SubsampleStep(Conv2D conv) : IParallelWork
+    {
+        public void RunChunk(ParallelJob job, int chunk)
+        {
+            TensorShape input = conv.InputShape;
+            Window2D win = conv._win;
+            (int start, int end) = Parallelism.Range(win.OH, job.Chunks, chunk);
+            PointwiseConv.Subsample(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.SH, win.SW, win.OH, win.OW, start, end);
         }
     }
 

@@ -27,6 +27,11 @@ public class Conv2DTests
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, the row's last tile moved back to overlap
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
+        [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, the last tile moved back
+        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2
+        [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
+        [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
+        [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -102,6 +107,39 @@ public class Conv2DTests
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit and direct paths are AVX-512 only
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector512, out _);
+
+        Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(3, 1)]
+    [InlineData(3, 2)]
+    public void A_pointwise_layer_split_across_threads_matches_the_direct_convolution(int batch, int stride)
+    {
+        // 200 filters on 40 channels: seven channel tiles, the last short; 27x27 (stride 1) or 14x14 (stride 2) positions.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 200, Kernel = Pair.Square(1), Stride = Pair.Square(stride) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(40, 27, 27), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(batch * 40 * 27 * 27, seed: 7);
+
+        int o = (27 - 1) / stride + 1;
+        float[] expected = Reference.Map(Reference.Conv2D(x, batch, 40, 27, 27, t["conv.weight"], t["conv.bias"], 200, 1, 1, stride, stride, 0, 0, o, o, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
+    [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
+    [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
+    [InlineData(16, 64, 56, 1, "implicit-gemm")]   // 16 channels: too shallow for the transposes
+    [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
+    [InlineData(64, 64, 3, 1, "im2col")]           // 9 positions: less than one tile
+    public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // pointwise tiles are AVX-512 only
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(1), Stride = Pair.Square(stride) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, size, size), conv), SimdLevel.Vector512, out _);
 
         Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
     }
