@@ -77,12 +77,12 @@ internal static unsafe class PointwiseConv
                 int q = Math.Min(x * W, p - W);
                 if (valid == Ch)
                 {
-                    DirectConv.Tile(w, bias + i0, input + q, &zero, 1, c, p, output + (nint)i0 * p + q, p, relu, scratch);
+                    DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, output + (nint)i0 * p + q, p, relu, scratch);
                     continue;
                 }
 
                 // A short last tile: all 32 lanes into scratch, the valid filters copied out.
-                DirectConv.Tile(w, bias + i0, input + q, &zero, 1, c, p, tile, W, relu, scratch);
+                DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, tile, W, relu, scratch);
                 for (int r = 0; r < valid; r++)
                     new ReadOnlySpan<float>(tile + r * W, W).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, W));
             }

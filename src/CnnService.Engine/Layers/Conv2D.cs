@@ -31,6 +31,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private readonly float[]? _directWeights;
     private readonly nint[] _directTaps = [];
 
+    /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
+    private readonly bool _directTwoRows;
+
     /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
     private readonly float[]? _pointwiseWeights;
     private readonly float[] _pointwiseBias = [];
@@ -72,7 +75,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         // - 1x1, unpadded, any stride: channels in the lanes over the flat plane (PointwiseConv); the
         //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
         //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs).
-        // - stride 1 with whole tiles of 32 filters and a deep enough K: channels in the lanes, row by row (DirectConv).
+        // - whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14:
+    //   channels in the lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps
+    //   8 tiles of 14 per image where the GEMM fills two 32-column panels.
         // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
         // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
         if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
@@ -83,8 +88,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             _pointwiseBlock = Math.Clamp((128 << 10) / (k * DirectConv.Width * sizeof(float)), 1, positions);
             if (!stride1) _subsample = new SubsampleStep(this);
         }
-        else if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
+        else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
         {
+            _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
@@ -141,7 +147,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// </summary>
     internal void PlanPaddedOutputFor(Conv2D next)
     {
-        if (_directWeights is null || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
+        if (_directWeights is null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
         _writesPaddedFor = next;
         next.InputArrivesPadded = true;
     }
@@ -173,7 +179,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>A pointwise layer's work items per image: blocks of position tiles times channel tiles.</summary>
     private int PointwiseItems => (PointwiseConv.Positions(OutputShape.H * OutputShape.W) + _pointwiseBlock - 1) / _pointwiseBlock * PointwiseConv.Tiles(OutputShape.C);
 
-    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseItems : _directWeights is not null ? batch * _win.OH : _implicitOffsets is null
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseItems : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
@@ -228,13 +234,22 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    /// <summary>Output rows [start, end) of the batch (row r is image r / OH, row r % OH) by <see cref="DirectConv"/>
-    /// tiles: every 32 channels, 14 positions at a time, the last tile of a row moved back to end at OW
-    /// (it recomputes a few positions rather than read or write past the row). Unless the layer before
-    /// wrote the input padded, the chunk first pads the input rows its outputs read into its own scratch.</summary>
+    /// <summary>Direct work items per image: output rows, or pairs of rows of 7.</summary>
+    private int DirectItems => _directTwoRows ? (_win.OH + 1) / 2 : _win.OH;
+
+    /// <summary>The first output row of direct item <paramref name="item"/> of an image: a pair's last is moved back
+    /// to end at OH (an odd OH recomputes one row, the same values whichever chunk writes them).</summary>
+    private int DirectRow(int item) => _directTwoRows ? Math.Min(2 * item, _win.OH - 2) : item;
+
+    /// <summary>Items [start, end) of the batch (item r is image r / items, its row or pair of rows r % items) by
+    /// <see cref="DirectConv"/> tiles: every 32 channels, 14 positions at a time along a row (the last tile of a
+    /// row moved back to end at OW: it recomputes a few positions rather than read or write past the row), or two
+    /// rows of 7. Unless the layer before wrote the input padded, the chunk first pads the input rows its outputs
+    /// read into its own scratch.</summary>
     private void RunDirect(ParallelJob job, int start, int end)
     {
-        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW;
+        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
+        int items = DirectItems, rowsPerItem = _directTwoRows ? 2 : 1;
         TensorShape inShape = InputShape;
         bool relu = FusedRelu && !job.Unfused;
         bool padHere = MustPad(job);
@@ -244,25 +259,28 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         int outW = next?.PaddedW ?? ow, top = next?._win.Top ?? 0, left = next?._win.Left ?? 0;
         nint outPlane = next is null ? (nint)oh * ow : (nint)next.PaddedH * next.PaddedW;
 
+        // Positions 7-13 of a tile: further along the row, or (rows of 7) one output row down.
+        nint second = _directTwoRows ? (nint)sh * wp : 7 * sw;
         const int TileFloats = 16 * DirectConv.Channels;
-        int maxBandRows = Math.Min(oh, end - start) + _win.KH - 1;
+        int maxBandRows = (Math.Min(oh, (end - start) * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
-            for (int row = start; row < end;)
+            for (int item = start; item < end;)
             {
-                // Rows [y0, y1) of image n: one image's part of the chunk.
-                int n = row / oh, y0 = row - n * oh, y1 = Math.Min(oh, y0 + end - row);
+                // Items [i0, i1) of image n, output rows [y0, y1): one image's part of the chunk.
+                int n = item / items, i0 = item - n * items, i1 = Math.Min(items, i0 + end - item);
+                int y0 = DirectRow(i0), y1 = DirectRow(i1 - 1) + rowsPerItem;
                 nint plane;
                 float* input;
                 if (padHere)
                 {
-                    int bandRows = y1 - y0 + _win.KH - 1;
+                    int bandStart = y0 * sh, bandRows = (y1 - 1 - y0) * sh + _win.KH;
                     plane = (nint)bandRows * wp;
                     float* band = scratch + TileFloats;
-                    Pad.Band(job.Input + (nint)n * inShape.Size, band, plane, inShape.C, inShape.H, inShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, y0, y0 + bandRows);
-                    input = band - (nint)y0 * wp; // padded row y of channel c is at input + c * plane + y * Wp
+                    Pad.Band(job.Input + (nint)n * inShape.Size, band, plane, inShape.C, inShape.H, inShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandRows);
+                    input = band - (nint)bandStart * wp; // padded row y of channel c is at input + c * plane + y * Wp
                 }
                 else
                 {
@@ -271,25 +289,40 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 }
 
                 float* image = job.Output + (nint)n * m * outPlane;
-                for (int y = y0; y < y1; y++)
+                for (int i = i0; i < i1; i++)
                 {
+                    int y = DirectRow(i);
+                    float* inRow = input + (nint)y * sh * wp;
                     float* output = image + (nint)(y + top) * outW + left;
-                    for (int i0 = 0; i0 < m; i0 += DirectConv.Channels)
+                    for (int c0 = 0; c0 < m; c0 += DirectConv.Channels)
                     {
-                        float* w = weights + (nint)i0 * k;
+                        float* w = weights + (nint)c0 * k;
+                        if (_directTwoRows)
+                        {
+                            // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output + c0 * outPlane, outPlane, relu, scratch, sw);
+                            continue;
+                        }
+
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
                             int x0 = Math.Min(x, ow - DirectConv.Width);
-                            DirectConv.Tile(w, bias + i0, input + (nint)y * wp + x0, taps, _directTaps.Length, inShape.C, plane, output + i0 * outPlane + x0, outPlane, relu, scratch);
+                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + c0 * outPlane + x0, outPlane, relu, scratch, sw);
                         }
                     }
 
                     if (next is not null) ZeroBorder(next, image, outPlane, y);
                 }
 
-                row += y1 - y0;
+                item += i1 - i0;
             }
         }
+    }
+
+    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, bool relu, float* scratch, int sw)
+    {
+        if (sw == 1) DirectConv.Tile<Stride1>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
+        else DirectConv.Tile<Stride2>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
     }
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of every channel: its left and

@@ -32,6 +32,11 @@ public class Conv2DTests
         [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
+        [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
+        [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
+        [2, 64, 7, 7, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct on 7x7: tiles of two rows, the last pair moved back
+        [2, 8, 14, 13, 64, 3, 3, 2, 2, Padding.Of(1, 1), true],        // direct, stride 2 down to 7x7, two rows a tile, reflect
+        [1, 16, 16, 14, 32, 3, 3, 3, 1, Padding.Of(1, 1), false],      // direct, stride 3 down the rows, 1 along them
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -98,7 +103,10 @@ public class Conv2DTests
     [InlineData(2, 4, 28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
     [InlineData(8, 32, 56, 1, "direct")]         // whole tiles of 32 filters, K = 72: channels in the lanes
-    [InlineData(8, 32, 56, 2, "im2col")]         // the same, strided
+    [InlineData(8, 32, 56, 2, "direct")]         // the same, strided: every other input along the row
+    [InlineData(8, 32, 7, 1, "direct")]          // rows of 7: a tile takes two
+    [InlineData(8, 32, 13, 1, "im2col")]         // rows of 13: neither one tile nor half of one
+    [InlineData(8, 32, 56, 3, "im2col")]         // stride 3 along the row
     [InlineData(8, 36, 56, 1, "implicit-gemm")]  // filters not a multiple of 32
     [InlineData(4, 32, 56, 1, "implicit-gemm")]  // K = 36: too shallow to pay for the transposes
     [InlineData(8, 32, 36, 1, "implicit-gemm")]  // 36 = 3 tiles of 14 less 6: too much recomputed
@@ -125,6 +133,24 @@ public class Conv2DTests
 
         int o = (27 - 1) / stride + 1;
         float[] expected = Reference.Map(Reference.Conv2D(x, batch, 40, 27, 27, t["conv.weight"], t["conv.bias"], 200, 1, 1, stride, stride, 0, 0, o, o, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last pair recomputing row 5
+    [InlineData(3, 14, 2)]
+    [InlineData(3, 7, 1)]
+    [InlineData(1, 53, 2)]   // 53 -> 27: one row a tile, the last tile of each row moved back
+    [InlineData(3, 53, 2)]
+    public void Direct_tiles_strided_or_on_rows_of_7_split_across_threads_match_the_direct_convolution(int batch, int size, int stride)
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(24, size, size), conv), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(batch * 24 * size * size, seed: 8);
+
+        int o = (size - 1) / stride + 1;
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("direct", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] expected = Reference.Conv2D(x, batch, 24, size, size, t["conv.weight"], t["conv.bias"], 64, 3, 3, stride, stride, 1, 1, o, o, false);
         TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
     }
 
