@@ -26,11 +26,12 @@ internal static unsafe class DirectConv
     public const int Width = 14;
 
     /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a 16 x 16 transpose
-    /// per tile, a stride along the row of 1 or 2, and rows that split into tiles with little overlap: at least one
+    /// per tile (64 at stride 1, where implicit GEMM is the alternative; 27, a 3x3 RGB stem, at stride 2, where the
+    /// alternative gathers im2col panels value by value), a stride along the row of 1 or 2, and rows that split into tiles with little overlap: at least one
     /// tile wide (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra), or
     /// exactly half a tile (7: the last stage of ResNet and MobileNet), a tile then taking two rows.</summary>
     public static bool Suits(int m, int k, int oh, int ow, int sw) =>
-        m % Channels == 0 && k >= 64 && sw is 1 or 2
+        m % Channels == 0 && k >= (sw == 1 ? 64 : 27) && sw is 1 or 2
         && (ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12 || TwoRows(oh, ow));
 
     /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>

@@ -32,6 +32,8 @@ public class Conv2DTests
         [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
+        [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
+        [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
         [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
         [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
         [2, 64, 7, 7, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct on 7x7: tiles of two rows, the last pair moved back
@@ -109,6 +111,7 @@ public class Conv2DTests
     [InlineData(8, 32, 56, 3, "im2col")]         // stride 3 along the row
     [InlineData(8, 36, 56, 1, "implicit-gemm")]  // filters not a multiple of 32
     [InlineData(4, 32, 56, 1, "implicit-gemm")]  // K = 36: too shallow to pay for the transposes
+    [InlineData(3, 32, 56, 2, "direct")]         // K = 27 at stride 2 (a stem): the alternative is a strided im2col gather
     [InlineData(8, 32, 36, 1, "implicit-gemm")]  // 36 = 3 tiles of 14 less 6: too much recomputed
     public void The_plan_chooses_the_lowering_by_shape(int channels, int filters, int width, int stride, string lowering)
     {
@@ -158,7 +161,8 @@ public class Conv2DTests
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
     [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
     [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
-    [InlineData(16, 64, 56, 1, "implicit-gemm")]   // 16 channels: too shallow for the transposes
+    [InlineData(16, 96, 56, 1, "pointwise")]       // 16 channels (MobileNet's 16 -> 96 expansion): still worth the transposes
+    [InlineData(8, 64, 56, 1, "implicit-gemm")]    // 8 channels: too shallow for the transposes
     [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
     [InlineData(64, 64, 3, 1, "im2col")]           // 9 positions: less than one tile
     public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
