@@ -158,6 +158,29 @@ public class Conv2DTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Pointwise_and_strided_direct_layers_allocate_nothing_once_warm(int threads)
+    {
+        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 27, 27),
+            new LayerSpec { Type = "conv2d", Name = "a", Filters = 32, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "conv2d", Name = "b", Filters = 64, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
+            new LayerSpec { Type = "conv2d", Name = "c", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "conv2d", Name = "d", Filters = 96, Kernel = Pair.Square(1) });
+        Model model = TestModels.Build(spec, Simd.Best, out _, threads);
+        if (Simd.Best == SimdLevel.Vector512)
+            Assert.Equal(["direct", "pointwise", "direct", "pointwise"], model.Layers.Select(l => ((CnnService.Engine.Layers.Conv2D)l).Lowering));
+        float[] x = TestModels.Random(3 * model.InputShape.Size, seed: 9), y = new float[3 * model.OutputShape.Size];
+        model.Forward(x, y, 3);
+
+        Assert.Equal(0, Allocations.Fewest(3, () =>
+        {
+            for (int i = 0; i < 5; i++) model.Forward(x, y, 3);
+        }));
+    }
+
+    [Theory]
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
     [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
     [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
