@@ -149,6 +149,7 @@ public sealed record SingleConv(string Name, int C, int M, int Size, int Kernel,
         new("pw-512-1000-13", 512, 1000, 13, 1, 1, 0),    // SqueezeNet's classifier
         new("pw-64-256-13", 64, 256, 13, 1, 1, 0),        // SqueezeNet's fire9 expand1x1
         new("pw-64-128-56-s2", 64, 128, 56, 1, 2, 0),     // ResNet-18's layer2 downsample
+        new("pw-672-112-14", 672, 112, 14, 1, 1, 0),      // EfficientNet-B0's 14x14 projection (112 filters: 3.5 tiles of 32)
         new("c3-64-128-56-s2", 64, 128, 56, 3, 2, 1),     // ResNet-18's layer2 first conv
         new("c3-256-512-14-s2", 256, 512, 14, 3, 2, 1),   // ResNet-18's layer4 first conv
         new("c7-3-64-224-s2", 3, 64, 224, 7, 2, 3),       // ResNet-18's stem

@@ -24,12 +24,14 @@ internal static unsafe class PointwiseConv
 
     /// <summary>
     /// Whether the plan should take this path: a plane of at least one tile, filters that waste at
-    /// most 1 in 8 lanes when padded to whole tiles, and a depth worth a tile's two 16 x 16 transposes: from
+    /// most 1 in 4 lanes when padded to whole tiles (EfficientNet's 80 and 112: the GEMM's panels waste
+    /// as much on a 14x14 plane, and its B vectors meet every filter, so one subnormal input, which
+    /// SiLU's products make, stalls M FMAs there against M/16 here), and a depth worth a tile's two 16 x 16 transposes: from
     /// 16 input channels (MobileNet's 16 -> 96 expansion at 112x112 gained on implicit GEMM; below, the
     /// transposes cost about as much as the FMAs).
     /// </summary>
     public static bool Suits(int m, int c, int p) =>
-        p >= DirectConv.Width && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 8 <= m;
+        p >= DirectConv.Width && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 4 <= m;
 
     /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
     public static int Tiles(int m) => (m + DirectConv.Channels - 1) / DirectConv.Channels;

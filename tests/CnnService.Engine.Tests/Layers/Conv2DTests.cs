@@ -33,6 +33,7 @@ public class Conv2DTests
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
         [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
+        [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile half empty
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
         [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
         [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
@@ -184,6 +185,7 @@ public class Conv2DTests
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
     [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
     [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
+    [InlineData(480, 80, 14, 1, "pointwise")]      // 80 filters (EfficientNet): three tiles, one lane in six wasted
     [InlineData(16, 96, 56, 1, "pointwise")]       // 16 channels (MobileNet's 16 -> 96 expansion): still worth the transposes
     [InlineData(8, 64, 56, 1, "implicit-gemm")]    // 8 channels: too shallow for the transposes
     [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
