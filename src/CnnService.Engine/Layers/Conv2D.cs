@@ -34,6 +34,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
     private readonly bool _directTwoRows;
 
+    /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
+    private readonly bool _directWeightsOuter;
+
     /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
     private readonly float[]? _pointwiseWeights;
     private readonly float[] _pointwiseBias = [];
@@ -76,8 +79,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
         //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs).
         // - whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14:
-    //   channels in the lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps
-    //   8 tiles of 14 per image where the GEMM fills two 32-column panels.
+        //   channels in the lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps
+        //   4 tiles of 14 per image where the GEMM fills two 32-column panels.
         // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
         // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
         if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
@@ -91,6 +94,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
         {
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
+            _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
@@ -288,30 +292,38 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                     input = job.Input + n * inShape.C * plane;
                 }
 
+                // Rows outer, filters inner, unless the weights outgrow L2 (ResNet's 3x3 256 and 512: 2.4 and 9.4 MB):
+                // then each tile of 32 filters' weights is swept across all the rows first, read once per segment, not per row.
                 float* image = job.Output + (nint)n * m * outPlane;
-                for (int i = i0; i < i1; i++)
+                int tiles = m / DirectConv.Channels, rows = i1 - i0;
+                int outer = _directWeightsOuter ? tiles : rows, inner = _directWeightsOuter ? rows : tiles;
+                for (int a = 0; a < outer; a++)
                 {
-                    int y = DirectRow(i);
-                    float* inRow = input + (nint)y * sh * wp;
-                    float* output = image + (nint)(y + top) * outW + left;
-                    for (int c0 = 0; c0 < m; c0 += DirectConv.Channels)
+                    for (int b = 0; b < inner; b++)
                     {
+                        int i = i0 + (_directWeightsOuter ? b : a), c0 = DirectConv.Channels * (_directWeightsOuter ? a : b);
+                        int y = DirectRow(i);
+                        float* inRow = input + (nint)y * sh * wp;
+                        float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;
                         float* w = weights + (nint)c0 * k;
                         if (_directTwoRows)
                         {
                             // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
-                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output + c0 * outPlane, outPlane, relu, scratch, sw);
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, relu, scratch, sw);
                             continue;
                         }
 
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
                             int x0 = Math.Min(x, ow - DirectConv.Width);
-                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + c0 * outPlane + x0, outPlane, relu, scratch, sw);
+                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, relu, scratch, sw);
                         }
                     }
+                }
 
-                    if (next is not null) ZeroBorder(next, image, outPlane, y);
+                if (next is not null)
+                {
+                    for (int i = i0; i < i1; i++) ZeroBorder(next, image, outPlane, DirectRow(i));
                 }
 
                 item += i1 - i0;

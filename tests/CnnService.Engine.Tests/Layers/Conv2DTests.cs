@@ -34,6 +34,8 @@ public class Conv2DTests
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
         [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
         [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile half empty
+        [2, 512, 7, 7, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, weights over 1 MB: filters outside rows, two rows of 7 a tile
+        [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
         [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
         [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
