@@ -22,31 +22,37 @@ internal static class BenchCommand
     private static readonly OptionSpec Warmup = new("--warmup", TakesValue: true);
     private static readonly OptionSpec SimdOption = new("--simd", TakesValue: true);
     private static readonly OptionSpec Json = new("--json", TakesValue: false);
+    private static readonly OptionSpec PerLayer = new("--per-layer", TakesValue: false);
 
     public static Command Definition { get; } = new(
         "bench",
         "time forward passes and report images/s, latency and GFLOP/s",
         $"""
-        usage: cnn bench (--model DIR | --arch NAME) [--batch N] [--threads T] [--seconds S]
-                         [--warmup S] [--simd LEVEL] [--json]
+        usage: cnn bench (--model PATH | --arch NAME) [--batch N] [--threads T] [--seconds S]
+                         [--warmup S] [--simd LEVEL] [--per-layer] [--json]
 
         Runs forward passes of one batch of seeded random input: first a warm-up, then as many
         as fit in the measuring time, each timed. Reports images per second, milliseconds per
         batch at the 50th and 99th percentiles, and the achieved GFLOP/s (the model's FLOPs per
-        image times images per second), with the model, batch, threads and SIMD level.
+        image times images per second), with the CPU, model, batch, threads and SIMD level.
 
-          --model DIR    a model directory holding {ModelLoader.SpecFile} and {ModelLoader.WeightsFile}
+          --model PATH   a model directory ({ModelLoader.SpecFile} + {ModelLoader.WeightsFile}, or {ModelLoader.OnnxFile}),
+                         or an .onnx file
           --arch NAME    a built-in architecture with random weights, seed {ModelSource.ArchSeed} ({ModelSource.ArchNames})
           --batch N      images per forward pass (default: 1)
           --threads T    threads per forward pass (default: {Environment.ProcessorCount}, the CPUs available)
           --seconds S    how long to measure (default: {DefaultSeconds})
           --warmup S     how long to warm up first (default: {DefaultWarmup}; at least one pass runs)
           --simd LEVEL   best (default: {Simd.Best}), vector512, vector256 or scalar
+          --per-layer    then time each layer for as long again and print where a pass goes: for
+                         every layer that runs, its index, name, type, output shape, ms per pass
+                         (best of the passes), GFLOP/s and share of the pass (the sum of the layers)
           --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
-                         latency_ms_p99, gflops, model, batch, threads, simd and more
+                         latency_ms_p99, gflops, model, batch, threads, simd, cpu and more
+                         (with --per-layer, a "layers" array too)
           -h, --help     show this help
         """,
-        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, SimdOption, Json],
+        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, SimdOption, PerLayer, Json],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -64,8 +70,9 @@ internal static class BenchCommand
             throw new UsageException($"--batch {batch} is too large for input {model.InputShape}");
 
         BenchResult result = Measure(model, batch, seconds, warmup);
-        if (args.Has(Json.Name)) WriteJson(stdout, model, source, result);
-        else WriteText(stdout, model, source, result);
+        LayerTime[]? layers = args.Has(PerLayer.Name) ? TimeLayers(model, batch, seconds, result) : null;
+        if (args.Has(Json.Name)) WriteJson(stdout, model, source, result, layers);
+        else WriteText(stdout, model, source, result, layers);
         return ExitCodes.Ok;
     }
 
@@ -77,11 +84,54 @@ internal static class BenchCommand
         public double Mean => SortedLatencyMs.Average();
     }
 
-    internal static BenchResult Measure(Model model, int batch, double seconds, double warmup)
+    /// <summary>One row of the per-layer view: a layer that runs, its best time per pass and its share of their sum.</summary>
+    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, double Ms, double GFlops, double Share);
+
+    /// <summary>
+    /// Times every layer over as many passes as fill <paramref name="seconds"/> again (at least 3), keeping each
+    /// layer's best: the least disturbed figure on a shared machine, and what the layer can do.
+    /// </summary>
+    internal static LayerTime[] TimeLayers(Model model, int batch, double seconds, BenchResult result)
+    {
+        double passSeconds = Math.Max(result.Mean / 1000, 1e-6);
+        int repeats = (int)Math.Clamp(seconds / passSeconds, 3, 100_000);
+        double[] times = model.TimeLayers(RandomInput(model, batch), batch, repeats);
+        double total = 0;
+        for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i)) total += times[i];
+
+        var rows = new List<LayerTime>();
+        for (int i = 0; i < times.Length; i++)
+        {
+            if (!model.RunsLayer(i)) continue;
+            var layer = model.Layers[i];
+            double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, Detail(layer), layer.OutputShape.ToString(), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
+        }
+
+        return rows.ToArray();
+    }
+
+    /// <summary>What tells two layers of one type apart in the table: a convolution's kernel, groups and lowering.</summary>
+    private static string Detail(Engine.Layers.Layer layer)
+    {
+        if (layer is not Engine.Layers.IConvolution conv) return "";
+        string detail = $"{conv.KernelHeight}x{conv.KernelWidth}";
+        if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";
+        if (layer is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering;
+        return detail;
+    }
+
+    private static float[] RandomInput(Model model, int batch)
     {
         var random = new Random(InputSeed);
         var input = new float[batch * model.InputShape.Size];
         for (int i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 2 - 1);
+        return input;
+    }
+
+    internal static BenchResult Measure(Model model, int batch, double seconds, double warmup)
+    {
+        float[] input = RandomInput(model, batch);
         var output = new float[batch * model.OutputShape.Size];
 
         long warmupStart = Stopwatch.GetTimestamp();
@@ -116,10 +166,12 @@ internal static class BenchCommand
 
     private static double GFlops(Model model, BenchResult r) => model.FlopsPerImage * r.ImagesPerSecond / 1e9;
 
-    private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r)
+    private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r, LayerTime[]? layers)
     {
-        static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
         string description = string.IsNullOrEmpty(model.Spec.Description) ? "" : $" ({model.Spec.Description})";
+        stdout.WriteLine($"cpu          {HostCpu.Name}");
         stdout.WriteLine($"model        {model.Spec.Name}{description}");
         stdout.WriteLine($"source       {source}");
         stdout.WriteLine($"batch        {r.Batch}");
@@ -130,9 +182,16 @@ internal static class BenchCommand
         stdout.WriteLine($"images/s     {F(r.ImagesPerSecond, "F1")}");
         stdout.WriteLine($"latency      p50 {F(r.P50, "F3")} ms, p99 {F(r.P99, "F3")} ms per batch");
         stdout.WriteLine($"GFLOP/s      {F(GFlops(model, r), "F2")}");
+        if (layers is null) return;
+
+        stdout.WriteLine();
+        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("ms", true), ("GFLOP/s", true), ("share", true));
+        foreach (LayerTime l in layers)
+            table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, F(l.Ms, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
+        table.Write(stdout);
     }
 
-    private static void WriteJson(TextWriter stdout, Model model, string source, BenchResult r)
+    private static void WriteJson(TextWriter stdout, Model model, string source, BenchResult r, LayerTime[]? layers)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -143,6 +202,7 @@ internal static class BenchCommand
             json.WriteNumber("batch", r.Batch);
             json.WriteNumber("threads", model.Options.Threads);
             json.WriteString("simd", model.Options.Simd.ToString());
+            json.WriteString("cpu", HostCpu.Name);
             json.WriteNumber("flops_per_image", model.FlopsPerImage);
             json.WriteNumber("warmup_seconds", r.WarmupSeconds);
             json.WriteNumber("seconds", r.Seconds);
@@ -152,6 +212,26 @@ internal static class BenchCommand
             json.WriteNumber("latency_ms_p99", r.P99);
             json.WriteNumber("latency_ms_mean", r.Mean);
             json.WriteNumber("gflops", GFlops(model, r));
+            if (layers is not null)
+            {
+                json.WriteStartArray("layers");
+                foreach (LayerTime l in layers)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("index", l.Index);
+                    json.WriteString("name", l.Name);
+                    json.WriteString("type", l.Type);
+                    json.WriteString("detail", l.Detail);
+                    json.WriteString("output", l.Output);
+                    json.WriteNumber("ms", l.Ms);
+                    json.WriteNumber("gflops", l.GFlops);
+                    json.WriteNumber("share", l.Share);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
         }
 

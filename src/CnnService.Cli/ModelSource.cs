@@ -1,9 +1,10 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Onnx.Import;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Cli;
 
-/// <summary>Where a verb gets its network: a model directory (<c>--model DIR</c>) or a built-in architecture with random weights (<c>--arch NAME</c>).</summary>
+/// <summary>Where a verb gets its network: a model directory or a bare .onnx file (<c>--model PATH</c>) or a built-in architecture with random weights (<c>--arch NAME</c>).</summary>
 internal static class ModelSource
 {
     /// <summary>Seed of the random weights given to a built-in architecture.</summary>
@@ -24,9 +25,16 @@ internal static class ModelSource
             return FromArchitecture(arch, options);
         }
 
-        string directory = args.GetString(ModelOption.Name)!;
-        description = Path.GetFullPath(directory);
-        return ModelLoader.Load(directory, options);
+        string path = args.GetString(ModelOption.Name)!;
+        description = Path.GetFullPath(path);
+        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bare .onnx file (as exported, no folder around it): named for the file.
+            var (spec, weights) = OnnxImporter.Import(path, new OnnxImportOptions { Name = Path.GetFileNameWithoutExtension(path) });
+            return Model.Create(spec, weights, options);
+        }
+
+        return ModelLoader.Load(path, options);
     }
 
     public static Model FromArchitecture(string arch, EngineOptions options)

@@ -35,6 +35,7 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
         new(Depthwise32, 1, 2),
         new(Depthwise96, 1, 1),
         new(Depthwise96, 1, 2),
+        .. from shape in SingleConv.All from run in new[] { (1, 1), (1, 2), (8, 2) } select new ConvCase(shape.Name, run.Item1, run.Item2),
     ];
 
     public override string ToString() => $"{Network} b{Batch} t{Threads}";
@@ -64,6 +65,7 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
         TwoConv => TwoConvSpec(),
         Depthwise32 => DepthwiseSpec(Depthwise32, 32, 1),
         Depthwise96 => DepthwiseSpec(Depthwise96, 96, 2),
+        _ when SingleConv.Find(Network) is { } single => single.Spec(),
         _ => Architectures.Get(Network),
     };
 
@@ -130,4 +132,42 @@ public sealed class ConvRunner
     public double FlopsPerBatch => Case.FlopsPerBatch(Model);
 
     public void Run() => Model.Forward(_input, _output, Case.Batch);
+}
+
+/// <summary>
+/// One plain convolution of an imported torchvision network, with its ReLU fused: the 1x1 and strided
+/// shapes that dominate MobileNet V2, SqueezeNet 1.1 and ResNet-18 (named kernel-C-M-size-stride).
+/// </summary>
+public sealed record SingleConv(string Name, int C, int M, int Size, int Kernel, int Stride, int Pad)
+{
+    public static IReadOnlyList<SingleConv> All { get; } =
+    [
+        new("pw-320-1280-7", 320, 1280, 7, 1, 1, 0),      // MobileNet V2's last 1x1
+        new("pw-960-160-7", 960, 160, 7, 1, 1, 0),        // MobileNet V2's 7x7 projection
+        new("pw-96-576-14", 96, 576, 14, 1, 1, 0),        // MobileNet V2's 14x14 expansion
+        new("pw-192-32-28", 192, 32, 28, 1, 1, 0),        // MobileNet V2's 28x28 projection
+        new("pw-512-1000-13", 512, 1000, 13, 1, 1, 0),    // SqueezeNet's classifier
+        new("pw-64-256-13", 64, 256, 13, 1, 1, 0),        // SqueezeNet's fire9 expand1x1
+        new("pw-64-128-56-s2", 64, 128, 56, 1, 2, 0),     // ResNet-18's layer2 downsample
+        new("pw-672-112-14", 672, 112, 14, 1, 1, 0),      // EfficientNet-B0's 14x14 projection (112 filters: 3.5 tiles of 32)
+        new("c3-64-128-56-s2", 64, 128, 56, 3, 2, 1),     // ResNet-18's layer2 first conv
+        new("c3-256-512-14-s2", 256, 512, 14, 3, 2, 1),   // ResNet-18's layer4 first conv
+        new("c7-3-64-224-s2", 3, 64, 224, 7, 2, 3),       // ResNet-18's stem
+        new("c3-3-64-224-s2", 3, 64, 224, 3, 2, 0),       // SqueezeNet's stem
+    ];
+
+    public static SingleConv? Find(string name) => All.FirstOrDefault(s => s.Name == name);
+
+    public ModelSpec Spec() => new()
+    {
+        Name = Name,
+        Description = $"{Kernel}x{Kernel} convolution {C}->{M}, stride {Stride}, padding {Pad}, on {C}x{Size}x{Size}",
+        Input = new InputSpec { Channels = C, Height = Size, Width = Size, Mean = new float[C], Std = Enumerable.Repeat(1f, C).ToArray() },
+        Labels = [],
+        Layers =
+        [
+            new LayerSpec { Type = "conv2d", Name = "conv", Filters = M, Kernel = Pair.Square(Kernel), Stride = Pair.Square(Stride), Padding = Padding.Of(Pad, Pad) },
+            new LayerSpec { Type = "relu" },
+        ],
+    };
 }

@@ -103,19 +103,7 @@ public static class QuickRun
         return 0;
     }
 
-    internal static string CpuName()
-    {
-        try
-        {
-            string? line = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) : null;
-            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-        }
-
-        return RuntimeInformation.ProcessArchitecture.ToString();
-    }
+    internal static string CpuName() => HostCpu.Name;
 
     private static (double V512, double V256) MeasurePeaks(int samples)
     {

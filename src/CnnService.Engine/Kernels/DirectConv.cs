@@ -25,11 +25,17 @@ internal static unsafe class DirectConv
     /// <summary>Output positions per tile, along one row.</summary>
     public const int Width = 14;
 
-    /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a 16 x 16
-    /// transpose per tile, and rows at least one tile wide that split into tiles with little overlap
-    /// (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra).</summary>
-    public static bool Suits(int m, int k, int ow) =>
-        m % Channels == 0 && k >= 64 && ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12;
+    /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a 16 x 16 transpose
+    /// per tile (64 at stride 1, where implicit GEMM is the alternative; 27, a 3x3 RGB stem, at stride 2, where the
+    /// alternative gathers im2col panels value by value), a stride along the row of 1 or 2, and rows that split into tiles with little overlap: at least one
+    /// tile wide (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra), or
+    /// exactly half a tile (7: the last stage of ResNet and MobileNet), a tile then taking two rows.</summary>
+    public static bool Suits(int m, int k, int oh, int ow, int sw) =>
+        m % Channels == 0 && k >= (sw == 1 ? 64 : 27) && sw is 1 or 2
+        && (ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12 || TwoRows(oh, ow));
+
+    /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>
+    public static bool TwoRows(int oh, int ow) => ow * 2 == Width && oh >= 2;
 
     /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]) packed as [M/32][K][32].</summary>
     public static float[] Pack(ReadOnlySpan<float> weights, int m, int k)
@@ -55,14 +61,18 @@ internal static unsafe class DirectConv
 
     /// <summary>
     /// One tile: 32 output channels (weights <paramref name="w"/>, [K][32]; bias <paramref name="bias"/>, 32)
-    /// at 14 positions from <paramref name="output"/> along a row (channel stride <paramref name="p"/>), whose
-    /// windows start at <paramref name="input"/> in channel 0 of the padded input (channel stride
-    /// <paramref name="plane"/>). <paramref name="scratch"/> holds 16 x 32 floats.
+    /// at 14 positions from <paramref name="output"/> (channel stride <paramref name="p"/>), whose windows start
+    /// in channel 0 of the padded input (channel stride <paramref name="plane"/>): position j &lt; 7 at
+    /// <paramref name="input"/> + j*S, position 7 + j at <paramref name="input"/> + <paramref name="second"/> + j*S
+    /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
+    /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile(float* w, float* bias, float* input, nint* taps, int tapCount, int channels, nint plane,
+    public static void Tile<TStride>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, bool relu, float* scratch)
+        where TStride : struct, IStride
     {
+        int S = TStride.S;
         Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
         Vector512<float> c0a = bias0, c0b = bias1, c1a = bias0, c1b = bias1, c2a = bias0, c2b = bias1, c3a = bias0, c3b = bias1, c4a = bias0, c4b = bias1, c5a = bias0, c5b = bias1, c6a = bias0, c6b = bias1;
         Vector512<float> c7a = bias0, c7b = bias1, c8a = bias0, c8b = bias1, c9a = bias0, c9b = bias1, c10a = bias0, c10b = bias1, c11a = bias0, c11b = bias1, c12a = bias0, c12b = bias1, c13a = bias0, c13b = bias1;
@@ -70,22 +80,23 @@ internal static unsafe class DirectConv
         {
             for (int t = 0; t < tapCount; t++, w += Channels)
             {
-                float* x = input + taps[t];
+                // Positions 0-6 read x, 7-13 read y: the same row further on, or (rows of 7) the next row.
+                float* x = input + taps[t], y = x + second;
                 Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16);
                 c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
-                c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), w1, c1b);
-                c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2]), w1, c2b);
-                c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3]), w0, c3a); c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3]), w1, c3b);
-                c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4]), w1, c4b);
-                c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5]), w1, c5b);
-                c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6]), w1, c6b);
-                c7a = Vector512.FusedMultiplyAdd(Vector512.Create(x[7]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(x[7]), w1, c7b);
-                c8a = Vector512.FusedMultiplyAdd(Vector512.Create(x[8]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(x[8]), w1, c8b);
-                c9a = Vector512.FusedMultiplyAdd(Vector512.Create(x[9]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(x[9]), w1, c9b);
-                c10a = Vector512.FusedMultiplyAdd(Vector512.Create(x[10]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(x[10]), w1, c10b);
-                c11a = Vector512.FusedMultiplyAdd(Vector512.Create(x[11]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(x[11]), w1, c11b);
-                c12a = Vector512.FusedMultiplyAdd(Vector512.Create(x[12]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(x[12]), w1, c12b);
-                c13a = Vector512.FusedMultiplyAdd(Vector512.Create(x[13]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(x[13]), w1, c13b);
+                c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
+                c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
+                c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w0, c3a); c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w1, c3b);
+                c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
+                c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
+                c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
+                c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
+                c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
+                c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
+                c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
+                c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
+                c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
+                c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
             }
         }
 
@@ -127,4 +138,21 @@ internal static unsafe class DirectConv
         Transpose16.Store(scratch, Channels, output, p, mask);
         Transpose16.Store(scratch + 16, Channels, output + 16 * p, p, mask);
     }
+}
+
+/// <summary>The stride along a row of <see cref="DirectConv.Tile"/>, a constant per instantiation so the
+/// 14 broadcasts address from one or two registers.</summary>
+internal interface IStride
+{
+    static abstract int S { get; }
+}
+
+internal readonly struct Stride1 : IStride
+{
+    public static int S => 1;
+}
+
+internal readonly struct Stride2 : IStride
+{
+    public static int S => 2;
 }

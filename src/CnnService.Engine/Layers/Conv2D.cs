@@ -6,7 +6,8 @@ namespace CnnService.Engine.Layers;
 
 /// <summary>
 /// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape.
-/// Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
+/// An unpadded 1x1 convolution runs <see cref="PointwiseConv"/> (the flat plane in 14-position tiles,
+/// output channels in the lanes; a strided one subsamples its input first). Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
@@ -29,6 +30,22 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>The weights as <see cref="DirectConv"/> reads them, [M/32][K][32], when it runs this layer; else null.</summary>
     private readonly float[]? _directWeights;
     private readonly nint[] _directTaps = [];
+
+    /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
+    private readonly bool _directTwoRows;
+
+    /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
+    private readonly bool _directWeightsOuter;
+
+    /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
+    private readonly float[]? _pointwiseWeights;
+    private readonly float[] _pointwiseBias = [];
+
+    /// <summary>Position tiles of a pointwise layer's plane taken together, so the input they read ([C] x 14 per tile) stays
+    /// in L2 while every channel tile sweeps it: about 128 KB of input per block.</summary>
+    private readonly int _pointwiseBlock;
+
+    private readonly SubsampleStep? _subsample;
 
     /// <summary>The next layer, when it is a zero-padded convolution that reads this layer's output with
     /// its padding already in place (set once, at plan time): the copy that pads it is saved.</summary>
@@ -56,8 +73,28 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         float[] b = _hasBias ? weights.Take($"{spec.Name}.bias", m) : [];
         _weights = new PackedMatrix(w, m, k, b);
         bool stride1 = win.SH == 1 && win.SW == 1;
-        if (simd == SimdLevel.Vector512 && stride1 && DirectConv.Suits(m, k, win.OW))
+
+        // Choice of lowering (AVX-512; the other levels always run the packed GEMM):
+        // - 1x1, unpadded, any stride: channels in the lanes over the flat plane (PointwiseConv); the
+        //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
+        //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs).
+        // - whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14:
+        //   channels in the lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps
+        //   4 tiles of 14 per image where the GEMM fills two 32-column panels.
+        // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
+        // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
+        if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
         {
+            _pointwiseWeights = PointwiseConv.Pack(w, m, k);
+            _pointwiseBias = PointwiseConv.PackBias(b, m);
+            int positions = PointwiseConv.Positions(win.OH * win.OW);
+            _pointwiseBlock = Math.Clamp((128 << 10) / (k * DirectConv.Width * sizeof(float)), 1, positions);
+            if (!stride1) _subsample = new SubsampleStep(this);
+        }
+        else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
+        {
+            _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
+            _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
@@ -67,8 +104,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    /// <summary>How the plan lowers this layer: "direct" (channels in the lanes), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
-    public string Lowering => _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
+    /// in the lanes, row by row), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
+    public string Lowering => _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -95,7 +133,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private long PaddedFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
 
     /// <summary>The padded copy of the batch, for the GEMM lowerings; direct tiles pad per chunk, in the thread's own scratch.</summary>
-    internal override long ScratchFloats(int batch) => _directWeights is null ? PaddedFloats(batch) : 0;
+    internal override long ScratchFloats(int batch) =>
+        _pointwiseWeights is not null ? (_subsample is null ? 0 : (long)batch * InputShape.C * OutputShape.H * OutputShape.W)
+        : _directWeights is null ? PaddedFloats(batch) : 0;
 
     /// <summary>This layer's output arrives with its zero padding already in place (the layer before writes it so).</summary>
     internal bool InputArrivesPadded { get; private set; }
@@ -111,7 +151,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// </summary>
     internal void PlanPaddedOutputFor(Conv2D next)
     {
-        if (_directWeights is null || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
+        if (_directWeights is null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
         _writesPaddedFor = next;
         next.InputArrivesPadded = true;
     }
@@ -130,16 +170,32 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             job.Input = job.Scratch;
         }
 
+        // A strided pointwise layer reads its input subsampled: gathered first, by rows as the padding copy is.
+        if (_subsample is not null)
+        {
+            job.Run(_subsample, Parallelism.Chunks((long)job.Batch * InputShape.C * OutputShape.H * OutputShape.W * 8, _win.OH, threads), threads);
+            job.Input = job.Scratch;
+        }
+
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
 
-    private int Panels(int batch) => _directWeights is not null ? batch * _win.OH : _implicitOffsets is null
+    /// <summary>A pointwise layer's work items per image: blocks of position tiles times channel tiles.</summary>
+    private int PointwiseItems => (PointwiseConv.Positions(OutputShape.H * OutputShape.W) + _pointwiseBlock - 1) / _pointwiseBlock * PointwiseConv.Tiles(OutputShape.C);
+
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseItems : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
         (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
+        if (_pointwiseWeights is not null)
+        {
+            RunPointwise(job, start, end);
+            return;
+        }
+
         if (_directWeights is not null)
         {
             RunDirect(job, start, end);
@@ -163,13 +219,41 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
     }
 
-    /// <summary>Output rows [start, end) of the batch (row r is image r / OH, row r % OH) by <see cref="DirectConv"/>
-    /// tiles: every 32 channels, 14 positions at a time, the last tile of a row moved back to end at OW
-    /// (it recomputes a few positions rather than read or write past the row). Unless the layer before
-    /// wrote the input padded, the chunk first pads the input rows its outputs read into its own scratch.</summary>
+    /// <summary>Work items [start, end) of the batch: item i is image i / items, then block of position tiles, then channel
+    /// tile, so a chunk of a small batch is a band of the plane (or, on a plane of one block, a share of the filters).</summary>
+    private void RunPointwise(ParallelJob job, int start, int end)
+    {
+        int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
+        int tiles = PointwiseConv.Tiles(m), items = PointwiseItems, positions = PointwiseConv.Positions(p);
+        bool relu = FusedRelu && !job.Unfused;
+        float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
+        fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int n = item / items, rest = item - n * items, block = rest / tiles, tile = rest - block * tiles;
+                int x0 = block * _pointwiseBlock, x1 = Math.Min(positions, x0 + _pointwiseBlock);
+                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, relu, tile, tile + 1, x0, x1, scratch);
+            }
+        }
+    }
+
+    /// <summary>Direct work items per image: output rows, or pairs of rows of 7.</summary>
+    private int DirectItems => _directTwoRows ? (_win.OH + 1) / 2 : _win.OH;
+
+    /// <summary>The first output row of direct item <paramref name="item"/> of an image: a pair's last is moved back
+    /// to end at OH (an odd OH recomputes one row, the same values whichever chunk writes them).</summary>
+    private int DirectRow(int item) => _directTwoRows ? Math.Min(2 * item, _win.OH - 2) : item;
+
+    /// <summary>Items [start, end) of the batch (item r is image r / items, its row or pair of rows r % items) by
+    /// <see cref="DirectConv"/> tiles: every 32 channels, 14 positions at a time along a row (the last tile of a
+    /// row moved back to end at OW: it recomputes a few positions rather than read or write past the row), or two
+    /// rows of 7. Unless the layer before wrote the input padded, the chunk first pads the input rows its outputs
+    /// read into its own scratch.</summary>
     private void RunDirect(ParallelJob job, int start, int end)
     {
-        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW;
+        int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
+        int items = DirectItems, rowsPerItem = _directTwoRows ? 2 : 1;
         TensorShape inShape = InputShape;
         bool relu = FusedRelu && !job.Unfused;
         bool padHere = MustPad(job);
@@ -179,25 +263,28 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         int outW = next?.PaddedW ?? ow, top = next?._win.Top ?? 0, left = next?._win.Left ?? 0;
         nint outPlane = next is null ? (nint)oh * ow : (nint)next.PaddedH * next.PaddedW;
 
+        // Positions 7-13 of a tile: further along the row, or (rows of 7) one output row down.
+        nint second = _directTwoRows ? (nint)sh * wp : 7 * sw;
         const int TileFloats = 16 * DirectConv.Channels;
-        int maxBandRows = Math.Min(oh, end - start) + _win.KH - 1;
+        int maxBandRows = (Math.Min(oh, (end - start) * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
-            for (int row = start; row < end;)
+            for (int item = start; item < end;)
             {
-                // Rows [y0, y1) of image n: one image's part of the chunk.
-                int n = row / oh, y0 = row - n * oh, y1 = Math.Min(oh, y0 + end - row);
+                // Items [i0, i1) of image n, output rows [y0, y1): one image's part of the chunk.
+                int n = item / items, i0 = item - n * items, i1 = Math.Min(items, i0 + end - item);
+                int y0 = DirectRow(i0), y1 = DirectRow(i1 - 1) + rowsPerItem;
                 nint plane;
                 float* input;
                 if (padHere)
                 {
-                    int bandRows = y1 - y0 + _win.KH - 1;
+                    int bandStart = y0 * sh, bandRows = (y1 - 1 - y0) * sh + _win.KH;
                     plane = (nint)bandRows * wp;
                     float* band = scratch + TileFloats;
-                    Pad.Band(job.Input + (nint)n * inShape.Size, band, plane, inShape.C, inShape.H, inShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, y0, y0 + bandRows);
-                    input = band - (nint)y0 * wp; // padded row y of channel c is at input + c * plane + y * Wp
+                    Pad.Band(job.Input + (nint)n * inShape.Size, band, plane, inShape.C, inShape.H, inShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandRows);
+                    input = band - (nint)bandStart * wp; // padded row y of channel c is at input + c * plane + y * Wp
                 }
                 else
                 {
@@ -205,26 +292,49 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                     input = job.Input + n * inShape.C * plane;
                 }
 
+                // Rows outer, filters inner, unless the weights outgrow L2 (ResNet's 3x3 256 and 512: 2.4 and 9.4 MB):
+                // then each tile of 32 filters' weights is swept across all the rows first, read once per segment, not per row.
                 float* image = job.Output + (nint)n * m * outPlane;
-                for (int y = y0; y < y1; y++)
+                int tiles = m / DirectConv.Channels, rows = i1 - i0;
+                int outer = _directWeightsOuter ? tiles : rows, inner = _directWeightsOuter ? rows : tiles;
+                for (int a = 0; a < outer; a++)
                 {
-                    float* output = image + (nint)(y + top) * outW + left;
-                    for (int i0 = 0; i0 < m; i0 += DirectConv.Channels)
+                    for (int b = 0; b < inner; b++)
                     {
-                        float* w = weights + (nint)i0 * k;
+                        int i = i0 + (_directWeightsOuter ? b : a), c0 = DirectConv.Channels * (_directWeightsOuter ? a : b);
+                        int y = DirectRow(i);
+                        float* inRow = input + (nint)y * sh * wp;
+                        float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;
+                        float* w = weights + (nint)c0 * k;
+                        if (_directTwoRows)
+                        {
+                            // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, relu, scratch, sw);
+                            continue;
+                        }
+
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
                             int x0 = Math.Min(x, ow - DirectConv.Width);
-                            DirectConv.Tile(w, bias + i0, input + (nint)y * wp + x0, taps, _directTaps.Length, inShape.C, plane, output + i0 * outPlane + x0, outPlane, relu, scratch);
+                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, relu, scratch, sw);
                         }
                     }
-
-                    if (next is not null) ZeroBorder(next, image, outPlane, y);
                 }
 
-                row += y1 - y0;
+                if (next is not null)
+                {
+                    for (int i = i0; i < i1; i++) ZeroBorder(next, image, outPlane, DirectRow(i));
+                }
+
+                item += i1 - i0;
             }
         }
+    }
+
+    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, bool relu, float* scratch, int sw)
+    {
+        if (sw == 1) DirectConv.Tile<Stride1>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
+        else DirectConv.Tile<Stride2>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
     }
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of every channel: its left and
@@ -257,6 +367,18 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             Window2D win = conv._win;
             (int start, int end) = Parallelism.Range(conv.PaddedH, job.Chunks, chunk);
             Pad.Apply(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect, start, end);
+        }
+    }
+
+    /// <summary>Gathers a strided pointwise layer's input, every SH-th row and SW-th column, into scratch: chunks split rows.</summary>
+    private sealed class SubsampleStep(Conv2D conv) : IParallelWork
+    {
+        public void RunChunk(ParallelJob job, int chunk)
+        {
+            TensorShape input = conv.InputShape;
+            Window2D win = conv._win;
+            (int start, int end) = Parallelism.Range(win.OH, job.Chunks, chunk);
+            PointwiseConv.Subsample(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.SH, win.SW, win.OH, win.OW, start, end);
         }
     }
 

@@ -37,4 +37,13 @@ public sealed unsafe partial class Model
         for (int i = 0; i < best.Length; i++) if (best[i] == double.MaxValue) best[i] = 0;
         return best;
     }
+
+    /// <summary>Whether the plan runs layer <paramref name="index"/> (of <see cref="Layers"/>) as a step of its own:
+    /// false for a ReLU fused into the layer before and for views (flatten, reshape, dropout).</summary>
+    public bool RunsLayer(int index)
+    {
+        Layers.Layer layer = _layers[index];
+        foreach (var step in _plan.Steps) if (ReferenceEquals(step.Layer, layer)) return true;
+        return false;
+    }
 }

@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using CnnService.Cli;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Onnx;
 
 namespace CnnService.Engine.Tests.Cli;
 
@@ -32,6 +35,88 @@ public class BenchCommandTests
         foreach (string prefix in new[] { "model        mnist", "batch        1", "simd         Scalar", "images/s", "latency      p50", "GFLOP/s" })
             Assert.Contains(r.StdoutLines, l => l.StartsWith(prefix, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Bench_text_header_names_the_cpu()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.05", "--warmup", "0");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"cpu          {HostCpu.Name}", r.StdoutLines);
+    }
+
+    [Fact]
+    public void Bench_per_layer_prints_one_row_per_layer_that_runs_with_time_rate_and_share()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.1", "--warmup", "0", "--per-layer");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("", r.Stderr);
+        Model model = ModelSource.FromArchitecture("keras-mnist", EngineOptions.Default);
+        int[] running = Enumerable.Range(0, model.Layers.Count).Where(model.RunsLayer).ToArray();
+        Assert.True(running.Length < model.Layers.Count, "keras-mnist fuses its ReLUs and flattens in place: some layers run nothing");
+
+        string[] lines = r.StdoutLines;
+        int header = Array.FindIndex(lines, l => l.StartsWith("#  layer", StringComparison.Ordinal));
+        Assert.True(header > 0, "the table follows the summary");
+        Assert.Equal(["#", "layer", "type", "detail", "output", "ms", "GFLOP/s", "share"], Words(lines[header]));
+        Assert.Matches("^[- ]+$", lines[header + 1]);
+        string[] rows = lines[(header + 2)..];
+        Assert.Equal(running.Length, rows.Length);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var layer = model.Layers[running[i]];
+            string[] cells = Words(rows[i]);
+            Assert.Equal(running[i].ToString(CultureInfo.InvariantCulture), cells[0]);
+            Assert.Equal(layer.Name ?? "-", cells[1]);
+            Assert.Equal(layer.Type, cells[2]);
+            Assert.Equal(layer.OutputShape.ToString(), cells[^4]);
+            Assert.Matches(@"^\d+\.\d{3}$", cells[^3]);
+            Assert.Matches(@"^\d+\.\d$", cells[^2]);
+            Assert.Matches(@"^\d+\.\d%$", cells[^1]);
+        }
+
+        Assert.Contains(rows, row => row.Contains("conv2d", StringComparison.Ordinal) && row.Contains("3x3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bench_per_layer_json_lists_the_layers_with_shares_that_sum_to_one()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "lenet5", "--batch", "3", "--threads", "2", "--seconds", "0.1", "--warmup", "0", "--per-layer", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(Assert.Single(r.StdoutLines));
+        JsonElement layers = doc.RootElement.GetProperty("layers");
+        Assert.True(layers.GetArrayLength() > 0);
+        double shares = 0;
+        int previous = -1;
+        foreach (JsonElement layer in layers.EnumerateArray())
+        {
+            int index = layer.GetProperty("index").GetInt32();
+            Assert.True(index > previous, "rows are in plan order");
+            previous = index;
+            foreach (string key in new[] { "name", "type", "detail", "output" })
+                Assert.Equal(JsonValueKind.String, layer.GetProperty(key).ValueKind);
+            Assert.True(layer.GetProperty("ms").GetDouble() >= 0);
+            Assert.True(layer.GetProperty("gflops").GetDouble() >= 0);
+            shares += layer.GetProperty("share").GetDouble();
+        }
+
+        Assert.Equal(1, shares, 6);
+        Assert.Equal(HostCpu.Name, doc.RootElement.GetProperty("cpu").GetString());
+    }
+
+    [Fact]
+    public void Bench_takes_a_bare_onnx_file_named_for_the_file()
+    {
+        CliResult r = Cnn.Run("bench", "--model", OnnxFixtureTests.Fixture("torch_conv.onnx"), "--threads", "1", "--seconds", "0.05", "--warmup", "0", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(Assert.Single(r.StdoutLines));
+        Assert.Equal("torch_conv", doc.RootElement.GetProperty("model").GetString());
+    }
+
+    private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     [Fact]
     public void Percentiles_interpolate_between_ranks()

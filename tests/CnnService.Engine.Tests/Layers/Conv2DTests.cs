@@ -27,6 +27,21 @@ public class Conv2DTests
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, the row's last tile moved back to overlap
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
+        [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, the last tile moved back
+        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2
+        [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
+        [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
+        [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
+        [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
+        [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile half empty
+        [2, 512, 7, 7, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, weights over 1 MB: filters outside rows, two rows of 7 a tile
+        [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
+        [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
+        [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
+        [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
+        [2, 64, 7, 7, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct on 7x7: tiles of two rows, the last pair moved back
+        [2, 8, 14, 13, 64, 3, 3, 2, 2, Padding.Of(1, 1), true],        // direct, stride 2 down to 7x7, two rows a tile, reflect
+        [1, 16, 16, 14, 32, 3, 3, 3, 1, Padding.Of(1, 1), false],      // direct, stride 3 down the rows, 1 along them
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -93,15 +108,95 @@ public class Conv2DTests
     [InlineData(2, 4, 28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
     [InlineData(8, 32, 56, 1, "direct")]         // whole tiles of 32 filters, K = 72: channels in the lanes
-    [InlineData(8, 32, 56, 2, "im2col")]         // the same, strided
+    [InlineData(8, 32, 56, 2, "direct")]         // the same, strided: every other input along the row
+    [InlineData(8, 32, 7, 1, "direct")]          // rows of 7: a tile takes two
+    [InlineData(8, 32, 13, 1, "im2col")]         // rows of 13: neither one tile nor half of one
+    [InlineData(8, 32, 56, 3, "im2col")]         // stride 3 along the row
     [InlineData(8, 36, 56, 1, "implicit-gemm")]  // filters not a multiple of 32
     [InlineData(4, 32, 56, 1, "implicit-gemm")]  // K = 36: too shallow to pay for the transposes
+    [InlineData(3, 32, 56, 2, "direct")]         // K = 27 at stride 2 (a stem): the alternative is a strided im2col gather
     [InlineData(8, 32, 36, 1, "implicit-gemm")]  // 36 = 3 tiles of 14 less 6: too much recomputed
     public void The_plan_chooses_the_lowering_by_shape(int channels, int filters, int width, int stride, string lowering)
     {
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit and direct paths are AVX-512 only
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector512, out _);
+
+        Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(3, 1)]
+    [InlineData(3, 2)]
+    public void A_pointwise_layer_split_across_threads_matches_the_direct_convolution(int batch, int stride)
+    {
+        // 200 filters on 40 channels: seven channel tiles, the last short; 27x27 (stride 1) or 14x14 (stride 2) positions.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 200, Kernel = Pair.Square(1), Stride = Pair.Square(stride) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(40, 27, 27), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(batch * 40 * 27 * 27, seed: 7);
+
+        int o = (27 - 1) / stride + 1;
+        float[] expected = Reference.Map(Reference.Conv2D(x, batch, 40, 27, 27, t["conv.weight"], t["conv.bias"], 200, 1, 1, stride, stride, 0, 0, o, o, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last pair recomputing row 5
+    [InlineData(3, 14, 2)]
+    [InlineData(3, 7, 1)]
+    [InlineData(1, 53, 2)]   // 53 -> 27: one row a tile, the last tile of each row moved back
+    [InlineData(3, 53, 2)]
+    public void Direct_tiles_strided_or_on_rows_of_7_split_across_threads_match_the_direct_convolution(int batch, int size, int stride)
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(24, size, size), conv), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(batch * 24 * size * size, seed: 8);
+
+        int o = (size - 1) / stride + 1;
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("direct", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] expected = Reference.Conv2D(x, batch, 24, size, size, t["conv.weight"], t["conv.bias"], 64, 3, 3, stride, stride, 1, 1, o, o, false);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Pointwise_and_strided_direct_layers_allocate_nothing_once_warm(int threads)
+    {
+        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 27, 27),
+            new LayerSpec { Type = "conv2d", Name = "a", Filters = 32, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "conv2d", Name = "b", Filters = 64, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
+            new LayerSpec { Type = "conv2d", Name = "c", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "conv2d", Name = "d", Filters = 96, Kernel = Pair.Square(1) });
+        Model model = TestModels.Build(spec, Simd.Best, out _, threads);
+        if (Simd.Best == SimdLevel.Vector512)
+            Assert.Equal(["direct", "pointwise", "direct", "pointwise"], model.Layers.Select(l => ((CnnService.Engine.Layers.Conv2D)l).Lowering));
+        float[] x = TestModels.Random(3 * model.InputShape.Size, seed: 9), y = new float[3 * model.OutputShape.Size];
+        model.Forward(x, y, 3);
+
+        Assert.Equal(0, Allocations.Fewest(3, () =>
+        {
+            for (int i = 0; i < 5; i++) model.Forward(x, y, 3);
+        }));
+    }
+
+    [Theory]
+    [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
+    [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
+    [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
+    [InlineData(480, 80, 14, 1, "pointwise")]      // 80 filters (EfficientNet): three tiles, one lane in six wasted
+    [InlineData(16, 96, 56, 1, "pointwise")]       // 16 channels (MobileNet's 16 -> 96 expansion): still worth the transposes
+    [InlineData(8, 64, 56, 1, "implicit-gemm")]    // 8 channels: too shallow for the transposes
+    [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
+    [InlineData(64, 64, 3, 1, "im2col")]           // 9 positions: less than one tile
+    public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // pointwise tiles are AVX-512 only
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(1), Stride = Pair.Square(stride) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, size, size), conv), SimdLevel.Vector512, out _);
 
         Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
     }

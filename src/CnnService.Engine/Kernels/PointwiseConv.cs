@@ -1,0 +1,113 @@
+using System.Runtime.CompilerServices;
+
+namespace CnnService.Engine.Kernels;
+
+// Legend: see IMicroKernel.cs. Here P = OH*OW is one image's output plane, read flat: a 1x1
+// convolution at stride 1 maps input position p to output position p, so the rows of the map
+// do not matter and a tile's 14 positions may run across them.
+
+/// <summary>
+/// A 1x1 convolution (pointwise: most of MobileNet's and EfficientNet's work, SqueezeNet's
+/// squeeze and expand layers) as <see cref="DirectConv"/> tiles over the flat plane: 32 output
+/// channels in the lanes by 14 neighbouring positions, the input [C][P] read in place. The GEMM
+/// lowerings lose here on small maps: 7x7 = 49 positions fill two 32-column panels at 77%, and
+/// 13x13 or 14x14 leave a short panel per image, where 14-position tiles lose at most 1 in 8
+/// (the last tile of a plane moves back to end at P, recomputing a few positions). Stride 2 is
+/// the same after its input is subsampled (<see cref="Subsample"/>), which costs C*P copies against
+/// M*C*P multiply-adds. Filters are padded up to whole tiles of 32 with zero weights; the last
+/// tile of a layer whose filters are not a multiple of 32 goes through a scratch tile.
+/// </summary>
+internal static unsafe class PointwiseConv
+{
+    /// <summary>Floats of per-thread scratch: <see cref="DirectConv.Tile"/>'s 16 x 32 plus one 32 x 14 output tile.</summary>
+    public const int ScratchFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width;
+
+    /// <summary>
+    /// Whether the plan should take this path: a plane of at least one tile, filters that waste at
+    /// most 1 in 4 lanes when padded to whole tiles (EfficientNet's 80 and 112: the GEMM's panels waste
+    /// as much on a 14x14 plane, and its B vectors meet every filter, so one subnormal input, which
+    /// SiLU's products make, stalls M FMAs there against M/16 here), and a depth worth a tile's two 16 x 16 transposes: from
+    /// 16 input channels (MobileNet's 16 -> 96 expansion at 112x112 gained on implicit GEMM; below, the
+    /// transposes cost about as much as the FMAs).
+    /// </summary>
+    public static bool Suits(int m, int c, int p) =>
+        p >= DirectConv.Width && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 4 <= m;
+
+    /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
+    public static int Tiles(int m) => (m + DirectConv.Channels - 1) / DirectConv.Channels;
+
+    /// <summary>Position tiles of one plane: 14 at a time, the last moved back to end at P.</summary>
+    public static int Positions(int p) => (p + DirectConv.Width - 1) / DirectConv.Width;
+
+    /// <summary>Weights [M][C] packed as [Tiles(M)][C][32], filters past M zero.</summary>
+    public static float[] Pack(ReadOnlySpan<float> weights, int m, int c)
+    {
+        float[] packed = GC.AllocateArray<float>(Tiles(m) * DirectConv.Channels * c, pinned: true);
+        for (int i = 0; i < m; i++)
+        {
+            int tile = i / DirectConv.Channels, lane = i % DirectConv.Channels;
+            for (int k = 0; k < c; k++) packed[((long)tile * c + k) * DirectConv.Channels + lane] = weights[i * c + k];
+        }
+
+        return packed;
+    }
+
+    /// <summary>The bias padded to whole tiles (zeros past M, and everywhere without a bias).</summary>
+    public static float[] PackBias(ReadOnlySpan<float> bias, int m)
+    {
+        float[] packed = GC.AllocateArray<float>(Tiles(m) * DirectConv.Channels, pinned: true);
+        bias.CopyTo(packed);
+        return packed;
+    }
+
+    /// <summary>
+    /// Channel tiles [tile0, tile1) at position tiles [x0, x1) of one image: <paramref name="input"/> is its
+    /// [C][P] plane, <paramref name="output"/> its [M][P]. <paramref name="scratch"/> holds <see cref="ScratchFloats"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* weights, float* bias, float* input, int c, int p, float* output, int m, bool relu,
+        int tile0, int tile1, int x0, int x1, float* scratch)
+    {
+        const int Ch = DirectConv.Channels, W = DirectConv.Width;
+        nint zero = 0;
+        float* tile = scratch + 16 * Ch;
+        for (int t = tile0; t < tile1; t++)
+        {
+            int i0 = t * Ch, valid = Math.Min(Ch, m - i0);
+            float* w = weights + (nint)i0 * c;
+            for (int x = x0; x < x1; x++)
+            {
+                int q = Math.Min(x * W, p - W);
+                if (valid == Ch)
+                {
+                    DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, output + (nint)i0 * p + q, p, relu, scratch);
+                    continue;
+                }
+
+                // A short last tile: all 32 lanes into scratch, the valid filters copied out.
+                DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, tile, W, relu, scratch);
+                for (int r = 0; r < valid; r++)
+                    new ReadOnlySpan<float>(tile + r * W, W).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, W));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows [row0, row1) of the strided 1x1 convolution's input, gathered: for each of
+    /// <paramref name="planes"/> planes (images x channels) of H x W, output row y takes input row
+    /// y*sh, every sw-th value, into a plane of OH x OW.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Subsample(float* input, float* output, int planes, int h, int w, int sh, int sw, int oh, int ow, int row0, int row1)
+    {
+        for (int plane = 0; plane < planes; plane++)
+        {
+            float* src = input + (nint)plane * h * w, dst = output + (nint)plane * oh * ow;
+            for (int y = row0; y < row1; y++)
+            {
+                float* from = src + (nint)y * sh * w, to = dst + (nint)y * ow;
+                for (int x = 0; x < ow; x++) to[x] = from[(nint)x * sw];
+            }
+        }
+    }
+}
