@@ -7,14 +7,21 @@ namespace CnnService.Engine.Kernels;
 /// zero-padded, each row split into SW phases (phase q holds padded columns q, q+SW, ...). At stride 1
 /// that is a plain padded copy; at stride 2 one pass of vector loads fills both phases, each pair of
 /// loads split into its even and odd elements. Wider strides (rare in depthwise layers) split in a scalar loop.
+/// The activation of the layer before (ReLU6, SiLU) is applied to the input values as they are copied, so it
+/// costs no pass of its own; the padding stays zero, as it pads that layer's output.
 /// </summary>
 internal static unsafe class DepthwisePadding
 {
-    /// <summary>Padded rows [rowStart, rowEnd) into <paramref name="dst"/>, row r at dst + (r - rowStart) * RowStride.</summary>
+    /// <summary>Floats past a run that converting it in whole vectors may write: one Vector512.</summary>
+    public const int RowSlack = 16;
+
+    /// <summary>Padded rows [rowStart, rowEnd) into <paramref name="dst"/>, row r at dst + (r - rowStart) * RowStride;
+    /// <paramref name="rowBuffer"/> holds W + <see cref="RowSlack"/> floats, for a strided row with an activation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Fill<TL, TV>(float* input, in DepthwiseGeometry g, float* dst, int rowStart, int rowEnd)
+    public static void Fill<TL, TV, TIn>(in TIn pre, float* input, in DepthwiseGeometry g, float* dst, int rowStart, int rowEnd, float* rowBuffer)
         where TL : struct, ILanes<TV>
         where TV : struct
+        where TIn : struct, IUnaryOperator
     {
         nint rs = g.RowStride;
         for (int r = rowStart; r < rowEnd; r++)
@@ -22,19 +29,58 @@ internal static unsafe class DepthwisePadding
             float* row = dst + (r - rowStart) * rs;
             int sy = r - g.Top;
             if (sy < 0 || sy >= g.H) new Span<float>(row, (int)rs).Clear();
-            else if (g.SW == 1) Row(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
-            else if (g.SW == 2 && TL.CanDeinterleave) Row2<TL, TV>(input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
-            else RowAnyStride(input + (nint)sy * g.W, g.W, g.Left, g.SW, row, g.PhaseLength);
+            else if (g.SW == 1) Row<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else
+            {
+                // Strided: the activation first, whole vectors into the row buffer, then the plain phase split from there
+                // (the split's borders and short rows go element by element, where the activation would cost most).
+                float* src = input + (nint)sy * g.W;
+                if (typeof(TIn) != typeof(IdentityOperator))
+                {
+                    Apply<TL, TV, TIn>(pre, src, rowBuffer, g.W);
+                    src = rowBuffer;
+                }
+
+                if (g.SW == 2 && TL.CanDeinterleave) Row2<TL, TV, IdentityOperator>(default, src, g.W, g.Left, row, g.PhaseLength);
+                else RowAnyStride(default(IdentityOperator), src, g.W, g.Left, g.SW, row, g.PhaseLength);
+            }
         }
     }
 
     /// <summary>Padded columns [0, length) of one row: zeros, the input row, zeros.</summary>
-    private static void Row(float* src, int w, int left, float* row, int length)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row<TL, TV, TIn>(in TIn pre, float* src, int w, int left, float* row, int length)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TIn : struct, IUnaryOperator
     {
         int lo = Math.Min(left, length), hi = Math.Min(left + w, length);
         for (int j = 0; j < lo; j++) row[j] = 0f;   // a few columns: a loop beats a call
-        if (hi > lo) new ReadOnlySpan<float>(src + lo - left, hi - lo).CopyTo(new Span<float>(row + lo, hi - lo));
+        if (hi > lo)
+        {
+            if (typeof(TIn) == typeof(IdentityOperator)) new ReadOnlySpan<float>(src + lo - left, hi - lo).CopyTo(new Span<float>(row + lo, hi - lo));
+            else Apply<TL, TV, TIn>(pre, src + lo - left, row + lo, hi - lo);
+        }
+
         for (int j = Math.Max(hi, lo); j < length; j++) row[j] = 0f;
+    }
+
+    /// <summary>
+    /// dst[i] = pre(src[i]) for i &lt; count: whole vectors, then the tail copied and converted in place as one more
+    /// vector. That vector writes up to Count - 1 floats past the run, into the row's right padding and the next
+    /// row (both written after this) or the scratch's slack; it never reads past the input row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Apply<TL, TV, TIn>(in TIn pre, float* src, float* dst, int count)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TIn : struct, IUnaryOperator
+    {
+        int n = TL.Count, i = 0;
+        for (; i + n <= count; i += n) TL.Store(dst + i, TL.Apply(pre, TL.Load(src + i)));
+        if (i == count) return;
+        for (int j = i; j < count; j++) dst[j] = src[j];
+        TL.Store(dst + i, TL.Apply(pre, TL.Load(dst + i)));
     }
 
     /// <summary>
@@ -43,14 +89,15 @@ internal static unsafe class DepthwisePadding
     /// the borders, and a last stretch too short for a vector, go element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row2<TL, TV>(float* src, int w, int left, float* row, int length)
+    private static void Row2<TL, TV, TIn>(in TIn pre, float* src, int w, int left, float* row, int length)
         where TL : struct, ILanes<TV>
         where TV : struct
+        where TIn : struct, IUnaryOperator
     {
         float* even = row, odd = row + length;
         int n = TL.Count, j = 0;
         int first = Math.Min(length, (left + 1) / 2);   // first j whose input column 2j-left is >= 0
-        for (; j < first; j++) Pair(src, w, left, j, even, odd);
+        for (; j < first; j++) Pair(pre, src, w, left, j, even, odd);
 
         // Vectors while 2*Count input floats from 2j-left stay inside the row; the last one moves back to end at the row's end.
         int last = (w + left) / 2 - n;    // largest j with 2j - left + 2n <= w
@@ -59,31 +106,33 @@ internal static unsafe class DepthwisePadding
             for (; j <= last; j += n)
             {
                 TL.Deinterleave(src + 2 * j - left, out TV e, out TV o);
-                TL.Store(even + j, e);
-                TL.Store(odd + j, o);
+                TL.Store(even + j, TL.Apply(pre, e));
+                TL.Store(odd + j, TL.Apply(pre, o));
             }
 
             if (j < last + n)
             {
                 TL.Deinterleave(src + 2 * last - left, out TV e, out TV o);
-                TL.Store(even + last, e);
-                TL.Store(odd + last, o);
+                TL.Store(even + last, TL.Apply(pre, e));
+                TL.Store(odd + last, TL.Apply(pre, o));
                 j = last + n;
             }
         }
 
-        for (; j < length; j++) Pair(src, w, left, j, even, odd);
+        for (; j < length; j++) Pair(pre, src, w, left, j, even, odd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pair(float* src, int w, int left, int j, float* even, float* odd)
+    private static void Pair<TIn>(in TIn pre, float* src, int w, int left, int j, float* even, float* odd)
+        where TIn : struct, IUnaryOperator
     {
         int c0 = 2 * j - left, c1 = c0 + 1;
-        even[j] = (uint)c0 < (uint)w ? src[c0] : 0f;
-        odd[j] = (uint)c1 < (uint)w ? src[c1] : 0f;
+        even[j] = (uint)c0 < (uint)w ? pre.Invoke(src[c0]) : 0f;
+        odd[j] = (uint)c1 < (uint)w ? pre.Invoke(src[c1]) : 0f;
     }
 
-    private static void RowAnyStride(float* src, int w, int left, int sw, float* row, int length)
+    private static void RowAnyStride<TIn>(in TIn pre, float* src, int w, int left, int sw, float* row, int length)
+        where TIn : struct, IUnaryOperator
     {
         for (int q = 0; q < sw; q++)
         {
@@ -91,7 +140,7 @@ internal static unsafe class DepthwisePadding
             for (int j = 0; j < length; j++)
             {
                 int c = q + j * sw - left;
-                phase[j] = (uint)c < (uint)w ? src[c] : 0f;
+                phase[j] = (uint)c < (uint)w ? pre.Invoke(src[c]) : 0f;
             }
         }
     }

@@ -21,6 +21,9 @@ internal unsafe interface ILanes<TV>
     static abstract TV MulAdd(TV a, TV b, TV acc);
     static abstract TV Relu(TV v);
 
+    /// <summary>An elementwise operator's path for this width.</summary>
+    static abstract TV Apply<TOp>(in TOp op, TV v) where TOp : struct, IUnaryOperator;
+
     /// <summary>Whether <see cref="Deinterleave"/> runs on this CPU.</summary>
     static abstract bool CanDeinterleave { get; }
 
@@ -46,6 +49,9 @@ internal readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Relu(Vector512<float> v) => Vector512.Max(v, Vector512<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply<TOp>(in TOp op, Vector512<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
 
     public static bool CanDeinterleave => Avx512F.IsSupported;
 
@@ -76,6 +82,9 @@ internal readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Relu(Vector256<float> v) => Vector256.Max(v, Vector256<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply<TOp>(in TOp op, Vector256<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
 
     public static bool CanDeinterleave => Avx2.IsSupported;
 
