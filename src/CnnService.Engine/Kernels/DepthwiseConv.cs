@@ -170,7 +170,6 @@ internal static unsafe class DepthwiseConv
         TV w6 = TL.Splat(w[6]), w7 = TL.Splat(w[7]), w8 = TL.Splat(w[8]);
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -184,9 +183,9 @@ internal static unsafe class DepthwiseConv
             for (; x + n <= ow; x += n) TL.Store(o + x, TL.Apply(post, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
             if (x < ow)
             {
-                // The last vector moves back to end at OW (recomputing a few outputs), or, on a map narrower than a vector, goes through a buffer.
+                // The last vector moves back to end at OW (recomputing a few outputs), or, on a map narrower than a vector, is stored masked.
                 if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, Tap3x3<TL, TV>(r0 + ow - n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
-                else Partial(tail, TL.Apply(post, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)), o, ow);
+                else TL.StoreFirst(o, TL.Apply(post, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)), ow);
             }
         }
     }
@@ -219,7 +218,6 @@ internal static unsafe class DepthwiseConv
         nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), c3 = Column(3, g), c4 = Column(4, g), rowStep = rs * g.SH;
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -234,7 +232,7 @@ internal static unsafe class DepthwiseConv
             if (x < ow)
             {
                 if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, Tap5x5<TL, TV>(r0 + ow - n, rs, c1, c2, c3, c4, w, bias)));
-                else Partial(tail, TL.Apply(post, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias)), o, ow);
+                else TL.StoreFirst(o, TL.Apply(post, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias)), ow);
             }
         }
     }
@@ -272,7 +270,6 @@ internal static unsafe class DepthwiseConv
 
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -281,7 +278,7 @@ internal static unsafe class DepthwiseConv
             if (x < ow)
             {
                 if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, TapAny<TL, TV>(r0 + ow - n, offsets, w, taps, bias)));
-                else Partial(tail, TL.Apply(post, TapAny<TL, TV>(r0, offsets, w, taps, bias)), o, ow);
+                else TL.StoreFirst(o, TL.Apply(post, TapAny<TL, TV>(r0, offsets, w, taps, bias)), ow);
             }
         }
     }
@@ -293,14 +290,6 @@ internal static unsafe class DepthwiseConv
     {
         for (int t = 0; t < taps; t++) acc = TL.MulAdd(TL.Load(p + offsets[t]), TL.Splat(w[t]), acc);
         return acc;
-    }
-
-    /// <summary>The first <paramref name="count"/> lanes of <paramref name="v"/> to <paramref name="dst"/>, through a buffer.</summary>
-    private static void Partial<TV>(float* buffer, TV v, float* dst, int count)
-        where TV : struct
-    {
-        Unsafe.Write(buffer, v);
-        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(dst, count));
     }
 
     /// <summary>Kernels above this many taps are refused at load time: the tap table lives on the stack.</summary>

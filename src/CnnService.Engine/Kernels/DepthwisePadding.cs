@@ -30,10 +30,15 @@ internal static unsafe class DepthwisePadding
             int sy = r - g.Top;
             if (sy < 0 || sy >= g.H) new Span<float>(row, (int)rs).Clear();
             else if (g.SW == 1) Row<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            else if (g.SW == 2 && TL.CanDeinterleave && (typeof(TIn) == typeof(IdentityOperator) || g.W + g.Left >= 2 * TL.Count + 2))
+            {
+                // A row long enough for the split's vectors takes the activation on them; only its borders go element by element.
+                Row2<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
+            }
             else
             {
-                // Strided: the activation first, whole vectors into the row buffer, then the plain phase split from there
-                // (the split's borders and short rows go element by element, where the activation would cost most).
+                // A short or wider-strided row would split element by element, where the activation costs most:
+                // it goes first, in whole vectors into the row buffer, and the plain split reads from there.
                 float* src = input + (nint)sy * g.W;
                 if (typeof(TIn) != typeof(IdentityOperator))
                 {
@@ -56,19 +61,15 @@ internal static unsafe class DepthwisePadding
     {
         int lo = Math.Min(left, length), hi = Math.Min(left + w, length);
         for (int j = 0; j < lo; j++) row[j] = 0f;   // a few columns: a loop beats a call
-        if (hi > lo)
-        {
-            if (typeof(TIn) == typeof(IdentityOperator)) new ReadOnlySpan<float>(src + lo - left, hi - lo).CopyTo(new Span<float>(row + lo, hi - lo));
-            else Apply<TL, TV, TIn>(pre, src + lo - left, row + lo, hi - lo);
-        }
-
+        if (hi > lo) Apply<TL, TV, TIn>(pre, src + lo - left, row + lo, hi - lo);
         for (int j = Math.Max(hi, lo); j < length; j++) row[j] = 0f;
     }
 
     /// <summary>
-    /// dst[i] = pre(src[i]) for i &lt; count: whole vectors, then the tail copied and converted in place as one more
-    /// vector. That vector writes up to Count - 1 floats past the run, into the row's right padding and the next
-    /// row (both written after this) or the scratch's slack; it never reads past the input row.
+    /// dst[i] = pre(src[i]) for i &lt; count: whole vectors, then the tail as one vector loaded masked (never past the
+    /// input row) and stored whole. That store writes up to Count - 1 floats past the run, into the row's right
+    /// padding and the next row (both written after this) or the scratch's slack. A row copy is a call to
+    /// memmove no more: on a 7x7 or 14x14 map that call cost more than the row's arithmetic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Apply<TL, TV, TIn>(in TIn pre, float* src, float* dst, int count)
@@ -78,9 +79,7 @@ internal static unsafe class DepthwisePadding
     {
         int n = TL.Count, i = 0;
         for (; i + n <= count; i += n) TL.Store(dst + i, TL.Apply(pre, TL.Load(src + i)));
-        if (i == count) return;
-        for (int j = i; j < count; j++) dst[j] = src[j];
-        TL.Store(dst + i, TL.Apply(pre, TL.Load(dst + i)));
+        if (i < count) TL.Store(dst + i, TL.Apply(pre, TL.LoadFirst(src + i, count - i)));
     }
 
     /// <summary>
