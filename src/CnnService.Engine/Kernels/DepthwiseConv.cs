@@ -43,7 +43,7 @@ internal static unsafe class DepthwiseConv
     private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
 
     /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
-    public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + g.W + DepthwisePadding.RowSlack;
+    public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g);
 
     /// <summary>The band of padded rows, then a row buffer for a strided fill with an activation.</summary>
     private static long BandFloatsOf(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;

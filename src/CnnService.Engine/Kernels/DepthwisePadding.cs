@@ -12,11 +12,11 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class DepthwisePadding
 {
-    /// <summary>Floats past a run that converting it in whole vectors may write: one Vector512.</summary>
-    public const int RowSlack = 16;
+    /// <summary>Floats of the row buffer <see cref="Fill"/> needs: a padded row, and a Vector512 pair read and one written past it.</summary>
+    public static long RowBufferFloats(in DepthwiseGeometry g) => (long)g.Left + g.W + g.RowStride + 48;
 
     /// <summary>Padded rows [rowStart, rowEnd) into <paramref name="dst"/>, row r at dst + (r - rowStart) * RowStride;
-    /// <paramref name="rowBuffer"/> holds W + <see cref="RowSlack"/> floats, for a strided row with an activation.</summary>
+    /// <paramref name="rowBuffer"/> holds <see cref="RowBufferFloats"/>, for a strided row built whole first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill<TL, TV, TIn>(in TIn pre, float* input, in DepthwiseGeometry g, float* dst, int rowStart, int rowEnd, float* rowBuffer)
         where TL : struct, ILanes<TV>
@@ -30,15 +30,18 @@ internal static unsafe class DepthwisePadding
             int sy = r - g.Top;
             if (sy < 0 || sy >= g.H) new Span<float>(row, (int)rs).Clear();
             else if (g.SW == 1) Row<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
-            else if (g.SW == 2 && TL.CanDeinterleave && (typeof(TIn) == typeof(IdentityOperator) || g.W + g.Left >= 2 * TL.Count + 2))
+            else if (g.SW == 2 && TL.CanDeinterleave && g.W + g.Left >= 2 * TL.Count + 2)
             {
                 // A row long enough for the split's vectors takes the activation on them; only its borders go element by element.
                 Row2<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength);
             }
+            else if (g.SW == 2 && TL.CanDeinterleave)
+            {
+                Row2Short<TL, TV, TIn>(pre, input + (nint)sy * g.W, g.W, g.Left, row, g.PhaseLength, rowBuffer);
+            }
             else
             {
-                // A short or wider-strided row would split element by element, where the activation costs most:
-                // it goes first, in whole vectors into the row buffer, and the plain split reads from there.
+                // Wider strides (rare): the activation first, in whole vectors into the row buffer, then a plain split from there.
                 float* src = input + (nint)sy * g.W;
                 if (typeof(TIn) != typeof(IdentityOperator))
                 {
@@ -46,8 +49,7 @@ internal static unsafe class DepthwisePadding
                     src = rowBuffer;
                 }
 
-                if (g.SW == 2 && TL.CanDeinterleave) Row2<TL, TV, IdentityOperator>(default, src, g.W, g.Left, row, g.PhaseLength);
-                else RowAnyStride(default(IdentityOperator), src, g.W, g.Left, g.SW, row, g.PhaseLength);
+                RowAnyStride(default(IdentityOperator), src, g.W, g.Left, g.SW, row, g.PhaseLength);
             }
         }
     }
@@ -119,6 +121,31 @@ internal static unsafe class DepthwisePadding
         }
 
         for (; j < length; j++) Pair(pre, src, w, left, j, even, odd);
+    }
+
+    /// <summary>
+    /// Stride 2 on a row shorter than the split's vectors (a 28- or 14-wide map, where element by element cost
+    /// more than the convolution): the padded row is built whole in <paramref name="buffer"/> (zeros, the
+    /// activated input, zeros) and split with vectors from its end back to its start. So a vector's lanes past
+    /// the row's end, which land at the start of the odd phase, are overwritten by the first vector, stored
+    /// last; those past the odd phase's end land in the next row or the scratch's slack, written or unread later.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row2Short<TL, TV, TIn>(in TIn pre, float* src, int w, int left, float* row, int length, float* buffer)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TIn : struct, IUnaryOperator
+    {
+        int padded = 2 * length, n = TL.Count;
+        for (int j = 0; j < left; j++) buffer[j] = 0f;
+        Apply<TL, TV, TIn>(pre, src, buffer + left, w);
+        for (int j = left + w; j < padded; j++) buffer[j] = 0f;
+        for (int j = (length - 1) / n * n; j >= 0; j -= n)
+        {
+            TL.Deinterleave(buffer + 2 * j, out TV e, out TV o);
+            TL.Store(row + j, e);
+            TL.Store(row + length + j, o);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

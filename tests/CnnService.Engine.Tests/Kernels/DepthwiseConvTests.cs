@@ -25,6 +25,9 @@ public unsafe class DepthwiseConvTests
         [8, 8, 3, 3, 1, 1, 4, 4, 4, 4, 1],       // padding wider than the kernel: whole rows and columns of zeros
         [6, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1],      // 1x1 stride 2
         [60, 100, 5, 5, 2, 2, 2, 2, 2, 2, 2],    // two bands of rows, multiplier 2
+        [14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2 on rows shorter than the split's vectors (MobileNet's 14 to 7)
+        [28, 29, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // the same for 5x5, odd width (EfficientNet's 28 to 14)
+        [9, 28, 3, 3, 2, 2, 0, 0, 1, 1, 1],      // short stride-2 rows with TensorFlow-style padding (right only)
     ];
 
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
