@@ -43,26 +43,41 @@ internal static unsafe class DepthwiseConv
     private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
 
     /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
-    public static long ScratchFloats(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;
+    public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g);
+
+    /// <summary>The band of padded rows, then a row buffer for a strided fill with an activation.</summary>
+    private static long BandFloatsOf(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;
 
     /// <summary>
     /// Output planes [mult][OH][OW] of input plane <paramref name="input"/> [H][W]: plane j through kernel
     /// <paramref name="weights"/> + j*KH*KW plus <paramref name="bias"/>[j], clamped at zero when <paramref name="relu"/>.
     /// </summary>
-    public static void Plane(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g, float* scratch)
+    public static void Plane(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g, float* scratch) =>
+        Plane(level, input, weights, bias, mult, output, FusedActivation.None, relu ? FusedActivation.Relu : FusedActivation.None, g, scratch);
+
+    /// <summary>
+    /// As above, with <paramref name="pre"/> applied to every input value as it is read (the activation of the
+    /// layer before, fused here; padding stays zero) and <paramref name="post"/> to every output as it is stored.
+    /// </summary>
+    public static void Plane(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output,
+        in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
     {
         // A narrow map fills few of 16 lanes; 8 lanes waste less of each vector.
         if (level == SimdLevel.Vector512 && g.OW <= 8) level = SimdLevel.Vector256;
         switch (level)
         {
-            case SimdLevel.Vector512: Run<Lanes512, Vector512<float>>(input, weights, bias, mult, output, relu, g, scratch); break;
-            case SimdLevel.Vector256: Run<Lanes256, Vector256<float>>(input, weights, bias, mult, output, relu, g, scratch); break;
-            default: PlaneScalar(input, weights, bias, mult, output, relu, g); break;
+            case SimdLevel.Vector512: Pre<Lanes512, Vector512<float>>(input, weights, bias, mult, output, pre, post, g, scratch); break;
+            case SimdLevel.Vector256: Pre<Lanes256, Vector256<float>>(input, weights, bias, mult, output, pre, post, g, scratch); break;
+            default: PlaneScalar(input, weights, bias, mult, output, pre, post, g); break;
         }
     }
 
+    /// <summary>The plain twin without fused activations but a ReLU.</summary>
+    public static void PlaneScalar(float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g) =>
+        PlaneScalar(input, weights, bias, mult, output, FusedActivation.None, relu ? FusedActivation.Relu : FusedActivation.None, g);
+
     /// <summary>The plain twin: every output a sum over the taps that land inside the input (zero padding skipped).</summary>
-    public static void PlaneScalar(float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g)
+    public static void PlaneScalar(float* input, float* weights, float* bias, int mult, float* output, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g)
     {
         int kk = g.KH * g.KW;
         for (int j = 0; j < mult; j++)
@@ -80,34 +95,62 @@ internal static unsafe class DepthwiseConv
                         for (int kx = 0; kx < g.KW; kx++)
                         {
                             int ix = ox * g.SW - g.Left + kx;
-                            if (ix >= 0 && ix < g.W) sum += input[(nint)iy * g.W + ix] * w[ky * g.KW + kx];
+                            if (ix >= 0 && ix < g.W) sum += pre.Apply(input[(nint)iy * g.W + ix]) * w[ky * g.KW + kx];
                         }
                     }
 
-                    o[(nint)oy * g.OW + ox] = relu && sum < 0f ? 0f : sum;
+                    o[(nint)oy * g.OW + ox] = post.Apply(sum);
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TL, TV>(float* input, float* weights, float* bias, int mult, float* output, bool relu, in DepthwiseGeometry g, float* scratch)
+    // The activations become type arguments, so each combination compiles to its own loop with the function inlined.
+    private static void Pre<TL, TV>(float* input, float* weights, float* bias, int mult, float* output, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
         where TL : struct, ILanes<TV>
         where TV : struct
+    {
+        switch (pre.Kind)
+        {
+            case FusedActivationKind.Clamp: Post<TL, TV, ClipOperator>(new ClipOperator(pre.Lo, pre.Hi), input, weights, bias, mult, output, post, g, scratch); break;
+            case FusedActivationKind.Silu: Post<TL, TV, SiluOperator>(default, input, weights, bias, mult, output, post, g, scratch); break;
+            default: Post<TL, TV, IdentityOperator>(default, input, weights, bias, mult, output, post, g, scratch); break;
+        }
+    }
+
+    private static void Post<TL, TV, TIn>(in TIn pre, float* input, float* weights, float* bias, int mult, float* output, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TIn : struct, IUnaryOperator
+    {
+        switch (post.Kind)
+        {
+            case FusedActivationKind.Clamp: Run<TL, TV, TIn, ClipOperator>(pre, new ClipOperator(post.Lo, post.Hi), input, weights, bias, mult, output, g, scratch); break;
+            case FusedActivationKind.Silu: Run<TL, TV, TIn, SiluOperator>(pre, default, input, weights, bias, mult, output, g, scratch); break;
+            default: Run<TL, TV, TIn, IdentityOperator>(pre, default, input, weights, bias, mult, output, g, scratch); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TL, TV, TIn, TOut>(in TIn pre, in TOut post, float* input, float* weights, float* bias, int mult, float* output, in DepthwiseGeometry g, float* scratch)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TIn : struct, IUnaryOperator
+        where TOut : struct, IUnaryOperator
     {
         int kk = g.KH * g.KW, band = BandRows(g);
         for (int y0 = 0; y0 < g.OH; y0 += band)
         {
             // Output rows [y0, y1) read padded rows [y0*SH, (y1-1)*SH + KH); "padded" is where padded row 0 would be.
             int y1 = Math.Min(g.OH, y0 + band), r0 = y0 * g.SH;
-            DepthwisePadding.Fill<TL, TV>(input, g, scratch, r0, (y1 - 1) * g.SH + g.KH);
+            DepthwisePadding.Fill<TL, TV, TIn>(pre, input, g, scratch, r0, (y1 - 1) * g.SH + g.KH, scratch + BandFloatsOf(g));
             float* padded = scratch - (nint)r0 * g.RowStride;
             for (int j = 0; j < mult; j++)
             {
                 float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
-                if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
-                else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
-                else RowsGeneral<TL, TV>(padded, w, bias[j], o, relu, g, y0, y1);
+                if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
+                else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
+                else RowsGeneral<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
             }
         }
     }
@@ -116,9 +159,10 @@ internal static unsafe class DepthwiseConv
     private static nint Column(int kx, in DepthwiseGeometry g) => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows3x3<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+    private static void Rows3x3<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
+        where TOut : struct, IUnaryOperator
     {
         nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), rowStep = rs * g.SH;
         TV w0 = TL.Splat(w[0]), w1 = TL.Splat(w[1]), w2 = TL.Splat(w[2]);
@@ -126,29 +170,28 @@ internal static unsafe class DepthwiseConv
         TV w6 = TL.Splat(w[6]), w7 = TL.Splat(w[7]), w8 = TL.Splat(w[8]);
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;
             for (; x + 2 * n <= ow; x += 2 * n)
             {
-                TL.Store(o + x, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
-                TL.Store(o + x + n, Tap3x3<TL, TV>(r0 + x + n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+                TL.Store(o + x, TL.Apply(post, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
+                TL.Store(o + x + n, TL.Apply(post, Tap3x3<TL, TV>(r0 + x + n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
             }
 
-            for (; x + n <= ow; x += n) TL.Store(o + x, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
+            for (; x + n <= ow; x += n) TL.Store(o + x, TL.Apply(post, Tap3x3<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
             if (x < ow)
             {
-                // The last vector moves back to end at OW (recomputing a few outputs), or, on a map narrower than a vector, goes through a buffer.
-                if (ow >= n) TL.Store(o + ow - n, Tap3x3<TL, TV>(r0 + ow - n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu));
-                else Partial(tail, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, relu), o, ow);
+                // The last vector moves back to end at OW (recomputing a few outputs), or, on a map narrower than a vector, is stored masked.
+                if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, Tap3x3<TL, TV>(r0 + ow - n, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)));
+                else TL.StoreFirst(o, TL.Apply(post, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)), ow);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Tap3x3<TL, TV>(float* p, nint rs, nint c1, nint c2, TV w0, TV w1, TV w2, TV w3, TV w4, TV w5, TV w6, TV w7, TV w8, TV acc, bool relu)
+    private static TV Tap3x3<TL, TV>(float* p, nint rs, nint c1, nint c2, TV w0, TV w1, TV w2, TV w3, TV w4, TV w5, TV w6, TV w7, TV w8, TV acc)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
@@ -163,40 +206,40 @@ internal static unsafe class DepthwiseConv
         acc = TL.MulAdd(TL.Load(p), w6, acc);
         acc = TL.MulAdd(TL.Load(p + c1), w7, acc);
         acc = TL.MulAdd(TL.Load(p + c2), w8, acc);
-        return relu ? TL.Relu(acc) : acc;
+        return acc;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows5x5<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+    private static void Rows5x5<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
+        where TOut : struct, IUnaryOperator
     {
         nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), c3 = Column(3, g), c4 = Column(4, g), rowStep = rs * g.SH;
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;
             for (; x + 2 * n <= ow; x += 2 * n)
             {
-                TL.Store(o + x, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias, relu));
-                TL.Store(o + x + n, Tap5x5<TL, TV>(r0 + x + n, rs, c1, c2, c3, c4, w, bias, relu));
+                TL.Store(o + x, TL.Apply(post, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias)));
+                TL.Store(o + x + n, TL.Apply(post, Tap5x5<TL, TV>(r0 + x + n, rs, c1, c2, c3, c4, w, bias)));
             }
 
-            for (; x + n <= ow; x += n) TL.Store(o + x, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias, relu));
+            for (; x + n <= ow; x += n) TL.Store(o + x, TL.Apply(post, Tap5x5<TL, TV>(r0 + x, rs, c1, c2, c3, c4, w, bias)));
             if (x < ow)
             {
-                if (ow >= n) TL.Store(o + ow - n, Tap5x5<TL, TV>(r0 + ow - n, rs, c1, c2, c3, c4, w, bias, relu));
-                else Partial(tail, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias, relu), o, ow);
+                if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, Tap5x5<TL, TV>(r0 + ow - n, rs, c1, c2, c3, c4, w, bias)));
+                else TL.StoreFirst(o, TL.Apply(post, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias)), ow);
             }
         }
     }
 
     /// <summary>25 taps, a row of five at a time; the weights are broadcast from memory (25 would not stay in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Tap5x5<TL, TV>(float* p, nint rs, nint c1, nint c2, nint c3, nint c4, float* w, TV acc, bool relu)
+    private static TV Tap5x5<TL, TV>(float* p, nint rs, nint c1, nint c2, nint c3, nint c4, float* w, TV acc)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
@@ -209,14 +252,15 @@ internal static unsafe class DepthwiseConv
             acc = TL.MulAdd(TL.Load(p + c4), TL.Splat(w[4]), acc);
         }
 
-        return relu ? TL.Relu(acc) : acc;
+        return acc;
     }
 
     /// <summary>Any kernel: a table of tap offsets (row and phase column) walked per output vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsGeneral<TL, TV>(float* padded, float* w, float b, float* output, bool relu, in DepthwiseGeometry g, int y0, int y1)
+    private static void RowsGeneral<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
         where TV : struct
+        where TOut : struct, IUnaryOperator
     {
         int taps = g.KH * g.KW;
         nint rs = g.RowStride, rowStep = rs * g.SH;
@@ -226,35 +270,26 @@ internal static unsafe class DepthwiseConv
 
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
-        float* tail = stackalloc float[64];
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
             int x = 0;
-            for (; x + n <= ow; x += n) TL.Store(o + x, TapAny<TL, TV>(r0 + x, offsets, w, taps, bias, relu));
+            for (; x + n <= ow; x += n) TL.Store(o + x, TL.Apply(post, TapAny<TL, TV>(r0 + x, offsets, w, taps, bias)));
             if (x < ow)
             {
-                if (ow >= n) TL.Store(o + ow - n, TapAny<TL, TV>(r0 + ow - n, offsets, w, taps, bias, relu));
-                else Partial(tail, TapAny<TL, TV>(r0, offsets, w, taps, bias, relu), o, ow);
+                if (ow >= n) TL.Store(o + ow - n, TL.Apply(post, TapAny<TL, TV>(r0 + ow - n, offsets, w, taps, bias)));
+                else TL.StoreFirst(o, TL.Apply(post, TapAny<TL, TV>(r0, offsets, w, taps, bias)), ow);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV TapAny<TL, TV>(float* p, nint* offsets, float* w, int taps, TV acc, bool relu)
+    private static TV TapAny<TL, TV>(float* p, nint* offsets, float* w, int taps, TV acc)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
         for (int t = 0; t < taps; t++) acc = TL.MulAdd(TL.Load(p + offsets[t]), TL.Splat(w[t]), acc);
-        return relu ? TL.Relu(acc) : acc;
-    }
-
-    /// <summary>The first <paramref name="count"/> lanes of <paramref name="v"/> to <paramref name="dst"/>, through a buffer.</summary>
-    private static void Partial<TV>(float* buffer, TV v, float* dst, int count)
-        where TV : struct
-    {
-        Unsafe.Write(buffer, v);
-        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(dst, count));
+        return acc;
     }
 
     /// <summary>Kernels above this many taps are refused at load time: the tap table lives on the stack.</summary>

@@ -21,6 +21,15 @@ internal unsafe interface ILanes<TV>
     static abstract TV MulAdd(TV a, TV b, TV acc);
     static abstract TV Relu(TV v);
 
+    /// <summary>The first <paramref name="count"/> (0 to Count) floats at p, zeros after; never reads past them.</summary>
+    static abstract TV LoadFirst(float* p, int count);
+
+    /// <summary>The first <paramref name="count"/> (0 to Count) lanes of v to p; never writes past them.</summary>
+    static abstract void StoreFirst(float* p, TV v, int count);
+
+    /// <summary>An elementwise operator's path for this width.</summary>
+    static abstract TV Apply<TOp>(in TOp op, TV v) where TOp : struct, IUnaryOperator;
+
     /// <summary>Whether <see cref="Deinterleave"/> runs on this CPU.</summary>
     static abstract bool CanDeinterleave { get; }
 
@@ -47,7 +56,36 @@ internal readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Relu(Vector512<float> v) => Vector512.Max(v, Vector512<float>.Zero);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply<TOp>(in TOp op, Vector512<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
+
     public static bool CanDeinterleave => Avx512F.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadFirst(float* p, int count)
+    {
+        // The mask's lanes past count are off, and masked-off lanes are neither read nor faulted on.
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+        if (Avx512F.IsSupported) return Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+        float* buffer = stackalloc float[16];
+        new Span<float>(buffer, 16).Clear();
+        new ReadOnlySpan<float>(p, count).CopyTo(new Span<float>(buffer, count));
+        return Vector512.Load(buffer);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(float* p, Vector512<float> v, int count)
+    {
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.MaskStore(p, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle(), v);
+            return;
+        }
+
+        float* buffer = stackalloc float[16];
+        v.Store(buffer);
+        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(p, count));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Deinterleave(float* p, out Vector512<float> even, out Vector512<float> odd)
@@ -77,7 +115,35 @@ internal readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Relu(Vector256<float> v) => Vector256.Max(v, Vector256<float>.Zero);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply<TOp>(in TOp op, Vector256<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
+
     public static bool CanDeinterleave => Avx2.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadFirst(float* p, int count)
+    {
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
+        if (Avx.IsSupported) return Avx.MaskLoad(p, mask);
+        float* buffer = stackalloc float[8];
+        new Span<float>(buffer, 8).Clear();
+        new ReadOnlySpan<float>(p, count).CopyTo(new Span<float>(buffer, count));
+        return Vector256.Load(buffer);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(float* p, Vector256<float> v, int count)
+    {
+        if (Avx.IsSupported)
+        {
+            Avx.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle(), v);
+            return;
+        }
+
+        float* buffer = stackalloc float[8];
+        v.Store(buffer);
+        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(p, count));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)

@@ -55,6 +55,14 @@ public sealed unsafe partial class Activation : Layer, IParallelWork
 
     public override long FlopsPerImage => InputShape.Size;
 
+    /// <summary>This activation as a kernel can fuse it (relu and clip as a clamp), or none.</summary>
+    internal FusedActivation AsFused => _function switch
+    {
+        Function.Relu => FusedActivation.Relu,
+        Function.Clip => FusedActivation.Clamp(_lo, _hi),
+        _ => FusedActivation.None,
+    };
+
     internal override bool InPlace => true;
 
     internal override void Forward(ParallelJob job, int threads)

@@ -11,6 +11,8 @@ namespace CnnService.Engine.Layers;
 /// dimension (see <see cref="Broadcast"/>), each row one SIMD run against a run or a repeated value:
 /// a residual add or SiLU's x * sigmoid(x) is one run per item, a squeeze-and-excite gate or a
 /// per-channel scale one run per channel. Writes over its first input when the output has its shape.
+/// A mul of a tensor and its own sigmoid is SiLU: the model's plan fuses the sigmoid in (<see cref="FuseSilu"/>),
+/// and the mul then computes x * sigmoid(x) in one pass.
 /// </summary>
 public sealed unsafe class Binary : Layer, IParallelWork
 {
@@ -26,6 +28,7 @@ public sealed unsafe class Binary : Layer, IParallelWork
     private readonly Broadcast _plan;
     private readonly long _leftItem, _rightItem; // floats per item of each operand; 0 for the constant
     private readonly int _blocks;                // blocks per row
+    private bool _silu;
 
     internal Binary(LayerSpec spec, string where, TensorShape[] inputs, IWeightSource weights, SimdLevel simd)
         : base(spec.Type, spec.Name, inputs, Output(spec, where, inputs, out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst))
@@ -61,14 +64,44 @@ public sealed unsafe class Binary : Layer, IParallelWork
     /// <summary>Elementwise over the first input when it already has the output's shape; a broadcast output is a new tensor.</summary>
     internal override bool InPlace => OutputShape == InputShape;
 
+    /// <summary>True when the plan has fused the sigmoid of one operand into this mul: it computes x * sigmoid(x).</summary>
+    internal bool FusedSilu => _silu;
+
+    /// <summary>Whether this is a mul of two same-shape tensors, so that a sigmoid of one of them can be fused in.</summary>
+    internal bool CanFuseSilu => _op == Operation.Mul && _constant is null && InputShapes[0] == OutputShape && InputShapes[1] == OutputShape;
+
+    /// <summary>Set once by the model's plan, before the model is used: the second operand is the sigmoid of the first,
+    /// whose layer runs nothing (so both inputs are the first operand's buffer).</summary>
+    internal void FuseSilu()
+    {
+        if (!CanFuseSilu) throw new InvalidOperationException("Only a mul of two same-shape tensors computes SiLU.");
+        _silu = true;
+    }
+
     internal override void Forward(ParallelJob job, int threads)
     {
         long length = (long)job.Batch * OutputShape.Size;
+        if (_silu && !job.Unfused)
+        {
+            // An exponential per element: split across threads as soon as a sigmoid would be.
+            job.Run(this, Parallelism.Chunks(16 * length, SiluBlocks(length), threads), threads);
+            return;
+        }
+
         job.Run(this, Parallelism.Chunks(_op == Operation.Div ? 4 * length : length, Items(job.Batch), threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
+        if (_silu && !job.Unfused)
+        {
+            long length = (long)job.Batch * OutputShape.Size;
+            (int first, int last) = Parallelism.Range(SiluBlocks(length), job.Chunks, chunk);
+            nint from = (nint)first * Block, count = (nint)Math.Min((long)last * Block, length) - from;
+            UnaryDriver.Apply(new SiluOperator(), (float*)job.Inputs[0] + from, job.Output + from, count, _simd);
+            return;
+        }
+
         (int start, int end) = Parallelism.Range(Items(job.Batch), job.Chunks, chunk);
         fixed (float* constant = _constant)
         {
@@ -120,6 +153,8 @@ public sealed unsafe class Binary : Layer, IParallelWork
     }
 
     private int Items(int batch) => batch * _plan.RowsPerItem * _blocks;
+
+    private static int SiluBlocks(long length) => (int)((length + Block - 1) / Block);
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape[] inputs,
         out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst)

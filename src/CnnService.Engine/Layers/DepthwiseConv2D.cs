@@ -8,7 +8,9 @@ namespace CnnService.Engine.Layers;
 /// A conv2d with one group per input channel (groups = C; MobileNet, EfficientNet): each input
 /// channel feeds filters/C output channels (the channel multiplier, usually 1), each through its
 /// own kernel. Run by <see cref="DepthwiseConv"/>, one (image, channel) plane per work item, with
-/// zero padding, bias and a following ReLU inside the kernel.
+/// zero padding and bias inside the kernel, and the activations on either side fused by the model's plan:
+/// the one before (ReLU6, SiLU after a 1x1 expansion) applied as the input is read, the one after
+/// (ReLU, ReLU6, SiLU) as the output is stored.
 /// </summary>
 public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 {
@@ -18,6 +20,7 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
     private readonly int _multiplier;
     private readonly DepthwiseGeometry _geometry;
     private readonly SimdLevel _simd;
+    private FusedActivation _pre, _post;
 
     internal DepthwiseConv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
@@ -26,6 +29,7 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
             throw new ModelFormatException($"{where}: a depthwise convolution pads with zeros, got padding_mode \"{spec.PaddingMode}\".");
         _simd = simd;
         FusedRelu = fuseRelu;
+        _post = fuseRelu ? FusedActivation.Relu : FusedActivation.None;
         int m = OutputShape.C;
         _multiplier = m / input.C;
         _geometry = new DepthwiseGeometry(input.H, input.W, win.KH, win.KW, win.SH, win.SW, win.Top, win.Left, win.OH, win.OW);
@@ -55,6 +59,19 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 
     public bool FusedRelu { get; }
 
+    /// <summary>The activation of the layer before, applied here to the input as it is read (that layer runs nothing).</summary>
+    internal FusedActivation FusedInput => _pre;
+
+    /// <summary>The activation applied to the output as it is stored: a fused ReLU, or a clip or SiLU the plan fused.</summary>
+    internal FusedActivation FusedOutput => _post;
+
+    /// <summary>Set once by the model's plan, before the model is used: an activation to apply on the input and one on the output.</summary>
+    internal void Fuse(FusedActivation pre, FusedActivation post)
+    {
+        if (!pre.IsNone) _pre = pre;
+        if (!post.IsNone) _post = post;
+    }
+
     /// <summary>[filters, 1, kh, kw], as PyTorch stores them.</summary>
     public float[] CopyWeights() => (float[])_weights.Clone();
 
@@ -74,7 +91,8 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
         DepthwiseGeometry g = _geometry;
         int c = InputShape.C, kk = g.KH * g.KW, mult = _multiplier;
         nint inPlane = (nint)g.H * g.W, outPlanes = (nint)mult * g.OH * g.OW;
-        bool relu = FusedRelu && !job.Unfused;
+        // Unfused (a trace) runs the fused layers on their own: neither end applies here.
+        FusedActivation pre = job.Unfused ? FusedActivation.None : _pre, post = job.Unfused ? FusedActivation.None : _post;
         float* scratch = _simd == SimdLevel.Scalar ? null : ThreadScratch.Get(DepthwiseConv.ScratchFloats(g));
         fixed (float* weights = _weights, bias = _bias)
         {
@@ -83,7 +101,7 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
                 // Plane n*C + ch of the input feeds output channels ch*mult .. ch*mult + mult-1 of image n: planes n*C*mult + ch*mult + j.
                 int ch = plane % c;
                 DepthwiseConv.Plane(_simd, job.Input + plane * inPlane, weights + ch * mult * kk, bias + ch * mult, mult,
-                    job.Output + plane * outPlanes, relu, g, scratch);
+                    job.Output + plane * outPlanes, pre, post, g, scratch);
             }
         }
     }

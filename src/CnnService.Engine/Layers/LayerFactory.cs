@@ -28,7 +28,7 @@ internal static class LayerFactory
             "relu" or "sigmoid" or "tanh" or "clip" or "hardsigmoid" or "hardswish" => new Activation(spec, where, input, simd),
             "maxpool2d" => new MaxPool2D(spec, where, input, simd),
             "avgpool2d" => new AvgPool2D(spec, where, input, simd),
-            "global_avgpool" => new GlobalAvgPool(spec.Name, input),
+            "global_avgpool" => new GlobalAvgPool(spec.Name, input, simd),
             "flatten" => new Flatten(spec.Name, input),
             "dropout" => new Dropout(spec, where, input),
             "lrn" => new Lrn(spec, where, input),

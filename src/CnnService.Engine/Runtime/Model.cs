@@ -78,7 +78,8 @@ public sealed unsafe partial class Model : IParallelWork
     /// <summary>The layers layer <paramref name="index"/> reads, by index into <see cref="Layers"/>; -1 is the model's input.</summary>
     public IReadOnlyList<int> InputsOf(int index) => _inputs[index].Select(t => t - 1).ToArray();
 
-    /// <summary>True for a ReLU that runs inside the layer before it (in its GEMM's store) rather than on its own.</summary>
+    /// <summary>True for a layer that runs inside another rather than on its own: a ReLU in the GEMM store of the layer
+    /// before it, a sigmoid in the mul that makes it SiLU, an activation in a depthwise convolution next to it.</summary>
     public bool IsFusedAway(int index) => _fusedAway[index];
     public IReadOnlyList<string> Labels => Spec.Labels;
     public long Parameters => _layers.Sum(l => l.Parameters);
@@ -118,6 +119,8 @@ public sealed unsafe partial class Model : IParallelWork
             int t = inputs[i][0];
             fusedAway[i] = layer.Type == "relu" && t > 0 && fuse[t - 1] && layers[t - 1] is IConvolution { FusedRelu: true } or Dense { FusedRelu: true };
         }
+
+        FuseActivations(layers, inputs, fusedAway);
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)

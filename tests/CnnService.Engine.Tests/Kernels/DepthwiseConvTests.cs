@@ -25,6 +25,9 @@ public unsafe class DepthwiseConvTests
         [8, 8, 3, 3, 1, 1, 4, 4, 4, 4, 1],       // padding wider than the kernel: whole rows and columns of zeros
         [6, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1],      // 1x1 stride 2
         [60, 100, 5, 5, 2, 2, 2, 2, 2, 2, 2],    // two bands of rows, multiplier 2
+        [14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2 on rows shorter than the split's vectors (MobileNet's 14 to 7)
+        [28, 29, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // the same for 5x5, odd width (EfficientNet's 28 to 14)
+        [9, 28, 3, 3, 2, 2, 0, 0, 1, 1, 1],      // short stride-2 rows with TensorFlow-style padding (right only)
     ];
 
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
@@ -66,8 +69,76 @@ public unsafe class DepthwiseConvTests
         Assert.All(output.AsSpan(outFloats).ToArray(), v => Assert.Equal(12345f, v));
     }
 
+    /// <summary>The activations the plan fuses, on the input side and on the output side.</summary>
+    private static readonly (FusedActivation Pre, FusedActivation Post)[] Fusions =
+    [
+        (FusedActivation.Clamp(0, 6), FusedActivation.None),
+        (FusedActivation.Clamp(0.25f, 0.75f), FusedActivation.Clamp(-0.5f, 0.5f)),   // a lower bound above zero must not reach the padding
+        (FusedActivation.Silu, FusedActivation.None),
+        (FusedActivation.None, FusedActivation.Silu),
+        (FusedActivation.Silu, FusedActivation.Clamp(0, 6)),
+    ];
+
+    [Theory]
+    [MemberData(nameof(GeometriesAtEveryVectorLevel))]
+    public void Fused_activations_on_either_side_match_the_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
+    {
+        DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
+        float[] input = TestModels.Random(h * w, seed: 7, scale: 4f), weights = TestModels.Random(mult * kh * kw, seed: 8), bias = TestModels.Random(mult, seed: 9);
+        foreach (var (pre, post) in Fusions)
+        {
+            float[] expected = Run(SimdLevel.Scalar, input, weights, bias, mult, pre, post, g);
+            float[] actual = Run(level, input, weights, bias, mult, pre, post, g);
+
+            TestModels.AssertClose(expected, actual, 1e-5f);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(GeometriesAtEveryVectorLevel))]
+    public void The_kernel_with_an_input_activation_stays_inside_its_scratch(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
+    {
+        // Converting a row in whole vectors writes past it: into rows written later or the scratch's own slack, never beyond.
+        DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
+        float[] input = TestModels.Random(h * w, seed: 7), weights = TestModels.Random(mult * kh * kw, seed: 8), bias = new float[mult];
+        var output = new float[mult * g.OH * g.OW];
+        long floats = DepthwiseConv.ScratchFloats(g);
+        var scratch = new float[floats + 64];
+        scratch.AsSpan((int)floats).Fill(12345f);
+
+        fixed (float* x = input, k = weights, b = bias, y = output, s = scratch)
+            DepthwiseConv.Plane(level, x, k, b, mult, y, FusedActivation.Silu, FusedActivation.None, g, s);
+
+        Assert.All(scratch.AsSpan((int)floats).ToArray(), v => Assert.Equal(12345f, v));
+    }
+
+    [Fact]
+    public void The_scalar_twin_applies_the_input_activation_to_the_input_and_not_to_the_padding()
+    {
+        // A 1x1 input padded to 3x3 and a kernel of ones: the sum is clamp(x) alone, the eight zeros of padding stay zero.
+        var g = new DepthwiseGeometry(1, 1, 3, 3, 1, 1, 1, 1, 1, 1);
+        float[] input = [-2f], weights = Enumerable.Repeat(1f, 9).ToArray(), bias = [0f];
+
+        float[] y = Run(SimdLevel.Scalar, input, weights, bias, 1, FusedActivation.Clamp(0.5f, 6), FusedActivation.None, g);
+
+        Assert.Equal([0.5f], y);
+    }
+
     private static DepthwiseGeometry Geometry(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right) =>
         new(h, w, kh, kw, sh, sw, top, left, (h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1);
+
+    private static float[] Run(SimdLevel level, float[] input, float[] weights, float[] bias, int mult, FusedActivation pre, FusedActivation post, DepthwiseGeometry g)
+    {
+        var output = new float[mult * g.OH * g.OW];
+        var scratch = new float[DepthwiseConv.ScratchFloats(g)];
+        fixed (float* x = input, k = weights, b = bias, y = output, s = scratch)
+        {
+            if (level == SimdLevel.Scalar) DepthwiseConv.PlaneScalar(x, k, b, mult, y, pre, post, g);
+            else DepthwiseConv.Plane(level, x, k, b, mult, y, pre, post, g, s);
+        }
+
+        return output;
+    }
 
     private static float[] Run(SimdLevel level, float[] input, float[] weights, float[] bias, int mult, bool relu, DepthwiseGeometry g)
     {

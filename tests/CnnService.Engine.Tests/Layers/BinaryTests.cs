@@ -102,6 +102,25 @@ public class BinaryTests
         TestModels.AssertClose(Reference.Broadcast(x, input, true, value, constant, false, 7, Ops["mul"]), TestModels.Forward(model, x, 7), 1e-6f);
     }
 
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void A_subnormal_product_is_flushed_to_zero_and_normal_ones_are_kept(SimdLevel simd)
+    {
+        // A gate of 1e-30 on 1e-10 gives 1e-40, subnormal: zero instead. 2^-126 itself is normal and stays; NaN stays NaN.
+        var input = new TensorShape(19, 1, 1);   // 16 lanes and a scalar tail
+        float[] x = Enumerable.Repeat(1e-10f, 19).ToArray();
+        x[3] = -1e-10f; x[7] = 1.17549435e-18f; x[17] = float.NaN; x[18] = 1e-10f;
+        float[] gate = Enumerable.Repeat(1e-30f, 19).ToArray();
+        gate[7] = 1e-20f; gate[18] = 1e-30f;
+        Model model = WithConstant("mul", input, input, false, gate, simd, threads: 1);
+
+        float[] y = TestModels.Forward(model, x, 1);
+
+        Assert.All(new[] { 0, 1, 2, 3, 16, 18 }, i => Assert.Equal(0f, MathF.Abs(y[i])));
+        Assert.Equal(1.17549435e-38f, y[7]);
+        Assert.True(float.IsNaN(y[17]));
+    }
+
     [Fact]
     public void Writes_over_its_first_input_only_when_the_output_has_its_shape()
     {

@@ -29,6 +29,7 @@ internal static class GraphReference
                 "dense" => (Reference.Dense(a, n, s.Size, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], l.Units!.Value), new TensorShape(l.Units!.Value, 1, 1)),
                 "relu" => (Reference.Map(a, v => Math.Max(v, 0)), s),
                 "sigmoid" => (Reference.Map(a, v => 1 / (1 + Math.Exp(-v))), s),
+                "clip" => (Reference.Map(a, v => Math.Min(Math.Max(v, Bound(l, "min", double.NegativeInfinity)), Bound(l, "max", double.PositiveInfinity))), s),
                 "maxpool2d" => Pool(l, a, s, n),
                 "global_avgpool" => (Reference.GlobalAvgPool(a, n, s.C, s.H * s.W), new TensorShape(s.C, 1, 1)),
                 "add" => Binary(a, s, values[ins[1]], shapes[ins[1]], n, (p, q) => p + q),
@@ -46,12 +47,17 @@ internal static class GraphReference
         return values.Skip(1).ToArray();
     }
 
+    private static double Bound(LayerSpec l, string key, double none) => l.Extra?[key] is { } v ? double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : none;
+
     private static (float[], TensorShape) Conv(LayerSpec l, Dictionary<string, float[]> tensors, float[] x, TensorShape s, int n)
     {
         (int kh, int kw) = (l.Kernel!.Value.H, l.Kernel!.Value.W);
         (int sh, int sw) = l.Stride is { } st ? (st.H, st.W) : (1, 1);
         (int top, int left) = (l.Padding.Top, l.Padding.Left);
         int oh = (s.H + 2 * top - kh) / sh + 1, ow = (s.W + 2 * left - kw) / sw + 1, m = l.Filters!.Value;
+        int groups = l.Extra?["groups"]?.GetValue<int>() ?? 1;
+        if (groups > 1)
+            return (Reference.GroupedConv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], m, groups, kh, kw, sh, sw, 1, 1, top, left, oh, ow), new TensorShape(m, oh, ow));
         float[] y = Reference.Conv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], m, kh, kw, sh, sw, top, left, oh, ow, reflect: false);
         return (y, new TensorShape(m, oh, ow));
     }

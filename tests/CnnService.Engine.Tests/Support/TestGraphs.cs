@@ -6,7 +6,7 @@ namespace CnnService.Engine.Tests.Support;
 /// <summary>Small graphs with the shapes of real networks' blocks, for the graph engine's tests.</summary>
 internal static class TestGraphs
 {
-    public static readonly string[] Names = ["residual", "inception", "three-readers", "squeeze-excite"];
+    public static readonly string[] Names = ["residual", "inception", "three-readers", "squeeze-excite", "inverted-residual", "mbconv"];
 
     public static ModelSpec Get(string name) => name switch
     {
@@ -14,6 +14,8 @@ internal static class TestGraphs
         "inception" => Inception(),
         "three-readers" => ThreeReaders(),
         "squeeze-excite" => SqueezeExcite(),
+        "inverted-residual" => InvertedResidual(),
+        "mbconv" => MbConv(),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -58,6 +60,59 @@ internal static class TestGraphs
         new LayerSpec { Type = "dense", Name = "fc2", Units = 8 },
         Layer("sigmoid", "gate"),
         Layer("mul", "scaled", "trunk", "gate"));
+
+    /// <summary>
+    /// MobileNet V2's blocks: expand 1x1, ReLU6, depthwise 3x3, ReLU6, project 1x1 (a residual add at stride 1),
+    /// then a stride-2 block; the plan fuses each clip into the depthwise convolution next to it (one with a
+    /// lower bound above zero, which must not reach the padding). Odd widths (19, then 10) leave every vector loop a tail.
+    /// </summary>
+    public static ModelSpec InvertedResidual() => Graph(new TensorShape(4, 11, 19),
+        Conv("stem", 6, 1, 0),
+        Clip("a", 0, 6),
+        Depthwise("dw1", 6, 3, 1, 1),
+        Clip("b", 0, 6),
+        Conv("p1", 6, 1, 0),
+        Layer("add", "sum", "p1", "stem"),
+        Conv("e2", 12, 1, 0),
+        Clip("c", 0.25f, 6),
+        Depthwise("dw2", 12, 3, 2, 1),
+        Clip("d", -1, 0.5f),
+        Conv("p2", 5, 1, 0));
+
+    /// <summary>
+    /// EfficientNet's MBConv: expand 1x1, SiLU (sigmoid, then mul), depthwise 5x5 with stride 2, SiLU,
+    /// squeeze-and-excite (mean, 1x1, SiLU, 1x1, sigmoid, scale), project 1x1; then a depthwise 3x3 whose
+    /// output is read by its ReLU6 and by an add, so the ReLU6 runs on its own.
+    /// </summary>
+    public static ModelSpec MbConv() => Graph(new TensorShape(3, 13, 21),
+        Conv("e", 8, 1, 0),
+        Layer("sigmoid", "es"),
+        Layer("mul", "ex", "e", "es"),
+        Depthwise("dw", 8, 5, 2, 2),
+        Layer("sigmoid", "ds"),
+        Layer("mul", "dx", "ds", "dw"),
+        Layer("global_avgpool", "sq"),
+        Conv("r", 2, 1, 0),
+        Layer("sigmoid", "rs"),
+        Layer("mul", "rx", "r", "rs"),
+        Conv("x", 8, 1, 0),
+        Layer("sigmoid", "gate"),
+        Layer("mul", "scaled", "dx", "gate"),
+        Conv("p", 4, 1, 0),
+        Depthwise("dw3", 4, 3, 1, 1),
+        Clip("six", 0, 6),
+        Layer("add", "out", "six", "dw3"));
+
+    public static LayerSpec Depthwise(string name, int channels, int kernel, int stride, int padding) => new()
+    {
+        Type = "conv2d", Name = name, Filters = channels, Kernel = Pair.Square(kernel), Stride = Pair.Square(stride), Padding = Padding.Of(padding, padding),
+        Extra = new System.Text.Json.Nodes.JsonObject { ["groups"] = channels },
+    };
+
+    public static LayerSpec Clip(string name, float min, float max) => new()
+    {
+        Type = "clip", Name = name, Extra = new System.Text.Json.Nodes.JsonObject { ["min"] = min, ["max"] = max },
+    };
 
     public static LayerSpec Conv(string name, int filters, int kernel, int padding, string? input = null) => new()
     {

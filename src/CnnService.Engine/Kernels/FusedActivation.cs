@@ -1,0 +1,39 @@
+namespace CnnService.Engine.Kernels;
+
+/// <summary>Which elementwise function a kernel fuses: none, a clamp to [Lo, Hi] (ReLU, ReLU6, clip), or SiLU.</summary>
+internal enum FusedActivationKind { None, Clamp, Silu }
+
+/// <summary>
+/// An activation a kernel applies as it reads its input or stores its output, so that it needs no
+/// pass of its own over memory (the depthwise convolution fuses one at each end).
+/// </summary>
+internal readonly record struct FusedActivation(FusedActivationKind Kind, float Lo, float Hi)
+{
+    public static FusedActivation None => default;
+
+    /// <summary>max(x, 0), as a clamp to [0, +infinity].</summary>
+    public static FusedActivation Relu => new(FusedActivationKind.Clamp, 0f, float.PositiveInfinity);
+
+    public static FusedActivation Silu => new(FusedActivationKind.Silu, 0f, 0f);
+
+    /// <summary>min(max(x, lo), hi); an infinite bound is no bound.</summary>
+    public static FusedActivation Clamp(float lo, float hi) => new(FusedActivationKind.Clamp, lo, hi);
+
+    public bool IsNone => Kind == FusedActivationKind.None;
+
+    /// <summary>The scalar twin, as the layer it stands for computes it.</summary>
+    public float Apply(float x) => Kind switch
+    {
+        FusedActivationKind.Clamp => new ClipOperator(Lo, Hi).Invoke(x),
+        FusedActivationKind.Silu => new SiluOperator().Invoke(x),
+        _ => x,
+    };
+
+    public override string ToString() => Kind switch
+    {
+        FusedActivationKind.Clamp when Lo == 0 && float.IsPositiveInfinity(Hi) => "relu",
+        FusedActivationKind.Clamp => $"clip [{Lo}, {Hi}]",
+        FusedActivationKind.Silu => "silu",
+        _ => "none",
+    };
+}
