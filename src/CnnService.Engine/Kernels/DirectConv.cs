@@ -73,67 +73,85 @@ internal static unsafe class DirectConv
         where TStride : struct, IStride
     {
         int S = TStride.S;
-        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
-        Vector512<float> c0a = bias0, c0b = bias1, c1a = bias0, c1b = bias1, c2a = bias0, c2b = bias1, c3a = bias0, c3b = bias1, c4a = bias0, c4b = bias1, c5a = bias0, c5b = bias1, c6a = bias0, c6b = bias1;
-        Vector512<float> c7a = bias0, c7b = bias1, c8a = bias0, c8b = bias1, c9a = bias0, c9b = bias1, c10a = bias0, c10b = bias1, c11a = bias0, c11b = bias1, c12a = bias0, c12b = bias1, c13a = bias0, c13b = bias1;
-        for (int c = 0; c < channels; c++, input += plane)
+        // Depth blocks of at most Gemm.MaxDepthBlock steps, each summed from zero and added to the
+        // earlier blocks' total, the bias last: as the GEMM kernels and MLAS do. One running sum over
+        // all of K, seeded with the bias, rounds twice as far from ONNX Runtime on deep 1x1 convs.
+        int blocks = (channels * tapCount + Gemm.MaxDepthBlock - 1) / Gemm.MaxDepthBlock;
+        int perBlock = (channels + blocks - 1) / blocks;
+        for (int c0 = 0; c0 < channels; c0 += perBlock)
         {
-            for (int t = 0; t < tapCount; t++, w += Channels)
+            Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default;
+            Vector512<float> c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default, c12a = default, c12b = default, c13a = default, c13b = default;
+            for (int c = c0, cEnd = Math.Min(channels, c0 + perBlock); c < cEnd; c++, input += plane)
             {
-                // Positions 0-6 read x, 7-13 read y: the same row further on, or (rows of 7) the next row.
-                float* x = input + taps[t], y = x + second;
-                Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16);
-                c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
-                c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
-                c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
-                c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w0, c3a); c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w1, c3b);
-                c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
-                c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
-                c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
-                c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
-                c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
-                c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
-                c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
-                c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
-                c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
-                c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
+                for (int t = 0; t < tapCount; t++, w += Channels)
+                {
+                    // Positions 0-6 read x, 7-13 read y: the same row further on, or (rows of 7) the next row.
+                    float* x = input + taps[t], y = x + second;
+                    Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16);
+                    c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
+                    c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
+                    c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
+                    c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w0, c3a); c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w1, c3b);
+                    c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
+                    c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
+                    c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
+                    c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
+                    c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
+                    c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
+                    c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
+                    c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
+                    c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
+                    c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
+                }
             }
+
+            if (c0 > 0)
+            {
+                c0a += Vector512.Load(scratch + 0); c0b += Vector512.Load(scratch + 16);
+                c1a += Vector512.Load(scratch + 32); c1b += Vector512.Load(scratch + 48);
+                c2a += Vector512.Load(scratch + 64); c2b += Vector512.Load(scratch + 80);
+                c3a += Vector512.Load(scratch + 96); c3b += Vector512.Load(scratch + 112);
+                c4a += Vector512.Load(scratch + 128); c4b += Vector512.Load(scratch + 144);
+                c5a += Vector512.Load(scratch + 160); c5b += Vector512.Load(scratch + 176);
+                c6a += Vector512.Load(scratch + 192); c6b += Vector512.Load(scratch + 208);
+                c7a += Vector512.Load(scratch + 224); c7b += Vector512.Load(scratch + 240);
+                c8a += Vector512.Load(scratch + 256); c8b += Vector512.Load(scratch + 272);
+                c9a += Vector512.Load(scratch + 288); c9b += Vector512.Load(scratch + 304);
+                c10a += Vector512.Load(scratch + 320); c10b += Vector512.Load(scratch + 336);
+                c11a += Vector512.Load(scratch + 352); c11b += Vector512.Load(scratch + 368);
+                c12a += Vector512.Load(scratch + 384); c12b += Vector512.Load(scratch + 400);
+                c13a += Vector512.Load(scratch + 416); c13b += Vector512.Load(scratch + 432);
+            }
+
+            // [position][channel] into scratch (rows 14 and 15 are never stored).
+            c0a.Store(scratch + 0); c0b.Store(scratch + 16);
+            c1a.Store(scratch + 32); c1b.Store(scratch + 48);
+            c2a.Store(scratch + 64); c2b.Store(scratch + 80);
+            c3a.Store(scratch + 96); c3b.Store(scratch + 112);
+            c4a.Store(scratch + 128); c4b.Store(scratch + 144);
+            c5a.Store(scratch + 160); c5b.Store(scratch + 176);
+            c6a.Store(scratch + 192); c6b.Store(scratch + 208);
+            c7a.Store(scratch + 224); c7b.Store(scratch + 240);
+            c8a.Store(scratch + 256); c8b.Store(scratch + 272);
+            c9a.Store(scratch + 288); c9b.Store(scratch + 304);
+            c10a.Store(scratch + 320); c10b.Store(scratch + 336);
+            c11a.Store(scratch + 352); c11b.Store(scratch + 368);
+            c12a.Store(scratch + 384); c12b.Store(scratch + 400);
+            c13a.Store(scratch + 416); c13b.Store(scratch + 432);
         }
 
-        if (relu)
+        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+        for (int j = 0; j < Width; j++)
         {
-            Vector512<float> z = Vector512<float>.Zero;
-            c0a = Vector512.Max(c0a, z); c0b = Vector512.Max(c0b, z);
-            c1a = Vector512.Max(c1a, z); c1b = Vector512.Max(c1b, z);
-            c2a = Vector512.Max(c2a, z); c2b = Vector512.Max(c2b, z);
-            c3a = Vector512.Max(c3a, z); c3b = Vector512.Max(c3b, z);
-            c4a = Vector512.Max(c4a, z); c4b = Vector512.Max(c4b, z);
-            c5a = Vector512.Max(c5a, z); c5b = Vector512.Max(c5b, z);
-            c6a = Vector512.Max(c6a, z); c6b = Vector512.Max(c6b, z);
-            c7a = Vector512.Max(c7a, z); c7b = Vector512.Max(c7b, z);
-            c8a = Vector512.Max(c8a, z); c8b = Vector512.Max(c8b, z);
-            c9a = Vector512.Max(c9a, z); c9b = Vector512.Max(c9b, z);
-            c10a = Vector512.Max(c10a, z); c10b = Vector512.Max(c10b, z);
-            c11a = Vector512.Max(c11a, z); c11b = Vector512.Max(c11b, z);
-            c12a = Vector512.Max(c12a, z); c12b = Vector512.Max(c12b, z);
-            c13a = Vector512.Max(c13a, z); c13b = Vector512.Max(c13b, z);
+            float* row = scratch + j * Channels;
+            Vector512<float> a = Vector512.Load(row) + bias0, b = Vector512.Load(row + 16) + bias1;
+            if (relu) (a, b) = (Vector512.Max(a, Vector512<float>.Zero), Vector512.Max(b, Vector512<float>.Zero));
+            a.Store(row);
+            b.Store(row + 16);
         }
 
-        // [position][channel] into scratch (rows 14 and 15 are never stored), then 16 x 16 transposes to [channel][position].
-        c0a.Store(scratch + 0); c0b.Store(scratch + 16);
-        c1a.Store(scratch + 32); c1b.Store(scratch + 48);
-        c2a.Store(scratch + 64); c2b.Store(scratch + 80);
-        c3a.Store(scratch + 96); c3b.Store(scratch + 112);
-        c4a.Store(scratch + 128); c4b.Store(scratch + 144);
-        c5a.Store(scratch + 160); c5b.Store(scratch + 176);
-        c6a.Store(scratch + 192); c6b.Store(scratch + 208);
-        c7a.Store(scratch + 224); c7b.Store(scratch + 240);
-        c8a.Store(scratch + 256); c8b.Store(scratch + 272);
-        c9a.Store(scratch + 288); c9b.Store(scratch + 304);
-        c10a.Store(scratch + 320); c10b.Store(scratch + 336);
-        c11a.Store(scratch + 352); c11b.Store(scratch + 368);
-        c12a.Store(scratch + 384); c12b.Store(scratch + 400);
-        c13a.Store(scratch + 416); c13b.Store(scratch + 432);
+        // Then 16 x 16 transposes to [channel][position].
         Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(Width)).AsSingle();
         Transpose16.Store(scratch, Channels, output, p, mask);
         Transpose16.Store(scratch + 16, Channels, output + 16 * p, p, mask);

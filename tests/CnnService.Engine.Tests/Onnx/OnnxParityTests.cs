@@ -8,7 +8,9 @@ namespace CnnService.Engine.Tests.Onnx;
 /// <summary>
 /// The acceptance test of ONNX import: every real export (the seeds' nets at opsets 9, 13 and 17,
 /// torchvision's classifiers with random weights and non-trivial BatchNorm statistics) imported and
-/// run by the engine gives ONNX Runtime's outputs, within 1e-4 of the largest, at batch 1 and 2.
+/// run by the engine gives ONNX Runtime's outputs, within 1e-4 of the largest, at batch 1 and 2, on
+/// image-like inputs (<see cref="OnnxModels.SmoothImages"/>: on per-pixel noise, float32 itself cannot
+/// pin EfficientNet-B0's output to 1e-4, and the engine was 8.7e-5 from float64 there where ONNX Runtime was 2.3e-4).
 /// </summary>
 public sealed class OnnxParityTests(OnnxParityTests.References references) : IClassFixture<OnnxParityTests.References>
 {
@@ -45,7 +47,7 @@ public sealed class OnnxParityTests(OnnxParityTests.References references) : ICl
 
         internal (float[] Input, float[] Output) Of(OnnxModelEntry entry, int batch) => _runs.GetOrAdd((entry.Id, batch), _ =>
         {
-            float[] input = TestModels.Random(batch * entry.InputSize, seed: 7);
+            float[] input = OnnxModels.SmoothImages(batch, entry.Input, seed: 7);
             return (input, OnnxRuntimeReference.Run(entry.FullPath, input, entry.BatchShape(batch)).Values);
         });
     }

@@ -87,6 +87,39 @@ internal static class OnnxModels
         return image;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> image-like inputs of [C, H, W]: uniform values in [-1, 1] on a coarse grid (a
+    /// cell per 8 pixels), bilinearly upsampled, as make-onnx-models.py's smooth_images calibrates BatchNorm with.
+    /// Photographs are smooth like this; per-pixel noise is not, and on it EfficientNet-B0's random-weight logits
+    /// reach 1e4 and PyTorch's own float32 output is up to 2e-3 from its float64 one (1-3e-5 here), so no two
+    /// float32 runtimes could be held to each other on noise.
+    /// </summary>
+    public static float[] SmoothImages(int count, int[] chw, int seed)
+    {
+        int c = chw[0], h = chw[1], w = chw[2], gh = Math.Max(2, h / 8), gw = Math.Max(2, w / 8);
+        float[] grid = TestModels.Random(count * c * gh * gw, seed);
+        var images = new float[count * c * h * w];
+        for (int plane = 0; plane < count * c; plane++)
+            for (int y = 0; y < h; y++)
+            {
+                // Align-corners sampling of the grid: output row y sits at grid row y * (gh - 1) / (h - 1).
+                double gy = h == 1 ? 0 : y * (gh - 1.0) / (h - 1);
+                int y0 = Math.Min((int)gy, gh - 2);
+                double fy = gy - y0;
+                for (int x = 0; x < w; x++)
+                {
+                    double gx = w == 1 ? 0 : x * (gw - 1.0) / (w - 1);
+                    int x0 = Math.Min((int)gx, gw - 2);
+                    double fx = gx - x0;
+                    int g = (plane * gh + y0) * gw + x0;
+                    double top = grid[g] * (1 - fx) + grid[g + 1] * fx, bottom = grid[g + gw] * (1 - fx) + grid[g + gw + 1] * fx;
+                    images[((long)plane * h + y) * w + x] = (float)(top * (1 - fy) + bottom * fy);
+                }
+            }
+
+        return images;
+    }
+
     private static (IReadOnlyList<OnnxModelEntry>, string?) Load()
     {
         string manifest = Path.Combine(Folder, "manifest.json");
