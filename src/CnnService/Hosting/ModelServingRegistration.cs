@@ -41,6 +41,7 @@ public static class ModelServingRegistration
             PredictLimits limits = sp.GetRequiredService<IOptions<PredictLimits>>().Value;
             return new PredictRequestReader(limits, new ImageInput(limits).Decode);
         });
+        services.AddSingleton<Inference.InferenceService>();
         return services;
     }
 
