@@ -112,6 +112,7 @@ public sealed class V2InferTests(ShippedModelsService service) : IClassFixture<S
         (JsonElement head, byte[] binary) = await V2Wire.ReadAsync(response);
 
         Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(int.Parse(response.Headers.GetValues(V2Wire.HeaderLength).Single()) + 80, response.Content.Headers.ContentLength);
         JsonElement output = head.GetProperty("outputs")[0];
         Assert.False(output.TryGetProperty("data", out _));
         Assert.Equal(80, output.GetProperty("parameters").GetProperty("binary_data_size").GetInt32());

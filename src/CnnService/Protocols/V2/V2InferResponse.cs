@@ -35,24 +35,17 @@ internal static class V2InferResponse
             outputs.Add(new Output(o, classes, perImage));
         }
 
+        // The JSON is written first so that its length can lead (a binary answer's Inference-Header-Content-Length), and
+        // every answer carries a Content-Length, which some clients of the binary extension expect.
         bool binary = outputs.Exists(o => o.Request.Binary);
-        if (!binary)
-        {
-            response.ContentType = "application/json";
-            using (var json = new Utf8JsonWriter(response.BodyWriter))
-                WriteHeader(json, request, result, outputs);
-            await response.BodyWriter.FlushAsync(cancellationToken);
-            return;
-        }
-
-        var header = new ArrayBufferWriter<byte>(512);
+        var header = new ArrayBufferWriter<byte>(256 + (binary ? 0 : 16 * result.Output.Length));
         using (var json = new Utf8JsonWriter(header))
             WriteHeader(json, request, result, outputs);
         long total = header.WrittenCount;
         foreach (Output o in outputs) if (o.Request.Binary) total += o.BinarySize(result);
 
-        response.ContentType = "application/octet-stream";
-        response.Headers[V2InferRequest.HeaderLengthHeader] = header.WrittenCount.ToString(CultureInfo.InvariantCulture);
+        response.ContentType = binary ? "application/octet-stream" : "application/json";
+        if (binary) response.Headers[V2InferRequest.HeaderLengthHeader] = header.WrittenCount.ToString(CultureInfo.InvariantCulture);
         response.ContentLength = total;
         PipeWriter body = response.BodyWriter;
         body.Write(header.WrittenSpan);
