@@ -16,6 +16,7 @@ internal sealed record V2OutputRequest(string Name, bool Binary, int? Classifica
 internal sealed class V2InferRequest : IDisposable
 {
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+    private const int MaxRank = 8;
 
     private readonly JsonDocument _document;
 
@@ -129,6 +130,9 @@ internal sealed class V2InferRequest : IDisposable
     {
         if (!input.TryGetProperty("shape", out JsonElement shape) || shape.ValueKind != JsonValueKind.Array)
             throw InferenceException.Invalid($"{where} needs \"shape\", an array of dimensions.");
+        // No model here takes more than 4 dimensions; a longer shape is refused before an array of its length is made.
+        if (shape.GetArrayLength() > MaxRank)
+            throw InferenceException.Invalid($"{where}: shape has {shape.GetArrayLength()} dimensions; at most {MaxRank} are accepted.");
         var dims = new long[shape.GetArrayLength()];
         int i = 0;
         foreach (JsonElement dim in shape.EnumerateArray())
