@@ -31,6 +31,9 @@ public static class V2ModelEndpoints
             group.MapGet(prefix + "/ready", Ready).WithName("V2ModelReady" + suffix).WithSummary("200 when the model (version) is loaded and warm, 404 when not served");
             group.MapPost(prefix + "/infer", InferAsync).WithName("V2Infer" + suffix)
                 .WithSummary("Inference: an Open Inference Protocol v2 request, JSON or binary (Inference-Header-Content-Length)")
+                .WithDescription("{\"id\", \"inputs\": [{\"name\": \"input\", \"datatype\", \"shape\", \"data\"}], \"outputs\": [{\"name\": \"output\", \"parameters\": {\"classification\": k, \"binary_data\": true}}]}. "
+                    + "The input is FP32/FP16/FP64 [-1, C, H, W] already normalised, an integer type of the same shape holding raw pixels (the model's scale, mean and std are applied), "
+                    + "or BYTES [-1] of encoded images (base64 in JSON, raw in binary), decoded and preprocessed as /v1 predict does. Errors are {\"error\": \"...\"}.")
                 .DisableAntiforgery();
         }
 
