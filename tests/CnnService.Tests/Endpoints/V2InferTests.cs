@@ -190,4 +190,18 @@ public sealed class V2InferTests(ShippedModelsService service) : IClassFixture<S
         Assert.Equal("request-42", body.GetProperty("id").GetString());
         Assert.Equal("1", body.GetProperty("model_version").GetString());
     }
+
+    [Fact]
+    public async Task Binary_data_output_on_the_request_makes_every_output_binary()
+    {
+        JsonObject request = V2Wire.Request(V2Wire.Input("FP32", [1, 1, 28, 28], V2Wire.Floats(Instance(6))));
+        float[] expected = V2Wire.Data((await InferAsync("mnist", V2Wire.Json(request))).GetProperty("outputs")[0]);
+        request["parameters"] = new JsonObject { ["binary_data_output"] = true };
+
+        using HttpResponseMessage response = await _client.PostAsync("/v2/models/mnist/infer", V2Wire.Json(request));
+        (JsonElement head, byte[] binary) = await V2Wire.ReadAsync(response);
+
+        Assert.Equal(40, head.GetProperty("outputs")[0].GetProperty("parameters").GetProperty("binary_data_size").GetInt32());
+        Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(binary).ToArray());
+    }
 }

@@ -163,4 +163,12 @@ public sealed class V2RefusalTests(ShippedModelsService service) : IClassFixture
 
         Assert.Contains("Inference-Header-Content-Length", await RefusedAsync(content));
     }
+
+    [Fact]
+    public async Task Binary_bytes_that_no_input_claims_are_400()
+    {
+        string error = await RefusedAsync(V2Wire.Binary(Header(BinaryInput("FP32", new JsonArray(1, 1, 28, 28), 784 * 4)), new byte[784 * 4 + 3]));
+
+        Assert.Contains("3 byte(s) after the JSON header belong to no input", error);
+    }
 }
