@@ -17,10 +17,9 @@ namespace CnnService.Inference;
 /// dynamic batcher (so requests of every protocol share batches) and returns the output tensor.
 /// Every refusal is an <see cref="InferenceException"/> naming the input at fault.
 /// </summary>
-public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching, ServiceMetrics metrics)
+public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching, ImageInput imageInput, ServiceMetrics metrics)
 {
     private readonly PredictLimits _limits = limits.Value;
-    private readonly ImageInput _images = new(limits.Value);
 
     public async Task<InferenceResult> InferAsync(ModelVersion version, IReadOnlyList<InferInput> inputs, CancellationToken cancellationToken)
     {
@@ -83,7 +82,7 @@ public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<Ba
             input.Content.ReadBytes(input.Name, (i, encoded) =>
             {
                 if (encoded.IsEmpty) throw InferenceException.Invalid($"Input \"{input.Name}\" element {i} is empty; each BYTES element is one encoded image.");
-                _images.Decode(encoded, spec, batch.Next(), $"input \"{input.Name}\" element {i}");
+                imageInput.Decode(encoded, spec, batch.Next(), $"input \"{input.Name}\" element {i}");
             });
         }
         catch (PredictInputException e)
