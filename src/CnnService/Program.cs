@@ -1,5 +1,5 @@
 // The HTTP host: wiring only. Endpoints live in Endpoints/ (one file per resource), model serving in
-// Models/ and Batching/, request parsing in Predict/, the explain view in Explain/ and wwwroot/, metrics in Metrics/, set-up helpers in Hosting/.
+// Models/ and Batching/, request parsing in Predict/, the protocol-neutral inference path in Inference/ (Open Inference Protocol v2 codec in Protocols/V2), the explain view in Explain/ and wwwroot/, metrics in Metrics/, set-up helpers in Hosting/.
 using System.Text.Json;
 using CnnService.Endpoints;
 using CnnService.Hosting;
@@ -46,6 +46,8 @@ app.MapSampleEndpoints();
 app.MapPageEndpoints();
 app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
+app.MapV2ServerEndpoints();
+app.MapV2ModelEndpoints();
 
 app.Run();
 return 0;

@@ -36,11 +36,9 @@ public static class ModelServingRegistration
         services.AddSingleton<ModelRepository>();
         services.AddSingleton<IModelPublisher>(sp => sp.GetRequiredService<ModelRepository>());
         services.AddHostedService<ModelWatcher>();
-        services.AddSingleton(sp =>
-        {
-            PredictLimits limits = sp.GetRequiredService<IOptions<PredictLimits>>().Value;
-            return new PredictRequestReader(limits, new ImageInput(limits).Decode);
-        });
+        services.AddSingleton(sp => new ImageInput(sp.GetRequiredService<IOptions<PredictLimits>>().Value));
+        services.AddSingleton(sp => new PredictRequestReader(sp.GetRequiredService<IOptions<PredictLimits>>().Value, sp.GetRequiredService<ImageInput>().Decode));
+        services.AddSingleton<Inference.InferenceService>();
         return services;
     }
 

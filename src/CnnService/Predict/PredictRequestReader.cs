@@ -58,6 +58,13 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         }
     }
 
+    /// <summary>The whole body into a rented buffer (returned by the caller), for endpoints that read a format of their own; 413 past the cap.</summary>
+    internal async Task<(byte[] Buffer, int Length)> ReadWholeBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limits.MaxBodyBytes) throw TooLarge();
+        return await ReadBodyAsync(request.Body, cancellationToken);
+    }
+
     private async Task ReadMultipartAsync(HttpRequest request, MediaTypeHeaderValue media, InputSpec input, PredictInputs inputs, CancellationToken cancellationToken)
     {
         string? boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using CnnService.Batching;
-using CnnService.Models;
 using CnnService.Tests.Support;
 
 namespace CnnService.Tests.Endpoints;
@@ -15,33 +13,6 @@ public sealed class OverloadTests
 {
     private static readonly Dictionary<string, string?> Settings = new() { ["Batching:MaxQueuedImages"] = "2", ["Batching:RetryAfterSeconds"] = "3" };
 
-    private sealed class Gate
-    {
-        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Gate(ServiceFactory factory)
-        {
-            Assert.True(factory.Repository.TryAcquire("mnist", null, out ModelLease lease, out _));
-            using (lease) Batcher = lease.Version.Batcher;
-            Batcher.BeforeForward = () =>
-            {
-                _held.TrySetResult();
-                return _release.Task;
-            };
-        }
-
-        public DynamicBatcher Batcher { get; }
-        public Task Held => _held.Task.WaitAsync(TimeSpan.FromMinutes(1));
-        public void Release() => _release.TrySetResult();
-
-        public async Task QueuedAsync(int images)
-        {
-            using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            while (Batcher.QueuedImages != images) await Task.Delay(10, hang.Token);
-        }
-    }
-
     private static Task<HttpResponseMessage> PredictAsync(HttpClient client, int digit, CancellationToken cancellationToken = default) =>
         client.PostAsync("/v1/models/mnist/predict", new StringContent(MnistSamples.InstancesBody(digit), Encoding.UTF8, "application/json"), cancellationToken);
 
@@ -50,7 +21,7 @@ public sealed class OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new Gate(factory);
+        var gate = new BatcherGate(factory);
         Task<HttpResponseMessage> running = PredictAsync(client, 0);
         await gate.Held;
         Task<HttpResponseMessage>[] queued = [PredictAsync(client, 1), PredictAsync(client, 2)];
@@ -73,7 +44,7 @@ public sealed class OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new Gate(factory);
+        var gate = new BatcherGate(factory);
         Task<HttpResponseMessage> running = PredictAsync(client, 0);
         await gate.Held;
         using var giveUp = new CancellationTokenSource();

@@ -1,0 +1,110 @@
+using System.Buffers;
+using System.Globalization;
+using CnnService.Batching;
+using CnnService.Inference;
+using CnnService.Models;
+using CnnService.Predict;
+using CnnService.Protocols.V2;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace CnnService.Endpoints;
+
+/// <summary>
+/// The Open Inference Protocol v2 model endpoints, each with and without <c>/versions/{version}</c> (without: the
+/// default version): <c>GET /v2/models/{name}</c> (metadata), <c>GET .../ready</c> and <c>POST .../infer</c>, JSON or
+/// with the binary tensor data extension, with the classification extension. Inference runs through the shared
+/// <see cref="InferenceService"/> and the version's batcher, holding a lease like <c>/v1</c> predict; refusals are
+/// <c>{"error": "..."}</c> with 400, 404, 413 or 429.
+/// </summary>
+public static class V2ModelEndpoints
+{
+    public static RouteGroupBuilder MapV2ModelEndpoints(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder group = app.MapGroup("/v2/models/{name}").WithTags("Open Inference Protocol v2");
+
+        foreach (string prefix in (string[])["", "/versions/{version}"])
+        {
+            string suffix = prefix.Length == 0 ? "" : "Version";
+            group.MapGet(prefix, Metadata).WithName("V2ModelMetadata" + suffix).WithSummary("Model metadata: versions, platform, input and output tensors");
+            group.MapGet(prefix + "/ready", Ready).WithName("V2ModelReady" + suffix).WithSummary("200 when the model (version) is loaded and warm, 404 when not served");
+            group.MapPost(prefix + "/infer", InferAsync).WithName("V2Infer" + suffix)
+                .WithSummary("Inference: an Open Inference Protocol v2 request, JSON or binary (Inference-Header-Content-Length)")
+                .WithDescription("{\"id\", \"inputs\": [{\"name\": \"input\", \"datatype\", \"shape\", \"data\"}], \"outputs\": [{\"name\": \"output\", \"parameters\": {\"classification\": k, \"binary_data\": true}}]}. "
+                    + "The input is FP32/FP16/FP64 [-1, C, H, W] already normalised, an integer type of the same shape holding raw pixels (the model's scale, mean and std are applied), "
+                    + "or BYTES [-1] of encoded images (base64 in JSON, raw in binary), decoded and preprocessed as /v1 predict does. Errors are {\"error\": \"...\"}.")
+                .DisableAntiforgery();
+        }
+
+        return group;
+    }
+
+    private static IResult Metadata(string name, HttpContext context, ModelRepository repository)
+    {
+        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
+        using (lease)
+        {
+            ModelVersion version = lease.Version;
+            string[] versions = repository.Models.TryGetValue(name, out ServedModel? model)
+                ? model.Loaded.Keys.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray()
+                : [version.Version.ToString(CultureInfo.InvariantCulture)];
+            return TypedResults.Ok(new V2ModelMetadata(name, versions, InferenceSignature.Platform(version),
+                [InferenceSignature.Input(version.Model)], [InferenceSignature.Output(version.Model)]));
+        }
+    }
+
+    private static IResult Ready(string name, HttpContext context, ModelRepository repository)
+    {
+        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
+        using (lease) return TypedResults.Ok(new { name, ready = true });
+    }
+
+    private static async Task<IResult> InferAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
+        InferenceService inference, IOptions<BatchingOptions> batching, IDiagnosticContext log)
+    {
+        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
+        using (lease)
+        {
+            byte[]? body = null;
+            try
+            {
+                (body, int length) = await reader.ReadWholeBodyAsync(context.Request, context.RequestAborted);
+                using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
+                InferenceResult result = await inference.InferAsync(lease.Version, request.Inputs, context.RequestAborted);
+                log.Set("Images", result.Count);
+                log.Set("BatchSize", result.BatchSize);
+                context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{lease.Version.Version}, {result.Count} image(s), batch of {result.BatchSize} (v2)";
+                await V2InferResponse.WriteAsync(context.Response, request, result, context.RequestAborted);
+                return Results.Empty;
+            }
+            catch (PredictInputException e)
+            {
+                return V2Results.Error(context, InferenceException.From(e), batching.Value);
+            }
+            catch (InferenceException e)
+            {
+                return V2Results.Error(context, e, batching.Value);
+            }
+            finally
+            {
+                if (body is not null) ArrayPool<byte>.Shared.Return(body);
+            }
+        }
+    }
+
+    /// <summary>The route's version (default when absent) leased and labelled as every model request is, or the v2 error: 400 for a bad version, 404 when not served.</summary>
+    private static bool TryAcquire(string name, HttpContext context, ModelRepository repository, out ModelLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? error)
+    {
+        (lease, error) = (default, null);
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem))
+        {
+            error = V2Results.Error(StatusCodes.Status400BadRequest, problem.ProblemDetails.Detail!);
+            return false;
+        }
+
+        if (ModelRequest.TryAcquire(context, repository, name, version, out lease, out problem)) return true;
+        error = V2Results.Error(StatusCodes.Status404NotFound, problem.ProblemDetails.Detail!);
+        return false;
+    }
+}

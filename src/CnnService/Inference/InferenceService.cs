@@ -1,0 +1,147 @@
+using System.Globalization;
+using CnnService.Batching;
+using CnnService.Engine.Data;
+using CnnService.Engine.Format;
+using CnnService.Metrics;
+using CnnService.Models;
+using CnnService.Predict;
+using Microsoft.Extensions.Options;
+
+namespace CnnService.Inference;
+
+/// <summary>
+/// The protocol-neutral inference path under the v2 REST (and gRPC) adapters: checks the request's one input
+/// tensor against the model and the limits, turns it into the model's normalised [N, C, H, W] float input
+/// (FP32/FP16/FP64 as given; integer types as raw pixels through the model's own scale, mean and std; BYTES as
+/// encoded images decoded and preprocessed exactly as <c>/v1/.../predict</c> does), submits it to the version's
+/// dynamic batcher (so requests of every protocol share batches) and returns the output tensor.
+/// Every refusal is an <see cref="InferenceException"/> naming the input at fault.
+/// </summary>
+public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching, ImageInput imageInput, ServiceMetrics metrics)
+{
+    private readonly PredictLimits _limits = limits.Value;
+
+    public async Task<InferenceResult> InferAsync(ModelVersion version, IReadOnlyList<InferInput> inputs, CancellationToken cancellationToken)
+    {
+        using PredictInputs batch = Prepare(version.Model.Spec.Input, inputs);
+        if (!version.Batcher.TrySubmit(batch.Buffer, batch.Count, cancellationToken, out Task<BatchResult> submitted))
+        {
+            metrics.ObserveShed(version.Name);
+            BatchingOptions b = batching.Value;
+            throw new InferenceException(InferenceErrorKind.Busy,
+                $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.");
+        }
+
+        BatchResult result = await submitted;
+        return new InferenceResult(version, result.Outputs, batch.Count, result.BatchSize);
+    }
+
+    /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>
+    internal PredictInputs Prepare(InputSpec spec, IReadOnlyList<InferInput> inputs)
+    {
+        if (inputs.Count != 1)
+            throw InferenceException.Invalid($"The model takes one input, \"{InferenceSignature.InputName}\"; the request has {inputs.Count}.");
+        InferInput input = inputs[0];
+        if (input.Name != InferenceSignature.InputName)
+            throw InferenceException.Invalid($"The model has no input \"{input.Name}\"; its input is \"{InferenceSignature.InputName}\".");
+        if (!TensorDatatypes.TryParse(input.Datatype, out TensorDatatype datatype))
+            throw InferenceException.Invalid($"Input \"{input.Name}\": unknown datatype \"{input.Datatype}\" (the protocol's are {TensorDatatypes.AllNames}).");
+        if (datatype == TensorDatatype.Bool)
+            throw InferenceException.Invalid($"Input \"{input.Name}\": BOOL is not an image; send FP32 (normalised), an integer type such as UINT8 (raw pixels) or BYTES (encoded images).");
+
+        // The data must hold what the shape declares before the shape is believed: a declared size is never allocated.
+        long declared = ElementCount(input);
+        long held = input.Content.CountElements(input.Name, datatype);
+        if (held != declared)
+            throw InferenceException.Invalid($"Input \"{input.Name}\": shape {Show(input.Shape)} declares {declared} element(s); the data holds {held}.");
+
+        int images = datatype == TensorDatatype.Bytes ? CheckBytesShape(input) : CheckImageShape(input, datatype, spec);
+        if (images == 0) throw InferenceException.Invalid($"Input \"{input.Name}\" holds no images.");
+        if (images > _limits.MaxImagesPerRequest)
+            throw new InferenceException(InferenceErrorKind.TooLarge, $"A request may hold at most {_limits.MaxImagesPerRequest} images; input \"{input.Name}\" has {images}.");
+
+        int size = spec.Channels * spec.Height * spec.Width;
+        var batch = new PredictInputs(size, _limits.MaxImagesPerRequest);
+        try
+        {
+            if (datatype == TensorDatatype.Bytes) DecodeImages(input, spec, batch);
+            else ReadTensor(input, datatype, spec, batch, images);
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    private void DecodeImages(InferInput input, InputSpec spec, PredictInputs batch)
+    {
+        try
+        {
+            input.Content.ReadBytes(input.Name, (i, encoded) =>
+            {
+                if (encoded.IsEmpty) throw InferenceException.Invalid($"Input \"{input.Name}\" element {i} is empty; each BYTES element is one encoded image.");
+                imageInput.Decode(encoded, spec, batch.Next(), $"input \"{input.Name}\" element {i}");
+            });
+        }
+        catch (PredictInputException e)
+        {
+            throw InferenceException.From(e);
+        }
+    }
+
+    private static void ReadTensor(InferInput input, TensorDatatype datatype, InputSpec spec, PredictInputs batch, int images)
+    {
+        for (int i = 0; i < images; i++) batch.Next();
+        Span<float> values = batch.Buffer.AsSpan(0, images * spec.Channels * spec.Height * spec.Width);
+        input.Content.ReadNumbers(input.Name, datatype, values);
+        if (datatype.IsInteger())
+        {
+            InputNormalization.Apply(spec, values, values);
+            return;
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+                throw InferenceException.Invalid($"Input \"{input.Name}\": element {i} is {values[i].ToString(CultureInfo.InvariantCulture)}, not a finite FP32 value.");
+        }
+    }
+
+    /// <summary>The product of the shape's dimensions; an overflow is a 400, as is a negative dimension.</summary>
+    private static long ElementCount(InferInput input)
+    {
+        if (input.Shape.Length == 0) throw InferenceException.Invalid($"Input \"{input.Name}\" has no shape.");
+        long count = 1;
+        foreach (long dim in input.Shape)
+        {
+            if (dim < 0) throw InferenceException.Invalid($"Input \"{input.Name}\": shape {Show(input.Shape)} has a negative dimension.");
+            if (dim != 0 && count > long.MaxValue / dim)
+                throw InferenceException.Invalid($"Input \"{input.Name}\": shape {Show(input.Shape)} declares more elements than a 64-bit count holds.");
+            count *= dim;
+        }
+
+        return count;
+    }
+
+    /// <summary>[N, C, H, W] with the model's C, H and W: the number of images N.</summary>
+    private static int CheckImageShape(InferInput input, TensorDatatype datatype, InputSpec spec)
+    {
+        long[] s = input.Shape;
+        if (s.Length != 4 || s[1] != spec.Channels || s[2] != spec.Height || s[3] != spec.Width)
+            throw InferenceException.Invalid($"Input \"{input.Name}\": shape {Show(s)} does not fit the model, which takes [-1, {spec.Channels}, {spec.Height}, {spec.Width}] ({datatype.Name()}); or send encoded images as BYTES of shape [-1].");
+        return (int)Math.Min(s[0], int.MaxValue);
+    }
+
+    /// <summary>BYTES: one encoded image per element, shape [N] or [N, 1].</summary>
+    private static int CheckBytesShape(InferInput input)
+    {
+        long[] s = input.Shape;
+        if (s.Length is not (1 or 2) || s.Length == 2 && s[1] != 1)
+            throw InferenceException.Invalid($"Input \"{input.Name}\": shape {Show(s)} does not fit BYTES images, which take [-1] or [-1, 1] (one encoded image per element).");
+        return (int)Math.Min(s[0], int.MaxValue);
+    }
+
+    internal static string Show(long[] shape) => $"[{string.Join(", ", shape)}]";
+}

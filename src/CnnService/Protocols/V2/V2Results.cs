@@ -1,0 +1,26 @@
+using CnnService.Batching;
+using CnnService.Inference;
+
+namespace CnnService.Protocols.V2;
+
+/// <summary>The v2 protocol's answers to refusals: <c>{"error": "..."}</c> with its status, not RFC 9457 problems.</summary>
+internal static class V2Results
+{
+    public static IResult Error(int status, string message) => TypedResults.Json(new V2Error(message), statusCode: status);
+
+    /// <summary>400, 404 or 413; 429 with <c>Retry-After</c> when the version's queue is full.</summary>
+    public static IResult Error(HttpContext context, InferenceException e, BatchingOptions batching)
+    {
+        if (e.Kind == InferenceErrorKind.Busy)
+            context.Response.Headers.RetryAfter = batching.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Error(StatusOf(e.Kind), e.Message);
+    }
+
+    public static int StatusOf(InferenceErrorKind kind) => kind switch
+    {
+        InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
+        InferenceErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        InferenceErrorKind.Busy => StatusCodes.Status429TooManyRequests,
+        _ => StatusCodes.Status400BadRequest,
+    };
+}
