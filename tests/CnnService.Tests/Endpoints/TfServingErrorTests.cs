@@ -87,6 +87,20 @@ public sealed class TfServingErrorTests : IClassFixture<ShippedModelsService>
         Assert.StartsWith("instances[0].image", error);
     }
 
+    [Fact]
+    public async Task Regress_is_a_400_saying_the_model_has_no_regression_signature()
+    {
+        string error = await PostErrorAsync("/v1/models/mnist:regress", """{"examples": [{"x": 1.0}]}""", HttpStatusCode.BadRequest);
+
+        Assert.Contains("no regression signature", error);
+    }
+
+    [Fact]
+    public async Task Regress_on_an_unknown_model_is_a_404()
+    {
+        await PostErrorAsync("/v1/models/nosuch/versions/1:regress", """{"examples": [{"x": 1.0}]}""", HttpStatusCode.NotFound);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("two")]

@@ -46,6 +46,12 @@ public static class TfServingEndpoints
                 .Produces<TfError>(StatusCodes.Status413PayloadTooLarge)
                 .Produces<TfError>(StatusCodes.Status429TooManyRequests)
                 .DisableAntiforgery();
+            group.MapPost(prefix + ":regress", Regress)
+                .WithName("TfServingRegress" + versioned)
+                .WithSummary("TensorFlow Serving regress: refused, the models are classifiers")
+                .Produces<TfError>(StatusCodes.Status400BadRequest)
+                .Produces<TfError>(StatusCodes.Status404NotFound)
+                .DisableAntiforgery();
             group.MapGet(prefix + "/metadata", Metadata)
                 .WithName("TfServingMetadata" + versioned)
                 .WithSummary("TensorFlow Serving model metadata: the serving_default signature")
@@ -121,6 +127,16 @@ public static class TfServingEndpoints
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
         if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
         using (lease) return TypedResults.Json(TfServingSignature.Metadata(lease.Version));
+    }
+
+    /// <summary>TF Serving's third verb, for a model with a regression signature; ours have none, so a known model or version is a 400 (as TF Serving answers a model without one).</summary>
+    private static IResult Regress(string name, HttpContext context, ModelRepository repository)
+    {
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
+        using (lease)
+            return Error(StatusCodes.Status400BadRequest,
+                $"Model \"{name}\" has no regression signature: its only signature, \"{TfServingSignature.SignatureName}\", is {TfServingSignature.MethodName} (use :predict or :classify).");
     }
 
     /// <summary>A refusal the /v1 endpoints answer as a problem (404, 429 with its Retry-After, ...), in TF Serving's shape.</summary>
