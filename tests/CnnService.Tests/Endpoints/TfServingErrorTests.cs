@@ -80,6 +80,20 @@ public sealed class TfServingErrorTests : IClassFixture<ShippedModelsService>
     }
 
     [Fact]
+    public async Task A_channels_last_instance_is_a_400_saying_instances_are_channels_first()
+    {
+        var pixel = new System.Text.Json.Nodes.JsonArray(0.5);
+        var row = new System.Text.Json.Nodes.JsonArray([.. Enumerable.Range(0, 28).Select(_ => (System.Text.Json.Nodes.JsonNode)pixel.DeepClone())]);
+        var image = new System.Text.Json.Nodes.JsonArray([.. Enumerable.Range(0, 28).Select(_ => (System.Text.Json.Nodes.JsonNode)row.DeepClone())]);
+        string body = new System.Text.Json.Nodes.JsonObject { ["instances"] = new System.Text.Json.Nodes.JsonArray(image) }.ToJsonString();  // 28 x 28 x 1
+
+        string error = await PostErrorAsync("/v1/models/mnist:predict", body, HttpStatusCode.BadRequest);
+
+        Assert.StartsWith("instances[0][0][0] has 1 values, not 28", error);
+        Assert.Contains("channels first, C x H x W", error);
+    }
+
+    [Fact]
     public async Task A_b64_value_that_is_no_image_is_refused_naming_the_instance()
     {
         string error = await PostErrorAsync("/v1/models/mnist:predict", """{"instances": [{"image": {"b64": "aGVsbG8gd29ybGQ="}}]}""", HttpStatusCode.UnsupportedMediaType);

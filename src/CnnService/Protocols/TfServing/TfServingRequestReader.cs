@@ -149,7 +149,16 @@ public static class TfServingRequestReader
     {
         if (reader.TokenType == JsonTokenType.StartArray)
         {
-            JsonPredictReader.ReadInstance(ref reader, input, destination, path);
+            try
+            {
+                JsonPredictReader.ReadInstance(ref reader, input, destination, path);
+            }
+            catch (PredictInputException e) when (e.Status == StatusCodes.Status400BadRequest)
+            {
+                // TensorFlow's own image models take H x W x C, so that is the likely mistake: say which layout this is.
+                throw PredictInputException.BadRequest($"{e.Message} Instances are channels first, C x H x W, as the signature's [-1, C, H, W] shape says (GET .../metadata).");
+            }
+
             return;
         }
 
