@@ -82,7 +82,7 @@ public sealed class TfServingPredictTests : IClassFixture<ShippedModelsService>
     }
 
     [Fact]
-    public async Task Named_b64_images_and_raw_instances_can_share_a_batch()
+    public async Task One_request_may_mix_named_b64_images_and_raw_instances()
     {
         string body = new JsonObject
         {
