@@ -17,6 +17,7 @@ namespace CnnService.Protocols.TfServing;
 /// <c>{"error": "..."}</c> with the status TF Serving gives its code: 400 (INVALID_ARGUMENT), 404 (NOT_FOUND),
 /// 413 (too large, as /v1), 429 (RESOURCE_EXHAUSTED: the batch queue is full, with <c>Retry-After</c>).
 /// The ':' verb routes are complex segments, distinct from GET <c>/v1/models/{name}</c> and POST <c>.../predict</c>.
+/// No <c>Accepts</c> metadata: it would refuse (415) the form-urlencoded Content-Type curl -d sends.
 /// </summary>
 public static class TfServingEndpoints
 {
