@@ -72,6 +72,7 @@ public sealed class TfServingErrorTests : IClassFixture<ShippedModelsService>
     [InlineData("""{"examples": [[[[0]]]]}""", "examples[0] must be an object with the feature \"image\"")]
     [InlineData("""{"context": {"image": 1}, "examples": []}""", "\"context\" must be empty")]
     [InlineData("""{"instances": []}""", "Missing \"examples\" key")]
+    [InlineData("""{"examples": [], "examples": []}""", "Give \"examples\" once")]
     public async Task A_malformed_classify_body_is_a_400_that_says_what_is_wrong(string json, string expected)
     {
         string error = await PostErrorAsync("/v1/models/mnist:classify", json, HttpStatusCode.BadRequest);

@@ -57,7 +57,8 @@ public static class TfServingRequestReader
                     case "instances" when !classify:
                     case "inputs" when !classify:
                     case "examples" when classify:
-                        if (found is not null) throw PredictInputException.BadRequest("Give only one of \"instances\" or \"inputs\", not both.");
+                        if (found is not null)
+                            throw PredictInputException.BadRequest(classify ? "Give \"examples\" once." : "Give only one of \"instances\" or \"inputs\", not both.");
                         found = property switch { "instances" => TfServingFormat.Row, "inputs" => TfServingFormat.Columnar, _ => TfServingFormat.Examples };
                         ReadBatch(ref reader, found.Value, property, input, inputs, decodeImage);
                         break;
