@@ -116,6 +116,16 @@ public sealed class TfServingErrorTests : IClassFixture<ShippedModelsService>
         await PostErrorAsync("/v1/models/nosuch/versions/1:regress", """{"examples": [{"x": 1.0}]}""", HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task A_b64_image_past_the_pixel_limit_is_413_before_any_pixel_is_decoded()
+    {
+        string b64 = Convert.ToBase64String(File.ReadAllBytes(Fixtures.Image("huge-header.png")));
+
+        string error = await PostErrorAsync("/v1/models/mnist:predict", $$"""{"instances": [{"b64": "{{b64}}"}]}""", HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Contains("100000 x 100000", error);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("two")]
