@@ -7,6 +7,7 @@ using CnnService.Hosting.Health;
 using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Predict;
+using CnnService.Protocols.TfServing;
 
 if (HealthCheckCommand.TryRun(args, out int healthExitCode)) return healthExitCode;  // the container's HEALTHCHECK
 
@@ -41,6 +42,7 @@ app.UseStaticFiles();
 app.MapHealthEndpoints();
 app.MapModelEndpoints();
 app.MapPredictEndpoints();
+app.MapTfServingEndpoints();
 app.MapExplainEndpoints();
 app.MapSampleEndpoints();
 app.MapPageEndpoints();

@@ -15,7 +15,14 @@ public sealed record ModelDetails(
     double Mflops,
     JsonObject? Metrics,
     string WeightsSha256,
-    DateTimeOffset LoadedAt);
+    DateTimeOffset LoadedAt)
+{
+    /// <summary>
+    /// TensorFlow Serving's GetModelStatus answer beside ours, so its clients can poll this route: every version
+    /// on the default-version route, the one version on the versioned route.
+    /// </summary>
+    public IReadOnlyList<Protocols.TfServing.TfModelVersionStatus>? ModelVersionStatus { get; init; }
+}
 
 /// <summary>The input a model takes: <c>(pixel * scale - mean[c]) / std[c]</c>, and any preprocessing hint.</summary>
 public sealed record InputDetails(int Channels, int Height, int Width, string Color, float Scale, float[] Mean, float[] Std, string? Preprocess);

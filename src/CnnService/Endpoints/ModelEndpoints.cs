@@ -38,7 +38,10 @@ public static class ModelEndpoints
         using (lease)
         {
             bool isDefault = repository.Models.TryGetValue(name, out ServedModel? model) && model.Default == lease.Version;
-            return TypedResults.Ok(ModelDescriber.Describe(lease.Version, isDefault));
+            return TypedResults.Ok(ModelDescriber.Describe(lease.Version, isDefault) with
+            {
+                ModelVersionStatus = Protocols.TfServing.TfServingSignature.Status(model, lease.Version, allVersions: version is null),
+            });
         }
     }
 }

@@ -69,7 +69,7 @@ public static class V2ModelEndpoints
             byte[]? body = null;
             try
             {
-                (body, int length) = await reader.ReadWholeBodyAsync(context.Request, context.RequestAborted);
+                (body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
                 using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
                 InferenceResult result = await inference.InferAsync(lease.Version, request.Inputs, context.RequestAborted);
                 log.Set("Images", result.Count);

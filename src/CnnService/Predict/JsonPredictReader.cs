@@ -50,38 +50,47 @@ public static class JsonPredictReader
     private static void ReadInstances(ref Utf8JsonReader reader, InputSpec input, PredictInputs inputs)
     {
         Expect(ref reader, JsonTokenType.StartArray, "\"instances\" must be an array.");
-        Span<int> dims = [input.Channels, input.Height, input.Width];
-        Span<int> index = stackalloc int[4];
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             Span<float> destination = inputs.Next();
-            index[0] = inputs.Count - 1;
-            int written = 0;
-            ReadNested(ref reader, dims, 0, index, destination, ref written);
+            ReadInstance(ref reader, input, destination, $"instances[{inputs.Count - 1}]");
         }
     }
 
+    /// <summary>
+    /// One already-normalised instance, a C x H x W nested array of numbers, into <paramref name="destination"/>;
+    /// the reader is on its StartArray. <paramref name="path"/> names the instance in errors (<c>instances[2]</c>),
+    /// its elements get their indices appended (<c>instances[2][0][27]</c>). Shared with the TensorFlow Serving reader.
+    /// </summary>
+    internal static void ReadInstance(ref Utf8JsonReader reader, InputSpec input, Span<float> destination, string path)
+    {
+        Span<int> dims = [input.Channels, input.Height, input.Width];
+        Span<int> index = stackalloc int[3];
+        int written = 0;
+        ReadNested(ref reader, dims, 0, index, destination, ref written, path);
+    }
+
     /// <summary>One level of an instance; the reader is on this level's StartArray.</summary>
-    private static void ReadNested(ref Utf8JsonReader reader, scoped ReadOnlySpan<int> dims, int level, scoped Span<int> index, scoped Span<float> destination, ref int written)
+    private static void ReadNested(ref Utf8JsonReader reader, scoped ReadOnlySpan<int> dims, int level, scoped Span<int> index, scoped Span<float> destination, ref int written, string root)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
-            throw PredictInputException.BadRequest($"{Path(index, level)} must be an array of {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+            throw PredictInputException.BadRequest($"{Path(root, index, level)} must be an array of {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
         int count = 0;
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             if (count == dims[level])
-                throw PredictInputException.BadRequest($"{Path(index, level)} has more than {dims[level]} values (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
-            index[level + 1] = count;
+                throw PredictInputException.BadRequest($"{Path(root, index, level)} has more than {dims[level]} values (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+            index[level] = count;
             if (level + 1 < dims.Length)
             {
-                ReadNested(ref reader, dims, level + 1, index, destination, ref written);
+                ReadNested(ref reader, dims, level + 1, index, destination, ref written, root);
             }
             else
             {
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetSingle(out float value))
-                    throw PredictInputException.BadRequest($"{Path(index, level + 1)} must be a number.");
+                    throw PredictInputException.BadRequest($"{Path(root, index, level + 1)} must be a number.");
                 if (!float.IsFinite(value))
-                    throw PredictInputException.BadRequest($"{Path(index, level + 1)} is not a finite float32.");
+                    throw PredictInputException.BadRequest($"{Path(root, index, level + 1)} is not a finite float32.");
                 destination[written++] = value;
             }
 
@@ -89,7 +98,7 @@ public static class JsonPredictReader
         }
 
         if (count != dims[level])
-            throw PredictInputException.BadRequest($"{Path(index, level)} has {count} values, not {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+            throw PredictInputException.BadRequest($"{Path(root, index, level)} has {count} values, not {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
     }
 
     private static void ReadImages(ref Utf8JsonReader reader, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
@@ -121,10 +130,11 @@ public static class JsonPredictReader
         if (Next(ref reader) != type) throw PredictInputException.BadRequest(message);
     }
 
-    private static string Path(ReadOnlySpan<int> index, int depth)
+    /// <summary><paramref name="root"/> and the first <paramref name="depth"/> indices: the element at fault.</summary>
+    private static string Path(string root, ReadOnlySpan<int> index, int depth)
     {
-        var path = new StringBuilder("instances");
-        for (int i = 0; i <= depth && i < index.Length; i++) path.Append('[').Append(index[i]).Append(']');
+        var path = new StringBuilder(root);
+        for (int i = 0; i < depth && i < index.Length; i++) path.Append('[').Append(index[i]).Append(']');
         return path.ToString();
     }
 }

@@ -23,7 +23,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
             throw PredictInputException.Unsupported($"Send images as multipart/form-data, as a raw body ({string.Join(", ", ImageTypes)}), or JSON; the request has no usable Content-Type.");
 
         string type = media.MediaType.Value!.ToLowerInvariant();
-        var inputs = new PredictInputs(input.Channels * input.Height * input.Width, limits.MaxImagesPerRequest);
+        PredictInputs inputs = CreateInputs(input);
         try
         {
             if (type == "multipart/form-data")
@@ -58,11 +58,21 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         }
     }
 
-    /// <summary>The whole body into a rented buffer (returned by the caller), for endpoints that read a format of their own; 413 past the cap.</summary>
-    internal async Task<(byte[] Buffer, int Length)> ReadWholeBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The decoder predict turns encoded images into model inputs with, for every reader of the same images.</summary>
+    public ImageDecoding DecodeImage => decodeImage;
+
+    /// <summary>An empty set of inputs for <paramref name="input"/>, holding at most the per-request number of images.</summary>
+    public PredictInputs CreateInputs(InputSpec input) => new(input.Channels * input.Height * input.Width, limits.MaxImagesPerRequest);
+
+    /// <summary>
+    /// The whole body, whatever its Content-Type, under the same cap (413) as every predict body, into a
+    /// rented buffer the caller returns to <see cref="ArrayPool{T}.Shared"/>. For protocols that read JSON
+    /// bodies themselves (TensorFlow Serving's clients often send it as form-urlencoded, as curl -d does).
+    /// </summary>
+    public Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limits.MaxBodyBytes) throw TooLarge();
-        return await ReadBodyAsync(request.Body, cancellationToken);
+        return ReadBodyAsync(request.Body, cancellationToken);
     }
 
     private async Task ReadMultipartAsync(HttpRequest request, MediaTypeHeaderValue media, InputSpec input, PredictInputs inputs, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ public sealed class OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new BatcherGate(factory);
+        var gate = new BatcherGate(factory, "mnist");
         Task<HttpResponseMessage> running = PredictAsync(client, 0);
         await gate.Held;
         Task<HttpResponseMessage>[] queued = [PredictAsync(client, 1), PredictAsync(client, 2)];
@@ -44,7 +44,7 @@ public sealed class OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new BatcherGate(factory);
+        var gate = new BatcherGate(factory, "mnist");
         Task<HttpResponseMessage> running = PredictAsync(client, 0);
         await gate.Held;
         using var giveUp = new CancellationTokenSource();

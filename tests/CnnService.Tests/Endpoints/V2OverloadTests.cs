@@ -24,7 +24,7 @@ public sealed class V2OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new BatcherGate(factory);
+        var gate = new BatcherGate(factory, "mnist");
         Task<HttpResponseMessage> running = V1Async(client, 0);
         await gate.Held;
         Task<HttpResponseMessage>[] queued = [V2Async(client, 1), V1Async(client, 2)];
@@ -45,7 +45,7 @@ public sealed class V2OverloadTests
     {
         await using var factory = new ServiceFactory(Settings);
         HttpClient client = await factory.ReadyClientAsync();
-        var gate = new BatcherGate(factory);
+        var gate = new BatcherGate(factory, "mnist");
         Task<HttpResponseMessage> running = V1Async(client, 0);
         await gate.Held;
         Task<HttpResponseMessage>[] queued = [V2Async(client, 1), V1Async(client, 2)];

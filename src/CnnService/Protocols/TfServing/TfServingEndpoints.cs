@@ -1,0 +1,159 @@
+using CnnService.Batching;
+using CnnService.Contracts;
+using CnnService.Endpoints;
+using CnnService.Models;
+using CnnService.Predict;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace CnnService.Protocols.TfServing;
+
+/// <summary>
+/// TensorFlow Serving's REST API over the same repository, batcher and limits as /v1 predict:
+/// <c>POST /v1/models/{name}[/versions/{version}]:predict</c> and <c>:classify</c>, and
+/// <c>GET /v1/models/{name}[/versions/{version}]/metadata</c>. Bodies as <see cref="TfServingRequestReader"/>
+/// reads them, whatever their Content-Type (curl -d sends form-urlencoded); every error is TF Serving's
+/// <c>{"error": "..."}</c> with the status TF Serving gives its code: 400 (INVALID_ARGUMENT), 404 (NOT_FOUND),
+/// 413 (too large, as /v1), 429 (RESOURCE_EXHAUSTED: the batch queue is full, with <c>Retry-After</c>).
+/// The ':' verb routes are complex segments, distinct from GET <c>/v1/models/{name}</c> and POST <c>.../predict</c>.
+/// No <c>Accepts</c> metadata: it would refuse (415) the form-urlencoded Content-Type curl -d sends.
+/// </summary>
+public static class TfServingEndpoints
+{
+    public static RouteGroupBuilder MapTfServingEndpoints(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder group = app.MapGroup("/v1/models").WithTags("TensorFlow Serving");
+        foreach (string prefix in new[] { "/{name}", "/{name}/versions/{version}" })
+        {
+            string versioned = prefix.EndsWith("{version}", StringComparison.Ordinal) ? "Version" : "";
+            group.MapPost(prefix + ":predict", PredictAsync)
+                .WithName("TfServingPredict" + versioned)
+                .WithSummary("TensorFlow Serving predict: probabilities for each instance")
+                .WithDescription("JSON {\"instances\": [...]} (row, answered {\"predictions\": [...]}) or {\"inputs\": ...} (columnar, answered {\"outputs\": [...]}). An instance is a C x H x W nested array of normalised numbers or an encoded image {\"b64\": \"...\"}, bare or named {\"image\": ...}. signature_name, when given, must be serving_default.")
+                .Produces<TfPredictions>()
+                .Produces<TfError>(StatusCodes.Status400BadRequest)
+                .Produces<TfError>(StatusCodes.Status404NotFound)
+                .Produces<TfError>(StatusCodes.Status413PayloadTooLarge)
+                .Produces<TfError>(StatusCodes.Status429TooManyRequests)
+                .DisableAntiforgery();
+            group.MapPost(prefix + ":classify", ClassifyAsync)
+                .WithName("TfServingClassify" + versioned)
+                .WithSummary("TensorFlow Serving classify: the top classes of each example as [label, score] pairs")
+                .WithDescription("JSON {\"examples\": [{\"image\": {\"b64\": \"...\"} or a C x H x W array}, ...]}, answered {\"results\": [[[label, score], ...], ...]}, most probable first. Query top_k (default 5).")
+                .Produces<TfClassification>()
+                .Produces<TfError>(StatusCodes.Status400BadRequest)
+                .Produces<TfError>(StatusCodes.Status404NotFound)
+                .Produces<TfError>(StatusCodes.Status413PayloadTooLarge)
+                .Produces<TfError>(StatusCodes.Status429TooManyRequests)
+                .DisableAntiforgery();
+            group.MapPost(prefix + ":regress", Regress)
+                .WithName("TfServingRegress" + versioned)
+                .WithSummary("TensorFlow Serving regress: refused, the models are classifiers")
+                .Produces<TfError>(StatusCodes.Status400BadRequest)
+                .Produces<TfError>(StatusCodes.Status404NotFound)
+                .DisableAntiforgery();
+            group.MapGet(prefix + "/metadata", Metadata)
+                .WithName("TfServingMetadata" + versioned)
+                .WithSummary("TensorFlow Serving model metadata: the serving_default signature")
+                .Produces<TfMetadataResponse>()
+                .Produces<TfError>(StatusCodes.Status404NotFound);
+        }
+
+        return group;
+    }
+
+    private static Task<IResult> PredictAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
+        IOptions<BatchingOptions> batching, IDiagnosticContext log) =>
+        InferAsync(name, classify: false, context, repository, reader, batching.Value, log);
+
+    private static Task<IResult> ClassifyAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
+        IOptions<BatchingOptions> batching, IDiagnosticContext log) =>
+        InferAsync(name, classify: true, context, repository, reader, batching.Value, log);
+
+    /// <summary>Lease the version, read the body, run it through the version's batcher, answer in the body's format.</summary>
+    private static async Task<IResult> InferAsync(string name, bool classify, HttpContext context, ModelRepository repository,
+        PredictRequestReader reader, BatchingOptions batching, IDiagnosticContext log)
+    {
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
+        int topK = 0;
+        if (classify && !PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out topK, out string? topKError))
+            return Error(StatusCodes.Status400BadRequest, topKError!);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
+
+        using (lease)
+        {
+            ModelVersion served = lease.Version;
+            try
+            {
+                using PredictInputs inputs = reader.CreateInputs(served.Model.Spec.Input);
+                TfServingFormat format = await ReadAsync(context, classify, served, reader, inputs);
+                if (!served.Batcher.TrySubmit(inputs.Buffer, inputs.Count, context.RequestAborted, out Task<BatchResult> submitted))
+                    return Error(ModelRequest.Busy(context, name, batching));
+                BatchResult result = await submitted;
+                log.Set("Images", inputs.Count);
+                log.Set("BatchSize", result.BatchSize);
+                context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{served.Version}, {inputs.Count} image(s), batch of {result.BatchSize}";
+
+                List<Prediction> predictions = PredictionBuilder.Build(served.Model, result.Outputs, inputs.Count, topK);
+                return format switch
+                {
+                    TfServingFormat.Row => TypedResults.Json(new TfPredictions([.. predictions.Select(p => p.Probabilities)])),
+                    TfServingFormat.Columnar => TypedResults.Json(new TfOutputs([.. predictions.Select(p => p.Probabilities)])),
+                    _ => TypedResults.Json(new TfClassification([.. predictions.Select(p => p.Top.Select(c => new object[] { c.Label, c.Probability }).ToList())])),
+                };
+            }
+            catch (PredictInputException e)
+            {
+                return Error(e.Status, e.Message);
+            }
+        }
+    }
+
+    private static async Task<TfServingFormat> ReadAsync(HttpContext context, bool classify, ModelVersion served, PredictRequestReader reader, PredictInputs inputs)
+    {
+        (byte[] body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
+        try
+        {
+            return TfServingRequestReader.Read(body.AsSpan(0, length), classify, served.Model.Spec.Input, inputs, reader.DecodeImage);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private static IResult Metadata(string name, HttpContext context, ModelRepository repository)
+    {
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
+        using (lease) return TypedResults.Json(TfServingSignature.Metadata(lease.Version));
+    }
+
+    /// <summary>TF Serving's third verb, for a model with a regression signature; ours have none, so a known model or version is a 400 (as TF Serving answers a model without one).</summary>
+    private static IResult Regress(string name, HttpContext context, ModelRepository repository)
+    {
+        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
+        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
+        using (lease)
+            return Error(StatusCodes.Status400BadRequest,
+                $"Model \"{name}\" has no regression signature: its only signature, \"{TfServingSignature.SignatureName}\", is {TfServingSignature.MethodName} (use :predict or :classify).");
+    }
+
+    /// <summary>A refusal the /v1 endpoints answer as a problem (404, 429 with its Retry-After, ...), in TF Serving's shape.</summary>
+    private static IResult Error(ProblemHttpResult problem) => Error(problem.StatusCode, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "");
+
+    private static IResult Error(int status, string message) => TypedResults.Json(new TfError(message), statusCode: status);
+}
+
+/// <summary>The answer to a row-format predict: one probability vector per instance.</summary>
+public sealed record TfPredictions(IReadOnlyList<float[]> Predictions);
+
+/// <summary>The answer to a columnar predict: the output tensor, [batch, classes].</summary>
+public sealed record TfOutputs(IReadOnlyList<float[]> Outputs);
+
+/// <summary>The answer to classify: per example, [label, score] pairs, most probable first.</summary>
+public sealed record TfClassification(IReadOnlyList<List<object[]>> Results);
+
+/// <summary>Every TF Serving error: <c>{"error": "..."}</c>.</summary>
+public sealed record TfError(string Error);
