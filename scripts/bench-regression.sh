@@ -50,7 +50,7 @@ for r in $(seq 1 "$ROUNDS"); do
           # shellcheck disable=SC2086 # $source is two words on purpose
           ips=$(dotnet "$OUT/bin-$which/cnn.dll" bench $source --batch "$batch" --threads "$threads" --seconds "$SECONDS_PER_RUN" --warmup 0.5 --json \
             | python3 -c 'import json, sys; print(json.load(sys.stdin)["images_per_sec"])')
-          printf '%s\t%s\tb%s\tt%s\t%s\t%s\n' "$r" "${source##*/}" "$batch" "$threads" "$which" "$ips" >> "$rows"
+          printf '%s\t%s\tb%s\tt%s\t%s\t%s\n' "$r" "${source##*[ /]}" "$batch" "$threads" "$which" "$ips" >> "$rows"
         done
       done
     done
