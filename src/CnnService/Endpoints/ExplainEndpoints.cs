@@ -3,8 +3,10 @@ using CnnService.Contracts;
 using CnnService.Engine.Layers;
 using CnnService.Explain;
 using CnnService.Imaging.Rendering;
+using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
+using CnnService.Protocols.V1;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -73,9 +75,9 @@ public static class ExplainEndpoints
             {
                 explanation = await TraceAsync(context, lease.Version, reader, explainer);
             }
-            catch (PredictInputException e)
+            catch (InferenceException e)
             {
-                return ModelRequest.Problem(e);
+                return V1Problems.From(context, e);
             }
 
             return TypedResults.Ok(Explainer.Describe(explanation, lease.Version.Model, only, topK, size));
@@ -126,9 +128,9 @@ public static class ExplainEndpoints
                 Explanation explanation = await TraceAsync(context, lease.Version, reader, explainer);
                 return Png(() => Explainer.ActivationMosaic(explanation, index, size));
             }
-            catch (PredictInputException e)
+            catch (InferenceException e)
             {
-                return ModelRequest.Problem(e);
+                return V1Problems.From(context, e);
             }
         }
     }
@@ -138,7 +140,7 @@ public static class ExplainEndpoints
     {
         using PredictInputs inputs = await reader.ReadAsync(context.Request, version.Model.Spec.Input, context.RequestAborted);
         if (inputs.Count != 1)
-            throw PredictInputException.BadRequest($"Explain takes exactly one image; the request holds {inputs.Count}.");
+            throw InferenceException.Invalid($"Explain takes exactly one image; the request holds {inputs.Count}.");
         return explainer.Trace(version, inputs.Buffer.AsSpan(0, version.Model.InputShape.Size));
     }
 

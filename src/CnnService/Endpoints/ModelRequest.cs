@@ -33,8 +33,6 @@ internal static class ModelRequest
         return true;
     }
 
-    public static ProblemHttpResult Problem(PredictInputException e) => TypedResults.Problem(title: e.Title, detail: e.Message, statusCode: e.Status);
-
     /// <summary>The batch queue is full: 429 with <c>Retry-After</c>, counted as shed.</summary>
     public static ProblemHttpResult Busy(HttpContext context, string name, BatchingOptions batching)
     {

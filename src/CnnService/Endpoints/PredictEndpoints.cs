@@ -1,8 +1,10 @@
 using System.Globalization;
 using CnnService.Batching;
 using CnnService.Contracts;
+using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
+using CnnService.Protocols.V1;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Serilog;
@@ -62,9 +64,9 @@ public static class PredictEndpoints
                 context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{served.Version}, {inputs.Count} image(s), batch of {result.BatchSize}";
                 return TypedResults.Ok(new PredictResponse(name, served.Version, PredictionBuilder.Build(served.Model, result.Outputs, inputs.Count, topK)));
             }
-            catch (PredictInputException e)
+            catch (InferenceException e)
             {
-                return ModelRequest.Problem(e);
+                return V1Problems.From(context, e);
             }
         }
     }

@@ -78,13 +78,9 @@ public static class V2ModelEndpoints
                 await V2InferResponse.WriteAsync(context.Response, request, result, context.RequestAborted);
                 return Results.Empty;
             }
-            catch (PredictInputException e)
-            {
-                return V2Results.Error(context, InferenceException.From(e), batching.Value);
-            }
             catch (InferenceException e)
             {
-                return V2Results.Error(context, e, batching.Value);
+                return V2Results.Error(context, e);
             }
             finally
             {

@@ -29,7 +29,8 @@ public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<Ba
             metrics.ObserveShed(version.Name);
             BatchingOptions b = batching.Value;
             throw new InferenceException(InferenceErrorKind.Busy,
-                $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.");
+                $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.",
+                TimeSpan.FromSeconds(b.RetryAfterSeconds));
         }
 
         BatchResult result = await submitted;
@@ -85,9 +86,10 @@ public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<Ba
                 imageInput.Decode(encoded, spec, batch.Next(), $"input \"{input.Name}\" element {i}");
             });
         }
-        catch (PredictInputException e)
+        catch (InferenceException e) when (e.Kind == InferenceErrorKind.UnsupportedMediaType)
         {
-            throw InferenceException.From(e);
+            // An element that is no image we read is a bad value of a BYTES tensor, not a body of the wrong media type.
+            throw InferenceException.Invalid(e.Message);
         }
     }
 

@@ -1,5 +1,6 @@
 using CnnService.Engine.Format;
 using CnnService.Imaging;
+using CnnService.Inference;
 
 namespace CnnService.Predict;
 
@@ -23,9 +24,9 @@ public sealed class ImageInput(PredictLimits limits)
             string detail = $"{what}: {e.Message}";
             throw e.Kind switch
             {
-                ImageErrorKind.TooLarge => PredictInputException.TooLarge(detail),
-                ImageErrorKind.Unsupported => PredictInputException.Unsupported(detail),
-                _ => PredictInputException.BadRequest(detail),
+                ImageErrorKind.TooLarge => InferenceException.TooLarge(detail),
+                ImageErrorKind.Unsupported => InferenceException.Unsupported(detail),
+                _ => InferenceException.Invalid(detail),
             };
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using CnnService.Inference;
 
 namespace CnnService.Predict;
 
@@ -17,7 +18,7 @@ public sealed class PredictInputs(int imageSize, int maxImages) : IDisposable
     public Span<float> Next()
     {
         if (Count == maxImages)
-            throw PredictInputException.TooLarge($"A request may hold at most {maxImages} images.");
+            throw InferenceException.TooLarge($"A request may hold at most {maxImages} images.");
         int needed = (Count + 1) * imageSize;
         if (_buffer.Length < needed)
         {

@@ -1,6 +1,7 @@
 using CnnService.Batching;
 using CnnService.Contracts;
 using CnnService.Endpoints;
+using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -103,9 +104,9 @@ public static class TfServingEndpoints
                     _ => TypedResults.Json(new TfClassification([.. predictions.Select(p => p.Top.Select(c => new object[] { c.Label, c.Probability }).ToList())])),
                 };
             }
-            catch (PredictInputException e)
+            catch (InferenceException e)
             {
-                return Error(e.Status, e.Message);
+                return TfServingErrors.From(context, e);
             }
         }
     }
@@ -143,7 +144,7 @@ public static class TfServingEndpoints
     /// <summary>A refusal the /v1 endpoints answer as a problem (404, 429 with its Retry-After, ...), in TF Serving's shape.</summary>
     private static IResult Error(ProblemHttpResult problem) => Error(problem.StatusCode, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "");
 
-    private static IResult Error(int status, string message) => TypedResults.Json(new TfError(message), statusCode: status);
+    private static IResult Error(int status, string message) => TfServingErrors.Error(status, message);
 }
 
 /// <summary>The answer to a row-format predict: one probability vector per instance.</summary>
