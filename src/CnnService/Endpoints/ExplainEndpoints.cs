@@ -53,49 +53,47 @@ public static class ExplainEndpoints
     }
 
     private static async Task<Results<Ok<ExplainResponse>, ProblemHttpResult>> ExplainAsync(
-        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
+        string name, HttpContext context, InferenceService inference, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
             return ModelRequest.BadRequest("Invalid top_k", topKError!);
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-
-        using (lease)
+        try
         {
+            using ModelCall call = inference.Begin(context, name, version);
             int? only = null;
             if (context.Request.Query["layer"].ToString() is { Length: > 0 } layerText)
             {
-                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layerText, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
+                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(call.Version.Model), layerText, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
                 only = index;
             }
 
-            Explanation explanation;
-            try
-            {
-                explanation = await TraceAsync(context, lease.Version, reader, explainer);
-            }
-            catch (InferenceException e)
-            {
-                return V1Problems.From(context, e);
-            }
-
-            return TypedResults.Ok(Explainer.Describe(explanation, lease.Version.Model, only, topK, size));
+            Explanation explanation = await TraceAsync(context, call.Version, reader, explainer);
+            return TypedResults.Ok(Explainer.Describe(explanation, call.Version.Model, only, topK, size));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 
     private static Results<FileContentHttpResult, ProblemHttpResult> Filters(
-        string name, string layer, HttpContext context, ModelRepository repository)
+        string name, string layer, HttpContext context, InferenceService inference)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-        using (lease)
+        try
         {
-            ModelVersion served = lease.Version;
+            using ModelCall call = inference.Begin(context, name, version);
+            ModelVersion served = call.Version;
             if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
             if (served.Model.Layers[index] is not IConvolution conv)
                 return ModelRequest.BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
             return Png(() => Explainer.Filters(conv));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 
@@ -115,23 +113,20 @@ public static class ExplainEndpoints
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PostedActivationsAsync(
-        string name, string layer, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
+        string name, string layer, HttpContext context, InferenceService inference, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-        using (lease)
+        try
         {
-            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
-            try
-            {
-                Explanation explanation = await TraceAsync(context, lease.Version, reader, explainer);
-                return Png(() => Explainer.ActivationMosaic(explanation, index, size));
-            }
-            catch (InferenceException e)
-            {
-                return V1Problems.From(context, e);
-            }
+            using ModelCall call = inference.Begin(context, name, version);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(call.Version.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
+            Explanation explanation = await TraceAsync(context, call.Version, reader, explainer);
+            return Png(() => Explainer.ActivationMosaic(explanation, index, size));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 

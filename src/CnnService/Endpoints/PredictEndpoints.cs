@@ -1,13 +1,9 @@
 using System.Globalization;
-using CnnService.Batching;
 using CnnService.Contracts;
 using CnnService.Inference;
-using CnnService.Models;
 using CnnService.Predict;
 using CnnService.Protocols.V1;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Serilog;
 
 namespace CnnService.Endpoints;
 
@@ -42,32 +38,23 @@ public static class PredictEndpoints
         return group;
     }
 
+    /// <summary>The /v1 adapter: its body read into the model's input, run by the core, answered as predictions or a problem.</summary>
     private static async Task<Results<Ok<PredictResponse>, ProblemHttpResult>> PredictAsync(
-        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, IOptions<BatchingOptions> batching, IDiagnosticContext log)
+        string name, HttpContext context, InferenceService inference, PredictRequestReader reader)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
             return ModelRequest.BadRequest("Invalid top_k", topKError!);
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-
-        using (lease)
+        try
         {
-            ModelVersion served = lease.Version;
-            try
-            {
-                using PredictInputs inputs = await reader.ReadAsync(context.Request, served.Model.Spec.Input, context.RequestAborted);
-                if (!served.Batcher.TrySubmit(inputs.Buffer, inputs.Count, context.RequestAborted, out Task<BatchResult> submitted))
-                    return ModelRequest.Busy(context, name, batching.Value);
-                BatchResult result = await submitted;
-                log.Set("Images", inputs.Count);
-                log.Set("BatchSize", result.BatchSize);
-                context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{served.Version}, {inputs.Count} image(s), batch of {result.BatchSize}";
-                return TypedResults.Ok(new PredictResponse(name, served.Version, PredictionBuilder.Build(served.Model, result.Outputs, inputs.Count, topK)));
-            }
-            catch (InferenceException e)
-            {
-                return V1Problems.From(context, e);
-            }
+            using ModelCall call = inference.Begin(context, name, version);
+            using PredictInputs inputs = await reader.ReadAsync(context.Request, call.Version.Model.Spec.Input, context.RequestAborted);
+            InferenceResult result = await inference.InferAsync(call, inputs);
+            return TypedResults.Ok(new PredictResponse(name, call.Version.Version, PredictionBuilder.Build(result, topK)));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 

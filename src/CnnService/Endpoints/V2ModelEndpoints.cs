@@ -1,13 +1,9 @@
 using System.Buffers;
 using System.Globalization;
-using CnnService.Batching;
 using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
 using CnnService.Protocols.V2;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Serilog;
 
 namespace CnnService.Endpoints;
 
@@ -40,67 +36,60 @@ public static class V2ModelEndpoints
         return group;
     }
 
-    private static IResult Metadata(string name, HttpContext context, ModelRepository repository)
+    /// <summary>Tags this protocol's requests in the log line.</summary>
+    private const string Protocol = "v2";
+
+    private static IResult Metadata(string name, HttpContext context, ModelRepository repository, InferenceService inference)
     {
-        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
-        using (lease)
+        try
         {
-            ModelVersion version = lease.Version;
+            using ModelCall call = inference.Begin(context, name, VersionRoute.Read(context), Protocol);
+            ModelVersion version = call.Version;
             string[] versions = repository.Models.TryGetValue(name, out ServedModel? model)
                 ? model.Loaded.Keys.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray()
                 : [version.Version.ToString(CultureInfo.InvariantCulture)];
             return TypedResults.Ok(new V2ModelMetadata(name, versions, InferenceSignature.Platform(version),
                 [InferenceSignature.Input(version.Model)], [InferenceSignature.Output(version.Model)]));
         }
-    }
-
-    private static IResult Ready(string name, HttpContext context, ModelRepository repository)
-    {
-        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
-        using (lease) return TypedResults.Ok(new { name, ready = true });
-    }
-
-    private static async Task<IResult> InferAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
-        InferenceService inference, IOptions<BatchingOptions> batching, IDiagnosticContext log)
-    {
-        if (!TryAcquire(name, context, repository, out ModelLease lease, out IResult? error)) return error;
-        using (lease)
+        catch (InferenceException e)
         {
-            byte[]? body = null;
-            try
-            {
-                (body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
-                using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
-                InferenceResult result = await inference.InferAsync(lease.Version, request.Inputs, context.RequestAborted);
-                log.Set("Images", result.Count);
-                log.Set("BatchSize", result.BatchSize);
-                context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{lease.Version.Version}, {result.Count} image(s), batch of {result.BatchSize} (v2)";
-                await V2InferResponse.WriteAsync(context.Response, request, result, context.RequestAborted);
-                return Results.Empty;
-            }
-            catch (InferenceException e)
-            {
-                return V2Results.Error(context, e);
-            }
-            finally
-            {
-                if (body is not null) ArrayPool<byte>.Shared.Return(body);
-            }
+            return V2Results.Error(context, e);
         }
     }
 
-    /// <summary>The route's version (default when absent) leased and labelled as every model request is, or the v2 error: 400 for a bad version, 404 when not served.</summary>
-    private static bool TryAcquire(string name, HttpContext context, ModelRepository repository, out ModelLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out IResult? error)
+    private static IResult Ready(string name, HttpContext context, InferenceService inference)
     {
-        (lease, error) = (default, null);
-        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem))
+        try
         {
-            error = V2Results.Error(StatusCodes.Status400BadRequest, problem.ProblemDetails.Detail!);
-            return false;
+            using ModelCall call = inference.Begin(context, name, VersionRoute.Read(context), Protocol);
+            return TypedResults.Ok(new { name, ready = true });
         }
+        catch (InferenceException e)
+        {
+            return V2Results.Error(context, e);
+        }
+    }
 
-        if (ModelRequest.TryAcquire(context, repository, name, version, out lease, out problem)) return true;
-        error = V2Results.Error(StatusCodes.Status404NotFound, problem.ProblemDetails.Detail!);
-        return false;
+    /// <summary>The adapter: the request parsed into input tensors, run by the core, written as the protocol's response or error.</summary>
+    private static async Task<IResult> InferAsync(string name, HttpContext context, PredictRequestReader reader, InferenceService inference)
+    {
+        byte[]? body = null;
+        try
+        {
+            using ModelCall call = inference.Begin(context, name, VersionRoute.Read(context), Protocol);
+            (body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
+            using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
+            InferenceResult result = await inference.InferAsync(call, request.Inputs);
+            await V2InferResponse.WriteAsync(context.Response, request, result, context.RequestAborted);
+            return Results.Empty;
+        }
+        catch (InferenceException e)
+        {
+            return V2Results.Error(context, e);
+        }
+        finally
+        {
+            if (body is not null) ArrayPool<byte>.Shared.Return(body);
+        }
     }
 }
