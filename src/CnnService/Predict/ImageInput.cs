@@ -6,8 +6,8 @@ namespace CnnService.Predict;
 
 /// <summary>
 /// Encoded images to a model's normalised input through the imaging library, with the decoder's
-/// errors turned into the statuses a client can act on: nothing there (400), not an image format we
-/// read (415), larger than allowed (413), broken or truncated (400).
+/// errors turned into the kinds a client can act on: nothing there (InvalidArgument), not an image format we
+/// read (UnsupportedMediaType), larger than allowed (TooLarge), broken or truncated (InvalidArgument).
 /// </summary>
 public sealed class ImageInput(PredictLimits limits)
 {

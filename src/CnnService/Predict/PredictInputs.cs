@@ -14,7 +14,7 @@ public sealed class PredictInputs(int imageSize, int maxImages) : IDisposable
     public int Count { get; private set; }
     public float[] Buffer => _buffer;
 
-    /// <summary>Room for one more image; fails with 413 past the per-request limit.</summary>
+    /// <summary>Room for one more image; fails with TooLarge past the per-request limit.</summary>
     public Span<float> Next()
     {
         if (Count == maxImages)

@@ -75,7 +75,7 @@ public static class TfServingEndpoints
         {
             int? version = VersionRoute.Read(context);
             int topK = 0;
-            if (classify && !PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out topK, out string? topKError))
+            if (classify && !TopKQuery.TryRead(context, out topK, out string? topKError))
                 throw InferenceException.Invalid(topKError!);
             using ModelCall call = inference.Begin(context, name, version, Protocol);
             using PredictInputs inputs = reader.CreateInputs(call.Version.Model.Spec.Input);

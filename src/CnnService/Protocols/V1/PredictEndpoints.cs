@@ -1,11 +1,10 @@
-using System.Globalization;
 using CnnService.Contracts;
+using CnnService.Endpoints;
 using CnnService.Inference;
 using CnnService.Predict;
-using CnnService.Protocols.V1;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace CnnService.Endpoints;
+namespace CnnService.Protocols.V1;
 
 /// <summary>
 /// <c>POST /v1/models/{name}/predict</c> and <c>POST /v1/models/{name}/versions/{version}/predict</c>:
@@ -16,8 +15,6 @@ namespace CnnService.Endpoints;
 /// </summary>
 public static class PredictEndpoints
 {
-    public const int DefaultTopK = 5;
-
     public static RouteGroupBuilder MapPredictEndpoints(this IEndpointRouteBuilder app)
     {
         RouteGroupBuilder group = app.MapGroup("/v1/models/{name}").WithTags("Predict");
@@ -43,8 +40,8 @@ public static class PredictEndpoints
         string name, HttpContext context, InferenceService inference, PredictRequestReader reader)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
-        if (!TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
-            return ModelRequest.BadRequest("Invalid top_k", topKError!);
+        if (!TopKQuery.TryRead(context, out int topK, out string? topKError))
+            return V1Problems.BadRequest("Invalid top_k", topKError!);
         try
         {
             using ModelCall call = inference.Begin(context, name, version);
@@ -56,15 +53,5 @@ public static class PredictEndpoints
         {
             return V1Problems.From(context, e);
         }
-    }
-
-    /// <summary>The <c>top_k</c> query: a positive integer, <see cref="DefaultTopK"/> when absent.</summary>
-    internal static bool TryReadTopK(string? text, out int topK, out string? error)
-    {
-        (topK, error) = (DefaultTopK, null);
-        if (string.IsNullOrEmpty(text)) return true;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out topK) && topK >= 1) return true;
-        error = $"top_k \"{text}\" is not a positive integer.";
-        return false;
     }
 }

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Globalization;
+using CnnService.Endpoints;
 using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
-using CnnService.Protocols.V2;
 
-namespace CnnService.Endpoints;
+namespace CnnService.Protocols.V2;
 
 /// <summary>
 /// The Open Inference Protocol v2 model endpoints, each with and without <c>/versions/{version}</c> (without: the
