@@ -1,5 +1,9 @@
-// The HTTP host: wiring only. Endpoints live in Endpoints/ (one file per resource), model serving in
-// Models/ and Batching/, request parsing in Predict/, the protocol-neutral inference path in Inference/ (Open Inference Protocol v2 codec in Protocols/V2), the explain view in Explain/ and wwwroot/, metrics in Metrics/, set-up helpers in Hosting/.
+// The HTTP host: wiring only. The protocol-neutral inference path (lease, inputs, batcher, labels, one typed error)
+// is in Inference/; each protocol is a thin adapter over it in Protocols/ (V1: /v1 predict; TfServing; V2: Open
+// Inference Protocol v2 REST), mapping that error to its own answer in one place. Endpoints shared by every client
+// (health, models, explain, samples, page, metrics, train jobs) are in Endpoints/, model serving in Models/ and
+// Batching/, request body and image reading in Predict/, the explain view in Explain/ and wwwroot/, metrics in
+// Metrics/, set-up helpers in Hosting/.
 using System.Text.Json;
 using CnnService.Endpoints;
 using CnnService.Hosting;
@@ -8,6 +12,8 @@ using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Predict;
 using CnnService.Protocols.TfServing;
+using CnnService.Protocols.V1;
+using CnnService.Protocols.V2;
 
 if (HealthCheckCommand.TryRun(args, out int healthExitCode)) return healthExitCode;  // the container's HEALTHCHECK
 

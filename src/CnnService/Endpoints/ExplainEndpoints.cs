@@ -3,8 +3,10 @@ using CnnService.Contracts;
 using CnnService.Engine.Layers;
 using CnnService.Explain;
 using CnnService.Imaging.Rendering;
+using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
+using CnnService.Protocols.V1;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -51,49 +53,47 @@ public static class ExplainEndpoints
     }
 
     private static async Task<Results<Ok<ExplainResponse>, ProblemHttpResult>> ExplainAsync(
-        string name, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
+        string name, HttpContext context, InferenceService inference, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
-        if (!PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out int topK, out string? topKError))
-            return ModelRequest.BadRequest("Invalid top_k", topKError!);
+        if (!TopKQuery.TryRead(context, out int topK, out string? topKError))
+            return V1Problems.BadRequest("Invalid top_k", topKError!);
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-
-        using (lease)
+        try
         {
+            using ModelCall call = inference.Begin(context, name, version);
             int? only = null;
             if (context.Request.Query["layer"].ToString() is { Length: > 0 } layerText)
             {
-                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layerText, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
+                if (!LayerSelector.TryResolve(LayerSelector.NamesOf(call.Version.Model), layerText, out int index, out string error)) return V1Problems.NotFound("Unknown layer", error);
                 only = index;
             }
 
-            Explanation explanation;
-            try
-            {
-                explanation = await TraceAsync(context, lease.Version, reader, explainer);
-            }
-            catch (PredictInputException e)
-            {
-                return ModelRequest.Problem(e);
-            }
-
-            return TypedResults.Ok(Explainer.Describe(explanation, lease.Version.Model, only, topK, size));
+            Explanation explanation = await TraceAsync(context, call.Version, reader, explainer);
+            return TypedResults.Ok(Explainer.Describe(explanation, call.Version.Model, only, topK, size));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 
     private static Results<FileContentHttpResult, ProblemHttpResult> Filters(
-        string name, string layer, HttpContext context, ModelRepository repository)
+        string name, string layer, HttpContext context, InferenceService inference)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-        using (lease)
+        try
         {
-            ModelVersion served = lease.Version;
-            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
+            using ModelCall call = inference.Begin(context, name, version);
+            ModelVersion served = call.Version;
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(served.Model), layer, out int index, out string error)) return V1Problems.NotFound("Unknown layer", error);
             if (served.Model.Layers[index] is not IConvolution conv)
-                return ModelRequest.BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
+                return V1Problems.BadRequest("Not a conv layer", $"Layer {layer} is {served.Model.Layers[index].Type}; filters are drawn for conv2d layers.");
             return Png(() => Explainer.Filters(conv));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 
@@ -103,33 +103,30 @@ public static class ExplainEndpoints
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
         if (string.IsNullOrEmpty(id))
-            return ModelRequest.BadRequest("Missing id", "Give the id of an explain answer (?id=...), or POST an image to this URL.");
+            return V1Problems.BadRequest("Missing id", "Give the id of an explain answer (?id=...), or POST an image to this URL.");
         if (!cache.TryGet(id, out Explanation explanation) || explanation.Model != name || (version is int v && explanation.Version != v))
-            return ModelRequest.NotFound("Unknown explanation", $"No explanation \"{id}\" of model {name}{(version is null ? "" : $" version {version}")}: it has expired or never existed; explain the image again.");
+            return V1Problems.NotFound("Unknown explanation", $"No explanation \"{id}\" of model {name}{(version is null ? "" : $" version {version}")}: it has expired or never existed; explain the image again.");
 
         context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;  // no lease: the cached explanation is all it needs
-        if (!LayerSelector.TryResolve(explanation.LayerNames, layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
+        if (!LayerSelector.TryResolve(explanation.LayerNames, layer, out int index, out string error)) return V1Problems.NotFound("Unknown layer", error);
         return Png(() => Explainer.ActivationMosaic(explanation, index, size));
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PostedActivationsAsync(
-        string name, string layer, HttpContext context, ModelRepository repository, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
+        string name, string layer, HttpContext context, InferenceService inference, PredictRequestReader reader, Explainer explainer, IOptions<ExplainOptions> options)
     {
         if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return problem;
         if (!TryReadSize(context, options.Value, out int size, out problem)) return problem;
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return problem;
-        using (lease)
+        try
         {
-            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(lease.Version.Model), layer, out int index, out string error)) return ModelRequest.NotFound("Unknown layer", error);
-            try
-            {
-                Explanation explanation = await TraceAsync(context, lease.Version, reader, explainer);
-                return Png(() => Explainer.ActivationMosaic(explanation, index, size));
-            }
-            catch (PredictInputException e)
-            {
-                return ModelRequest.Problem(e);
-            }
+            using ModelCall call = inference.Begin(context, name, version);
+            if (!LayerSelector.TryResolve(LayerSelector.NamesOf(call.Version.Model), layer, out int index, out string error)) return V1Problems.NotFound("Unknown layer", error);
+            Explanation explanation = await TraceAsync(context, call.Version, reader, explainer);
+            return Png(() => Explainer.ActivationMosaic(explanation, index, size));
+        }
+        catch (InferenceException e)
+        {
+            return V1Problems.From(context, e);
         }
     }
 
@@ -138,7 +135,7 @@ public static class ExplainEndpoints
     {
         using PredictInputs inputs = await reader.ReadAsync(context.Request, version.Model.Spec.Input, context.RequestAborted);
         if (inputs.Count != 1)
-            throw PredictInputException.BadRequest($"Explain takes exactly one image; the request holds {inputs.Count}.");
+            throw InferenceException.Invalid($"Explain takes exactly one image; the request holds {inputs.Count}.");
         return explainer.Trace(version, inputs.Buffer.AsSpan(0, version.Model.InputShape.Size));
     }
 
@@ -149,7 +146,7 @@ public static class ExplainEndpoints
         string? text = context.Request.Query["size"];
         if (string.IsNullOrEmpty(text)) return true;
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out size) && size is >= MinMapSize and <= MaxMapSize) return true;
-        problem = ModelRequest.BadRequest("Invalid size", $"size \"{text}\" is not a whole number of pixels from {MinMapSize} to {MaxMapSize}.");
+        problem = V1Problems.BadRequest("Invalid size", $"size \"{text}\" is not a whole number of pixels from {MinMapSize} to {MaxMapSize}.");
         return false;
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnService.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CnnService.Endpoints;
@@ -9,10 +10,22 @@ public static class VersionRoute
     public static bool TryParse(string text, out int version, out ProblemHttpResult problem)
     {
         problem = null!;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version > 0) return true;
-        problem = TypedResults.Problem(title: "Invalid version", detail: $"Version \"{text}\" is not a positive integer.", statusCode: StatusCodes.Status400BadRequest);
+        if (TryParse(text, out version)) return true;
+        problem = TypedResults.Problem(title: "Invalid version", detail: Invalid(text), statusCode: StatusCodes.Status400BadRequest);
         return false;
     }
+
+    /// <summary>The optional <c>{version}</c> of the current route (see <see cref="TryRead"/>), or an InvalidArgument <see cref="InferenceException"/>.</summary>
+    public static int? Read(HttpContext context)
+    {
+        if (context.Request.RouteValues["version"] is not string text) return null;
+        return TryParse(text, out int version) ? version : throw InferenceException.Invalid(Invalid(text));
+    }
+
+    private static bool TryParse(string text, out int version) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version > 0;
+
+    private static string Invalid(string text) => $"Version \"{text}\" is not a positive integer.";
 
     /// <summary>
     /// The optional <c>{version}</c> of the current route: null on the default-version route, the

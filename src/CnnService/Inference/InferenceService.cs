@@ -10,30 +10,74 @@ using Microsoft.Extensions.Options;
 namespace CnnService.Inference;
 
 /// <summary>
-/// The protocol-neutral inference path under the v2 REST (and gRPC) adapters: checks the request's one input
-/// tensor against the model and the limits, turns it into the model's normalised [N, C, H, W] float input
+/// The protocol-neutral inference path under every adapter (/v1 predict, TF Serving, v2 REST, gRPC):
+/// <see cref="Begin"/> leases the version and labels the request's metrics and log line; <c>InferAsync</c> takes
+/// either images already read into the model's input (/v1, TF Serving) or one input tensor (v2, gRPC), which it
+/// checks against the model and the limits and turns into the model's normalised [N, C, H, W] float input
 /// (FP32/FP16/FP64 as given; integer types as raw pixels through the model's own scale, mean and std; BYTES as
 /// encoded images decoded and preprocessed exactly as <c>/v1/.../predict</c> does), submits it to the version's
-/// dynamic batcher (so requests of every protocol share batches) and returns the output tensor.
-/// Every refusal is an <see cref="InferenceException"/> naming the input at fault.
+/// dynamic batcher (so requests of every protocol share batches; a full queue is shed and counted) and returns the
+/// output tensor. Every refusal is an <see cref="InferenceException"/>, naming the input at fault.
 /// </summary>
-public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching, ImageInput imageInput, ServiceMetrics metrics)
+public sealed class InferenceService(ModelRepository repository, IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching,
+    ImageInput imageInput, ServiceMetrics metrics)
 {
     private readonly PredictLimits _limits = limits.Value;
 
+    /// <summary>
+    /// Leases <paramref name="name"/>'s version (the default one when <paramref name="version"/> is null) and labels the
+    /// request with it; <paramref name="protocol"/> (null for /v1) tags the log line. NotFound for an unknown model or
+    /// version; NotReady while the service's first scan of its models is still loading them.
+    /// </summary>
+    public ModelCall Begin(HttpContext context, string name, int? version, string? protocol = null)
+    {
+        if (!repository.TryAcquire(name, version, out ModelLease lease, out string? error))
+        {
+            throw repository.IsReady
+                ? InferenceException.NotFound(error!)
+                : new InferenceException(InferenceErrorKind.NotReady, $"The service is still loading its models: {error} Retry once /health/ready answers 200.");
+        }
+
+        return new ModelCall(context, name, lease, protocol);
+    }
+
+    /// <summary>Images already read into the model's normalised input (/v1, TF Serving): submitted, and the call labelled with what served it.</summary>
+    public async Task<InferenceResult> InferAsync(ModelCall call, PredictInputs images)
+    {
+        InferenceResult result = await SubmitAsync(call.Version, images, call.Aborted);
+        call.Served(result);
+        return result;
+    }
+
+    /// <summary>Input tensors (v2, gRPC): checked, converted, submitted, and the call labelled with what served it.</summary>
+    public async Task<InferenceResult> InferAsync(ModelCall call, IReadOnlyList<InferInput> inputs)
+    {
+        InferenceResult result = await InferAsync(call.Version, inputs, call.Aborted);
+        call.Served(result);
+        return result;
+    }
+
+    /// <summary>Input tensors on a version the caller holds a lease on; labels nothing (see <see cref="InferAsync(ModelCall, IReadOnlyList{InferInput})"/>).</summary>
     public async Task<InferenceResult> InferAsync(ModelVersion version, IReadOnlyList<InferInput> inputs, CancellationToken cancellationToken)
     {
         using PredictInputs batch = Prepare(version.Model.Spec.Input, inputs);
-        if (!version.Batcher.TrySubmit(batch.Buffer, batch.Count, cancellationToken, out Task<BatchResult> submitted))
+        return await SubmitAsync(version, batch, cancellationToken);
+    }
+
+    /// <summary>Into the version's batcher, or Busy (counted as shed) when its queue is full.</summary>
+    private async Task<InferenceResult> SubmitAsync(ModelVersion version, PredictInputs images, CancellationToken cancellationToken)
+    {
+        if (!version.Batcher.TrySubmit(images.Buffer, images.Count, cancellationToken, out Task<BatchResult> submitted))
         {
             metrics.ObserveShed(version.Name);
             BatchingOptions b = batching.Value;
             throw new InferenceException(InferenceErrorKind.Busy,
-                $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.");
+                $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.",
+                TimeSpan.FromSeconds(b.RetryAfterSeconds));
         }
 
         BatchResult result = await submitted;
-        return new InferenceResult(version, result.Outputs, batch.Count, result.BatchSize);
+        return new InferenceResult(version, result.Outputs, images.Count, result.BatchSize);
     }
 
     /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>
@@ -85,9 +129,10 @@ public sealed class InferenceService(IOptions<PredictLimits> limits, IOptions<Ba
                 imageInput.Decode(encoded, spec, batch.Next(), $"input \"{input.Name}\" element {i}");
             });
         }
-        catch (PredictInputException e)
+        catch (InferenceException e) when (e.Kind == InferenceErrorKind.UnsupportedMediaType)
         {
-            throw InferenceException.From(e);
+            // An element that is no image we read is a bad value of a BYTES tensor, not a body of the wrong media type.
+            throw InferenceException.Invalid(e.Message);
         }
     }
 

@@ -1,12 +1,13 @@
 using CnnService.Engine.Format;
 using CnnService.Imaging;
+using CnnService.Inference;
 
 namespace CnnService.Predict;
 
 /// <summary>
 /// Encoded images to a model's normalised input through the imaging library, with the decoder's
-/// errors turned into the statuses a client can act on: nothing there (400), not an image format we
-/// read (415), larger than allowed (413), broken or truncated (400).
+/// errors turned into the kinds a client can act on: nothing there (InvalidArgument), not an image format we
+/// read (UnsupportedMediaType), larger than allowed (TooLarge), broken or truncated (InvalidArgument).
 /// </summary>
 public sealed class ImageInput(PredictLimits limits)
 {
@@ -23,9 +24,9 @@ public sealed class ImageInput(PredictLimits limits)
             string detail = $"{what}: {e.Message}";
             throw e.Kind switch
             {
-                ImageErrorKind.TooLarge => PredictInputException.TooLarge(detail),
-                ImageErrorKind.Unsupported => PredictInputException.Unsupported(detail),
-                _ => PredictInputException.BadRequest(detail),
+                ImageErrorKind.TooLarge => InferenceException.TooLarge(detail),
+                ImageErrorKind.Unsupported => InferenceException.Unsupported(detail),
+                _ => InferenceException.Invalid(detail),
             };
         }
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using CnnService.Engine.Format;
+using CnnService.Inference;
 
 namespace CnnService.Predict;
 
@@ -26,7 +27,7 @@ public static class JsonPredictReader
                 string property = reader.GetString()!;
                 if (property is "instances" or "images")
                 {
-                    if (found is not null) throw PredictInputException.BadRequest("Give \"instances\" or \"images\", not both.");
+                    if (found is not null) throw InferenceException.Invalid("Give \"instances\" or \"images\", not both.");
                     found = property;
                     if (property == "instances") ReadInstances(ref reader, input, inputs);
                     else ReadImages(ref reader, input, inputs, decodeImage);
@@ -38,12 +39,12 @@ public static class JsonPredictReader
                 }
             }
 
-            if (found is null) throw PredictInputException.BadRequest("The JSON body has neither \"instances\" nor \"images\".");
-            if (inputs.Count == 0) throw PredictInputException.BadRequest($"\"{found}\" is empty: nothing to predict.");
+            if (found is null) throw InferenceException.Invalid("The JSON body has neither \"instances\" nor \"images\".");
+            if (inputs.Count == 0) throw InferenceException.Invalid($"\"{found}\" is empty: nothing to predict.");
         }
         catch (JsonException e)
         {
-            throw PredictInputException.BadRequest($"The body is not valid JSON: {e.Message}");
+            throw InferenceException.Invalid($"The body is not valid JSON: {e.Message}");
         }
     }
 
@@ -74,12 +75,12 @@ public static class JsonPredictReader
     private static void ReadNested(ref Utf8JsonReader reader, scoped ReadOnlySpan<int> dims, int level, scoped Span<int> index, scoped Span<float> destination, ref int written, string root)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
-            throw PredictInputException.BadRequest($"{Path(root, index, level)} must be an array of {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+            throw InferenceException.Invalid($"{Path(root, index, level)} must be an array of {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
         int count = 0;
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             if (count == dims[level])
-                throw PredictInputException.BadRequest($"{Path(root, index, level)} has more than {dims[level]} values (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+                throw InferenceException.Invalid($"{Path(root, index, level)} has more than {dims[level]} values (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
             index[level] = count;
             if (level + 1 < dims.Length)
             {
@@ -88,9 +89,9 @@ public static class JsonPredictReader
             else
             {
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetSingle(out float value))
-                    throw PredictInputException.BadRequest($"{Path(root, index, level + 1)} must be a number.");
+                    throw InferenceException.Invalid($"{Path(root, index, level + 1)} must be a number.");
                 if (!float.IsFinite(value))
-                    throw PredictInputException.BadRequest($"{Path(root, index, level + 1)} is not a finite float32.");
+                    throw InferenceException.Invalid($"{Path(root, index, level + 1)} is not a finite float32.");
                 destination[written++] = value;
             }
 
@@ -98,7 +99,7 @@ public static class JsonPredictReader
         }
 
         if (count != dims[level])
-            throw PredictInputException.BadRequest($"{Path(root, index, level)} has {count} values, not {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
+            throw InferenceException.Invalid($"{Path(root, index, level)} has {count} values, not {dims[level]} (each instance is {dims[0]} x {dims[1]} x {dims[2]}).");
     }
 
     private static void ReadImages(ref Utf8JsonReader reader, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
@@ -114,7 +115,7 @@ public static class JsonPredictReader
             }
             catch (FormatException)
             {
-                throw PredictInputException.BadRequest($"images[{i}] must be a base64 string.");
+                throw InferenceException.Invalid($"images[{i}] must be a base64 string.");
             }
 
             decodeImage(bytes, input, inputs.Next(), $"images[{i}]");
@@ -123,11 +124,11 @@ public static class JsonPredictReader
     }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
-        reader.Read() ? reader.TokenType : throw PredictInputException.BadRequest("The JSON body ends too soon.");
+        reader.Read() ? reader.TokenType : throw InferenceException.Invalid("The JSON body ends too soon.");
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string message)
     {
-        if (Next(ref reader) != type) throw PredictInputException.BadRequest(message);
+        if (Next(ref reader) != type) throw InferenceException.Invalid(message);
     }
 
     /// <summary><paramref name="root"/> and the first <paramref name="depth"/> indices: the element at fault.</summary>

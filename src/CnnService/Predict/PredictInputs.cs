@@ -1,4 +1,5 @@
 using System.Buffers;
+using CnnService.Inference;
 
 namespace CnnService.Predict;
 
@@ -13,11 +14,11 @@ public sealed class PredictInputs(int imageSize, int maxImages) : IDisposable
     public int Count { get; private set; }
     public float[] Buffer => _buffer;
 
-    /// <summary>Room for one more image; fails with 413 past the per-request limit.</summary>
+    /// <summary>Room for one more image; fails with TooLarge past the per-request limit.</summary>
     public Span<float> Next()
     {
         if (Count == maxImages)
-            throw PredictInputException.TooLarge($"A request may hold at most {maxImages} images.");
+            throw InferenceException.TooLarge($"A request may hold at most {maxImages} images.");
         int needed = (Count + 1) * imageSize;
         if (_buffer.Length < needed)
         {

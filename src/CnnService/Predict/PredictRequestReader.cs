@@ -1,5 +1,6 @@
 using System.Buffers;
 using CnnService.Engine.Format;
+using CnnService.Inference;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -20,7 +21,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         if (request.ContentLength > limits.MaxBodyBytes) throw TooLarge();
         string? contentType = request.ContentType;
         if (string.IsNullOrEmpty(contentType) || !MediaTypeHeaderValue.TryParse(contentType, out MediaTypeHeaderValue? media))
-            throw PredictInputException.Unsupported($"Send images as multipart/form-data, as a raw body ({string.Join(", ", ImageTypes)}), or JSON; the request has no usable Content-Type.");
+            throw InferenceException.Unsupported($"Send images as multipart/form-data, as a raw body ({string.Join(", ", ImageTypes)}), or JSON; the request has no usable Content-Type.");
 
         string type = media.MediaType.Value!.ToLowerInvariant();
         PredictInputs inputs = CreateInputs(input);
@@ -35,13 +36,13 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
                 (byte[] body, int length) = await ReadBodyAsync(request.Body, cancellationToken);
                 try
                 {
-                    if (length == 0) throw PredictInputException.BadRequest("The request body is empty.");
+                    if (length == 0) throw InferenceException.Invalid("The request body is empty.");
                     if (type is "application/json" || type.EndsWith("+json", StringComparison.Ordinal))
                         JsonPredictReader.Read(body.AsSpan(0, length), input, inputs, decodeImage);
                     else if (ImageTypes.Contains(type))
                         decodeImage(body.AsSpan(0, length), input, inputs.Next(), "the body");
                     else
-                        throw PredictInputException.Unsupported($"Content-Type {type} is not accepted; use multipart/form-data, {string.Join(", ", ImageTypes)} or application/json.");
+                        throw InferenceException.Unsupported($"Content-Type {type} is not accepted; use multipart/form-data, {string.Join(", ", ImageTypes)} or application/json.");
                 }
                 finally
                 {
@@ -78,7 +79,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
     private async Task ReadMultipartAsync(HttpRequest request, MediaTypeHeaderValue media, InputSpec input, PredictInputs inputs, CancellationToken cancellationToken)
     {
         string? boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;
-        if (string.IsNullOrEmpty(boundary)) throw PredictInputException.BadRequest("The multipart/form-data Content-Type has no boundary.");
+        if (string.IsNullOrEmpty(boundary)) throw InferenceException.Invalid("The multipart/form-data Content-Type has no boundary.");
         (byte[] body, int length) = await ReadBodyAsync(request.Body, cancellationToken);
         try
         {
@@ -96,7 +97,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
                 try
                 {
                     string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
-                    if (fileLength == 0) throw PredictInputException.BadRequest($"File {files} (\"{name}\") is empty.");
+                    if (fileLength == 0) throw InferenceException.Invalid($"File {files} (\"{name}\") is empty.");
                     decodeImage(file.AsSpan(0, fileLength), input, inputs.Next(), $"file {files} (\"{name}\")");
                 }
                 finally
@@ -107,7 +108,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
                 files++;
             }
 
-            if (files == 0) throw PredictInputException.BadRequest("The form holds no files; attach one image file per prediction.");
+            if (files == 0) throw InferenceException.Invalid("The form holds no files; attach one image file per prediction.");
         }
         finally
         {
@@ -127,7 +128,7 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         }
     }
 
-    private static PredictInputException Malformed(Exception e) => PredictInputException.BadRequest($"The multipart body is malformed: {e.Message}");
+    private static InferenceException Malformed(Exception e) => InferenceException.Invalid($"The multipart body is malformed: {e.Message}");
 
     private async Task<(byte[] Buffer, int Length)> ReadSectionBodyAsync(MultipartSection section, CancellationToken cancellationToken)
     {
@@ -179,6 +180,6 @@ public sealed class PredictRequestReader(PredictLimits limits, ImageDecoding dec
         }
     }
 
-    private PredictInputException TooLarge() =>
-        PredictInputException.TooLarge($"The request body is larger than the limit of {limits.MaxBodyBytes:N0} bytes.");
+    private InferenceException TooLarge() =>
+        InferenceException.TooLarge($"The request body is larger than the limit of {limits.MaxBodyBytes:N0} bytes.");
 }

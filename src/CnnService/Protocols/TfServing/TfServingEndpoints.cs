@@ -1,11 +1,8 @@
-using CnnService.Batching;
 using CnnService.Contracts;
 using CnnService.Endpoints;
+using CnnService.Inference;
 using CnnService.Models;
 using CnnService.Predict;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Serilog;
 
 namespace CnnService.Protocols.TfServing;
 
@@ -13,9 +10,8 @@ namespace CnnService.Protocols.TfServing;
 /// TensorFlow Serving's REST API over the same repository, batcher and limits as /v1 predict:
 /// <c>POST /v1/models/{name}[/versions/{version}]:predict</c> and <c>:classify</c>, and
 /// <c>GET /v1/models/{name}[/versions/{version}]/metadata</c>. Bodies as <see cref="TfServingRequestReader"/>
-/// reads them, whatever their Content-Type (curl -d sends form-urlencoded); every error is TF Serving's
-/// <c>{"error": "..."}</c> with the status TF Serving gives its code: 400 (INVALID_ARGUMENT), 404 (NOT_FOUND),
-/// 413 (too large, as /v1), 429 (RESOURCE_EXHAUSTED: the batch queue is full, with <c>Retry-After</c>).
+/// reads them, whatever their Content-Type (curl -d sends form-urlencoded), run by the shared <see cref="InferenceService"/>;
+/// every error is TF Serving's <c>{"error": "..."}</c> (<see cref="TfServingErrors"/>).
 /// The ':' verb routes are complex segments, distinct from GET <c>/v1/models/{name}</c> and POST <c>.../predict</c>.
 /// No <c>Accepts</c> metadata: it would refuse (415) the form-urlencoded Content-Type curl -d sends.
 /// </summary>
@@ -63,50 +59,40 @@ public static class TfServingEndpoints
         return group;
     }
 
-    private static Task<IResult> PredictAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
-        IOptions<BatchingOptions> batching, IDiagnosticContext log) =>
-        InferAsync(name, classify: false, context, repository, reader, batching.Value, log);
+    /// <summary>Tags this protocol's requests in the log line.</summary>
+    private const string Protocol = "TF Serving";
 
-    private static Task<IResult> ClassifyAsync(string name, HttpContext context, ModelRepository repository, PredictRequestReader reader,
-        IOptions<BatchingOptions> batching, IDiagnosticContext log) =>
-        InferAsync(name, classify: true, context, repository, reader, batching.Value, log);
+    private static Task<IResult> PredictAsync(string name, HttpContext context, InferenceService inference, PredictRequestReader reader) =>
+        InferAsync(name, classify: false, context, inference, reader);
 
-    /// <summary>Lease the version, read the body, run it through the version's batcher, answer in the body's format.</summary>
-    private static async Task<IResult> InferAsync(string name, bool classify, HttpContext context, ModelRepository repository,
-        PredictRequestReader reader, BatchingOptions batching, IDiagnosticContext log)
+    private static Task<IResult> ClassifyAsync(string name, HttpContext context, InferenceService inference, PredictRequestReader reader) =>
+        InferAsync(name, classify: true, context, inference, reader);
+
+    /// <summary>The adapter: the body read into the model's input, run by the core, answered in the body's format or as TF Serving's error.</summary>
+    private static async Task<IResult> InferAsync(string name, bool classify, HttpContext context, InferenceService inference, PredictRequestReader reader)
     {
-        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
-        int topK = 0;
-        if (classify && !PredictEndpoints.TryReadTopK(context.Request.Query["top_k"], out topK, out string? topKError))
-            return Error(StatusCodes.Status400BadRequest, topKError!);
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
-
-        using (lease)
+        try
         {
-            ModelVersion served = lease.Version;
-            try
-            {
-                using PredictInputs inputs = reader.CreateInputs(served.Model.Spec.Input);
-                TfServingFormat format = await ReadAsync(context, classify, served, reader, inputs);
-                if (!served.Batcher.TrySubmit(inputs.Buffer, inputs.Count, context.RequestAborted, out Task<BatchResult> submitted))
-                    return Error(ModelRequest.Busy(context, name, batching));
-                BatchResult result = await submitted;
-                log.Set("Images", inputs.Count);
-                log.Set("BatchSize", result.BatchSize);
-                context.Items[Hosting.LoggingSetup.ServedItem] = $"{name} v{served.Version}, {inputs.Count} image(s), batch of {result.BatchSize}";
+            int? version = VersionRoute.Read(context);
+            int topK = 0;
+            if (classify && !TopKQuery.TryRead(context, out topK, out string? topKError))
+                throw InferenceException.Invalid(topKError!);
+            using ModelCall call = inference.Begin(context, name, version, Protocol);
+            using PredictInputs inputs = reader.CreateInputs(call.Version.Model.Spec.Input);
+            TfServingFormat format = await ReadAsync(context, classify, call.Version, reader, inputs);
+            InferenceResult result = await inference.InferAsync(call, inputs);
 
-                List<Prediction> predictions = PredictionBuilder.Build(served.Model, result.Outputs, inputs.Count, topK);
-                return format switch
-                {
-                    TfServingFormat.Row => TypedResults.Json(new TfPredictions([.. predictions.Select(p => p.Probabilities)])),
-                    TfServingFormat.Columnar => TypedResults.Json(new TfOutputs([.. predictions.Select(p => p.Probabilities)])),
-                    _ => TypedResults.Json(new TfClassification([.. predictions.Select(p => p.Top.Select(c => new object[] { c.Label, c.Probability }).ToList())])),
-                };
-            }
-            catch (PredictInputException e)
+            List<Prediction> predictions = PredictionBuilder.Build(result, topK);
+            return format switch
             {
-                return Error(e.Status, e.Message);
-            }
+                TfServingFormat.Row => TypedResults.Json(new TfPredictions([.. predictions.Select(p => p.Probabilities)])),
+                TfServingFormat.Columnar => TypedResults.Json(new TfOutputs([.. predictions.Select(p => p.Probabilities)])),
+                _ => TypedResults.Json(new TfClassification([.. predictions.Select(p => p.Top.Select(c => new object[] { c.Label, c.Probability }).ToList())])),
+            };
+        }
+        catch (InferenceException e)
+        {
+            return TfServingErrors.From(context, e);
         }
     }
 
@@ -123,27 +109,34 @@ public static class TfServingEndpoints
         }
     }
 
-    private static IResult Metadata(string name, HttpContext context, ModelRepository repository)
+    private static IResult Metadata(string name, HttpContext context, InferenceService inference)
     {
-        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
-        using (lease) return TypedResults.Json(TfServingSignature.Metadata(lease.Version));
+        try
+        {
+            using ModelCall call = inference.Begin(context, name, VersionRoute.Read(context), Protocol);
+            return TypedResults.Json(TfServingSignature.Metadata(call.Version));
+        }
+        catch (InferenceException e)
+        {
+            return TfServingErrors.From(context, e);
+        }
     }
 
     /// <summary>TF Serving's third verb, for a model with a regression signature; ours have none, so a known model or version is a 400 (as TF Serving answers a model without one).</summary>
-    private static IResult Regress(string name, HttpContext context, ModelRepository repository)
+    private static IResult Regress(string name, HttpContext context, InferenceService inference)
     {
-        if (!VersionRoute.TryRead(context, out int? version, out ProblemHttpResult problem)) return Error(problem);
-        if (!ModelRequest.TryAcquire(context, repository, name, version, out ModelLease lease, out problem)) return Error(problem);
-        using (lease)
-            return Error(StatusCodes.Status400BadRequest,
-                $"Model \"{name}\" has no regression signature: its only signature, \"{TfServingSignature.SignatureName}\", is {TfServingSignature.MethodName} (use :predict or :classify).");
+        try
+        {
+            inference.Begin(context, name, VersionRoute.Read(context), Protocol).Dispose();  // an unknown model or version is a 404 here too
+        }
+        catch (InferenceException e)
+        {
+            return TfServingErrors.From(context, e);
+        }
+
+        return TfServingErrors.Error(StatusCodes.Status400BadRequest,
+            $"Model \"{name}\" has no regression signature: its only signature, \"{TfServingSignature.SignatureName}\", is {TfServingSignature.MethodName} (use :predict or :classify).");
     }
-
-    /// <summary>A refusal the /v1 endpoints answer as a problem (404, 429 with its Retry-After, ...), in TF Serving's shape.</summary>
-    private static IResult Error(ProblemHttpResult problem) => Error(problem.StatusCode, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title ?? "");
-
-    private static IResult Error(int status, string message) => TypedResults.Json(new TfError(message), statusCode: status);
 }
 
 /// <summary>The answer to a row-format predict: one probability vector per instance.</summary>

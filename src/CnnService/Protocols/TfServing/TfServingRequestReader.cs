@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CnnService.Engine.Format;
+using CnnService.Inference;
 using CnnService.Predict;
 
 namespace CnnService.Protocols.TfServing;
@@ -35,7 +36,7 @@ public static class TfServingRequestReader
     /// <param name="classify">A <c>:classify</c> body (<c>examples</c>) rather than a <c>:predict</c> one.</param>
     public static TfServingFormat Read(ReadOnlySpan<byte> json, bool classify, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
     {
-        if (json.IsEmpty) throw PredictInputException.BadRequest("The request body is empty.");
+        if (json.IsEmpty) throw InferenceException.Invalid("The request body is empty.");
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
         string expected = classify ? "\"examples\"" : "\"instances\" or \"inputs\"";
         try
@@ -52,19 +53,19 @@ public static class TfServingRequestReader
                     case "signature_name":
                         signature = reader.TokenType == JsonTokenType.String
                             ? reader.GetString()!
-                            : throw PredictInputException.BadRequest("'signature_name' key must be a string value.");
+                            : throw InferenceException.Invalid("'signature_name' key must be a string value.");
                         break;
                     case "instances" when !classify:
                     case "inputs" when !classify:
                     case "examples" when classify:
                         if (found is not null)
-                            throw PredictInputException.BadRequest(classify ? "Give \"examples\" once." : "Give only one of \"instances\" or \"inputs\", not both.");
+                            throw InferenceException.Invalid(classify ? "Give \"examples\" once." : "Give only one of \"instances\" or \"inputs\", not both.");
                         found = property switch { "instances" => TfServingFormat.Row, "inputs" => TfServingFormat.Columnar, _ => TfServingFormat.Examples };
                         ReadBatch(ref reader, found.Value, property, input, inputs, decodeImage);
                         break;
                     case "context" when classify:
                         if (reader.TokenType != JsonTokenType.StartObject || Next(ref reader) != JsonTokenType.EndObject)
-                            throw PredictInputException.BadRequest($"\"context\" must be empty: the model's only feature is \"{TfServingSignature.InputName}\", given in each example.");
+                            throw InferenceException.Invalid($"\"context\" must be empty: the model's only feature is \"{TfServingSignature.InputName}\", given in each example.");
                         break;
                     default:
                         reader.Skip();
@@ -73,14 +74,14 @@ public static class TfServingRequestReader
             }
 
             if (signature is not null && signature != "" && signature != TfServingSignature.SignatureName)
-                throw PredictInputException.BadRequest($"Serving signature name: \"{signature}\" not found in signature def; the only one is \"{TfServingSignature.SignatureName}\".");
-            if (found is null) throw PredictInputException.BadRequest($"Missing {expected} key.");
-            if (inputs.Count == 0) throw PredictInputException.BadRequest("The batch is empty: nothing to predict.");
+                throw InferenceException.Invalid($"Serving signature name: \"{signature}\" not found in signature def; the only one is \"{TfServingSignature.SignatureName}\".");
+            if (found is null) throw InferenceException.Invalid($"Missing {expected} key.");
+            if (inputs.Count == 0) throw InferenceException.Invalid("The batch is empty: nothing to predict.");
             return found.Value;
         }
         catch (JsonException e)
         {
-            throw PredictInputException.BadRequest($"The body is not valid JSON: {e.Message}");
+            throw InferenceException.Invalid($"The body is not valid JSON: {e.Message}");
         }
     }
 
@@ -92,7 +93,7 @@ public static class TfServingRequestReader
         {
             // The named form, {"image": [x, ...]}: the one name, then the list as in the unnamed form.
             if (Next(ref reader) == JsonTokenType.PropertyName && reader.ValueTextEquals("b64"u8))
-                throw PredictInputException.BadRequest($"{key} must be a list with one item per instance (the batch dimension): [{{\"b64\": \"...\"}}, ...].");
+                throw InferenceException.Invalid($"{key} must be a list with one item per instance (the batch dimension): [{{\"b64\": \"...\"}}, ...].");
             if (reader.TokenType != JsonTokenType.PropertyName || reader.GetString() is not TfServingSignature.InputName)
                 throw NoSuchInput(key, ref reader);
             path = $"{key}.{TfServingSignature.InputName}";
@@ -108,7 +109,7 @@ public static class TfServingRequestReader
     private static void ReadList(ref Utf8JsonReader reader, TfServingFormat format, string path, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
-            throw PredictInputException.BadRequest($"{path} must be a list with one item per instance (the batch dimension).");
+            throw InferenceException.Invalid($"{path} must be a list with one item per instance (the batch dimension).");
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             string item = $"{path}[{inputs.Count}]";
@@ -129,9 +130,9 @@ public static class TfServingRequestReader
     private static void ReadNamed(ref Utf8JsonReader reader, string path, bool requireName, InputSpec input, Span<float> destination, ImageDecoding decodeImage)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
-            throw PredictInputException.BadRequest($"{path} must be an object with the feature \"{TfServingSignature.InputName}\".");
+            throw InferenceException.Invalid($"{path} must be an object with the feature \"{TfServingSignature.InputName}\".");
         if (Next(ref reader) != JsonTokenType.PropertyName)
-            throw PredictInputException.BadRequest($"{path} is empty; give the input \"{TfServingSignature.InputName}\".");
+            throw InferenceException.Invalid($"{path} is empty; give the input \"{TfServingSignature.InputName}\".");
         string name = reader.GetString()!;
         if (name == "b64" && !requireName)
         {
@@ -154,10 +155,10 @@ public static class TfServingRequestReader
             {
                 JsonPredictReader.ReadInstance(ref reader, input, destination, path);
             }
-            catch (PredictInputException e) when (e.Status == StatusCodes.Status400BadRequest)
+            catch (InferenceException e) when (e.Kind == InferenceErrorKind.InvalidArgument)
             {
                 // TensorFlow's own image models take H x W x C, so that is the likely mistake: say which layout this is.
-                throw PredictInputException.BadRequest($"{e.Message} Instances are channels first, C x H x W, as the signature's [-1, C, H, W] shape says (GET .../metadata).");
+                throw InferenceException.Invalid($"{e.Message} Instances are channels first, C x H x W, as the signature's [-1, C, H, W] shape says (GET .../metadata).");
             }
 
             return;
@@ -169,7 +170,7 @@ public static class TfServingRequestReader
             return;
         }
 
-        throw PredictInputException.BadRequest(
+        throw InferenceException.Invalid(
             $"{path} must be a {input.Channels} x {input.Height} x {input.Width} nested array of numbers or an encoded image as {{\"b64\": \"...\"}}.");
     }
 
@@ -183,26 +184,26 @@ public static class TfServingRequestReader
         }
         catch (FormatException)
         {
-            throw PredictInputException.BadRequest($"{path}: \"b64\" must be a base64 string.");
+            throw InferenceException.Invalid($"{path}: \"b64\" must be a base64 string.");
         }
 
         if (Next(ref reader) != JsonTokenType.EndObject)
-            throw PredictInputException.BadRequest($"{path}: a {{\"b64\": ...}} object has no other keys.");
-        if (bytes.Length == 0) throw PredictInputException.BadRequest($"{path}: the image is empty.");
+            throw InferenceException.Invalid($"{path}: a {{\"b64\": ...}} object has no other keys.");
+        if (bytes.Length == 0) throw InferenceException.Invalid($"{path}: the image is empty.");
         decodeImage(bytes, input, destination, path);
     }
 
-    private static PredictInputException NoSuchInput(string path, ref Utf8JsonReader reader)
+    private static InferenceException NoSuchInput(string path, ref Utf8JsonReader reader)
     {
         string what = reader.TokenType == JsonTokenType.PropertyName ? $"has no named input \"{reader.GetString()}\"" : "names more than the one input";
-        return PredictInputException.BadRequest($"{path} {what}; the model's only input is \"{TfServingSignature.InputName}\".");
+        return InferenceException.Invalid($"{path} {what}; the model's only input is \"{TfServingSignature.InputName}\".");
     }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
-        reader.Read() ? reader.TokenType : throw PredictInputException.BadRequest("The JSON body ends too soon.");
+        reader.Read() ? reader.TokenType : throw InferenceException.Invalid("The JSON body ends too soon.");
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string message)
     {
-        if (Next(ref reader) != type) throw PredictInputException.BadRequest(message);
+        if (Next(ref reader) != type) throw InferenceException.Invalid(message);
     }
 }

@@ -1,4 +1,3 @@
-using CnnService.Batching;
 using CnnService.Inference;
 
 namespace CnnService.Protocols.V2;
@@ -8,11 +7,10 @@ internal static class V2Results
 {
     public static IResult Error(int status, string message) => TypedResults.Json(new V2Error(message), statusCode: status);
 
-    /// <summary>400, 404 or 413; 429 with <c>Retry-After</c> when the version's queue is full.</summary>
-    public static IResult Error(HttpContext context, InferenceException e, BatchingOptions batching)
+    /// <summary>400, 404, 413, 415 or 503; 429 with <c>Retry-After</c> when the version's queue is full.</summary>
+    public static IResult Error(HttpContext context, InferenceException e)
     {
-        if (e.Kind == InferenceErrorKind.Busy)
-            context.Response.Headers.RetryAfter = batching.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        RetryAfter.Set(context.Response, e);
         return Error(StatusOf(e.Kind), e.Message);
     }
 
@@ -20,7 +18,9 @@ internal static class V2Results
     {
         InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
         InferenceErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        InferenceErrorKind.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         InferenceErrorKind.Busy => StatusCodes.Status429TooManyRequests,
+        InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 }

@@ -1,9 +1,8 @@
 using System.Reflection;
 using CnnService.Hosting.Health;
-using CnnService.Protocols.V2;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CnnService.Endpoints;
+namespace CnnService.Protocols.V2;
 
 /// <summary>
 /// The Open Inference Protocol v2 (KServe / Triton) server endpoints: <c>GET /v2</c> (server metadata),
