@@ -11,6 +11,7 @@ using CnnService.Hosting.Health;
 using CnnService.Jobs;
 using CnnService.Metrics;
 using CnnService.Predict;
+using CnnService.Protocols.Grpc;
 using CnnService.Protocols.TfServing;
 using CnnService.Protocols.V1;
 using CnnService.Protocols.V2;
@@ -32,6 +33,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 
 builder.Services.AddTrainJobs(builder.Configuration);
 builder.Services.AddExplain(builder.Configuration);
 builder.Services.AddServiceHealthChecks(builder.Configuration);
+builder.Services.AddGrpcInference(builder.Configuration);   // inference.GRPCInferenceService on Grpc:Port (h2c)
 
 var app = builder.Build();
 app.Services.AddServiceGauges();
@@ -56,6 +58,7 @@ app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 app.MapV2ServerEndpoints();
 app.MapV2ModelEndpoints();
+app.MapGrpcInference();
 
 app.Run();
 return 0;

@@ -20,6 +20,7 @@ public sealed class ServiceFactory(IDictionary<string, string?>? settings = null
         builder.UseSetting("Models:Root", Fixtures.Models);
         builder.UseSetting("Jobs:Root", _jobs.Root);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        builder.UseSetting("Grpc:Port", "0");  // off unless a test asks: parallel hosts on a real Kestrel would fight over 8081
         foreach ((string key, string? value) in settings ?? new Dictionary<string, string?>())
             builder.UseSetting(key, value);
     }
