@@ -1,6 +1,6 @@
 // The HTTP host: wiring only. The protocol-neutral inference path (lease, inputs, batcher, labels, one typed error)
 // is in Inference/; each protocol is a thin adapter over it in Protocols/ (V1: /v1 predict; TfServing; V2: Open
-// Inference Protocol v2 REST), mapping that error to its own answer in one place. Endpoints shared by every client
+// Inference Protocol v2 REST; Grpc: its gRPC service), mapping that error to its own answer in one place. Endpoints shared by every client
 // (health, models, explain, samples, page, metrics, train jobs) are in Endpoints/, model serving in Models/ and
 // Batching/, request body and image reading in Predict/, the explain view in Explain/ and wwwroot/, metrics in
 // Metrics/, set-up helpers in Hosting/.

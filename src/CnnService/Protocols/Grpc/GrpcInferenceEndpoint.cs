@@ -1,14 +1,11 @@
 using System.Globalization;
 using System.Reflection;
-using CnnService.Endpoints;
+using CnnService.Protocols.V2;
 using CnnService.Hosting.Health;
 using CnnService.Inference;
-using CnnService.Metrics;
 using CnnService.Models;
-using CnnService.Predict;
 using Grpc.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Serilog;
 
 namespace CnnService.Protocols.Grpc;
 
@@ -47,8 +44,8 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        using ModelLease lease = Acquire(request.Name, request.Version, context);
-        ModelVersion version = lease.Version;
+        using ModelCall call = Begin(request.Name, request.Version, context);
+        ModelVersion version = call.Version;
         var response = new ModelMetadataResponse { Name = request.Name, Platform = InferenceSignature.Platform(version) };
         if (repository.Models.TryGetValue(request.Name, out ServedModel? model))
             foreach (int v in model.Loaded.Keys) response.Versions.Add(v.ToString(CultureInfo.InvariantCulture));
@@ -61,24 +58,12 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
-        using ModelLease lease = Acquire(request.ModelName, request.ModelVersion, context);
+        using ModelCall call = Begin(request.ModelName, request.ModelVersion, context);
         try
         {
             GrpcInferRequest parsed = GrpcInferRequest.Read(request);
-            InferenceResult result = await inference.InferAsync(lease.Version, parsed.Inputs, context.CancellationToken);
-            HttpContext http = context.GetHttpContext();
-            if (http.RequestServices.GetService<IDiagnosticContext>() is { } log)
-            {
-                log.Set("Images", result.Count);
-                log.Set("BatchSize", result.BatchSize);
-            }
-
-            http.Items[Hosting.LoggingSetup.ServedItem] = $"{request.ModelName} v{lease.Version.Version}, {result.Count} image(s), batch of {result.BatchSize} (gRPC)";
+            InferenceResult result = await inference.InferAsync(call, parsed.Inputs);
             return GrpcInferResponse.Build(request, parsed, result);
-        }
-        catch (PredictInputException e)
-        {
-            throw GrpcStatus.From(InferenceException.From(e));
         }
         catch (InferenceException e)
         {
@@ -86,29 +71,18 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
         }
     }
 
-    /// <summary>
-    /// Leases the version (the default when <paramref name="versionText"/> is empty) and labels the request's metrics
-    /// and log line with the model, as every REST model request is; UNAVAILABLE while the first scan is still loading models.
-    /// </summary>
-    private ModelLease Acquire(string name, string versionText, ServerCallContext context)
+    /// <summary>The shared first step (lease, metrics and log labels), with its refusals as the call's status.</summary>
+    private ModelCall Begin(string name, string versionText, ServerCallContext context)
     {
         int? version = ParseVersion(versionText);
-        if (!repository.TryAcquire(name, version, out ModelLease lease, out string? error))
+        try
         {
-            if (!repository.IsReady)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"Models are still loading; {error} Retry once the server is ready."));
-            throw GrpcStatus.From(new InferenceException(InferenceErrorKind.NotFound, error!));
+            return inference.Begin(context.GetHttpContext(), name, version, "gRPC");
         }
-
-        HttpContext http = context.GetHttpContext();
-        http.Items[RequestMetricsMiddleware.ModelItem] = name;
-        if (http.RequestServices.GetService<IDiagnosticContext>() is { } log)
+        catch (InferenceException e)
         {
-            log.Set("Model", name);
-            log.Set("Version", lease.Version.Version);
+            throw GrpcStatus.From(e);
         }
-
-        return lease;
     }
 
     /// <summary>Empty is the default version; otherwise a positive integer, or INVALID_ARGUMENT.</summary>

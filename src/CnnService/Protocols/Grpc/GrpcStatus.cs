@@ -12,6 +12,7 @@ internal static class GrpcStatus
     {
         InferenceErrorKind.NotFound => StatusCode.NotFound,
         InferenceErrorKind.TooLarge or InferenceErrorKind.Busy => StatusCode.ResourceExhausted,
+        InferenceErrorKind.NotReady => StatusCode.Unavailable,
         _ => StatusCode.InvalidArgument,
     };
 }
