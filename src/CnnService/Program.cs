@@ -6,6 +6,7 @@ using CnnService.Hosting;
 using CnnService.Hosting.Health;
 using CnnService.Jobs;
 using CnnService.Metrics;
+using CnnService.Models.Management;
 using CnnService.Predict;
 using CnnService.Protocols.TfServing;
 
@@ -24,6 +25,7 @@ builder.Services.AddServiceOpenApi();
 long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 builder.Services.AddTrainJobs(builder.Configuration);
+builder.Services.AddModelManagement(builder.Configuration);
 builder.Services.AddExplain(builder.Configuration);
 builder.Services.AddServiceHealthChecks(builder.Configuration);
 
@@ -50,6 +52,8 @@ app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 app.MapV2ServerEndpoints();
 app.MapV2ModelEndpoints();
+app.MapRepositoryEndpoints();
+app.MapModelVersionUploadEndpoints();
 
 app.Run();
 return 0;
