@@ -168,6 +168,7 @@ public sealed partial class ModelRepository
     /// </summary>
     public async Task<int> PublishUploadAsync(string name, string staging, bool promote, CancellationToken cancellationToken)
     {
+        if (IsUnloaded(name)) throw UnloadedConflict(name); // before the work of loading; checked again under the lock
         if (!ModelLoader.HasModel(staging))
             throw RepositoryException.Invalid("The upload holds no model: it needs model.json and weights.safetensors, or model.onnx (with optional config.json and labels.txt).");
         Model model;
@@ -185,7 +186,7 @@ public sealed partial class ModelRepository
         await _changes.WaitAsync(cancellationToken);
         try
         {
-            if (IsUnloaded(name)) throw RepositoryException.Conflict($"Model \"{name}\" is unloaded: load it (POST /v2/repository/models/{name}/load) before uploading a version.");
+            if (IsUnloaded(name)) throw UnloadedConflict(name);
             int? keepDefault = Models.GetValueOrDefault(name)?.Default?.Version;
             (int version, string target) = MoveToNextVersion(name, staging);
             // As train jobs publish: promoted, the newest needs no pin; not promoted, the old default is pinned.
@@ -217,6 +218,9 @@ public sealed partial class ModelRepository
             }
         }
     }
+
+    private static RepositoryException UnloadedConflict(string name) =>
+        RepositoryException.Conflict($"Model \"{name}\" is unloaded: load it (POST /v2/repository/models/{name}/load) before uploading a version.");
 
     private bool Known(string name) =>
         ModelDirectory.IsValidName(name) && (Models.ContainsKey(name) || IsUnloaded(name) || ModelDirectory.Versions(Root, name).Count > 0);

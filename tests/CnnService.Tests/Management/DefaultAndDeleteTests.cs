@@ -91,4 +91,17 @@ public sealed class DefaultAndDeleteTests
         Assert.Equal(HttpStatusCode.Conflict, delete.StatusCode);
         Assert.Equal(["1", "2", ModelDirectory.ServingFile], service.Listing("digits"));
     }
+
+    [Fact]
+    public async Task Deleting_the_only_version_of_a_model_is_a_409()
+    {
+        await using ManagedService service = await ManagedService.StartAsync(models => models.Add("digits", 1));
+        await service.Client.PostAsync("/v2/repository/models/digits/unload", null); // unloaded, it has no served default either
+
+        using HttpResponseMessage delete = await service.Client.DeleteAsync("/v1/models/digits/versions/1");
+
+        Assert.Equal(HttpStatusCode.Conflict, delete.StatusCode);
+        Assert.Contains("only version", await ManagedService.ErrorAsync(delete));
+        Assert.Equal(["1"], service.Listing("digits"));
+    }
 }

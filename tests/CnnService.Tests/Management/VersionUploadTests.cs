@@ -134,4 +134,17 @@ public sealed class VersionUploadTests
         using HttpResponseMessage predict = await service.PredictAsync("digits");
         Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
     }
+
+    [Fact]
+    public async Task An_upload_to_an_unloaded_model_is_a_409_and_leaves_nothing()
+    {
+        await using ManagedService service = await StartAsync();
+        await service.Client.PostAsync("/v2/repository/models/digits/unload", null);
+
+        using HttpResponseMessage upload = await service.Client.PostAsync("/v1/models/digits/versions", ManagedService.Multipart(ManagedService.ShippedVersionFiles()));
+
+        Assert.Equal(HttpStatusCode.Conflict, upload.StatusCode);
+        Assert.Contains("unloaded", await ManagedService.ErrorAsync(upload));
+        Assert.Equal(["1"], service.Listing("digits"));
+    }
 }
