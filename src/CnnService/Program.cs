@@ -10,6 +10,7 @@ using CnnService.Hosting;
 using CnnService.Hosting.Health;
 using CnnService.Jobs;
 using CnnService.Metrics;
+using CnnService.Models.Management;
 using CnnService.Predict;
 using CnnService.Protocols.Grpc;
 using CnnService.Protocols.TfServing;
@@ -31,6 +32,7 @@ builder.Services.AddServiceOpenApi();
 long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
 builder.Services.AddTrainJobs(builder.Configuration);
+builder.Services.AddModelManagement(builder.Configuration);
 builder.Services.AddExplain(builder.Configuration);
 builder.Services.AddServiceHealthChecks(builder.Configuration);
 builder.Services.AddGrpcInference(builder.Configuration);   // inference.GRPCInferenceService on Grpc:Port (h2c)
@@ -58,6 +60,8 @@ app.MapMetricsEndpoints();
 app.MapTrainJobEndpoints();
 app.MapV2ServerEndpoints();
 app.MapV2ModelEndpoints();
+app.MapRepositoryEndpoints();
+app.MapModelVersionUploadEndpoints();
 app.MapGrpcInference();
 
 app.Run();

@@ -1,12 +1,13 @@
 using System.Buffers;
 using CnnService.Predict;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 
 namespace CnnService.Hosting;
 
 /// <summary>
-/// Holds every request body to <see cref="PredictLimits.MaxBodyBytes"/> and, when a request is answered 413
+/// Holds every request body to <see cref="PredictLimits.MaxBodyBytes"/> (or an endpoint's own <see cref="IRequestSizeLimitMetadata"/>) and, when a request is answered 413
 /// before its body was read to the end, reads and discards the rest (at most
 /// <see cref="PredictLimits.MaxDiscardBytes"/> in all, for at most <see cref="PredictLimits.DiscardSeconds"/>)
 /// before the connection closes, as nginx's lingering close does. Without that, a client that sends its whole
@@ -27,10 +28,12 @@ public sealed class BodyLimitMiddleware(RequestDelegate next, IOptions<PredictLi
             return;
         }
 
+        // An endpoint may declare its own limit (model uploads are larger than any predict).
+        long limit = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? _limits.MaxBodyBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } kestrelLimit)
-            kestrelLimit.MaxRequestBodySize = Math.Max(_limits.MaxDiscardBytes, _limits.MaxBodyBytes);
+            kestrelLimit.MaxRequestBodySize = Math.Max(_limits.MaxDiscardBytes, limit);
         Stream original = context.Request.Body;
-        var body = new BodyLimitStream(original, _limits.MaxBodyBytes);
+        var body = new BodyLimitStream(original, limit);
         context.Request.Body = body;
         // A refused body that is too big to discard leaves unread bytes behind: say the connection ends.
         context.Response.OnStarting(() =>

@@ -16,7 +16,7 @@ namespace CnnService.Models;
 /// is loaded and warmed up first, then a new snapshot is swapped in, then versions that fell out of the
 /// policy are retired, so a new default never serves cold and a request never loses its version mid-way.
 /// </summary>
-public sealed class ModelRepository : IModelPublisher, IDisposable
+public sealed partial class ModelRepository : IModelPublisher, IDisposable
 {
     private readonly ModelsOptions _options;
     private readonly BatchingOptions _batching;
@@ -136,15 +136,18 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
     }
 
     /// <summary>One model name: decide which versions to serve, load the missing ones, swap, retire the rest.</summary>
-    private ServedModel Reconcile(string name, CancellationToken cancellationToken)
+    /// <param name="preloaded">A version already loaded and warmed up from its folder (an upload), served as it is.</param>
+    private ServedModel Reconcile(string name, CancellationToken cancellationToken, ModelVersion? preloaded = null)
     {
         ServedModel current = Models.GetValueOrDefault(name) ?? ServedModel.Empty(name);
-        SortedDictionary<int, string> onDisk = ModelDirectory.Versions(Root, name);
+        // An unloaded model serves nothing until it is loaded again, whatever its folder holds.
+        SortedDictionary<int, string> onDisk = IsUnloaded(name) ? [] : ModelDirectory.Versions(Root, name);
         int? pin = ModelDirectory.ReadPin(Root, name);
         if (pin is int p && !onDisk.ContainsKey(p)) pin = null;
 
         // The newest versions that load, plus the pinned default: walk down from the newest.
         var loaded = current.Loaded.ToBuilder();
+        if (preloaded is not null) loaded[preloaded.Version] = preloaded;
         var failed = ImmutableSortedDictionary.CreateBuilder<int, VersionFailure>();
         var keep = new HashSet<int>();
         foreach ((int version, string dir) in onDisk.Reverse())
@@ -167,6 +170,7 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
 
             try
             {
+                _loading[(name, version)] = true;
                 loaded[version] = Load(name, version, dir);
                 keep.Add(version);
             }
@@ -174,6 +178,10 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
             {
                 _logger.LogError("Model {Model} version {Version} in {Directory} failed to load and is skipped: {Error}", name, version, dir, e.Message);
                 failed[version] = new VersionFailure(e.Message, stamp, DateTimeOffset.UtcNow);
+            }
+            finally
+            {
+                _loading.TryRemove((name, version), out _);
             }
         }
 
@@ -197,6 +205,15 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
     private ModelVersion Load(string name, int version, string dir)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        (Model model, string sha) = LoadAndWarm(dir);
+        _logger.LogInformation("Model {Model} version {Version} loaded and warmed up in {Milliseconds:F0} ms ({Parameters:N0} parameters)",
+            name, version, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, model.Parameters);
+        return Serve(name, version, dir, model, sha);
+    }
+
+    /// <summary>What loading a version folder means, for the watcher and for an upload's validation alike.</summary>
+    private (Model Model, string WeightsSha256) LoadAndWarm(string dir)
+    {
         Model model = ModelLoader.Load(dir, EngineOptions);
         ImagePreprocessor.PreprocessingOf(model.Spec.Input); // a preprocessing hint we cannot honour fails the load, not the first request
         string sha;
@@ -204,11 +221,11 @@ public sealed class ModelRepository : IModelPublisher, IDisposable
             sha = Convert.ToHexStringLower(SHA256.HashData(weights));
 
         WarmUp(model);
-        var batcher = new DynamicBatcher(model, _batching, size => _metrics.ObserveBatch(name, size));
-        _logger.LogInformation("Model {Model} version {Version} loaded and warmed up in {Milliseconds:F0} ms ({Parameters:N0} parameters)",
-            name, version, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, model.Parameters);
-        return new ModelVersion(name, version, dir, model, sha, batcher);
+        return (model, sha);
     }
+
+    private ModelVersion Serve(string name, int version, string dir, Model model, string sha) =>
+        new(name, version, dir, model, sha, new DynamicBatcher(model, _batching, size => _metrics.ObserveBatch(name, size)));
 
     /// <summary>One pass at the largest batch size, so the first request finds packed kernels and scratch memory ready.</summary>
     private void WarmUp(Model model)

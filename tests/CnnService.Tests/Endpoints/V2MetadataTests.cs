@@ -27,7 +27,7 @@ public sealed class V2MetadataTests(ShippedModelsService service) : IClassFixtur
 
         Assert.Equal("cnnservice", body.GetProperty("name").GetString());
         Assert.False(string.IsNullOrEmpty(body.GetProperty("version").GetString()));
-        Assert.Equal(["binary_tensor_data", "classification"], body.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["binary_tensor_data", "classification", "model_repository"], body.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace CnnService.Protocols.V2;
 public static class V2ServerEndpoints
 {
     /// <summary>The extensions this server really implements, as <c>GET /v2</c> lists them.</summary>
-    public static readonly string[] Extensions = ["binary_tensor_data", "classification"];
+    public static readonly string[] Extensions = ["binary_tensor_data", "classification", "model_repository"];
 
     public static RouteGroupBuilder MapV2ServerEndpoints(this IEndpointRouteBuilder app)
     {
