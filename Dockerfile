@@ -43,7 +43,8 @@ ENV ASPNETCORE_HTTP_PORTS=8080 \
     Jobs__Root=/app/data \
     DOTNET_CLI_TELEMETRY_OPTOUT=1
 VOLUME ["/app/data"]
-EXPOSE 8080
+EXPOSE 8080 8081
+# 8080: REST (/v1, /v2, TensorFlow Serving); 8081: gRPC (inference.GRPCInferenceService, h2c; Grpc__Port, 0 turns it off)
 USER $APP_UID
 # The aspnet image has no curl: the service's own binary GETs /health/ready and exits 0/1.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
