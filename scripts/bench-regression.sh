@@ -6,7 +6,9 @@
 # Builds `cnn` (Release) at OLD_REF and NEW_REF (default HEAD) in temporary worktrees, then runs
 # `cnn bench --json` on the shipped models and the seeds' nets at batch 1 and 64 on 1 and 2 threads,
 # ROUNDS times, old and new in turns (the first of each pair alternating), and prints per case the
-# median images/s of each build and new/old. With --epoch-rounds E > 0 it also times E pairs of one
+# median images/s of each build and new/old. A run's images/s is its batch over its median batch time
+# (p50), not batches over wall time: a neighbour's burst on a shared machine slows some batches and
+# moves the mean far more than the median. With --epoch-rounds E > 0 it also times E pairs of one
 # keras-mnist training epoch (batch 32, Adam, 2 threads; needs `scripts/fetch-data.sh mnist`).
 # Raw rows go to bench-regression.tsv in the output folder ($OUT, default a temporary folder).
 set -euo pipefail
@@ -25,6 +27,9 @@ REPO=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
+label() { # --model DIR/NAME/VERSION -> NAME/VERSION; --arch NAME -> NAME
+  case $1 in --model*) local d=${1#--model }; echo "$(basename "$(dirname "$d")")/$(basename "$d")" ;; *) echo "${1#--arch }" ;; esac
+}
 build() { # ref name
   local tree="$OUT/src-$2"
   rm -rf "$tree"; git -C "$REPO" worktree prune
@@ -49,8 +54,8 @@ for r in $(seq 1 "$ROUNDS"); do
         for which in $order; do
           # shellcheck disable=SC2086 # $source is two words on purpose
           ips=$(dotnet "$OUT/bin-$which/cnn.dll" bench $source --batch "$batch" --threads "$threads" --seconds "$SECONDS_PER_RUN" --warmup 0.5 --json \
-            | python3 -c 'import json, sys; print(json.load(sys.stdin)["images_per_sec"])')
-          printf '%s\t%s\tb%s\tt%s\t%s\t%s\n' "$r" "${source##*[ /]}" "$batch" "$threads" "$which" "$ips" >> "$rows"
+            | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["batch"] * 1000 / r["latency_ms_p50"])')
+          printf '%s\t%s\tb%s\tt%s\t%s\t%s\n' "$r" "$(label "$source")" "$batch" "$threads" "$which" "$ips" >> "$rows"
         done
       done
     done
