@@ -48,7 +48,7 @@ if [[ -z "$url" ]]; then
   url="http://127.0.0.1:$port"
   # Run from its own folder: that is its content root, where appsettings.json is read.
   (cd "$app" && ASPNETCORE_ENVIRONMENT=Production exec dotnet CnnService.dll --urls "$url" \
-    --Models:Root="$work/models" --Jobs:Root="$work/jobs" "${service_args[@]}" >"$work/service.log" 2>&1) &
+    --Models:Root="$work/models" --Jobs:Root="$work/jobs" --Grpc:Port=0 "${service_args[@]}" >"$work/service.log" 2>&1) &
   service_pid=$!
   for _ in $(seq 1 240); do
     curl -fs "$url/health/ready" >/dev/null 2>&1 && break

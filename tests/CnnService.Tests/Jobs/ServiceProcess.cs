@@ -38,6 +38,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             ["Models__Root"] = Directory.CreateDirectory(folder.Combine("models")).FullName, ["Jobs__Root"] = folder.Combine("jobs"),
             ["Jobs__Threads"] = "1", ["Jobs__ProgressIntervalMilliseconds"] = "0", ["Datasets__Roots__0"] = Fixtures.Root,
             ["Auth__ApiKey"] = JobsHost.ApiKey, ["Logs__Json"] = "false",
+            ["Grpc__Port"] = "0", // no gRPC listener: parallel services would contend for 8081, and its line is not the REST address
         };
         foreach ((string key, string value) in settings) environment[key] = value;
         foreach ((string key, string value) in environment) start.Environment[key] = value;

@@ -12,18 +12,8 @@ public static class TfServingErrors
     public static IResult From(HttpContext context, InferenceException e)
     {
         RetryAfter.Set(context.Response, e);
-        return Error(StatusOf(e.Kind), e.Message);
+        return Error(RestStatus.Of(e.Kind), e.Message);
     }
 
     public static IResult Error(int status, string message) => TypedResults.Json(new TfError(message), statusCode: status);
-
-    public static int StatusOf(InferenceErrorKind kind) => kind switch
-    {
-        InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
-        InferenceErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
-        InferenceErrorKind.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
-        InferenceErrorKind.Busy => StatusCodes.Status429TooManyRequests,
-        InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
-        _ => StatusCodes.Status400BadRequest,
-    };
 }

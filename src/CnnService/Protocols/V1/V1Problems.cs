@@ -13,16 +13,16 @@ public static class V1Problems
     public static ProblemHttpResult From(HttpContext context, InferenceException e)
     {
         RetryAfter.Set(context.Response, e);
-        (int status, string title) = e.Kind switch
+        string title = e.Kind switch
         {
-            InferenceErrorKind.NotFound => (StatusCodes.Status404NotFound, "Not found"),
-            InferenceErrorKind.TooLarge => (StatusCodes.Status413PayloadTooLarge, "Request too large"),
-            InferenceErrorKind.UnsupportedMediaType => (StatusCodes.Status415UnsupportedMediaType, "Unsupported media type"),
-            InferenceErrorKind.Busy => (StatusCodes.Status429TooManyRequests, "Too many requests"),
-            InferenceErrorKind.NotReady => (StatusCodes.Status503ServiceUnavailable, "Not ready"),
-            _ => (StatusCodes.Status400BadRequest, "Invalid input"),
+            InferenceErrorKind.NotFound => "Not found",
+            InferenceErrorKind.TooLarge => "Request too large",
+            InferenceErrorKind.UnsupportedMediaType => "Unsupported media type",
+            InferenceErrorKind.Busy => "Too many requests",
+            InferenceErrorKind.NotReady => "Not ready",
+            _ => "Invalid input",
         };
-        return TypedResults.Problem(title: title, detail: e.Message, statusCode: status);
+        return TypedResults.Problem(title: title, detail: e.Message, statusCode: RestStatus.Of(e.Kind));
     }
 
     public static ProblemHttpResult NotFound(string title, string detail) => TypedResults.Problem(title: title, detail: detail, statusCode: StatusCodes.Status404NotFound);

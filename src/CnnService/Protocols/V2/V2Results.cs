@@ -11,16 +11,6 @@ internal static class V2Results
     public static IResult Error(HttpContext context, InferenceException e)
     {
         RetryAfter.Set(context.Response, e);
-        return Error(StatusOf(e.Kind), e.Message);
+        return Error(RestStatus.Of(e.Kind), e.Message);
     }
-
-    public static int StatusOf(InferenceErrorKind kind) => kind switch
-    {
-        InferenceErrorKind.NotFound => StatusCodes.Status404NotFound,
-        InferenceErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
-        InferenceErrorKind.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
-        InferenceErrorKind.Busy => StatusCodes.Status429TooManyRequests,
-        InferenceErrorKind.NotReady => StatusCodes.Status503ServiceUnavailable,
-        _ => StatusCodes.Status400BadRequest,
-    };
 }
