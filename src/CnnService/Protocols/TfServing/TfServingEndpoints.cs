@@ -28,35 +28,35 @@ public static class TfServingEndpoints
                 .WithSummary("TensorFlow Serving predict: probabilities for each instance")
                 .WithDescription("JSON {\"instances\": [...]} (row, answered {\"predictions\": [...]}) or {\"inputs\": ...} (columnar, answered {\"outputs\": [...]}). An instance is a C x H x W nested array of normalised numbers or an encoded image {\"b64\": \"...\"}, bare or named {\"image\": ...}. signature_name, when given, must be serving_default.")
                 .Produces<TfPredictions>()
-                .Produces<TfError>(StatusCodes.Status400BadRequest)
-                .Produces<TfError>(StatusCodes.Status404NotFound)
-                .Produces<TfError>(StatusCodes.Status413PayloadTooLarge)
-                .Produces<TfError>(StatusCodes.Status429TooManyRequests)
+                .ProducesTfErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests)
                 .DisableAntiforgery();
             group.MapPost(prefix + ":classify", ClassifyAsync)
                 .WithName("TfServingClassify" + versioned)
                 .WithSummary("TensorFlow Serving classify: the top classes of each example as [label, score] pairs")
                 .WithDescription("JSON {\"examples\": [{\"image\": {\"b64\": \"...\"} or a C x H x W array}, ...]}, answered {\"results\": [[[label, score], ...], ...]}, most probable first. Query top_k (default 5).")
                 .Produces<TfClassification>()
-                .Produces<TfError>(StatusCodes.Status400BadRequest)
-                .Produces<TfError>(StatusCodes.Status404NotFound)
-                .Produces<TfError>(StatusCodes.Status413PayloadTooLarge)
-                .Produces<TfError>(StatusCodes.Status429TooManyRequests)
+                .ProducesTfErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests)
                 .DisableAntiforgery();
             group.MapPost(prefix + ":regress", Regress)
                 .WithName("TfServingRegress" + versioned)
                 .WithSummary("TensorFlow Serving regress: refused, the models are classifiers")
-                .Produces<TfError>(StatusCodes.Status400BadRequest)
-                .Produces<TfError>(StatusCodes.Status404NotFound)
+                .ProducesTfErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound)
                 .DisableAntiforgery();
             group.MapGet(prefix + "/metadata", Metadata)
                 .WithName("TfServingMetadata" + versioned)
                 .WithSummary("TensorFlow Serving model metadata: the serving_default signature")
                 .Produces<TfMetadataResponse>()
-                .Produces<TfError>(StatusCodes.Status404NotFound);
+                .ProducesTfErrors(StatusCodes.Status404NotFound);
         }
 
         return group;
+    }
+
+    /// <summary>Declares, for the OpenAPI document, the <c>{"error"}</c> answers an endpoint gives with these statuses.</summary>
+    private static RouteHandlerBuilder ProducesTfErrors(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (int status in statuses) builder.Produces<TfError>(status);
+        return builder;
     }
 
     /// <summary>Tags this protocol's requests in the log line.</summary>
