@@ -27,6 +27,7 @@ builder.Services.ConfigureHttpJsonOptions(o =>
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
     o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
 });
+builder.Services.AddServiceMetrics();
 builder.Services.AddModelServing(builder.Configuration);
 builder.Services.AddServiceOpenApi();
 long maxBody = builder.Configuration.GetSection(PredictLimits.Section).Get<PredictLimits>()?.MaxBodyBytes ?? new PredictLimits().MaxBodyBytes;
@@ -41,7 +42,6 @@ var app = builder.Build();
 app.Services.AddServiceGauges();
 
 app.UseMiddleware<BodyLimitMiddleware>();
-app.UseMiddleware<RequestMetricsMiddleware>();
 app.UseServiceRequestLogging();
 app.UseExceptionHandler();
 app.UseStatusCodePages();

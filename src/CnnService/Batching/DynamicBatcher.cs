@@ -177,13 +177,16 @@ public sealed class DynamicBatcher
             }
 
             if (_outputs.Length < images * outSize) _outputs = new float[Math.Max(images, _maxBatch) * outSize];
+            long started = Stopwatch.GetTimestamp();
             _model.Forward(input, _outputs.AsSpan(0, images * outSize), images);
+            TimeSpan computed = Stopwatch.GetElapsedTime(started);
             _onBatch?.Invoke(images);
 
             int start = 0;
             foreach (Pending p in _batch)
             {
-                p.Result.TrySetResult(new BatchResult(_outputs.AsSpan(start, p.Count * outSize).ToArray(), images));
+                TimeSpan queued = Stopwatch.GetElapsedTime(p.Enqueued, started);
+                p.Result.TrySetResult(new BatchResult(_outputs.AsSpan(start, p.Count * outSize).ToArray(), images, queued, computed));
                 start += p.Count * outSize;
             }
         }
@@ -201,6 +204,7 @@ public sealed class DynamicBatcher
         public float[] Inputs { get; } = inputs;
         public int Count { get; } = count;
         public CancellationToken Cancellation { get; } = cancellation;
+        public long Enqueued { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource<BatchResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
 

@@ -107,7 +107,6 @@ public static class ExplainEndpoints
         if (!cache.TryGet(id, out Explanation explanation) || explanation.Model != name || (version is int v && explanation.Version != v))
             return V1Problems.NotFound("Unknown explanation", $"No explanation \"{id}\" of model {name}{(version is null ? "" : $" version {version}")}: it has expired or never existed; explain the image again.");
 
-        context.Items[Metrics.RequestMetricsMiddleware.ModelItem] = name;  // no lease: the cached explanation is all it needs
         if (!LayerSelector.TryResolve(explanation.LayerNames, layer, out int index, out string error)) return V1Problems.NotFound("Unknown layer", error);
         return Png(() => Explainer.ActivationMosaic(explanation, index, size));
     }

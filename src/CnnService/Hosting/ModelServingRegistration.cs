@@ -1,13 +1,12 @@
 using CnnService.Batching;
 using CnnService.Jobs;
-using CnnService.Metrics;
 using CnnService.Models;
 using CnnService.Predict;
 using Microsoft.Extensions.Options;
 
 namespace CnnService.Hosting;
 
-/// <summary>Registers model serving: options, the repository and its watcher, batching, the predict reader, metrics.</summary>
+/// <summary>Registers model serving: options, the repository and its watcher, batching, the predict reader.</summary>
 public static class ModelServingRegistration
 {
     public static IServiceCollection AddModelServing(this IServiceCollection services, IConfiguration configuration)
@@ -32,7 +31,6 @@ public static class ModelServingRegistration
             .Validate(o => o.MinImageSide >= 1, "Limits:MinImageSide must be at least 1.")
             .ValidateOnStart();
 
-        services.AddSingleton<ServiceMetrics>();
         services.AddSingleton<ModelRepository>();
         services.AddSingleton<IModelPublisher>(sp => sp.GetRequiredService<ModelRepository>());
         services.AddHostedService<ModelWatcher>();
@@ -40,19 +38,5 @@ public static class ModelServingRegistration
         services.AddSingleton(sp => new PredictRequestReader(sp.GetRequiredService<IOptions<PredictLimits>>().Value, sp.GetRequiredService<ImageInput>().Decode));
         services.AddSingleton<Inference.InferenceService>();
         return services;
-    }
-
-    /// <summary>Gauges read at scrape time from their owners: the model repository and the train jobs.</summary>
-    public static void AddServiceGauges(this IServiceProvider services)
-    {
-        var metrics = services.GetRequiredService<ServiceMetrics>();
-        var repository = services.GetRequiredService<ModelRepository>();
-        var jobs = services.GetRequiredService<TrainJobManager>();
-        metrics.AddGauge("cnn_models_loaded", "Loaded model versions, by model.", "model",
-            () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Count)));
-        metrics.AddGauge("cnn_batch_queue_length", "Predict requests waiting for a batch, by model.", "model",
-            () => repository.Models.Values.Select(m => KeyValuePair.Create(m.Name, (double)m.Loaded.Values.Sum(v => v.Batcher.QueueLength))));
-        metrics.AddGauge("cnn_train_jobs", "Train jobs by state.", "state",
-            () => jobs.CountByState().Select(kv => KeyValuePair.Create(kv.Key.Name(), (double)kv.Value)));
     }
 }

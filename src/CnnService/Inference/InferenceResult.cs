@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnService.Batching;
 using CnnService.Engine.Evaluation;
 using CnnService.Models;
 
@@ -8,20 +9,22 @@ namespace CnnService.Inference;
 /// The output tensor of one request, [N, classes] FP32: what the network's last layer gives (probabilities for a
 /// model that ends in softmax, as every shipped one does), and the classification extension over it.
 /// </summary>
-public sealed class InferenceResult(ModelVersion version, float[] outputs, int count, int batchSize)
+public sealed class InferenceResult(ModelVersion version, int count, BatchResult batch)
 {
     public ModelVersion Version { get; } = version;
 
     /// <summary>Images in the request: the output's first dimension.</summary>
     public int Count { get; } = count;
 
-    /// <summary>The size of the forward pass that served it (other requests' images included).</summary>
-    public int BatchSize { get; } = batchSize;
+    /// <summary>The batch that served it: its size (other requests' images included), queue and compute times.</summary>
+    public BatchResult Batch { get; } = batch;
+
+    public int BatchSize => Batch.BatchSize;
 
     public int Classes => Version.Model.OutputShape.Size;
 
     /// <summary>Row-major [Count, Classes].</summary>
-    public ReadOnlySpan<float> Output => outputs.AsSpan(0, Count * Classes);
+    public ReadOnlySpan<float> Output => Batch.Outputs.AsSpan(0, Count * Classes);
 
     public long[] OutputShape => [Count, Classes];
 

@@ -20,16 +20,23 @@ namespace CnnService.Inference;
 /// output tensor. Every refusal is an <see cref="InferenceException"/>, naming the input at fault.
 /// </summary>
 public sealed class InferenceService(ModelRepository repository, IOptions<PredictLimits> limits, IOptions<BatchingOptions> batching,
-    ImageInput imageInput, ServiceMetrics metrics)
+    ImageInput imageInput, InferenceMetrics metrics)
 {
     private readonly PredictLimits _limits = limits.Value;
 
     /// <summary>
-    /// Leases <paramref name="name"/>'s version (the default one when <paramref name="version"/> is null) and labels the
-    /// request with it; <paramref name="protocol"/> (null for /v1) tags the log line. NotFound for an unknown model or
-    /// version; NotReady while the service's first scan of its models is still loading them.
+    /// Leases <paramref name="name"/>'s version (the default one when <paramref name="version"/> is null) to read it
+    /// (metadata, readiness, explain), labelling the log line with it. NotFound for an unknown model or version;
+    /// NotReady while the service's first scan of its models is still loading them.
     /// </summary>
-    public ModelCall Begin(HttpContext context, string name, int? version, string? protocol = null)
+    public ModelCall Begin(HttpContext context, string name, int? version, InferenceProtocol protocol = InferenceProtocol.V1) =>
+        new(context, name, Lease(name, version), protocol, metrics: null);
+
+    /// <summary>As <see cref="Begin"/>, for an inference request: counted in the metrics as a success or a failure once disposed.</summary>
+    public ModelCall BeginInference(HttpContext context, string name, int? version, InferenceProtocol protocol) =>
+        new(context, name, Lease(name, version), protocol, metrics);
+
+    private ModelLease Lease(string name, int? version)
     {
         if (!repository.TryAcquire(name, version, out ModelLease lease, out string? error))
         {
@@ -38,13 +45,13 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
                 : new InferenceException(InferenceErrorKind.NotReady, $"The service is still loading its models: {error} Retry once /health/ready answers 200.");
         }
 
-        return new ModelCall(context, name, lease, protocol);
+        return lease;
     }
 
     /// <summary>Images already read into the model's normalised input (/v1, TF Serving): submitted, and the call labelled with what served it.</summary>
     public async Task<InferenceResult> InferAsync(ModelCall call, PredictInputs images)
     {
-        InferenceResult result = await SubmitAsync(call.Version, images, call.Aborted);
+        InferenceResult result = await SubmitAsync(call.Version, call.Protocol, images, call.Aborted);
         call.Served(result);
         return result;
     }
@@ -52,32 +59,26 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
     /// <summary>Input tensors (v2, gRPC): checked, converted, submitted, and the call labelled with what served it.</summary>
     public async Task<InferenceResult> InferAsync(ModelCall call, IReadOnlyList<InferInput> inputs)
     {
-        InferenceResult result = await InferAsync(call.Version, inputs, call.Aborted);
+        InferenceResult result;
+        using (PredictInputs batch = Prepare(call.Version.Model.Spec.Input, inputs))
+            result = await SubmitAsync(call.Version, call.Protocol, batch, call.Aborted);
         call.Served(result);
         return result;
     }
 
-    /// <summary>Input tensors on a version the caller holds a lease on; labels nothing (see <see cref="InferAsync(ModelCall, IReadOnlyList{InferInput})"/>).</summary>
-    public async Task<InferenceResult> InferAsync(ModelVersion version, IReadOnlyList<InferInput> inputs, CancellationToken cancellationToken)
-    {
-        using PredictInputs batch = Prepare(version.Model.Spec.Input, inputs);
-        return await SubmitAsync(version, batch, cancellationToken);
-    }
-
     /// <summary>Into the version's batcher, or Busy (counted as shed) when its queue is full.</summary>
-    private async Task<InferenceResult> SubmitAsync(ModelVersion version, PredictInputs images, CancellationToken cancellationToken)
+    private async Task<InferenceResult> SubmitAsync(ModelVersion version, InferenceProtocol protocol, PredictInputs images, CancellationToken cancellationToken)
     {
         if (!version.Batcher.TrySubmit(images.Buffer, images.Count, cancellationToken, out Task<BatchResult> submitted))
         {
-            metrics.ObserveShed(version.Name);
+            metrics.Shed(version, protocol);
             BatchingOptions b = batching.Value;
             throw new InferenceException(InferenceErrorKind.Busy,
                 $"Model {version.Name} is busy: {b.MaxQueuedImages} images are already waiting. Retry after {b.RetryAfterSeconds} s.",
                 TimeSpan.FromSeconds(b.RetryAfterSeconds));
         }
 
-        BatchResult result = await submitted;
-        return new InferenceResult(version, result.Outputs, images.Count, result.BatchSize);
+        return new InferenceResult(version, images.Count, await submitted);
     }
 
     /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>

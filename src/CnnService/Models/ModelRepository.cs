@@ -20,13 +20,13 @@ public sealed partial class ModelRepository : IModelPublisher, IDisposable
 {
     private readonly ModelsOptions _options;
     private readonly BatchingOptions _batching;
-    private readonly ServiceMetrics _metrics;
+    private readonly InferenceMetrics _metrics;
     private readonly ILogger<ModelRepository> _logger;
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ImmutableSortedDictionary<string, ServedModel> _models = ImmutableSortedDictionary.Create<string, ServedModel>(StringComparer.Ordinal);
 
-    public ModelRepository(IOptions<ModelsOptions> options, IOptions<BatchingOptions> batching, ServiceMetrics metrics,
+    public ModelRepository(IOptions<ModelsOptions> options, IOptions<BatchingOptions> batching, InferenceMetrics metrics,
         IHostEnvironment environment, ILogger<ModelRepository> logger)
     {
         _options = options.Value;
@@ -225,7 +225,13 @@ public sealed partial class ModelRepository : IModelPublisher, IDisposable
     }
 
     private ModelVersion Serve(string name, int version, string dir, Model model, string sha) =>
-        new(name, version, dir, model, sha, new DynamicBatcher(model, _batching, size => _metrics.ObserveBatch(name, size)));
+        new(name, version, dir, model, sha, new DynamicBatcher(model, _batching, BatchObserver(name, version)));
+
+    private Action<int> BatchObserver(string name, int version)
+    {
+        string text = version.ToString(CultureInfo.InvariantCulture);
+        return images => _metrics.Batch(name, text, images);
+    }
 
     /// <summary>One pass at the largest batch size, so the first request finds packed kernels and scratch memory ready.</summary>
     private void WarmUp(Model model)

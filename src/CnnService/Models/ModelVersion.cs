@@ -19,6 +19,7 @@ public sealed class ModelVersion
     {
         Name = name;
         Version = version;
+        VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Directory = directory;
         Model = model;
         WeightsSha256 = weightsSha256;
@@ -28,6 +29,8 @@ public sealed class ModelVersion
 
     public string Name { get; }
     public int Version { get; }
+    /// <summary>The version as the protocols and metric labels write it.</summary>
+    public string VersionText { get; }
     public string Directory { get; }
     public Model Model { get; }
     public string WeightsSha256 { get; }

@@ -47,9 +47,9 @@ public sealed class GrpcBatchingTests
             foreach (HttpResponseMessage response in await Task.WhenAll(running, v1))
                 using (response) Assert.True(response.IsSuccessStatusCode);
             Assert.Single((await grpc).RawOutputContents);
-            string metrics = await server.Http.GetStringAsync("/metrics");
-            Assert.Contains("cnn_batch_size_count{model=\"mnist\"} 2\n", metrics);  // the held batch of 1, then the two queued together
-            Assert.Contains("cnn_batch_size_sum{model=\"mnist\"} 3\n", metrics);
+            Scrape metrics = await Scrape.ReadAsync(server.Http);
+            Assert.Equal(2, metrics.Sum("cnn_batch_size_count", ("model", "mnist")));  // the held batch of 1, then the two queued together
+            Assert.Equal(3, metrics.Sum("cnn_batch_size_sum", ("model", "mnist")));
         }
         finally
         {

@@ -36,7 +36,7 @@ public sealed class OverloadTests
         gate.Release();
         foreach (HttpResponseMessage response in await Task.WhenAll([running, .. queued]))
             using (response) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("cnn_requests_shed_total{model=\"mnist\"} 1", await client.GetStringAsync("/metrics"));
+        Assert.Equal(1, (await Scrape.ReadAsync(client)).Sum("cnn_requests_shed_total", ("model", "mnist"), ("protocol", "v1")));
     }
 
     [Fact]
@@ -57,6 +57,6 @@ public sealed class OverloadTests
         await gate.QueuedAsync(0);
         gate.Release();
         using (HttpResponseMessage response = await running) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("cnn_batch_size_sum{model=\"mnist\"} 1\n", await client.GetStringAsync("/metrics"));
+        Assert.Equal(1, (await Scrape.ReadAsync(client)).Sum("cnn_batch_size_sum", ("model", "mnist")));
     }
 }

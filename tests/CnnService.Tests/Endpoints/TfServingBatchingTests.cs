@@ -23,9 +23,9 @@ public sealed class TfServingBatchingTests
 
         foreach (HttpResponseMessage response in await Task.WhenAll(first, tf, v1))
             using (response) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        string metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("cnn_batch_size_count{model=\"mnist\"} 2\n", metrics);  // the held one, then the other two together
-        Assert.Contains("cnn_batch_size_sum{model=\"mnist\"} 3\n", metrics);
+        Scrape metrics = await Scrape.ReadAsync(client);
+        Assert.Equal(2, metrics.Sum("cnn_batch_size_count", ("model", "mnist")));  // the held one, then the other two together
+        Assert.Equal(3, metrics.Sum("cnn_batch_size_sum", ("model", "mnist")));
     }
 
     private static Task<HttpResponseMessage> Post(HttpClient client, string path, int digit) =>

@@ -65,6 +65,6 @@ public sealed class TfServingLimitsTests
         gate.Release();
         foreach (HttpResponseMessage response in await Task.WhenAll(running, queued))
             using (response) Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        Assert.Contains("cnn_requests_shed_total{model=\"mnist\"} 1", await client.GetStringAsync("/metrics"));
+        Assert.Equal(1, (await Scrape.ReadAsync(client)).Sum("cnn_requests_shed_total", ("model", "mnist"), ("protocol", "tfserving")));
     }
 }

@@ -37,7 +37,7 @@ public sealed class V2OverloadTests
         gate.Release();
         foreach (HttpResponseMessage response in await Task.WhenAll([running, .. queued]))
             using (response) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("cnn_requests_shed_total{model=\"mnist\"} 1", await client.GetStringAsync("/metrics"));
+        Assert.Equal(1, (await Scrape.ReadAsync(client)).Sum("cnn_requests_shed_total", ("model", "mnist"), ("protocol", "v2")));
     }
 
     [Fact]
@@ -55,8 +55,8 @@ public sealed class V2OverloadTests
 
         foreach (HttpResponseMessage response in await Task.WhenAll([running, .. queued]))
             using (response) Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        string metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("cnn_batch_size_count{model=\"mnist\"} 2\n", metrics);  // the held batch of 1, then the two queued together
-        Assert.Contains("cnn_batch_size_sum{model=\"mnist\"} 3\n", metrics);
+        Scrape metrics = await Scrape.ReadAsync(client);
+        Assert.Equal(2, metrics.Sum("cnn_batch_size_count", ("model", "mnist")));  // the held batch of 1, then the two queued together
+        Assert.Equal(3, metrics.Sum("cnn_batch_size_sum", ("model", "mnist")));
     }
 }

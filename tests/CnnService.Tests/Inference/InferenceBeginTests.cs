@@ -24,7 +24,7 @@ public sealed class InferenceBeginTests(ShippedModelsService service) : IClassFi
     [Fact]
     public void Before_the_first_scan_has_loaded_the_models_a_request_is_not_ready()
     {
-        var metrics = new ServiceMetrics();
+        var metrics = new InferenceMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         using var repository = new ModelRepository(Options.Create(new ModelsOptions { Root = Fixtures.Models }), Options.Create(new BatchingOptions()),
             metrics, new HostingEnvironment { ContentRootPath = Fixtures.Repository }, NullLogger<ModelRepository>.Instance);
         var inference = new InferenceService(repository, Options.Create(new PredictLimits()), Options.Create(new BatchingOptions()),
@@ -36,15 +36,12 @@ public sealed class InferenceBeginTests(ShippedModelsService service) : IClassFi
     }
 
     [Fact]
-    public void Once_ready_an_unknown_model_is_not_found_and_leaves_the_request_unlabelled()
+    public void Once_ready_an_unknown_model_is_not_found()
     {
-        var context = new DefaultHttpContext();
-
-        InferenceException e = Assert.Throws<InferenceException>(() => Inference.Begin(context, "no-such-model", null));
+        InferenceException e = Assert.Throws<InferenceException>(() => Inference.Begin(new DefaultHttpContext(), "no-such-model", null));
 
         Assert.Equal(InferenceErrorKind.NotFound, e.Kind);
         Assert.Contains("no-such-model", e.Message);
-        Assert.False(context.Items.ContainsKey(RequestMetricsMiddleware.ModelItem));
     }
 
     [Fact]
@@ -57,21 +54,18 @@ public sealed class InferenceBeginTests(ShippedModelsService service) : IClassFi
     }
 
     [Fact]
-    public void A_found_model_leases_its_default_version_and_labels_the_request_metrics()
+    public void A_found_model_leases_its_default_version()
     {
-        var context = new DefaultHttpContext();
-
-        using ModelCall call = Inference.Begin(context, "mnist", null);
+        using ModelCall call = Inference.Begin(new DefaultHttpContext(), "mnist", null);
 
         Assert.Equal(("mnist", 2), (call.Version.Name, call.Version.Version));
-        Assert.Equal("mnist", context.Items[RequestMetricsMiddleware.ModelItem]);
     }
 
     [Fact]
     public async Task A_request_that_ran_is_labelled_with_its_images_batch_and_protocol()
     {
         var context = new DefaultHttpContext();
-        using ModelCall call = Inference.Begin(context, "mnist", 1, "v2");
+        using ModelCall call = Inference.BeginInference(context, "mnist", 1, InferenceProtocol.V2);
         var zeros = new InferInput("input", "FP32", [2, 1, 28, 28], new RawTensorContent(new byte[2 * 28 * 28 * sizeof(float)]));
 
         InferenceResult result = await Inference.InferAsync(call, [zeros]);

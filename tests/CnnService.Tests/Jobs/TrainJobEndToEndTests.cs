@@ -41,8 +41,7 @@ public sealed class TrainJobEndToEndTests
         Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
         Assert.Equal(2, body.GetProperty("version").GetInt32());
         Assert.Equal(4, body.GetProperty("predictions").GetArrayLength());
-        string metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("cnn_train_jobs{state=\"succeeded\"} 1", metrics);
+        Assert.Equal(1, (await Scrape.ReadAsync(client)).Sum("cnn_train_jobs", ("state", "succeeded")));
     }
 
     private static async Task<TrainJob> WaitAsync(HttpClient client, string id)

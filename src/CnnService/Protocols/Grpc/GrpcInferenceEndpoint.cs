@@ -44,7 +44,7 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        using ModelCall call = Begin(request.Name, request.Version, context);
+        using ModelCall call = Begin(request.Name, request.Version, context, inferring: false);
         ModelVersion version = call.Version;
         var response = new ModelMetadataResponse { Name = request.Name, Platform = InferenceSignature.Platform(version) };
         if (repository.Models.TryGetValue(request.Name, out ServedModel? model))
@@ -58,7 +58,7 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
-        using ModelCall call = Begin(request.ModelName, request.ModelVersion, context);
+        using ModelCall call = Begin(request.ModelName, request.ModelVersion, context, inferring: true);
         try
         {
             GrpcInferRequest parsed = GrpcInferRequest.Read(request);
@@ -71,13 +71,16 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
         }
     }
 
-    /// <summary>The shared first step (lease, metrics and log labels), with its refusals as the call's status.</summary>
-    private ModelCall Begin(string name, string versionText, ServerCallContext context)
+    /// <summary>The shared first step (lease, log labels, and for an inference its metrics), with its refusals as the call's status.</summary>
+    private ModelCall Begin(string name, string versionText, ServerCallContext context, bool inferring)
     {
         int? version = ParseVersion(versionText);
         try
         {
-            return inference.Begin(context.GetHttpContext(), name, version, "gRPC");
+            HttpContext http = context.GetHttpContext();
+            return inferring
+                ? inference.BeginInference(http, name, version, InferenceProtocol.Grpc)
+                : inference.Begin(http, name, version, InferenceProtocol.Grpc);
         }
         catch (InferenceException e)
         {

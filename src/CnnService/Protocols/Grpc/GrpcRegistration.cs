@@ -20,7 +20,8 @@ public static class GrpcRegistration
         services.AddOptions<GrpcOptions>().Bind(configuration.GetSection(GrpcOptions.Section))
             .Validate(o => o.Port is >= 0 and <= 65535, "Grpc:Port must be 0 (off) or a port, 1..65535.")
             .ValidateOnStart();
-        services.AddGrpc();
+        services.AddSingleton<GrpcCallMetrics>();
+        services.AddGrpc(grpc => grpc.Interceptors.Add<GrpcCallMetrics>());
         services.AddGrpcReflection();
         // The same ceiling as a REST body: a message whose frame would pass Limits:MaxBodyBytes is RESOURCE_EXHAUSTED,
         // refused from its length prefix before it is read.

@@ -60,7 +60,7 @@ public static class TfServingEndpoints
     }
 
     /// <summary>Tags this protocol's requests in the log line.</summary>
-    private const string Protocol = "TF Serving";
+    private const InferenceProtocol Protocol = InferenceProtocol.TfServing;
 
     private static Task<IResult> PredictAsync(string name, HttpContext context, InferenceService inference, PredictRequestReader reader) =>
         InferAsync(name, classify: false, context, inference, reader);
@@ -77,7 +77,7 @@ public static class TfServingEndpoints
             int topK = 0;
             if (classify && !TopKQuery.TryRead(context, out topK, out string? topKError))
                 throw InferenceException.Invalid(topKError!);
-            using ModelCall call = inference.Begin(context, name, version, Protocol);
+            using ModelCall call = inference.BeginInference(context, name, version, Protocol);
             using PredictInputs inputs = reader.CreateInputs(call.Version.Model.Spec.Input);
             TfServingFormat format = await ReadAsync(context, classify, call.Version, reader, inputs);
             InferenceResult result = await inference.InferAsync(call, inputs);

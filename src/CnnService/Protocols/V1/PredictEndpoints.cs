@@ -44,7 +44,7 @@ public static class PredictEndpoints
             return V1Problems.BadRequest("Invalid top_k", topKError!);
         try
         {
-            using ModelCall call = inference.Begin(context, name, version);
+            using ModelCall call = inference.BeginInference(context, name, version, InferenceProtocol.V1);
             using PredictInputs inputs = await reader.ReadAsync(context.Request, call.Version.Model.Spec.Input, context.RequestAborted);
             InferenceResult result = await inference.InferAsync(call, inputs);
             return TypedResults.Ok(new PredictResponse(name, call.Version.Version, PredictionBuilder.Build(result, topK)));

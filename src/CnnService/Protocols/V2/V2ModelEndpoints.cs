@@ -36,8 +36,7 @@ public static class V2ModelEndpoints
         return group;
     }
 
-    /// <summary>Tags this protocol's requests in the log line.</summary>
-    private const string Protocol = "v2";
+    private const InferenceProtocol Protocol = InferenceProtocol.V2;
 
     private static IResult Metadata(string name, HttpContext context, ModelRepository repository, InferenceService inference)
     {
@@ -76,7 +75,7 @@ public static class V2ModelEndpoints
         byte[]? body = null;
         try
         {
-            using ModelCall call = inference.Begin(context, name, VersionRoute.Read(context), Protocol);
+            using ModelCall call = inference.BeginInference(context, name, VersionRoute.Read(context), Protocol);
             (body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
             using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
             InferenceResult result = await inference.InferAsync(call, request.Inputs);

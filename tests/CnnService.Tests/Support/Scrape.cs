@@ -1,0 +1,53 @@
+using System.Globalization;
+
+namespace CnnService.Tests.Support;
+
+/// <summary>
+/// One read of <c>/metrics</c> (Prometheus text format), queried as Prometheus would: the sum of a metric's samples
+/// over every series whose labels include the ones given, whatever other labels they carry.
+/// </summary>
+public sealed class Scrape(string text)
+{
+    public string Text { get; } = text;
+
+    public static async Task<Scrape> ReadAsync(HttpClient client) => new(await client.GetStringAsync("/metrics"));
+
+    /// <summary>The sum over the matching series; 0 when none matches (a counter never incremented is not exported).</summary>
+    public double Sum(string metric, params (string Name, string Value)[] labels)
+    {
+        double sum = 0;
+        foreach ((string name, Dictionary<string, string> series, double value) in Samples())
+        {
+            if (name == metric && labels.All(l => series.TryGetValue(l.Name, out string? v) && v == l.Value)) sum += value;
+        }
+
+        return sum;
+    }
+
+    /// <summary>Whether any series of <paramref name="metric"/> has a label with <paramref name="value"/>.</summary>
+    public bool AnyLabelValue(string metric, string value) =>
+        Samples().Any(s => s.Name == metric && s.Labels.ContainsValue(value));
+
+    private IEnumerable<(string Name, Dictionary<string, string> Labels, double Value)> Samples()
+    {
+        foreach (string line in Text.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            int brace = line.IndexOf('{'), space = line.LastIndexOf(' ');
+            string name = brace >= 0 ? line[..brace] : line[..space];
+            var labels = new Dictionary<string, string>();
+            if (brace >= 0)
+            {
+                string body = line[(brace + 1)..line.LastIndexOf('}')];
+                // Label values here never hold '",' (model names and routes): split on it.
+                foreach (string pair in body.Split("\",", StringSplitOptions.RemoveEmptyEntries))
+                {
+                    int eq = pair.IndexOf('=');
+                    labels[pair[..eq]] = pair[(eq + 2)..].TrimEnd('"');
+                }
+            }
+
+            yield return (name, labels, double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture));
+        }
+    }
+}
