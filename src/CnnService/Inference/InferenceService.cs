@@ -60,7 +60,7 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
     /// <summary>Input tensors on a version the caller holds a lease on; labels nothing (see <see cref="InferAsync(ModelCall, IReadOnlyList{InferInput})"/>).</summary>
     public async Task<InferenceResult> InferAsync(ModelVersion version, IReadOnlyList<InferInput> inputs, CancellationToken cancellationToken)
     {
-        using PredictInputs batch = Prepare(version.Model.Spec.Input, inputs);
+        using PredictInputs batch = Prepare(version.Model, inputs);
         return await SubmitAsync(version, batch, cancellationToken);
     }
 
@@ -81,13 +81,10 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
     }
 
     /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>
-    internal PredictInputs Prepare(InputSpec spec, IReadOnlyList<InferInput> inputs)
+    internal PredictInputs Prepare(Engine.Runtime.Model model, IReadOnlyList<InferInput> inputs)
     {
-        if (inputs.Count != 1)
-            throw InferenceException.Invalid($"The model takes one input, \"{InferenceSignature.InputName}\"; the request has {inputs.Count}.");
-        InferInput input = inputs[0];
-        if (input.Name != InferenceSignature.InputName)
-            throw InferenceException.Invalid($"The model has no input \"{input.Name}\"; its input is \"{InferenceSignature.InputName}\".");
+        InferInput input = InferenceSignature.CheckInputs(model, inputs);
+        InputSpec spec = model.Spec.Input;
         if (!TensorDatatypes.TryParse(input.Datatype, out TensorDatatype datatype))
             throw InferenceException.Invalid($"Input \"{input.Name}\": unknown datatype \"{input.Datatype}\" (the protocol's are {TensorDatatypes.AllNames}).");
         if (datatype == TensorDatatype.Bool)
