@@ -12,6 +12,7 @@ namespace CnnService.Tests.Endpoints;
 /// <summary>
 /// An ONNX model shows v2 and gRPC clients the tensor names it was exported with (torch's input_names and
 /// output_names), and requests must use them, as Triton requires: a client written for the model works unchanged.
+/// TF Serving shows and takes its input name too; its output stays "probabilities", which is what it answers.
 /// </summary>
 public sealed class OnnxTensorNameTests(NamedOnnxModelsServer fixture) : IClassFixture<NamedOnnxModelsServer>
 {
@@ -30,6 +31,16 @@ public sealed class OnnxTensorNameTests(NamedOnnxModelsServer fixture) : IClassF
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * Math.Max(1f, Math.Abs(expected[i])), $"logit {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    /// <summary>A [1, 6, 6] instance as TF Serving's nested C x H x W array.</summary>
+    private static JsonArray Nested(float[] image) =>
+        new(new JsonArray(Enumerable.Range(0, 6).Select(y => (JsonNode)new JsonArray(image.Skip(y * 6).Take(6).Select(v => (JsonNode)v).ToArray())).ToArray()));
+
+    private static float[] Softmax(float[] logits)
+    {
+        double max = logits.Max(), sum = logits.Sum(v => Math.Exp(v - max));
+        return logits.Select(v => (float)(Math.Exp(v - max) / sum)).ToArray();
     }
 
     private static ModelInferRequest RawGrpcRequest(string model, string inputName, float[] input) => new()
@@ -166,5 +177,43 @@ public sealed class OnnxTensorNameTests(NamedOnnxModelsServer fixture) : IClassF
 
         Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
         Assert.Contains("no output \"output\"; its output is \"logits\"", refused.Status.Detail);
+    }
+
+    [Fact]
+    public async Task TfServing_metadata_names_the_input_as_the_model_does_and_the_output_probabilities()
+    {
+        JsonElement body = JsonDocument.Parse(await _http.GetStringAsync("/v1/models/hf/metadata")).RootElement;
+
+        JsonElement signature = body.GetProperty("metadata").GetProperty("signature_def").GetProperty("signature_def").GetProperty("serving_default");
+        Assert.Equal(["pixel_values"], signature.GetProperty("inputs").EnumerateObject().Select(p => p.Name));
+        Assert.Equal("pixel_values", signature.GetProperty("inputs").GetProperty("pixel_values").GetProperty("name").GetString());
+        Assert.Equal(["probabilities"], signature.GetProperty("outputs").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task TfServing_columnar_predict_by_the_real_input_name_answers_the_probabilities_of_torchs_logits()
+    {
+        (float[] input, float[] logits) = NamedOnnxModelsServer.Expected("torch_named.onnx");
+        var body = new JsonObject { ["inputs"] = new JsonObject { ["pixel_values"] = new JsonArray(Nested(input)) } };
+
+        using HttpResponseMessage response = await _http.PostAsync("/v1/models/hf:predict", V2Wire.Json(body));
+
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        JsonElement outputs = JsonDocument.Parse(text).RootElement.GetProperty("outputs");
+        AssertClose(Softmax(logits), outputs[0].EnumerateArray().Select(v => v.GetSingle()).ToArray());
+    }
+
+    [Fact]
+    public async Task TfServing_predict_naming_the_input_image_is_400_naming_the_models_input()
+    {
+        (float[] input, _) = NamedOnnxModelsServer.Expected("torch_named_batch1.onnx");
+        var body = new JsonObject { ["instances"] = new JsonArray(new JsonObject { ["image"] = Nested(input) }) };
+
+        using HttpResponseMessage response = await _http.PostAsync("/v1/models/keras:predict", V2Wire.Json(body));
+
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        Assert.Contains("has no named input \"image\"; the model's only input is \"input_1\"", JsonDocument.Parse(text).RootElement.GetProperty("error").GetString());
     }
 }
