@@ -107,11 +107,40 @@ def torch_conv():
         json.dump(expected, f, indent=1)
 
 
+def torch_named():
+    """Two tiny conv nets exported by torch under their own tensor names, as users name them.
+
+    torch_named.onnx: input_names=["pixel_values"], output_names=["logits"], a dynamic batch (as Hugging Face exports).
+    torch_named_batch1.onnx: Keras-style names "input_1" / "dense_1", the batch fixed at 1 (no dynamic_axes).
+    torch_named.expected.json: for each, a seeded input [1, 1, 6, 6] and the logits torch computes for it.
+    """
+    import torch
+
+    expected = {}
+    for file, names, dynamic in [("torch_named.onnx", ("pixel_values", "logits"), True),
+                                 ("torch_named_batch1.onnx", ("input_1", "dense_1"), False)]:
+        torch.manual_seed(1)
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(2 * 6 * 6, 3))
+        net.eval()
+        x = torch.rand(1, 1, 6, 6)
+        path = os.path.join(OUT, file)
+        axes = {names[0]: {0: "batch"}, names[1]: {0: "batch"}} if dynamic else None
+        torch.onnx.export(net, x, path, opset_version=13, input_names=[names[0]], output_names=[names[1]], dynamic_axes=axes)
+        onnx.checker.check_model(onnx.load(path))
+        with torch.no_grad():
+            y = net(x)
+        expected[file] = {"input": [float(v) for v in x.numpy().ravel()], "output": [float(v) for v in y.numpy().ravel()]}
+    with open(os.path.join(OUT, "torch_named.expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     typed_float_data()
     raw_data()
     external_data()
     torch_conv()
+    torch_named()
     for name in sorted(os.listdir(OUT)):
         print(f"{os.path.getsize(os.path.join(OUT, name)):8d}  {name}")

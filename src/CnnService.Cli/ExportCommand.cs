@@ -22,8 +22,9 @@ internal static class ExportCommand
         usage: cnn export --onnx FILE --model DIR [--opset N]
                cnn export --onnx FILE --arch NAME [--opset N]
 
-        Writes the model as an ONNX file that ONNX Runtime runs to the same outputs: input
-        "input" [batch, C, H, W] (batch symbolic), output "output", the weights as stored. What
+        Writes the model as an ONNX file that ONNX Runtime runs to the same outputs: one input
+        [batch, C, H, W] (batch symbolic) and one output, named as the model names them ("input"
+        and "output" for a model.json model; an ONNX model's own names), the weights as stored. What
         ONNX does not carry (name, description, labels, and the input's color, scale, mean and
         std) goes to {OnnxConfig.ConfigFile} beside FILE; a folder holding the two as {ModelLoader.OnnxFile} and
         {OnnxConfig.ConfigFile} is a model version, and 'cnn import' reads the pair back. Neither file

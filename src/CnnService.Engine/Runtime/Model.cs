@@ -73,6 +73,12 @@ public sealed unsafe partial class Model : IParallelWork
     public EngineOptions Options { get; }
     public TensorShape InputShape { get; }
     public TensorShape OutputShape { get; }
+
+    /// <summary>The input tensor's name clients address it by (<see cref="ModelSpec.InputName"/>).</summary>
+    public string InputName => Spec.InputName;
+
+    /// <summary>The output tensor's name (<see cref="ModelSpec.OutputName"/>).</summary>
+    public string OutputName => Spec.OutputName;
     public IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>The layers layer <paramref name="index"/> reads, by index into <see cref="Layers"/>; -1 is the model's input.</summary>

@@ -58,6 +58,6 @@ public static class TrainingModel
     public static ModelSpec WithMetrics(ModelSpec spec, JsonObject metrics) => new()
     {
         Name = spec.Name, Description = spec.Description, Input = spec.Input, Labels = spec.Labels, Layers = spec.Layers,
-        Metrics = metrics, Extra = spec.Extra,
+        Metrics = metrics, Extra = spec.Extra, InputName = spec.InputName, OutputName = spec.OutputName,
     };
 }

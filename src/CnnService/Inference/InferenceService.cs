@@ -60,7 +60,7 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
     public async Task<InferenceResult> InferAsync(ModelCall call, IReadOnlyList<InferInput> inputs)
     {
         InferenceResult result;
-        using (PredictInputs batch = Prepare(call.Version.Model.Spec.Input, inputs))
+        using (PredictInputs batch = Prepare(call.Version.Model, inputs))
             result = await SubmitAsync(call.Version, call.Protocol, batch, call.Aborted);
         call.Served(result);
         return result;
@@ -82,13 +82,10 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
     }
 
     /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>
-    internal PredictInputs Prepare(InputSpec spec, IReadOnlyList<InferInput> inputs)
+    internal PredictInputs Prepare(Engine.Runtime.Model model, IReadOnlyList<InferInput> inputs)
     {
-        if (inputs.Count != 1)
-            throw InferenceException.Invalid($"The model takes one input, \"{InferenceSignature.InputName}\"; the request has {inputs.Count}.");
-        InferInput input = inputs[0];
-        if (input.Name != InferenceSignature.InputName)
-            throw InferenceException.Invalid($"The model has no input \"{input.Name}\"; its input is \"{InferenceSignature.InputName}\".");
+        InferInput input = InferenceSignature.CheckInputs(model, inputs);
+        InputSpec spec = model.Spec.Input;
         if (!TensorDatatypes.TryParse(input.Datatype, out TensorDatatype datatype))
             throw InferenceException.Invalid($"Input \"{input.Name}\": unknown datatype \"{input.Datatype}\" (the protocol's are {TensorDatatypes.AllNames}).");
         if (datatype == TensorDatatype.Bool)

@@ -11,13 +11,13 @@ namespace CnnService.Engine.Tests.Onnx;
 internal static class OnnxRuntimeRunner
 {
     /// <summary>The file's output for <paramref name="batch"/> images [N, C, H, W], flattened.</summary>
-    public static float[] Run(byte[] onnx, float[] input, int batch, TensorShape shape)
+    public static float[] Run(byte[] onnx, float[] input, int batch, TensorShape shape, string inputName = "input", string outputName = "output")
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
         using var session = new InferenceSession(onnx, options);
         var tensor = new DenseTensor<float>(input, [batch, shape.C, shape.H, shape.W]);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", tensor)]);
-        return results.Single(r => r.Name == "output").AsTensor<float>().ToArray();
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
+        return results.Single(r => r.Name == outputName).AsTensor<float>().ToArray();
     }
 
     /// <summary>max |a - b| over max |a|: the difference relative to the largest output.</summary>

@@ -29,6 +29,9 @@ public static class Fixtures
 
     public static string Image(string name) => Path.Combine(Images, name);
 
+    /// <summary>An ONNX fixture of <c>tests/fixtures/onnx/proto</c> (scripts/make-onnx-proto-fixtures.py).</summary>
+    public static string OnnxProto(string name) => Path.Combine(Root, "onnx", "proto", name);
+
     private static string FindRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

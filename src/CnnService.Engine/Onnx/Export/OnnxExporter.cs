@@ -6,8 +6,9 @@ namespace CnnService.Engine.Onnx.Export;
 
 /// <summary>
 /// Writes a model in the project's own form (a <see cref="ModelSpec"/> and its weights) as an ONNX
-/// graph that ONNX Runtime runs to the same outputs: input "input" [batch, C, H, W] with a symbolic
-/// batch, output "output". Each layer becomes the ONNX node (or the few nodes) computing exactly what
+/// graph that ONNX Runtime runs to the same outputs: one input [batch, C, H, W] with a symbolic batch
+/// and one output, named as the model names them (<see cref="ModelSpec.InputName"/>, "input" and
+/// "output" for a model.json model), so an imported model exports under its own names. Each layer becomes the ONNX node (or the few nodes) computing exactly what
 /// the engine's layer computes; <see cref="OnnxExportConfig"/> keeps what ONNX does not carry. The
 /// model is built once first, so a spec the engine would refuse is refused here with the engine's
 /// message, and every layer's shapes are the engine's own.
@@ -20,8 +21,6 @@ public sealed partial class OnnxExporter
     /// <summary>The newest opset written: what Debian's onnx 1.12 checker (and every ONNX Runtime since 1.12) knows.</summary>
     public const int MaxOpset = 17;
 
-    public const string InputName = "input";
-    public const string OutputName = "output";
     public const string BatchDim = "batch";
 
     private readonly ModelSpec _spec;
@@ -30,7 +29,7 @@ public sealed partial class OnnxExporter
     private readonly int _opset;
     private readonly List<OnnxNode> _nodes = [];
     private readonly List<OnnxTensor> _initializers = [];
-    private readonly HashSet<string> _valueNames = new(StringComparer.Ordinal) { InputName, OutputName };
+    private readonly HashSet<string> _valueNames;
     private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
     private string _where = "";
 
@@ -43,6 +42,11 @@ public sealed partial class OnnxExporter
         _model = model;
         _weights = weights;
         _opset = opset;
+        if (spec.InputName.Length == 0 || spec.OutputName.Length == 0 || spec.InputName == spec.OutputName)
+            throw new ModelFormatException($"the input and output need two different non-empty names, got \"{spec.InputName}\" and \"{spec.OutputName}\".");
+
+        // Reserved first, so no intermediate value takes either name.
+        _valueNames = new(StringComparer.Ordinal) { spec.InputName, spec.OutputName };
     }
 
     /// <summary>The ONNX model of <paramref name="spec"/> with its tensors from <paramref name="weights"/> (used as stored).</summary>
@@ -69,7 +73,7 @@ public sealed partial class OnnxExporter
         int n = _spec.Layers.Count;
         var values = new Value[n + 1];
         InputSpec input = _spec.Input;
-        values[0] = new Value(InputName, 4, new TensorShape(input.Channels, input.Height, input.Width));
+        values[0] = new Value(_spec.InputName, 4, new TensorShape(input.Channels, input.Height, input.Width));
         for (int i = 0; i < n; i++)
         {
             LayerSpec layer = _spec.Layers[i];
@@ -91,7 +95,7 @@ public sealed partial class OnnxExporter
             Name = _spec.Name,
             Nodes = _nodes,
             Initializers = _initializers,
-            Inputs = [Info(values[0] with { Name = InputName })],
+            Inputs = [Info(values[0])],
             Outputs = [Info(output)],
         };
         return new OnnxModel
@@ -105,7 +109,7 @@ public sealed partial class OnnxExporter
         };
     }
 
-    /// <summary>The graph's output must be called "output": the last node is renamed, or an Identity added when the last layer ran nothing (a dropout).</summary>
+    /// <summary>The graph's output must carry the model's output name: the last node is renamed, or an Identity added when the last layer ran nothing (a dropout).</summary>
     private Value NameOutput(Value last)
     {
         OnnxNode? producer = _nodes.Count > 0 ? _nodes[^1] : null;
@@ -114,15 +118,15 @@ public sealed partial class OnnxExporter
             _nodes[^1] = new OnnxNode
             {
                 Name = producer.Name, OpType = producer.OpType, Domain = producer.Domain, Inputs = producer.Inputs,
-                Outputs = [OutputName], Attributes = producer.Attributes,
+                Outputs = [_spec.OutputName], Attributes = producer.Attributes,
             };
         }
         else
         {
-            _nodes.Add(new OnnxNode { Name = UniqueNode("output_identity"), OpType = "Identity", Inputs = [last.Name], Outputs = [OutputName] });
+            _nodes.Add(new OnnxNode { Name = UniqueNode("output_identity"), OpType = "Identity", Inputs = [last.Name], Outputs = [_spec.OutputName] });
         }
 
-        return last with { Name = OutputName };
+        return last with { Name = _spec.OutputName };
     }
 
     private static OnnxValueInfo Info(Value v)

@@ -11,7 +11,7 @@ namespace CnnService.Engine.Onnx.Import;
 /// nodes, and the Shape/Gather/Unsqueeze/Concat chains PyTorch emits around Reshape) are folded
 /// here once the input's C, H and W are known; only the batch dimension stays free. Every node
 /// that computes per request becomes one layer. What cannot be imported is refused naming the
-/// op, the node and the opset.
+/// op, the node and the opset. The graph's input and output names are kept as the model's tensor names.
 /// </summary>
 public sealed partial class OnnxImporter
 {
@@ -26,6 +26,7 @@ public sealed partial class OnnxImporter
     private readonly List<NamedTensor> _tensors = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal) { LayerSpec.ModelInput };
     private OnnxNode _node = null!;
+    private string _inputName = ModelSpec.DefaultInputName;
 
     private OnnxImporter(OnnxModel model, OnnxImportOptions options, string file)
     {
@@ -89,6 +90,7 @@ public sealed partial class OnnxImporter
             throw Fail($"the graph has {graph.Outputs.Count} outputs ({string.Join(", ", graph.Outputs.Select(o => $"'{o.Name}'"))}); one is supported.");
         long[] inputDims = InputDims(inputs[0]);
         _values[inputs[0].Name] = new DynamicValue(LayerSpec.ModelInput, inputDims);
+        _inputName = inputs[0].Name;
 
         foreach (OnnxNode node in graph.Nodes)
         {
@@ -186,6 +188,10 @@ public sealed partial class OnnxImporter
             },
             Labels = _options.Labels,
             Layers = layers,
+
+            // Clients address the tensors by the names the exporter gave them (Triton requires them): keep both.
+            InputName = _inputName,
+            OutputName = _model.Graph.Outputs[0].Name,
         };
         return (spec, WeightSet.FromTensors(keptTensors, _file));
     }

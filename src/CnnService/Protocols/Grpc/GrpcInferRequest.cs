@@ -1,3 +1,4 @@
+using CnnService.Engine.Runtime;
 using CnnService.Inference;
 
 namespace CnnService.Protocols.Grpc;
@@ -22,7 +23,8 @@ internal sealed class GrpcInferRequest
     /// <summary>The request sent raw_input_contents: the response answers in raw_output_contents, as Triton does.</summary>
     public bool Raw { get; private init; }
 
-    public static GrpcInferRequest Read(ModelInferRequest request)
+    /// <param name="model">The model the request is for: requested outputs are checked against its output's name.</param>
+    public static GrpcInferRequest Read(ModelInferRequest request, Model model)
     {
         bool raw = request.RawInputContents.Count > 0;
         if (raw && request.RawInputContents.Count != request.Inputs.Count)
@@ -50,11 +52,11 @@ internal sealed class GrpcInferRequest
 
         foreach (ModelInferRequest.Types.InferRequestedOutputTensor output in request.Outputs)
         {
-            InferenceSignature.CheckOutput(output.Name);
+            InferenceSignature.CheckOutput(model, output.Name);
             parsed.Outputs.Add(new GrpcOutputRequest(output.Name, Classification(output)));
         }
 
-        if (parsed.Outputs.Count == 0) parsed.Outputs.Add(new GrpcOutputRequest(InferenceSignature.OutputName, null));
+        if (parsed.Outputs.Count == 0) parsed.Outputs.Add(new GrpcOutputRequest(model.OutputName, null));
         return parsed;
     }
 

@@ -61,7 +61,7 @@ public sealed class GrpcInferenceEndpoint(ModelRepository repository, InferenceS
         using ModelCall call = Begin(request.ModelName, request.ModelVersion, context, inferring: true);
         try
         {
-            GrpcInferRequest parsed = GrpcInferRequest.Read(request);
+            GrpcInferRequest parsed = GrpcInferRequest.Read(request, call.Version.Model);
             InferenceResult result = await inference.InferAsync(call, parsed.Inputs);
             return GrpcInferResponse.Build(request, parsed, result);
         }

@@ -26,7 +26,7 @@ public static class TfServingEndpoints
             group.MapPost(prefix + ":predict", PredictAsync)
                 .WithName("TfServingPredict" + versioned)
                 .WithSummary("TensorFlow Serving predict: probabilities for each instance")
-                .WithDescription("JSON {\"instances\": [...]} (row, answered {\"predictions\": [...]}) or {\"inputs\": ...} (columnar, answered {\"outputs\": [...]}). An instance is a C x H x W nested array of normalised numbers or an encoded image {\"b64\": \"...\"}, bare or named {\"image\": ...}. signature_name, when given, must be serving_default.")
+                .WithDescription("JSON {\"instances\": [...]} (row, answered {\"predictions\": [...]}) or {\"inputs\": ...} (columnar, answered {\"outputs\": [...]}). An instance is a C x H x W nested array of normalised numbers or an encoded image {\"b64\": \"...\"}, bare or named {\"image\": ...} (an ONNX model's own input name instead of image: see .../metadata). signature_name, when given, must be serving_default.")
                 .Produces<TfPredictions>()
                 .ProducesTfErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests)
                 .DisableAntiforgery();
@@ -101,7 +101,7 @@ public static class TfServingEndpoints
         (byte[] body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
         try
         {
-            return TfServingRequestReader.Read(body.AsSpan(0, length), classify, served.Model.Spec.Input, inputs, reader.DecodeImage);
+            return TfServingRequestReader.Read(body.AsSpan(0, length), classify, TfServingSignature.InputName(served.Model), served.Model.Spec.Input, inputs, reader.DecodeImage);
         }
         finally
         {

@@ -20,7 +20,8 @@ public enum TfServingFormat
 
 /// <summary>
 /// TensorFlow Serving's REST bodies into model inputs, read with <see cref="Utf8JsonReader"/> straight into the
-/// input buffer. The model has one input, <see cref="TfServingSignature.InputName"/>, and each instance of it is
+/// input buffer. The model has one input, named as <see cref="TfServingSignature.InputName"/> says (<c>image</c> below),
+/// and each instance of it is
 /// either a C x H x W nested array of normalised numbers (the layout of /v1 predict's <c>instances</c> and of the
 /// signature's <c>[-1, C, H, W]</c> shape; read by <see cref="JsonPredictReader.ReadInstance"/>) or an encoded
 /// image as TF Serving's binary convention <c>{"b64": "..."}</c>, decoded and preprocessed as /v1 predict does.
@@ -34,7 +35,8 @@ public enum TfServingFormat
 public static class TfServingRequestReader
 {
     /// <param name="classify">A <c>:classify</c> body (<c>examples</c>) rather than a <c>:predict</c> one.</param>
-    public static TfServingFormat Read(ReadOnlySpan<byte> json, bool classify, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
+    /// <param name="inputName">The signature's input name (<see cref="TfServingSignature.InputName"/>), by which an instance may be named.</param>
+    public static TfServingFormat Read(ReadOnlySpan<byte> json, bool classify, string inputName, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
     {
         if (json.IsEmpty) throw InferenceException.Invalid("The request body is empty.");
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
@@ -61,11 +63,11 @@ public static class TfServingRequestReader
                         if (found is not null)
                             throw InferenceException.Invalid(classify ? "Give \"examples\" once." : "Give only one of \"instances\" or \"inputs\", not both.");
                         found = property switch { "instances" => TfServingFormat.Row, "inputs" => TfServingFormat.Columnar, _ => TfServingFormat.Examples };
-                        ReadBatch(ref reader, found.Value, property, input, inputs, decodeImage);
+                        ReadBatch(ref reader, found.Value, property, inputName, input, inputs, decodeImage);
                         break;
                     case "context" when classify:
                         if (reader.TokenType != JsonTokenType.StartObject || Next(ref reader) != JsonTokenType.EndObject)
-                            throw InferenceException.Invalid($"\"context\" must be empty: the model's only feature is \"{TfServingSignature.InputName}\", given in each example.");
+                            throw InferenceException.Invalid($"\"context\" must be empty: the model's only feature is \"{inputName}\", given in each example.");
                         break;
                     default:
                         reader.Skip();
@@ -86,7 +88,7 @@ public static class TfServingRequestReader
     }
 
     /// <summary>The value of <c>instances</c>, <c>inputs</c> or <c>examples</c>; the reader is on its first token.</summary>
-    private static void ReadBatch(ref Utf8JsonReader reader, TfServingFormat format, string key, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
+    private static void ReadBatch(ref Utf8JsonReader reader, TfServingFormat format, string key, string inputName, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
     {
         string path = key;
         if (format == TfServingFormat.Columnar && reader.TokenType == JsonTokenType.StartObject)
@@ -94,19 +96,19 @@ public static class TfServingRequestReader
             // The named form, {"image": [x, ...]}: the one name, then the list as in the unnamed form.
             if (Next(ref reader) == JsonTokenType.PropertyName && reader.ValueTextEquals("b64"u8))
                 throw InferenceException.Invalid($"{key} must be a list with one item per instance (the batch dimension): [{{\"b64\": \"...\"}}, ...].");
-            if (reader.TokenType != JsonTokenType.PropertyName || reader.GetString() is not TfServingSignature.InputName)
-                throw NoSuchInput(key, ref reader);
-            path = $"{key}.{TfServingSignature.InputName}";
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.GetString() != inputName)
+                throw NoSuchInput(key, inputName, ref reader);
+            path = $"{key}.{inputName}";
             Next(ref reader);
-            ReadList(ref reader, format, path, input, inputs, decodeImage);
-            if (Next(ref reader) != JsonTokenType.EndObject) throw NoSuchInput(key, ref reader);
+            ReadList(ref reader, format, path, inputName, input, inputs, decodeImage);
+            if (Next(ref reader) != JsonTokenType.EndObject) throw NoSuchInput(key, inputName, ref reader);
             return;
         }
 
-        ReadList(ref reader, format, path, input, inputs, decodeImage);
+        ReadList(ref reader, format, path, inputName, input, inputs, decodeImage);
     }
 
-    private static void ReadList(ref Utf8JsonReader reader, TfServingFormat format, string path, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
+    private static void ReadList(ref Utf8JsonReader reader, TfServingFormat format, string path, string inputName, InputSpec input, PredictInputs inputs, ImageDecoding decodeImage)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
             throw InferenceException.Invalid($"{path} must be a list with one item per instance (the batch dimension).");
@@ -115,9 +117,9 @@ public static class TfServingRequestReader
             string item = $"{path}[{inputs.Count}]";
             Span<float> destination = inputs.Next();
             if (format == TfServingFormat.Examples)
-                ReadNamed(ref reader, item, requireName: true, input, destination, decodeImage);
+                ReadNamed(ref reader, item, requireName: true, inputName, input, destination, decodeImage);
             else if (format == TfServingFormat.Row && reader.TokenType == JsonTokenType.StartObject)
-                ReadNamed(ref reader, item, requireName: false, input, destination, decodeImage);
+                ReadNamed(ref reader, item, requireName: false, inputName, input, destination, decodeImage);
             else
                 ReadValue(ref reader, item, input, destination, decodeImage);
         }
@@ -127,12 +129,12 @@ public static class TfServingRequestReader
     /// An object that names the input, <c>{"image": x}</c>; a row instance may also be the bare <c>{"b64": ...}</c>
     /// (the reader is on its StartObject).
     /// </summary>
-    private static void ReadNamed(ref Utf8JsonReader reader, string path, bool requireName, InputSpec input, Span<float> destination, ImageDecoding decodeImage)
+    private static void ReadNamed(ref Utf8JsonReader reader, string path, bool requireName, string inputName, InputSpec input, Span<float> destination, ImageDecoding decodeImage)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
-            throw InferenceException.Invalid($"{path} must be an object with the feature \"{TfServingSignature.InputName}\".");
+            throw InferenceException.Invalid($"{path} must be an object with the feature \"{inputName}\".");
         if (Next(ref reader) != JsonTokenType.PropertyName)
-            throw InferenceException.Invalid($"{path} is empty; give the input \"{TfServingSignature.InputName}\".");
+            throw InferenceException.Invalid($"{path} is empty; give the input \"{inputName}\".");
         string name = reader.GetString()!;
         if (name == "b64" && !requireName)
         {
@@ -140,10 +142,10 @@ public static class TfServingRequestReader
             return;
         }
 
-        if (name != TfServingSignature.InputName) throw NoSuchInput(path, ref reader);
+        if (name != inputName) throw NoSuchInput(path, inputName, ref reader);
         Next(ref reader);
-        ReadValue(ref reader, $"{path}.{TfServingSignature.InputName}", input, destination, decodeImage);
-        if (Next(ref reader) != JsonTokenType.EndObject) throw NoSuchInput(path, ref reader);
+        ReadValue(ref reader, $"{path}.{inputName}", input, destination, decodeImage);
+        if (Next(ref reader) != JsonTokenType.EndObject) throw NoSuchInput(path, inputName, ref reader);
     }
 
     /// <summary>One instance of the input: a C x H x W nested array, or <c>{"b64": encoded image}</c>.</summary>
@@ -193,10 +195,10 @@ public static class TfServingRequestReader
         decodeImage(bytes, input, destination, path);
     }
 
-    private static InferenceException NoSuchInput(string path, ref Utf8JsonReader reader)
+    private static InferenceException NoSuchInput(string path, string inputName, ref Utf8JsonReader reader)
     {
         string what = reader.TokenType == JsonTokenType.PropertyName ? $"has no named input \"{reader.GetString()}\"" : "names more than the one input";
-        return InferenceException.Invalid($"{path} {what}; the model's only input is \"{TfServingSignature.InputName}\".");
+        return InferenceException.Invalid($"{path} {what}; the model's only input is \"{inputName}\".");
     }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Models;
 
@@ -6,24 +7,32 @@ namespace CnnService.Protocols.TfServing;
 
 /// <summary>
 /// How a served model looks to a TensorFlow Serving client: one signature, <c>serving_default</c>
-/// (<c>tensorflow/serving/predict</c>), taking <c>image</c>, DT_FLOAT <c>[-1, C, H, W]</c> (the layout of
-/// /v1 predict's instances), and giving <c>probabilities</c>, DT_FLOAT <c>[-1, classes]</c> (the model's
-/// output read as probabilities by the same rule as /v1 predict). And the status of its versions.
+/// (<c>tensorflow/serving/predict</c>), taking <c>image</c> (or the model's own input name, see
+/// <see cref="InputName"/>), DT_FLOAT <c>[-1, C, H, W]</c> (the layout of /v1 predict's instances), and giving
+/// <c>probabilities</c>, DT_FLOAT <c>[-1, classes]</c> (the model's output read as probabilities by the same rule
+/// as /v1 predict: not the model's own output when that is logits, so not under its name). And the status of its versions.
 /// </summary>
 public static class TfServingSignature
 {
     public const string SignatureName = "serving_default";
     public const string MethodName = "tensorflow/serving/predict";
-    public const string InputName = "image";
+    public const string DefaultInputName = "image";
     public const string OutputName = "probabilities";
+
+    /// <summary>
+    /// The input's name: the model's own when it carries one (an ONNX model's graph input, which a client of the original
+    /// model sends), otherwise <c>image</c>, this protocol's name for a model.json model's input.
+    /// </summary>
+    public static string InputName(Model model) => model.InputName == ModelSpec.DefaultInputName ? DefaultInputName : model.InputName;
 
     /// <summary>GetModelMetadata's answer for one version, in TF Serving's JSON (int64 fields as strings, as proto3 JSON writes them).</summary>
     public static TfMetadataResponse Metadata(ModelVersion version)
     {
         Model model = version.Model;
-        var input = new TfTensorInfo("DT_FLOAT", Shape(-1, model.InputShape.C, model.InputShape.H, model.InputShape.W), InputName);
+        string inputName = InputName(model);
+        var input = new TfTensorInfo("DT_FLOAT", Shape(-1, model.InputShape.C, model.InputShape.H, model.InputShape.W), inputName);
         var output = new TfTensorInfo("DT_FLOAT", Shape(-1, model.OutputShape.Size), OutputName);
-        var signature = new TfSignatureDef(new() { [InputName] = input }, new() { [OutputName] = output }, MethodName);
+        var signature = new TfSignatureDef(new() { [inputName] = input }, new() { [OutputName] = output }, MethodName);
         return new TfMetadataResponse(
             new TfModelSpec(version.Name, "", Text(version.Version)),
             new TfMetadata(new TfSignatureDefMap(new() { [SignatureName] = signature })));

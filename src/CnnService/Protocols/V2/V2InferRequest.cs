@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using CnnService.Engine.Runtime;
 using CnnService.Inference;
 
 namespace CnnService.Protocols.V2;
@@ -28,7 +29,8 @@ internal sealed class V2InferRequest : IDisposable
     /// <summary>The outputs to return, in order: the model's one output, as JSON unless asked for binary, when the request names none.</summary>
     public List<V2OutputRequest> Outputs { get; } = [];
 
-    public static V2InferRequest Parse(ReadOnlyMemory<byte> body, string? headerLength)
+    /// <param name="model">The model the request is for: requested outputs are checked against its output's name.</param>
+    public static V2InferRequest Parse(ReadOnlyMemory<byte> body, string? headerLength, Model model)
     {
         int jsonLength = body.Length;
         if (headerLength is not null
@@ -49,7 +51,7 @@ internal sealed class V2InferRequest : IDisposable
         var request = new V2InferRequest(document);
         try
         {
-            request.Read(document.RootElement, body[jsonLength..]);
+            request.Read(document.RootElement, body[jsonLength..], model);
             return request;
         }
         catch
@@ -59,7 +61,7 @@ internal sealed class V2InferRequest : IDisposable
         }
     }
 
-    private void Read(JsonElement root, ReadOnlyMemory<byte> binary)
+    private void Read(JsonElement root, ReadOnlyMemory<byte> binary, Model model)
     {
         if (root.ValueKind != JsonValueKind.Object) throw InferenceException.Invalid("The inference request must be a JSON object with \"inputs\".");
         if (root.TryGetProperty("id", out JsonElement id))
@@ -77,10 +79,10 @@ internal sealed class V2InferRequest : IDisposable
         if (root.TryGetProperty("outputs", out JsonElement outputs))
         {
             if (outputs.ValueKind != JsonValueKind.Array) throw InferenceException.Invalid("\"outputs\" must be an array of requested outputs.");
-            foreach (JsonElement output in outputs.EnumerateArray()) Outputs.Add(ReadOutput(output, binaryOutputs));
+            foreach (JsonElement output in outputs.EnumerateArray()) Outputs.Add(ReadOutput(output, binaryOutputs, model));
         }
 
-        if (Outputs.Count == 0) Outputs.Add(new V2OutputRequest(InferenceSignature.OutputName, binaryOutputs, null));
+        if (Outputs.Count == 0) Outputs.Add(new V2OutputRequest(model.OutputName, binaryOutputs, null));
     }
 
     private static InferInput ReadInput(JsonElement input, int index, ReadOnlyMemory<byte> binary, ref int offset)
@@ -108,11 +110,11 @@ internal sealed class V2InferRequest : IDisposable
         return new InferInput(name, datatype, shape, new V2JsonContent(data));
     }
 
-    private static V2OutputRequest ReadOutput(JsonElement output, bool binaryOutputs)
+    private static V2OutputRequest ReadOutput(JsonElement output, bool binaryOutputs, Model model)
     {
         if (output.ValueKind != JsonValueKind.Object) throw InferenceException.Invalid("Each of \"outputs\" must be an object with a \"name\".");
         string name = String(output, "name", "a requested output");
-        InferenceSignature.CheckOutput(name);
+        InferenceSignature.CheckOutput(model, name);
         string where = $"Output \"{name}\"";
         JsonElement parameters = Parameters(output, where);
         long? classification = Integer(parameters, "classification", where);

@@ -27,7 +27,8 @@ public static class V2ModelEndpoints
             group.MapGet(prefix + "/ready", Ready).WithName("V2ModelReady" + suffix).WithSummary("200 when the model (version) is loaded and warm, 404 when not served");
             group.MapPost(prefix + "/infer", InferAsync).WithName("V2Infer" + suffix)
                 .WithSummary("Inference: an Open Inference Protocol v2 request, JSON or binary (Inference-Header-Content-Length)")
-                .WithDescription("{\"id\", \"inputs\": [{\"name\": \"input\", \"datatype\", \"shape\", \"data\"}], \"outputs\": [{\"name\": \"output\", \"parameters\": {\"classification\": k, \"binary_data\": true}}]}. "
+                .WithDescription("{\"id\", \"inputs\": [{\"name\": \"input\", \"datatype\", \"shape\", \"data\"}], \"outputs\": [{\"name\": \"output\", \"parameters\": {\"classification\": k, \"binary_data\": true}}]}, "
+                    + "the names being the model's own as its metadata gives them (\"input\" and \"output\" for a model.json model, an ONNX model's graph names). "
                     + "The input is FP32/FP16/FP64 [-1, C, H, W] already normalised, an integer type of the same shape holding raw pixels (the model's scale, mean and std are applied), "
                     + "or BYTES [-1] of encoded images (base64 in JSON, raw in binary), decoded and preprocessed as /v1 predict does. Errors are {\"error\": \"...\"}.")
                 .DisableAntiforgery();
@@ -77,7 +78,7 @@ public static class V2ModelEndpoints
         {
             using ModelCall call = inference.BeginInference(context, name, VersionRoute.Read(context), Protocol);
             (body, int length) = await reader.ReadBodyAsync(context.Request, context.RequestAborted);
-            using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader]);
+            using V2InferRequest request = V2InferRequest.Parse(body.AsMemory(0, length), context.Request.Headers[V2InferRequest.HeaderLengthHeader], call.Version.Model);
             InferenceResult result = await inference.InferAsync(call, request.Inputs);
             await V2InferResponse.WriteAsync(context.Response, request, result, context.RequestAborted);
             return Results.Empty;
