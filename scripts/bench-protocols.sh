@@ -94,28 +94,43 @@ check "v2 binary" "$(tail -c +"$((answer_header + 1))" "$work/binary.answer" | o
 check "grpc" "$(load grpc --target "127.0.0.1:$grpc_port" --raw "$bodies/tensor-uint8.raw" --connections 1 --requests 1 \
   --warmup 0s 2>&1 >/dev/null | sed -n 's/.*top class \([0-9]*\).*/\1/p')"
 
-# One measurement of a door: "req/s p50_ms p99_ms failed" on one line.
-hey_line() {
+# One measurement of a door, on one line: req/s, p50 and p99 in ms, failed requests, and the CPU each request cost the
+# service (its /proc utime + stime over the run, warm-up calls included in the count) and the load generator.
+clock_ticks="$(getconf CLK_TCK)"
+service_ticks() { awk '{ print $14 + $15 }' "/proc/$service_pid/stat"; }
+hey_line() {   # hey's report: "req/s p50 p99 failed requests", requests counting every answer and error
   awk '
     /Requests\/sec:/ { rps = $2 }
     /^ +50% in/ { p50 = $3 * 1000 }
     /^ +99% in/ { p99 = $3 * 1000 }
     /^Status code distribution:/ { section = "status" }
     /^Error distribution:/ { section = "errors" }
-    /^ +\[[0-9]+\]/ { n = $1; gsub(/[\[\]]/, "", n); if (section == "errors") bad += n; else if (n !~ /^2/) bad += $2 }
-    END { printf "%.1f %.2f %.2f %d\n", rps, p50, p99, bad }'
+    /^ +\[[0-9]+\]/ { n = $1; gsub(/[\[\]]/, "", n); count += (section == "errors") ? n : $2
+                       if (section == "errors") bad += n; else if (n !~ /^2/) bad += $2 }
+    END { printf "%.1f %.2f %.2f %d %d\n", rps, p50, p99, bad, count }'
 }
 measure() {
-  local door="$1" duration="$2"
-  case "$door" in
-    "v1 png") hey -z "$duration" -c "$connections" -m POST -T image/png -D "$image" "$predict" | hey_line ;;
-    "v2 json") hey -z "$duration" -c "$connections" -m POST -T application/json -D "$v2_json_body" "$infer" | hey_line ;;
-    "v2 binary") hey -z "$duration" -c "$connections" -m POST -T application/octet-stream \
-        -H "Inference-Header-Content-Length: $header_length" -D "$bodies/v2-binary.bin" "$infer" | hey_line ;;
-    "grpc") load grpc --target "127.0.0.1:$grpc_port" --raw "$bodies/tensor-uint8.raw" --connections "$connections" \
-        --duration "$duration" --warmup 1s --json 2>>"$work/cnn-load.log" \
-        | jq -r '"\(.rps) \(.latency_ms.p50) \(.latency_ms.p99) \(.errors)"' ;;
-  esac
+  local door="$1" duration="$2" before rps p50 p99 bad calls served client TIMEFORMAT='%U %S'
+  before="$(service_ticks)"
+  if [[ "$door" == grpc ]]; then
+    load grpc --target "127.0.0.1:$grpc_port" --raw "$bodies/tensor-uint8.raw" --connections "$connections" \
+      --duration "$duration" --warmup 1s --json 2>>"$work/cnn-load.log" >"$work/out"
+    read -r rps p50 p99 bad calls served client < <(jq -r \
+      '"\(.rps) \(.latency_ms.p50) \(.latency_ms.p99) \(.errors) \(.count) \(.count + .warmup_count) \(.client_cpu_ms_per_call)"' "$work/out")
+  else
+    local -a args=(-z "$duration" -c "$connections" -m POST)
+    case "$door" in
+      "v1 png") args+=(-T image/png -D "$image" "$predict") ;;
+      "v2 json") args+=(-T application/json -D "$v2_json_body" "$infer") ;;
+      "v2 binary") args+=(-T application/octet-stream -H "Inference-Header-Content-Length: $header_length" -D "$bodies/v2-binary.bin" "$infer") ;;
+    esac
+    { time hey "${args[@]}" >"$work/out"; } 2>"$work/client.time"
+    read -r rps p50 p99 bad calls < <(hey_line <"$work/out")
+    served="$calls"
+    client="$(tail -n 1 "$work/client.time" | awk -v n="$calls" '{ printf "%.4f", n ? ($1 + $2) * 1000 / n : 0 }')"
+  fi
+  awk -v t="$(( $(service_ticks) - before ))" -v hz="$clock_ticks" -v n="$served" -v line="$rps $p50 $p99 $bad" -v client="$client" \
+    'BEGIN { printf "%s %.4f %s\n", line, n ? t * 1000 / hz / n : 0, client }'
 }
 
 echo "# CnnService front doors, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
@@ -124,23 +139,24 @@ echo "# v2 json sends $(tr a-z A-Z <<<"$v2_json"); the load generators (hey, cnn
 for door in "${doors[@]}"; do measure "$door" 3s >/dev/null; done   # warm the JIT, the pools and the batcher
 
 results="$work/results"
-printf '%-6s %-10s %10s %9s %9s %7s\n' round door req/s p50_ms p99_ms errors
+printf '%-6s %-10s %10s %9s %9s %7s %12s %12s\n' round door req/s p50_ms p99_ms errors svc_ms/req client_ms/req
 for round in $(seq 1 "$rounds"); do
   for door in "${doors[@]}"; do
-    read -r rps p50 p99 bad < <(measure "$door" "${seconds}s")
-    printf '%-6s %-10s %10.0f %9.2f %9.2f %7d\n' "$round" "$door" "$rps" "$p50" "$p99" "$bad"
-    echo "$door|$rps|$p50|$p99|$bad" >>"$results"
+    read -r rps p50 p99 bad service client < <(measure "$door" "${seconds}s")
+    printf '%-6s %-10s %10.0f %9.2f %9.2f %7d %12.3f %12.3f\n' "$round" "$door" "$rps" "$p50" "$p99" "$bad" "$service" "$client"
+    echo "$door|$rps|$p50|$p99|$bad|$service|$client" >>"$results"
   done
 done
 
 echo
-printf '| %-10s | %10s | %8s | %8s | %7s |\n' "front door" "req/s" "p50 ms" "p99 ms" errors
-printf '|%s|%s|%s|%s|%s|\n' ------------ ------------ ---------- ---------- ---------
-# The median of one column (2 req/s, 3 p50, 4 p99) of one door's rounds.
+printf '| %-10s | %10s | %8s | %8s | %7s | %15s | %14s |\n' "front door" "req/s" "p50 ms" "p99 ms" errors "service CPU/req" "client CPU/req"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------ ------------ ---------- ---------- --------- ----------------- ----------------
+# The median of one column (2 req/s, 3 p50, 4 p99, 6 service CPU, 7 client CPU) of one door's rounds.
 median() { grep -F "$1|" "$results" | cut -d'|' -f"$2" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for door in "${doors[@]}"; do
   errors="$(grep -F "$door|" "$results" | cut -d'|' -f5 | awk '{ s += $1 } END { print s }')"
-  printf '| %-10s | %10.0f | %8.2f | %8.2f | %7d |\n' "$door" "$(median "$door" 2)" "$(median "$door" 3)" "$(median "$door" 4)" "$errors"
+  printf '| %-10s | %10.0f | %8.2f | %8.2f | %7d | %12.3f ms | %11.3f ms |\n' "$door" "$(median "$door" 2)" "$(median "$door" 3)" \
+    "$(median "$door" 4)" "$errors" "$(median "$door" 6)" "$(median "$door" 7)"
 done
-echo "# req/s, p50 and p99: medians over the rounds; errors: all rounds together"
+echo "# medians over the rounds, errors summed; CPU per request: the service's (/proc utime + stime) and the load generator's"
 if [[ -s "$work/cnn-load.log" ]] && grep -q 'first failed call' "$work/cnn-load.log"; then grep 'first failed call' "$work/cnn-load.log" | head -3; fi

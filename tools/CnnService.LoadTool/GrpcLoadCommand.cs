@@ -38,18 +38,19 @@ internal static class GrpcLoadCommand
                 return 1;
             }
 
-            if (options.Warmup > TimeSpan.Zero)
-            {
-                var warm = new Run(clients, request, new LatencyRecorder(1), Deadline(options.Warmup), null);
-                await warm.RunAsync(options.Concurrency);
-            }
+            var warmup = new LatencyRecorder(1);
+            if (options.Warmup > TimeSpan.Zero) await new Run(clients, request, warmup, Deadline(options.Warmup), null).RunAsync(options.Concurrency);
 
             int capacity = options.Requests ?? (int)Math.Min(int.MaxValue / 2, options.Duration!.Value.TotalSeconds * MaxCallsPerSecond + options.Concurrency);
             var recorder = new LatencyRecorder(capacity);
             var run = new Run(clients, request, recorder, options.Duration is { } d ? Deadline(d) : long.MaxValue, options.Requests);
+            using var self = Process.GetCurrentProcess();
+            TimeSpan cpuBefore = self.TotalProcessorTime;
             long start = Stopwatch.GetTimestamp();
             await run.RunAsync(options.Concurrency);
-            LoadSummary summary = recorder.Summarise(Stopwatch.GetElapsedTime(start));
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+            self.Refresh();
+            LoadSummary summary = recorder.Summarise(elapsed) with { ClientCpu = self.TotalProcessorTime - cpuBefore, WarmupCalls = warmup.Calls + 1 };
             Console.Write(options.Json ? summary.ToJson(options) + Environment.NewLine : summary.ToText(options));
             if (run.FirstError is string error) Console.Error.WriteLine($"cnn-load: first failed call: {error}");
             return 0;

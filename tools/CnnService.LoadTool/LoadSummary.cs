@@ -13,6 +13,14 @@ internal sealed record LoadSummary(
     /// <summary>Every finished call, failed or not, per second of the measured time (as hey and ghz count).</summary>
     public double RequestsPerSecond => Elapsed > TimeSpan.Zero ? Calls / Elapsed.TotalSeconds : 0;
 
+    /// <summary>This process's CPU time (all threads) during the measurement: what the load itself cost the machine.</summary>
+    public TimeSpan ClientCpu { get; init; }
+
+    /// <summary>Calls before the measurement (the probe and the warm-up), which the server also answered.</summary>
+    public long WarmupCalls { get; init; }
+
+    public double ClientCpuMsPerCall => Calls > 0 ? ClientCpu.TotalMilliseconds / Calls : 0;
+
     public long Ok => ByStatus[(int)StatusCode.OK];
 
     public long Errors => Calls - Ok;
@@ -29,6 +37,7 @@ internal sealed record LoadSummary(
         text.AppendLine(c, $"  Count:        {Calls}");
         text.AppendLine(c, $"  Total:        {Elapsed.TotalSeconds:F2} s");
         text.AppendLine(c, $"  Requests/sec: {RequestsPerSecond:F1}");
+        text.AppendLine(c, $"  Client CPU:   {ClientCpu.TotalSeconds:F2} s, {ClientCpuMsPerCall:F3} ms a call ({WarmupCalls} warm-up calls before)");
         text.AppendLine(c, $"Latency (ms):  mean {MeanMs:F2}  p50 {P50Ms:F2}  p90 {P90Ms:F2}  p99 {P99Ms:F2}  max {MaxMs:F2}");
         if (UnrecordedLatencies > 0) text.AppendLine(c, $"  ({UnrecordedLatencies} calls past the latency buffer: counted, latency not kept)");
         text.AppendLine("Status code distribution:");
@@ -63,6 +72,9 @@ internal sealed record LoadSummary(
             json.WriteNumber("max", Math.Round(MaxMs, 3));
             json.WriteEndObject();
             json.WriteNumber("unrecorded_latencies", UnrecordedLatencies);
+            json.WriteNumber("warmup_count", WarmupCalls);
+            json.WriteNumber("client_cpu_seconds", Math.Round(ClientCpu.TotalSeconds, 3));
+            json.WriteNumber("client_cpu_ms_per_call", Math.Round(ClientCpuMsPerCall, 4));
             json.WriteStartObject("status");
             for (int s = 0; s < ByStatus.Length; s++)
             {
