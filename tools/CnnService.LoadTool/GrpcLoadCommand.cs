@@ -21,7 +21,22 @@ internal static class GrpcLoadCommand
 
     public static async Task<int> RunAsync(GrpcLoadOptions options)
     {
-        ModelInferRequest request = BuildRequest(options, File.ReadAllBytes(options.RawFile));
+        GrpcLoadResult result = await MeasureAsync(options, File.ReadAllBytes(options.RawFile), Console.Error);
+        if (result.Summary is not { } summary)
+        {
+            Console.Error.WriteLine($"cnn-load: the probe call failed, nothing measured: {result.ProbeFailure}");
+            return 1;
+        }
+
+        Console.Write(options.Json ? summary.ToJson(options) + Environment.NewLine : summary.ToText(options));
+        if (result.FirstError is string error) Console.Error.WriteLine($"cnn-load: first failed call: {error}");
+        return 0;
+    }
+
+    /// <summary>The probe, the warm-up and the measurement, with <paramref name="raw"/> as the input; the probe's answer goes to <paramref name="log"/>.</summary>
+    public static async Task<GrpcLoadResult> MeasureAsync(GrpcLoadOptions options, byte[] raw, TextWriter log)
+    {
+        ModelInferRequest request = BuildRequest(options, raw);
         var channels = new GrpcChannel[options.Connections];
         var clients = new GRPCInferenceService.GRPCInferenceServiceClient[options.Connections];
         for (int i = 0; i < channels.Length; i++)
@@ -32,11 +47,7 @@ internal static class GrpcLoadCommand
 
         try
         {
-            if (await ProbeAsync(clients[0], request) is string failure)
-            {
-                Console.Error.WriteLine($"cnn-load: the probe call failed, nothing measured: {failure}");
-                return 1;
-            }
+            if (await ProbeAsync(clients[0], request, log) is string failure) return new GrpcLoadResult(null, failure, null);
 
             var warmup = new LatencyRecorder(1);
             if (options.Warmup > TimeSpan.Zero) await new Run(clients, request, warmup, Deadline(options.Warmup), null).RunAsync(options.Concurrency);
@@ -51,9 +62,7 @@ internal static class GrpcLoadCommand
             TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
             self.Refresh();
             LoadSummary summary = recorder.Summarise(elapsed) with { ClientCpu = self.TotalProcessorTime - cpuBefore, WarmupCalls = warmup.Calls + 1 };
-            Console.Write(options.Json ? summary.ToJson(options) + Environment.NewLine : summary.ToText(options));
-            if (run.FirstError is string error) Console.Error.WriteLine($"cnn-load: first failed call: {error}");
-            return 0;
+            return new GrpcLoadResult(summary, null, run.FirstError);
         }
         finally
         {
@@ -87,7 +96,7 @@ internal static class GrpcLoadCommand
         });
 
     /// <summary>One call; null when it is answered with an FP32 output, else what went wrong. Prints the answer's top class.</summary>
-    private static async Task<string?> ProbeAsync(GRPCInferenceService.GRPCInferenceServiceClient client, ModelInferRequest request)
+    private static async Task<string?> ProbeAsync(GRPCInferenceService.GRPCInferenceServiceClient client, ModelInferRequest request, TextWriter log)
     {
         try
         {
@@ -99,7 +108,7 @@ internal static class GrpcLoadCommand
             if (output.Datatype != "FP32" || scores.IsEmpty) return $"the output is {output.Datatype} of {response.RawOutputContents[0].Length} bytes; expected FP32 scores.";
             int top = 0;
             for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[top]) top = i;
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cnn-load: probe answered by {response.ModelName} v{response.ModelVersion}: {output.Name} {output.Datatype} [{string.Join(',', output.Shape)}], top class {top} ({scores[top]:G4})"));
             return null;
         }
@@ -157,3 +166,6 @@ internal static class GrpcLoadCommand
         }
     }
 }
+
+/// <summary>A run's summary, or why the probe call failed (then nothing was measured); and the first failed call's status.</summary>
+internal sealed record GrpcLoadResult(LoadSummary? Summary, string? ProbeFailure, string? FirstError);
