@@ -137,12 +137,16 @@ echo "# CnnService front doors, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed 
 echo "# mnist (default version), $(basename "$image"); $connections connections; $rounds round(s) of ${seconds}s per door, alternated;"
 echo "# v2 json sends $(tr a-z A-Z <<<"$v2_json"); the load generators (hey, cnn-load) share the service's cores"
 for door in "${doors[@]}"; do measure "$door" 3s >/dev/null; done   # warm the JIT, the pools and the batcher
+: >"$work/cnn-load.log"   # from here on, only the measured rounds' messages
 
 results="$work/results"
 printf '%-6s %-10s %10s %9s %9s %7s %12s %12s\n' round door req/s p50_ms p99_ms errors svc_ms/req client_ms/req
 for round in $(seq 1 "$rounds"); do
   for door in "${doors[@]}"; do
-    read -r rps p50 p99 bad service client < <(measure "$door" "${seconds}s")
+    read -r rps p50 p99 bad service client < <(measure "$door" "${seconds}s") || true
+    if [[ -z "${client:-}" ]] || ! kill -0 "$service_pid" 2>/dev/null; then
+      echo "no measurement of $door in round $round; the service's last words:" >&2; tail -5 "$work/service.log" >&2; exit 1
+    fi
     printf '%-6s %-10s %10.0f %9.2f %9.2f %7d %12.3f %12.3f\n' "$round" "$door" "$rps" "$p50" "$p99" "$bad" "$service" "$client"
     echo "$door|$rps|$p50|$p99|$bad|$service|$client" >>"$results"
   done
@@ -159,4 +163,4 @@ for door in "${doors[@]}"; do
     "$(median "$door" 4)" "$errors" "$(median "$door" 6)" "$(median "$door" 7)"
 done
 echo "# medians over the rounds, errors summed; CPU per request: the service's (/proc utime + stime) and the load generator's"
-if [[ -s "$work/cnn-load.log" ]] && grep -q 'first failed call' "$work/cnn-load.log"; then grep 'first failed call' "$work/cnn-load.log" | head -3; fi
+grep 'first failed call' "$work/cnn-load.log" | sort -u | head -3 || true

@@ -153,12 +153,12 @@ internal static class GrpcLoadCommand
                 catch (RpcException e)
                 {
                     status = (int)e.StatusCode;
-                    Interlocked.CompareExchange(ref _firstError, $"{e.StatusCode}: {e.Status.Detail}", null);
+                    if (FirstError is null) Interlocked.CompareExchange(ref _firstError, $"{e.StatusCode}: {e.Status.Detail}", null);
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
                 {
                     status = LatencyRecorder.OtherFailure;
-                    Interlocked.CompareExchange(ref _firstError, $"{e.GetType().Name}: {e.Message}", null);
+                    if (FirstError is null) Interlocked.CompareExchange(ref _firstError, $"{e.GetType().Name}: {e.Message}", null);
                 }
 
                 recorder.Record(Stopwatch.GetTimestamp() - start, status);
