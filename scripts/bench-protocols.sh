@@ -37,13 +37,13 @@ done
   || { echo "--rounds, --seconds and --connections are positive whole numbers" >&2; exit 2; }
 [[ "$v2_json" == uint8 || "$v2_json" == fp32 ]] || { echo "--v2-json is uint8 or fp32" >&2; exit 2; }
 for tool in hey jq curl python3 od; do command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }; done
+source "$repo/scripts/lib/bench.sh"
 
 image="$repo/models/mnist/samples/digit-7.png"
 expected=7
 work="$(mktemp -d -t cnn-protocols-XXXXXX)"
-service_pid=""
 cleanup() {
-  if [[ -n "$service_pid" ]]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,22 +60,12 @@ bodies="$work/bodies"
 header_length="$(cat "$bodies/v2-binary.header-length")"
 v2_json_body="$bodies/v2-$v2_json.json"
 
-# Two distinct free ports, bound at the same time: REST and gRPC (h2c).
-read -r port grpc_port < <(python3 -c 'import socket
-a, b = socket.socket(), socket.socket(); a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+read -r port grpc_port < <(free_ports 2)   # REST and gRPC (h2c)
 url="http://127.0.0.1:$port"
 cp -r "$repo/models" "$work/models"
-# Run from its own folder: that is its content root, where appsettings.json is read.
-(cd "$app" && ASPNETCORE_ENVIRONMENT=Production Grpc__Port="$grpc_port" exec dotnet CnnService.dll --urls "$url" \
-  --Models:Root="$work/models" --Jobs:Root="$work/jobs" "${service_args[@]}" >"$work/service.log" 2>&1) &
-service_pid=$!
-for _ in $(seq 1 240); do
-  curl -fs "$url/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$service_pid" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fs "$url/health/ready" >/dev/null || { echo "the service did not become ready in 120 s" >&2; exit 1; }
+start_server service "$app" CnnService.dll "$url" /health/ready \
+  --Models:Root="$work/models" --Jobs:Root="$work/jobs" --Grpc:Port="$grpc_port" "${service_args[@]}"
+service_pid="$started_pid"
 
 predict="$url/v1/models/mnist/predict"
 infer="$url/v2/models/mnist/infer"
@@ -98,17 +88,6 @@ check "grpc" "$(load grpc --target "127.0.0.1:$grpc_port" --raw "$bodies/tensor-
 # service (its /proc utime + stime over the run, warm-up calls included in the count) and the load generator.
 clock_ticks="$(getconf CLK_TCK)"
 service_ticks() { awk '{ print $14 + $15 }' "/proc/$service_pid/stat"; }
-hey_line() {   # hey's report: "req/s p50 p99 failed requests", requests counting every answer and error
-  awk '
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50% in/ { p50 = $3 * 1000 }
-    /^ +99% in/ { p99 = $3 * 1000 }
-    /^Status code distribution:/ { section = "status" }
-    /^Error distribution:/ { section = "errors" }
-    /^ +\[[0-9]+\]/ { n = $1; gsub(/[\[\]]/, "", n); count += (section == "errors") ? n : $2
-                       if (section == "errors") bad += n; else if (n !~ /^2/) bad += $2 }
-    END { printf "%.1f %.2f %.2f %d %d\n", rps, p50, p99, bad, count }'
-}
 measure() {
   local door="$1" duration="$2" before rps p50 p99 bad calls served client TIMEFORMAT='%U %S'
   before="$(service_ticks)"
@@ -125,7 +104,7 @@ measure() {
       "v2 binary") args+=(-T application/octet-stream -H "Inference-Header-Content-Length: $header_length" -D "$bodies/v2-binary.bin" "$infer") ;;
     esac
     { time hey "${args[@]}" >"$work/out"; } 2>"$work/client.time"
-    read -r rps p50 p99 bad calls < <(hey_line <"$work/out")
+    read -r rps p50 p99 bad calls < <(hey_summary <"$work/out")
     served="$calls"
     client="$(tail -n 1 "$work/client.time" | awk -v n="$calls" '{ printf "%.4f", n ? ($1 + $2) * 1000 / n : 0 }')"
   fi
@@ -133,7 +112,7 @@ measure() {
     'BEGIN { printf "%s %.4f %s\n", line, n ? t * 1000 / hz / n : 0, client }'
 }
 
-echo "# CnnService front doors, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
+echo "# CnnService front doors, $(host_line)"
 echo "# mnist (default version), $(basename "$image"); $connections connections; $rounds round(s) of ${seconds}s per door, alternated;"
 echo "# v2 json sends $(tr a-z A-Z <<<"$v2_json"); the load generators (hey, cnn-load) share the service's cores"
 for door in "${doors[@]}"; do measure "$door" 3s >/dev/null; done   # warm the JIT, the pools and the batcher

@@ -26,12 +26,13 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)" >&2; exit 2; }
+source "$repo/scripts/lib/bench.sh"
 
 image="$repo/models/mnist/samples/digit-7.png"
 work="$(mktemp -d -t cnn-load-XXXXXX)"
 service_pid=""
 cleanup() {
-  if [[ -n "$service_pid" ]]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,38 +45,23 @@ if [[ -z "$url" ]]; then
   fi
   # A private copy of the models, so the hot swap phase can add a version without touching the repository.
   cp -r "$repo/models" "$work/models"
-  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  url="http://127.0.0.1:$port"
-  # Run from its own folder: that is its content root, where appsettings.json is read.
-  (cd "$app" && ASPNETCORE_ENVIRONMENT=Production exec dotnet CnnService.dll --urls "$url" \
-    --Models:Root="$work/models" --Jobs:Root="$work/jobs" --Grpc:Port=0 "${service_args[@]}" >"$work/service.log" 2>&1) &
-  service_pid=$!
-  for _ in $(seq 1 240); do
-    curl -fs "$url/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$service_pid" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
-    sleep 0.5
-  done
-  curl -fs "$url/health/ready" >/dev/null || { echo "the service did not become ready in 120 s" >&2; exit 1; }
+  url="http://127.0.0.1:$(free_ports 1)"
+  start_server service "$app" CnnService.dll "$url" /health/ready \
+    --Models:Root="$work/models" --Jobs:Root="$work/jobs" --Grpc:Port=0 "${service_args[@]}"
+  service_pid="$started_pid"
 fi
 case "$url" in http://127.0.0.1:*|http://localhost:*) ;; *) echo "only loopback URLs: $url" >&2; exit 2 ;; esac
 
 predict="$url/v1/models/mnist/predict"
-echo "# CnnService load test, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
+echo "# CnnService load test, $(host_line)"
 echo "# predict $(basename "$image") (28x28 PNG) at $predict, ${phase_seconds}s per phase"
 printf '%-22s %6s %10s %9s %9s %8s\n' phase conns req/s p50_ms p99_ms non2xx
 
 # Runs hey and prints one line: req/s, p50 and p99 in ms, and answers that were not 2xx (errors included).
 measure() {
-  local name="$1" connections="$2" seconds="$3" out
-  out="$(hey -z "${seconds}s" -c "$connections" -m POST -T image/png -D "$image" "$predict")"
-  awk -v name="$name" -v c="$connections" '
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50% in/ { p50 = $3 * 1000 }
-    /^ +99% in/ { p99 = $3 * 1000 }
-    /^Status code distribution:/ { section = "status" }
-    /^Error distribution:/ { section = "errors" }
-    /^ +\[[0-9]+\]/ { n = $1; gsub(/[\[\]]/, "", n); if (section == "errors") bad += n; else if (n !~ /^2/) bad += $2 }
-    END { printf "%-22s %6d %10.0f %9.1f %9.1f %8d\n", name, c, rps, p50, p99, bad }' <<<"$out"
+  local name="$1" connections="$2" seconds="$3" rps p50 p99 bad
+  read -r rps p50 p99 bad _ < <(hey -z "${seconds}s" -c "$connections" -m POST -T image/png -D "$image" "$predict" | hey_summary)
+  printf '%-22s %6d %10.0f %9.1f %9.1f %8d\n' "$name" "$connections" "$rps" "$p50" "$p99" "$bad"
 }
 
 hey -z 3s -c 8 -m POST -T image/png -D "$image" "$predict" >/dev/null   # warm the JIT and the pools
