@@ -10,6 +10,7 @@
 #
 #   scripts/bench-serving.sh                        # 3 rounds of 10 s per server and connection count
 #   scripts/bench-serving.sh --rounds 1 --seconds 5 # a quick look
+#   scripts/bench-serving.sh --warmup 10            # seconds of warm-up per server and connection count (default 5)
 #   scripts/bench-serving.sh --version 2            # another version of models/mnist (default 1, the Keras MNIST example net)
 #   scripts/bench-serving.sh --threads 1            # the baseline's ONNX Runtime intra-op threads (default: the core count)
 #   scripts/bench-serving.sh ... -- --Key=Value     # extra settings for CnnService
@@ -18,22 +19,23 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rounds=3 seconds=10 version=1 threads=0
+rounds=3 seconds=10 warmup=5 version=1 threads=0
 service_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
     --version) version="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --) shift; service_args=("$@"); break ;;
     *) echo "unknown argument: $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
-for n in "$rounds" "$seconds" "$version" "$threads"; do
-  [[ "$n" =~ ^[0-9]+$ ]] || { echo "--rounds, --seconds, --version and --threads take whole numbers, got '$n'" >&2; exit 2; }
+for n in "$rounds" "$seconds" "$warmup" "$version" "$threads"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "--rounds, --seconds, --warmup, --version and --threads take whole numbers, got '$n'" >&2; exit 2; }
 done
-(( rounds >= 1 && seconds >= 1 )) || { echo "--rounds and --seconds must be at least 1" >&2; exit 2; }
+(( rounds >= 1 && seconds >= 1 && warmup >= 1 )) || { echo "--rounds, --seconds and --warmup must be at least 1" >&2; exit 2; }
 command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)" >&2; exit 2; }
 for tool in curl python3 dotnet lscpu; do command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }; done
 model="$repo/models/mnist/$version"
@@ -130,8 +132,11 @@ measure() {
   echo "$row" | tee -a "$work/results"
 }
 
-# Warm both: JIT, pools, ONNX Runtime's threads.
-for name in cnn baseline; do hey -z 3s -c 8 -m POST -T image/png -D "$image" "${endpoint[$name]}" >/dev/null; done
+# Warm both at both connection counts (tiered JIT and dynamic PGO, pools, ONNX Runtime's threads): with a
+# short warm-up the first measured runs still catch CnnService's larger request path in its early JIT tiers.
+for name in cnn baseline; do
+  for connections in 1 32; do hey -z "${warmup}s" -c "$connections" -m POST -T image/png -D "$image" "${endpoint[$name]}" >/dev/null; done
+done
 
 for round in $(seq 1 "$rounds"); do
   if (( round % 2 == 1 )); then order=(cnn baseline); else order=(baseline cnn); fi
