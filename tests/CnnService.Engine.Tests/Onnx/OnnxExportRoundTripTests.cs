@@ -86,6 +86,7 @@ public class OnnxExportRoundTripTests(ITestOutputHelper log)
         Assert.Equal(spec.Input.Scale, back.Input.Scale);
         Assert.Equal(spec.Input.Mean, back.Input.Mean);
         Assert.Equal(spec.Input.Std, back.Input.Std);
+        Assert.Equal(spec.Input.Extra["preprocess"]?.ToJsonString(), back.Input.Extra["preprocess"]?.ToJsonString());  // mnist's centring
         float[] input = OnnxRuntimeRunner.RealInputs(spec.Input, 2, fashion: version.Contains("fashion"));
         double diff = OnnxRuntimeRunner.RelativeMaxDiff(OnnxRuntimeRunner.Forward(original, input, 2), OnnxRuntimeRunner.Forward(imported, input, 2));
         log.WriteLine($"{version} re-imported: max diff / max output = {diff:E3}");

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CnnService.Engine.Format;
 using CnnService.Engine.Onnx.Import;
 
@@ -33,6 +34,8 @@ public static class OnnxExportConfig
             w.WriteNumber("scale", input.Scale); // floats are written shortest-round-trip: they read back bit for bit
             Numbers(w, "mean", input.Mean);
             Numbers(w, "std", input.Std);
+            // The image reader's hint (e.g. MNIST's centring), which the served ONNX model must keep.
+            if (input.Extra["preprocess"] is JsonValue preprocess && preprocess.TryGetValue(out string? hint)) w.WriteString("preprocess", hint);
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -87,9 +87,10 @@ public static class OnnxConfig
                     float[] std = Numbers(v, file, "input.std");
                     options = std.Any(s => s == 0) ? throw new ModelFormatException($"{file}: \"input.std\" must not be zero.") : options with { Std = std };
                     break;
+                case "preprocess": options = options with { Preprocess = Text(v, file, "input.preprocess") }; break;
                 case "height": height = Size(v, file, "input.height"); break;
                 case "width": width = Size(v, file, "input.width"); break;
-                default: throw new ModelFormatException($"{file}: unknown key \"input.{p.Name}\" (known: color, scale, mean, std, height, width).");
+                default: throw new ModelFormatException($"{file}: unknown key \"input.{p.Name}\" (known: color, scale, mean, std, preprocess, height, width).");
             }
         }
 

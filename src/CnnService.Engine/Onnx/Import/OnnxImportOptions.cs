@@ -17,6 +17,9 @@ public sealed record OnnxImportOptions
     public float[]? Mean { get; init; }
     public float[]? Std { get; init; }
 
+    /// <summary>The input's <c>"preprocess"</c> hint (model.json's, e.g. "mnist"), kept for the image reader that honours it.</summary>
+    public string? Preprocess { get; init; }
+
     /// <summary>The input's height and width when the file leaves them free (a fully convolutional export).</summary>
     public (int Height, int Width)? InputSize { get; init; }
 }

@@ -185,6 +185,7 @@ public sealed partial class OnnxImporter
                 Scale = _options.Scale ?? (color == ColorMode.None ? 1f : 1f / 255f),
                 Mean = PerChannel(_options.Mean, channels, 0f, "mean"),
                 Std = PerChannel(_options.Std, channels, 1f, "std"),
+                Extra = _options.Preprocess is { } preprocess ? new JsonObject { ["preprocess"] = preprocess } : [],
             },
             Labels = _options.Labels,
             Layers = layers,
