@@ -33,7 +33,8 @@ public sealed class LayerSpec
     /// <summary>"zeros" or "reflect" (conv2d).</summary>
     public string PaddingMode { get; init; } = "zeros";
     /// <summary>conv2d/dense: whether a <c>name.bias</c> tensor exists.</summary>
-    public bool UseBias { get; init; } = true;
+    public bool UseBias { get => _useBias; init => _useBias = value; }
+    private bool _useBias = true;
 
     /// <summary>dropout probability of zeroing (training only).</summary>
     public float Rate { get; init; }
@@ -53,6 +54,14 @@ public sealed class LayerSpec
 
     /// <summary>The name used in error messages: "layer 0 (conv1, conv2d)".</summary>
     public string Describe(int index) => Name is null ? $"layer {index} ({Type})" : $"layer {index} ({Name}, {Type})";
+
+    /// <summary>This layer as written, but with a bias: a convolution the plan folds a batchnorm into (shares the lists and <see cref="Extra"/>).</summary>
+    internal LayerSpec WithBias()
+    {
+        var copy = (LayerSpec)MemberwiseClone();
+        copy._useBias = true;
+        return copy;
+    }
 }
 
 /// <summary>A (height, width) pair; JSON accepts an integer or [h, w].</summary>

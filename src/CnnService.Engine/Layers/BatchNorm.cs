@@ -37,6 +37,11 @@ public sealed unsafe partial class BatchNorm : Layer
     /// <summary>How far one training step moves the running statistics toward the batch's (PyTorch's meaning).</summary>
     public float Momentum { get; }
 
+    /// <summary>The folded per-channel scale and shift this layer applies: what a convolution it is folded into multiplies in.</summary>
+    internal ReadOnlySpan<float> Scale => _scale;
+
+    internal ReadOnlySpan<float> Shift => _shift;
+
     public override long Parameters => 4L * InputShape.C;
 
     public override long FlopsPerImage => 2L * InputShape.Size;

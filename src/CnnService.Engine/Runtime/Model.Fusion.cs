@@ -1,3 +1,4 @@
+using CnnService.Engine.Format;
 using CnnService.Engine.Kernels;
 using CnnService.Engine.Layers;
 
@@ -40,6 +41,7 @@ public sealed partial class Model
             if (act.IsNone) continue;
             readers = CountReaders(inputs, n, fusedAway);
             int x = siluOf[i] >= 0 ? siluOf[i] : inputs[i][0];
+            if (x > 0 && layers[x - 1] is BatchNorm && fusedAway[x - 1]) x = inputs[x - 1][0]; // a folded batchnorm's output is its convolution's
             int own = siluOf[i] >= 0 ? 2 : 1; // a SiLU reads x twice: itself and through its sigmoid
             if (x > 0 && layers[x - 1] is DepthwiseConv2D before && !fusedAway[x - 1] && before.FusedOutput.IsNone && readers[x] == own)
             {
@@ -67,5 +69,78 @@ public sealed partial class Model
 
             return found;
         }
+    }
+
+    /// <summary>
+    /// The batchnorms folded into the convolution they read, by layer: each one that is the only reader of a conv2d's output.
+    /// The convolution then computes y = (W x + b) * scale + shift with W * scale and b * scale + shift as its weights and
+    /// bias, and the batchnorm runs nothing: one pass over the activation saved, and the ReLU after it can fuse in too.
+    /// Folded results differ from the layers run one by one only by rounding.
+    /// </summary>
+    private static bool[] FoldableBatchNorms(ModelSpec spec, int[][] inputs, int[] readers)
+    {
+        var folded = new bool[spec.Layers.Count];
+        for (int i = 0; i < folded.Length; i++)
+        {
+            int t = inputs[i][0];
+            folded[i] = spec.Layers[i].Type == "batchnorm" && t > 0 && readers[t] == 1 && spec.Layers[t - 1].Type == "conv2d";
+        }
+
+        return folded;
+    }
+
+    /// <summary>
+    /// Convolution <paramref name="conv"/> (layer <paramref name="index"/>) built again with <paramref name="bn"/> folded into it:
+    /// each output channel's kernel times scale[c], and bias[c] * scale[c] + shift[c] as its bias (zero bias for one without),
+    /// computed in double and rounded once. It takes its tensors as taken for the layer as written, so the source is read once.
+    /// </summary>
+    private static Layer FoldBatchNorm(LayerSpec conv, int index, TensorShape input, BatchNorm bn, TakenWeights taken, SimdLevel simd, bool fuseRelu)
+    {
+        string weightName = $"{conv.Name}.weight", biasName = $"{conv.Name}.bias";
+        float[] w = taken.Get(weightName);
+        float[]? b = conv.UseBias ? taken.Get(biasName) : null;
+        ReadOnlySpan<float> scale = bn.Scale, shift = bn.Shift;
+        int m = scale.Length, per = w.Length / m;
+        var weight = new float[w.Length];
+        var bias = new float[m];
+        for (int c = 0; c < m; c++)
+        {
+            double s = scale[c];
+            for (int j = c * per; j < (c + 1) * per; j++) weight[j] = (float)(w[j] * s);
+            bias[c] = (float)((b is null ? 0.0 : b[c]) * s + shift[c]);
+        }
+
+        var folded = new Dictionary<string, float[]>(StringComparer.Ordinal) { [weightName] = weight, [biasName] = bias };
+        return LayerFactory.Create(conv.WithBias(), index, [input], new FoldedWeights(folded), simd, fuseRelu);
+    }
+
+    /// <summary>The source the layers are built from, remembering the tensors of the convolutions named (those a batchnorm
+    /// is folded into): a folded convolution starts from them. The rest are not held, so each can go once its layer is packed.</summary>
+    private sealed class TakenWeights(IWeightSource inner, HashSet<string> remembered) : IWeightSource
+    {
+        private readonly Dictionary<string, float[]> _taken = new(StringComparer.Ordinal);
+
+        public float[] Take(string name, params int[] shape)
+        {
+            float[] tensor = inner.Take(name, shape);
+            if (remembered.Contains(name)) _taken[name] = tensor;
+            return tensor;
+        }
+
+        public void Ignore(string name) => inner.Ignore(name);
+
+        public void EnsureAllTaken() => inner.EnsureAllTaken();
+
+        public float[] Get(string name) => _taken[name];
+    }
+
+    /// <summary>A folded convolution's weight and bias, computed here: the only tensors it asks for.</summary>
+    private sealed class FoldedWeights(Dictionary<string, float[]> tensors) : IWeightSource
+    {
+        public float[] Take(string name, params int[] shape) => tensors[name];
+
+        public void Ignore(string name) { }
+
+        public void EnsureAllTaken() { }
     }
 }

@@ -5,8 +5,9 @@ namespace CnnService.Engine.Runtime;
 
 /// <summary>
 /// A loaded network, immutable and safe to run from any number of threads at once. Built once:
-/// each layer planned for its input shapes with its weights packed, a ReLU that is the only
-/// reader of a conv2d or dense layer fused into it, and a <see cref="GraphPlan"/> that places
+/// each layer planned for its input shapes with its weights packed, a batchnorm that is the only
+/// reader of a conv2d folded into its weights, a ReLU that is the only reader of a conv2d or dense
+/// layer (or of such a batchnorm) fused into it, and a <see cref="GraphPlan"/> that places
 /// every tensor in one arena by lifetime. A forward pass rents a workspace and runs the plan.
 /// A large batch is split across threads once, each share running the whole plan on one thread
 /// (one rendezvous per pass instead of one per layer); a small batch splits each layer instead.
@@ -20,16 +21,20 @@ public sealed unsafe partial class Model : IParallelWork
     internal const long MaxActivationFloats = 1L << 28;
 
     private readonly Layer[] _layers;
+
+    /// <summary>The layers the plan runs, indexed as <see cref="_layers"/>: the same, but for a convolution with a batchnorm folded into it.</summary>
+    private readonly Layer[] _runs;
     private readonly int[][] _inputs;
     private readonly bool[] _fusedAway;
     private readonly GraphPlan _plan;
     private readonly WorkspacePool _workspaces = new();
 
-    private Model(ModelSpec spec, Layer[] layers, int[][] inputs, bool[] fusedAway, EngineOptions options)
+    private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, bool[] fusedAway, EngineOptions options)
     {
         Spec = spec;
         Options = options;
         _layers = layers;
+        _runs = runs;
         _inputs = inputs;
         _fusedAway = fusedAway;
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
@@ -39,15 +44,15 @@ public sealed unsafe partial class Model : IParallelWork
         int[] readers = CountReaders(inputs, layers.Length, fusedAway);
         for (int i = 0; i < layers.Length; i++)
         {
-            if (layers[i] is not Conv2D next || fusedAway[i]) continue;
+            if (runs[i] is not Conv2D next || fusedAway[i]) continue;
             int t = Producer(inputs[i][0]);
-            if (t > 0 && t < layers.Length && layers[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
+            if (t > 0 && t < layers.Length && runs[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
         }
 
-        _plan = GraphPlan.Create(layers, inputs, fusedAway);
+        _plan = GraphPlan.Create(runs, inputs, fusedAway);
     }
 
-    /// <summary>The tensor a fused ReLU stands for: the output of the layer it runs inside.</summary>
+    /// <summary>The tensor a fused layer stands for: the output of the layer it runs inside (through a folded batchnorm and the ReLU after it).</summary>
     private int Producer(int tensor) => tensor > 0 && _fusedAway[tensor - 1] ? Producer(_inputs[tensor - 1][0]) : tensor;
 
     /// <summary>How many layers that run read each tensor, counting a fused ReLU's readers as its producer's; the model's output counts as a reader.</summary>
@@ -79,20 +84,27 @@ public sealed unsafe partial class Model : IParallelWork
 
     /// <summary>The output tensor's name (<see cref="ModelSpec.OutputName"/>).</summary>
     public string OutputName => Spec.OutputName;
+    /// <summary>The layers as written: a convolution with a batchnorm folded into it keeps its own weights here (filters, parameters and
+    /// <see cref="Trace"/> show them), while the forward pass runs a folded copy.</summary>
     public IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>The layers layer <paramref name="index"/> reads, by index into <see cref="Layers"/>; -1 is the model's input.</summary>
     public IReadOnlyList<int> InputsOf(int index) => _inputs[index].Select(t => t - 1).ToArray();
 
     /// <summary>True for a layer that runs inside another rather than on its own: a ReLU in the GEMM store of the layer
-    /// before it, a sigmoid in the mul that makes it SiLU, an activation in a depthwise convolution next to it.</summary>
+    /// before it, a batchnorm folded into the weights of the convolution it reads (and a ReLU after that batchnorm),
+    /// a sigmoid in the mul that makes it SiLU, an activation in a depthwise convolution next to it.</summary>
     public bool IsFusedAway(int index) => _fusedAway[index];
     public IReadOnlyList<string> Labels => Spec.Labels;
     public long Parameters => _layers.Sum(l => l.Parameters);
     public long FlopsPerImage => _layers.Sum(l => l.FlopsPerImage);
 
     /// <summary>Plans every layer of <paramref name="spec"/> and takes its tensors from <paramref name="weights"/>; every tensor must be used.</summary>
-    public static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options = null)
+    public static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options = null) => Create(spec, weights, options, foldBatchNorms: true);
+
+    /// <summary>As the public <see cref="Create(ModelSpec, IWeightSource, EngineOptions?)"/>; without <paramref name="foldBatchNorms"/>
+    /// every batchnorm stays a layer that runs, as training needs (it updates its own statistics and weights).</summary>
+    internal static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options, bool foldBatchNorms)
     {
         options ??= EngineOptions.Default;
         if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), "Threads must be at least 1.");
@@ -101,37 +113,64 @@ public sealed unsafe partial class Model : IParallelWork
         int n = spec.Layers.Count;
         if (n == 0) throw new ModelFormatException("model.json: a model needs at least one layer.");
         int[][] inputs = ResolveInputs(spec);
-        var fuse = new bool[n];
         int[] readers = CountReaders(inputs, n, new bool[n]);
+        bool[] folded = foldBatchNorms ? FoldableBatchNorms(spec, inputs, readers) : new bool[n];
+        var fuse = new bool[n];
         for (int i = 0; i < n; i++)
         {
-            // A ReLU that is the only reader of a conv2d or dense output runs in that layer's store.
+            // A ReLU that is the only reader of a conv2d or dense output runs in that layer's store; so does one that is the only
+            // reader of a batchnorm folded into a conv2d.
             int t = inputs[i][0];
-            if (spec.Layers[i].Type == "relu" && t > 0 && readers[t] == 1 && spec.Layers[t - 1].Type is "conv2d" or "dense") fuse[t - 1] = true;
+            if (spec.Layers[i].Type != "relu" || t == 0 || readers[t] != 1) continue;
+            if (folded[t - 1]) t = inputs[t - 1][0];
+            if (spec.Layers[t - 1].Type is "conv2d" or "dense") fuse[t - 1] = true;
+        }
+
+        // A convolution as written with a batchnorm folded into it runs only in a trace, where nothing is fused.
+        var foldTarget = new bool[n];
+        var remembered = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < n; i++)
+        {
+            if (!folded[i]) continue;
+            LayerSpec conv = spec.Layers[inputs[i][0] - 1];
+            foldTarget[inputs[i][0] - 1] = true;
+            remembered.UnionWith([$"{conv.Name}.weight", $"{conv.Name}.bias"]);
         }
 
         var shapes = new TensorShape[n + 1];
         shapes[0] = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        var taken = new TakenWeights(weights, remembered);
         var layers = new Layer[n];
+        var runs = new Layer[n];
         var fusedAway = new bool[n];
         for (int i = 0; i < n; i++)
         {
             LayerSpec layer = spec.Layers[i];
             TensorShape[] inShapes = inputs[i].Select(t => shapes[t]).ToArray();
-            layers[i] = LayerFactory.Create(layer, i, inShapes, weights, options.Simd, fuse[i]);
+            int t = inputs[i][0];
+            runs[i] = layers[i] = LayerFactory.Create(layer, i, inShapes, taken, options.Simd, fuse[i] && !foldTarget[i]);
             TensorShape shape = shapes[i + 1] = layers[i].OutputShape;
             if ((long)shape.C * shape.H * shape.W > MaxActivationFloats)
                 throw new ModelFormatException($"model.json: {layer.Describe(i)}: output {shape} is larger than {MaxActivationFloats:N0} values per image.");
-            int t = inputs[i][0];
-            fusedAway[i] = layer.Type == "relu" && t > 0 && fuse[t - 1] && layers[t - 1] is IConvolution { FusedRelu: true } or Dense { FusedRelu: true };
+            if (folded[i])
+            {
+                // The convolution runs again with this batchnorm in its weights; the layer as written stays for Layers and Trace.
+                int c = t - 1;
+                runs[c] = FoldBatchNorm(spec.Layers[c], c, shapes[inputs[c][0]], (BatchNorm)layers[i], taken, options.Simd, fuse[c]);
+                fusedAway[i] = true;
+                continue;
+            }
+
+            int p = t > 0 && folded[t - 1] ? inputs[t - 1][0] : t;
+            fusedAway[i] = layer.Type == "relu" && p > 0 && fuse[p - 1] && runs[p - 1] is IConvolution { FusedRelu: true } or Dense { FusedRelu: true };
         }
 
-        FuseActivations(layers, inputs, fusedAway);
+        FuseActivations(runs, inputs, fusedAway);
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)
             throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shapes[n].Size} values per image.");
-        return new Model(spec, layers, inputs, fusedAway, options);
+        return new Model(spec, layers, runs, inputs, fusedAway, options);
     }
 
     /// <summary>Each layer's inputs as tensor ids (0: the model's input; i + 1: layer i's output). A layer that names

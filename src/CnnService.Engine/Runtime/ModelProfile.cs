@@ -16,7 +16,7 @@ public sealed unsafe partial class Model
         var best = new double[_layers.Length];
         Array.Fill(best, double.MaxValue);
         var index = new Dictionary<Layers.Layer, int>(ReferenceEqualityComparer.Instance);
-        for (int i = 0; i < _layers.Length; i++) index[_layers[i]] = i;
+        for (int i = 0; i < _runs.Length; i++) index[_runs[i]] = i;
         var output = new float[batch * OutputShape.Size];
         Workspace ws = _workspaces.Rent();
         try
@@ -39,10 +39,10 @@ public sealed unsafe partial class Model
     }
 
     /// <summary>Whether the plan runs layer <paramref name="index"/> (of <see cref="Layers"/>) as a step of its own:
-    /// false for a ReLU fused into the layer before and for views (flatten, reshape, dropout).</summary>
+    /// false for a ReLU fused into the layer before, a folded batchnorm, and views (flatten, reshape, dropout).</summary>
     public bool RunsLayer(int index)
     {
-        Layers.Layer layer = _layers[index];
+        Layers.Layer layer = _runs[index];
         foreach (var step in _plan.Steps) if (ReferenceEquals(step.Layer, layer)) return true;
         return false;
     }

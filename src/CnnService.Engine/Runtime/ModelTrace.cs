@@ -9,7 +9,8 @@ public sealed unsafe partial class Model
     /// <summary>
     /// Runs one image [C, H, W] through every layer and returns each layer's output, indexed as
     /// <see cref="Layers"/>: what an explain view draws. Fusion is undone here, so a conv2d's
-    /// output is its pre-activation (signed) and the ReLU after it has an output of its own.
+    /// output is its pre-activation (signed) and the ReLU after it has an output of its own, and a convolution
+    /// with a batchnorm folded into it runs as written, the batchnorm after it on its own.
     /// Unlike <see cref="Forward"/> this allocates its results; it is for looking, not serving.
     /// </summary>
     public float[][] Trace(ReadOnlySpan<float> input)

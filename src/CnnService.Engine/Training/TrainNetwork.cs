@@ -55,13 +55,14 @@ public sealed class TrainNetwork
     /// Builds the network for <paramref name="spec"/>, starting from <paramref name="weights"/>
     /// (every tensor must be used). The spec is planned as an inference model first, so it is
     /// validated exactly as loading it would be, and each planned layer gives its training form: the
-    /// model's plan decides which ReLUs run inside the layer before them, for both.
+    /// model's plan decides which ReLUs run inside the layer before them, for both. No batchnorm is
+    /// folded into a convolution: training updates both.
     /// </summary>
     public static TrainNetwork Create(ModelSpec spec, WeightSet weights, int maxBatch, EngineOptions? options = null)
     {
         options ??= EngineOptions.Default;
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch), "The batch must hold at least one image.");
-        Model model = Model.Create(spec, weights, options);
+        Model model = Model.Create(spec, weights, options, foldBatchNorms: false);
 
         int count = spec.Layers[^1].Type == "softmax" ? spec.Layers.Count - 1 : spec.Layers.Count;
         var layers = new List<TrainLayer>(count);

@@ -75,6 +75,15 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_marks_a_batchnorm_folded_into_its_conv_and_the_relu_after_it_as_fused()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "small-vgg");
+
+        Assert.Equal(["1", "bn1", "batchnorm", "(fused)", "[32,28,28]", "128", "0.050"], Row(r.StdoutLines, "1"));
+        Assert.Equal(["2", "-", "relu", "(fused)", "[32,28,28]", "0", "0.025"], Row(r.StdoutLines, "2"));
+    }
+
+    [Fact]
     public void Info_with_both_model_and_arch_is_a_usage_error()
     {
         CliResult r = Cnn.Run("info", "--arch", "lenet5", "--model", "x");

@@ -27,6 +27,8 @@ internal static class GraphReference
             {
                 "conv2d" => Conv(l, tensors, a, s, n),
                 "dense" => (Reference.Dense(a, n, s.Size, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], l.Units!.Value), new TensorShape(l.Units!.Value, 1, 1)),
+                "batchnorm" => (Reference.BatchNorm(a, n, s.C, s.H * s.W, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"],
+                    tensors[l.Name + ".running_mean"], tensors[l.Name + ".running_var"], l.Eps), s),
                 "relu" => (Reference.Map(a, v => Math.Max(v, 0)), s),
                 "sigmoid" => (Reference.Map(a, v => 1 / (1 + Math.Exp(-v))), s),
                 "clip" => (Reference.Map(a, v => Math.Min(Math.Max(v, Bound(l, "min", double.NegativeInfinity)), Bound(l, "max", double.PositiveInfinity))), s),
@@ -35,6 +37,7 @@ internal static class GraphReference
                 "add" => Binary(a, s, values[ins[1]], shapes[ins[1]], n, (p, q) => p + q),
                 "mul" => Binary(a, s, values[ins[1]], shapes[ins[1]], n, (p, q) => p * q),
                 "concat" => (Reference.Concat(n, ins.Select(t => (values[t], shapes[t].Size)).ToArray()), new TensorShape(ins.Sum(t => shapes[t].C), s.H, s.W)),
+                "softmax" => (Reference.Softmax(a, n, s.C, s.H * s.W), s),
                 "dropout" => (a, s),
                 "flatten" => (a, new TensorShape(s.Size, 1, 1)),
                 _ => throw new NotSupportedException(l.Type),
@@ -53,12 +56,15 @@ internal static class GraphReference
     {
         (int kh, int kw) = (l.Kernel!.Value.H, l.Kernel!.Value.W);
         (int sh, int sw) = l.Stride is { } st ? (st.H, st.W) : (1, 1);
-        (int top, int left) = (l.Padding.Top, l.Padding.Left);
+        // "same" at stride 1 with an odd kernel (all the graphs here use): half the kernel on each side.
+        (int top, int left) = l.Padding.Kind == PaddingKind.Same && (sh, sw) == (1, 1) && kh % 2 == 1 && kw % 2 == 1
+            ? ((kh - 1) / 2, (kw - 1) / 2)
+            : l.Padding.Kind == PaddingKind.Same ? throw new NotSupportedException("same padding beyond stride 1, odd kernel") : (l.Padding.Top, l.Padding.Left);
         int oh = (s.H + 2 * top - kh) / sh + 1, ow = (s.W + 2 * left - kw) / sw + 1, m = l.Filters!.Value;
         int groups = l.Extra?["groups"]?.GetValue<int>() ?? 1;
         if (groups > 1)
-            return (Reference.GroupedConv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], m, groups, kh, kw, sh, sw, 1, 1, top, left, oh, ow), new TensorShape(m, oh, ow));
-        float[] y = Reference.Conv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors[l.Name + ".bias"], m, kh, kw, sh, sw, top, left, oh, ow, reflect: false);
+            return (Reference.GroupedConv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors.GetValueOrDefault(l.Name + ".bias"), m, groups, kh, kw, sh, sw, 1, 1, top, left, oh, ow), new TensorShape(m, oh, ow));
+        float[] y = Reference.Conv2D(x, n, s.C, s.H, s.W, tensors[l.Name + ".weight"], tensors.GetValueOrDefault(l.Name + ".bias"), m, kh, kw, sh, sw, top, left, oh, ow, reflect: false);
         return (y, new TensorShape(m, oh, ow));
     }
 
