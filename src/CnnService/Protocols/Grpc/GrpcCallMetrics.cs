@@ -13,12 +13,11 @@ namespace CnnService.Protocols.Grpc;
 /// </summary>
 public sealed class GrpcCallMetrics : Interceptor
 {
-    private static readonly double[] SecondsBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     private readonly Histogram<double> _calls;
 
     public GrpcCallMetrics(InferenceMetrics metrics) =>
         _calls = metrics.Meter.CreateHistogram("rpc.server.call.duration", "s", "gRPC calls served, by service, method and gRPC status code.",
-            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = InferenceMetrics.SecondsBuckets });
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
