@@ -19,7 +19,8 @@ name=cnnservice-test-$$
 
 log() { printf '[container-test %s] %s\n' "$(date +%T)" "$*" >&2; }
 fail() { log "FAIL: $*"; podman logs --tail 50 "$name" >&2 2>/dev/null || true; exit 1; }
-trap 'podman rm --force --volumes --time 0 "$name" >/dev/null 2>&1 || true' EXIT
+work=$(mktemp -d -t cnn-container-test-XXXXXX)
+trap 'podman rm --force --volumes --time 0 "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 [[ $(id -u) == 0 ]] || fail "run as root (rootful podman)"
 [[ -x $SMOKE_SCRIPT ]] || fail "no smoke script at $SMOKE_SCRIPT"
@@ -63,11 +64,15 @@ predict photo-7.gif 7
 predict photo-0.png 0
 
 # The explain page and API: the page is in the image, and activation maps render (SkiaSharp encodes PNGs in the container).
-curl --fail --silent --max-time 10 "$base/" | grep -q 'id="draw-canvas"' || fail "GET / does not serve the explain page"
+# Whole answers first, then looked into: with pipefail, `curl | grep -q` fails whenever grep has its match and exits
+# while curl still writes (a body that arrives in two pieces), a race the busy CI machine loses now and then.
+page=$(curl --fail-with-body --silent --show-error --max-time 30 "$base/") || fail "GET /: $page"
+grep -q 'id="draw-canvas"' <<<"$page" || fail "GET / does not serve the explain page: ${page:0:300}"
 body=$(curl --fail-with-body --silent --show-error --max-time 30 -H "Content-Type: image/png" \
     --data-binary "@$root/models/mnist/samples/digit-7.png" "$base/v1/models/mnist/explain?layer=conv1") || fail "POST explain: $body"
 grep -q '"maps":\["iVBORw0KGgo' <<<"$body" || fail "POST explain: no PNG activation maps in ${body:0:300}"
-curl --fail --silent --max-time 10 "$base/v1/models/mnist/filters/conv1.png" | head -c 8 | grep -q PNG || fail "GET filters/conv1.png is not a PNG"
+curl --fail --silent --show-error --max-time 30 -o "$work/conv1.png" "$base/v1/models/mnist/filters/conv1.png" || fail "GET filters/conv1.png failed"
+[[ $(head -c 8 "$work/conv1.png" | od -A n -t x1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "GET filters/conv1.png is not a PNG"
 log "GET / (page), POST explain (maps), GET filters/conv1.png: OK"
 
 podman stop --time 10 "$name" >/dev/null

@@ -74,7 +74,7 @@ if [[ -n "$service_pid" ]]; then
   swapper=$!
   measure "hot swap v$latest->v$((latest + 1))" 32 "$phase_seconds"
   wait "$swapper"
-  curl -fs "$url/v1/models/mnist" | grep -q "\"version\":$((latest + 1))" && echo "# hot swap: v$((latest + 1)) is the default" || echo "# hot swap: v$((latest + 1)) did NOT become the default"
+  [[ $(curl -fs "$url/v1/models/mnist") == *"\"version\":$((latest + 1))"* ]] && echo "# hot swap: v$((latest + 1)) is the default" || echo "# hot swap: v$((latest + 1)) did NOT become the default"
 fi
 
 measure "soak" "$soak_connections" "$soak_seconds"
