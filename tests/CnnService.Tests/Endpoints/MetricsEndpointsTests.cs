@@ -53,12 +53,13 @@ public sealed class MetricsEndpointsTests
         await using var factory = new ServiceFactory();
         HttpClient client = await factory.ReadyClientAsync();
         using HttpResponseMessage refused = await PredictAsync(client, "not an image", "image/png");
+        (string, string)[] route = [("http_route", "/v1/models/{name}/predict"), ("http_response_status_code", ((int)refused.StatusCode).ToString())];
 
-        Scrape metrics = await Scrape.ReadAsync(client);
+        Scrape metrics = await Scrape.UntilAsync(client, 1, "http_server_request_duration_seconds_count", route);
 
         Assert.Equal(1, metrics.Sum("cnn_inference_requests_total", ("model", "mnist"), ("outcome", "failure")));
         Assert.Equal(0, metrics.Sum("cnn_inference_requests_total", ("model", "mnist"), ("outcome", "success")));
-        Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", ("http_route", "/v1/models/{name}/predict"), ("http_response_status_code", ((int)refused.StatusCode).ToString())));
+        Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", route));
         Assert.False(refused.IsSuccessStatusCode);
     }
 
@@ -69,11 +70,12 @@ public sealed class MetricsEndpointsTests
         HttpClient client = await factory.ReadyClientAsync();
         (await client.GetAsync("/v1/models/made-up-name")).Dispose();
         (await client.PostAsync("/v1/models/made-up-name/predict", new StringContent(MnistSamples.InstancesBody(0), Encoding.UTF8, "application/json"))).Dispose();
+        (string, string)[] notFound = [("http_route", "/v1/models/{name}"), ("http_response_status_code", "404")];
 
-        Scrape metrics = await Scrape.ReadAsync(client);
+        Scrape metrics = await Scrape.UntilAsync(client, 1, "http_server_request_duration_seconds_count", notFound);
 
         Assert.DoesNotContain("made-up-name", metrics.Text);
-        Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", ("http_route", "/v1/models/{name}"), ("http_response_status_code", "404")));
+        Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", notFound));
     }
 
     [Fact]
@@ -97,13 +99,14 @@ public sealed class MetricsEndpointsTests
         await using var factory = new ServiceFactory();
         HttpClient client = await factory.ReadyClientAsync();
         (await client.GetAsync("/health/live")).Dispose();
+        (string, string)[] live = [("http_route", "/health/live"), ("http_response_status_code", "200")];
 
-        Scrape metrics = await Scrape.ReadAsync(client);
+        Scrape metrics = await Scrape.UntilAsync(client, 1, "http_server_request_duration_seconds_count", live);
 
         Assert.True(metrics.Sum("dotnet_process_cpu_time_seconds_total") > 0);
         Assert.True(metrics.Sum("dotnet_process_memory_working_set_bytes") > 0);
         Assert.Contains("dotnet_gc_collections_total", metrics.Text);
-        Assert.True(metrics.Sum("http_server_request_duration_seconds_count", ("http_route", "/health/live"), ("http_response_status_code", "200")) == 1);
+        Assert.Equal(1, metrics.Sum("http_server_request_duration_seconds_count", live));
     }
 
     [Fact]

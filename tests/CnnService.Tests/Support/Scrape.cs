@@ -12,6 +12,22 @@ public sealed class Scrape(string text)
 
     public static async Task<Scrape> ReadAsync(HttpClient client) => new(await client.GetStringAsync("/metrics"));
 
+    /// <summary>
+    /// Scrapes until <paramref name="metric"/>'s sum over <paramref name="labels"/> is <paramref name="expected"/>, or for at most
+    /// 30 s, and returns the last scrape. For ASP.NET Core's own <c>http.server.*</c> meters: a request is recorded when its
+    /// context is disposed, which may come just after the client has its answer.
+    /// </summary>
+    public static async Task<Scrape> UntilAsync(HttpClient client, double expected, string metric, params (string Name, string Value)[] labels)
+    {
+        long deadline = Environment.TickCount64 + 30_000;
+        while (true)
+        {
+            Scrape scrape = await ReadAsync(client);
+            if (scrape.Sum(metric, labels) == expected || Environment.TickCount64 > deadline) return scrape;
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>The sum over the matching series; 0 when none matches (a counter never incremented is not exported).</summary>
     public double Sum(string metric, params (string Name, string Value)[] labels)
     {
