@@ -13,6 +13,10 @@ namespace CnnService.Batching;
 /// The queue holds at most <see cref="BatchingOptions.MaxQueuedImages"/> images: past that a request is
 /// refused at once (<see cref="TrySubmit"/>), so overload is shed instead of turning into latency. A request
 /// canceled while it waits leaves the queue at once and never runs.
+/// With no delay configured, a request that finds the version idle (nothing queued, no pass running) runs
+/// at once on the caller's thread instead: a lone client then pays no hand-off to the worker and back
+/// (two thread wake-ups, as long as a small network's whole pass). Requests that arrive meanwhile queue
+/// and the worker batches them as before, so under load nothing changes.
 /// </summary>
 public sealed class DynamicBatcher
 {
@@ -23,6 +27,8 @@ public sealed class DynamicBatcher
     private readonly Action<int>? _onBatch;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Pending> _batch = [];
+    private readonly SemaphoreSlim _pass = new(1, 1);  // one forward pass at a time, the worker's or a lone caller's; guards the buffers
+    private volatile bool _completed;
     private float[] _inputs = [], _outputs = [];
     private int _queued, _queuedImages;
 
@@ -66,6 +72,8 @@ public sealed class DynamicBatcher
         if (inputs.Length < (long)count * _model.InputShape.Size)
             throw new ArgumentException($"{count} images need {count * _model.InputShape.Size} values; got {inputs.Length}.", nameof(inputs));
 
+        if (TryRunAlone(inputs, count, cancellationToken, out result)) return true;
+
         int queued = Interlocked.Add(ref _queuedImages, count);
         if (queued > _maxQueuedImages && queued != count)
         {
@@ -90,6 +98,38 @@ public sealed class DynamicBatcher
         return true;
     }
 
+    /// <summary>
+    /// Runs the request on the caller's thread when nothing is queued and no pass is running (and batching has no delay,
+    /// which asks the first request to wait for company). <see cref="SemaphoreSlim.Release()"/> hands the pass to a waiting
+    /// worker before any caller can take it, so a queued batch is never overtaken twice.
+    /// </summary>
+    private bool TryRunAlone(float[] inputs, int count, CancellationToken cancellationToken, out Task<BatchResult> result)
+    {
+        result = null!;
+        if (_maxDelayTicks != 0 || _completed || BeforeForward is not null || cancellationToken.IsCancellationRequested
+            || Volatile.Read(ref _queued) != 0 || !_pass.Wait(0))
+            return false;
+        try
+        {
+            var outputs = new float[count * _model.OutputShape.Size];
+            long started = Stopwatch.GetTimestamp();
+            _model.Forward(inputs.AsSpan(0, count * _model.InputShape.Size), outputs, count);
+            TimeSpan computed = Stopwatch.GetElapsedTime(started);
+            _onBatch?.Invoke(count);
+            result = Task.FromResult(new BatchResult(outputs, count, TimeSpan.Zero, computed));
+        }
+        catch (Exception e)
+        {
+            result = Task.FromException<BatchResult>(e);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+
+        return true;
+    }
+
     /// <summary>A canceled request leaves the queue now, not when the worker reaches it, and never runs.</summary>
     private void Cancel(Pending pending)
     {
@@ -105,7 +145,11 @@ public sealed class DynamicBatcher
     }
 
     /// <summary>Accepts no more requests; the ones queued still run.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete()
+    {
+        _completed = true;
+        _queue.Writer.TryComplete();
+    }
 
     private async Task RunAsync()
     {
@@ -114,7 +158,19 @@ public sealed class DynamicBatcher
         {
             int images = await CollectAsync(reader).ConfigureAwait(false);
             if (images > 0 && BeforeForward is { } hold) await hold().ConfigureAwait(false);
-            if (images > 0) Run(images);
+            if (images > 0)
+            {
+                await _pass.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    Run(images);
+                }
+                finally
+                {
+                    _pass.Release();
+                }
+            }
+
             _batch.Clear();
         }
     }

@@ -63,6 +63,41 @@ public sealed class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task A_request_that_finds_the_version_idle_runs_on_the_callers_thread()
+    {
+        var sizes = new List<int>();
+        var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 32, MaxDelayMilliseconds = 0 }, sizes.Add);
+        float[] image = Image(1);
+
+        Assert.True(batcher.TrySubmit(image, 1, CancellationToken.None, out Task<BatchResult> submitted));
+
+        Assert.True(submitted.IsCompletedSuccessfully);  // done before TrySubmit returned: no hand-off to the worker
+        BatchResult result = await submitted;
+        Assert.Equal(Alone(image), result.Outputs);
+        Assert.Equal(TimeSpan.Zero, result.Queued);
+        Assert.Equal([1], sizes);
+    }
+
+    [Fact]
+    public async Task A_request_that_finds_others_queued_joins_them_instead_of_overtaking_them()
+    {
+        var held = new HeldBatcher(new BatchingOptions { MaxBatchSize = 8, MaxDelayMilliseconds = 0 });
+        Task<BatchResult> running = held.Batcher.SubmitAsync(Image(0), 1);
+        await held.Held;
+        Task<BatchResult> first = held.Batcher.SubmitAsync(Image(1), 1);
+        held.Batcher.BeforeForward = null;  // nothing holds the next caller: only the queue stands in its way
+
+        Task<BatchResult> second = held.Batcher.SubmitAsync(Image(2), 1);
+
+        Assert.False(second.IsCompleted);
+        held.Release();
+        await running;
+        BatchResult[] results = await Task.WhenAll(first, second);
+        Assert.All(results, r => Assert.Equal(2, r.BatchSize));
+        Assert.Equal([1, 2], held.Sizes);
+    }
+
+    [Fact]
     public async Task A_request_larger_than_the_batch_size_still_runs_alone()
     {
         var batcher = new DynamicBatcher(Mnist, new BatchingOptions { MaxBatchSize = 2 });
