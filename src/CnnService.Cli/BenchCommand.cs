@@ -20,7 +20,6 @@ internal static class BenchCommand
     private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
     private static readonly OptionSpec Seconds = new("--seconds", TakesValue: true);
     private static readonly OptionSpec Warmup = new("--warmup", TakesValue: true);
-    private static readonly OptionSpec SimdOption = new("--simd", TakesValue: true);
     private static readonly OptionSpec Json = new("--json", TakesValue: false);
     private static readonly OptionSpec PerLayer = new("--per-layer", TakesValue: false);
 
@@ -48,11 +47,11 @@ internal static class BenchCommand
                          every layer that runs, its index, name, type, output shape, ms per pass
                          (best of the passes), GFLOP/s and share of the pass (the sum of the layers)
           --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
-                         latency_ms_p99, gflops, model, batch, threads, simd, cpu and more
+                         latency_ms_p99, gflops, model, batch, threads, simd, cpu, cpus and more
                          (with --per-layer, a "layers" array too)
           -h, --help     show this help
         """,
-        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, SimdOption, PerLayer, Json],
+        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, ModelSource.SimdOption, PerLayer, Json],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -62,7 +61,7 @@ internal static class BenchCommand
         int threads = args.GetInt(Threads.Name, Environment.ProcessorCount, min: 1, max: 1024);
         double seconds = args.GetDouble(Seconds.Name, DefaultSeconds, min: 0, minExclusive: true, max: 86_400);
         double warmup = args.GetDouble(Warmup.Name, DefaultWarmup, min: 0, minExclusive: false, max: 86_400);
-        SimdLevel simd = ModelSource.ParseSimd(args.GetString(SimdOption.Name));
+        SimdLevel simd = ModelSource.ParseSimd(args.GetString(ModelSource.SimdOption.Name));
         args.RequireExactlyOne(ModelSource.ModelOption.Name, ModelSource.ArchOption.Name);
 
         Model model = ModelSource.Load(args, new EngineOptions { Threads = threads, Simd = simd }, out string source);
@@ -105,20 +104,10 @@ internal static class BenchCommand
             if (!model.RunsLayer(i)) continue;
             var layer = model.Layers[i];
             double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
-            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, Detail(layer), layer.OutputShape.ToString(), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
         }
 
         return rows.ToArray();
-    }
-
-    /// <summary>What tells two layers of one type apart in the table: a convolution's kernel, groups and lowering.</summary>
-    private static string Detail(Engine.Layers.Layer layer)
-    {
-        if (layer is not Engine.Layers.IConvolution conv) return "";
-        string detail = $"{conv.KernelHeight}x{conv.KernelWidth}";
-        if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";
-        if (layer is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering;
-        return detail;
     }
 
     private static float[] RandomInput(Model model, int batch)
@@ -171,7 +160,7 @@ internal static class BenchCommand
     private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r, LayerTime[]? layers)
     {
         string description = string.IsNullOrEmpty(model.Spec.Description) ? "" : $" ({model.Spec.Description})";
-        stdout.WriteLine($"cpu          {HostCpu.Name}");
+        stdout.WriteLine($"cpu          {HostCpu.Name}, {Environment.ProcessorCount} CPUs");
         stdout.WriteLine($"model        {model.Spec.Name}{description}");
         stdout.WriteLine($"source       {source}");
         stdout.WriteLine($"batch        {r.Batch}");
@@ -203,6 +192,7 @@ internal static class BenchCommand
             json.WriteNumber("threads", model.Options.Threads);
             json.WriteString("simd", model.Options.Simd.ToString());
             json.WriteString("cpu", HostCpu.Name);
+            json.WriteNumber("cpus", Environment.ProcessorCount);
             json.WriteNumber("flops_per_image", model.FlopsPerImage);
             json.WriteNumber("warmup_seconds", r.WarmupSeconds);
             json.WriteNumber("seconds", r.Seconds);

@@ -10,12 +10,14 @@ internal static class InfoCommand
 {
     private const int LabelsShown = 10;
 
+    private static readonly OptionSpec Plan = new("--plan", TakesValue: false);
+
     public static Command Definition { get; } = new(
         "info",
         "describe a model: input, labels, and every layer's shape, parameters and FLOPs",
         $"""
-        usage: cnn info --model DIR
-               cnn info --arch NAME
+        usage: cnn info --model DIR [--plan [--simd LEVEL]]
+               cnn info --arch NAME [--plan [--simd LEVEL]]
 
         Describes a model: its name and description, the input it expects, its labels, then a
         table of its layers (index, name, type, output shape, parameters, MFLOPs per image)
@@ -23,20 +25,28 @@ internal static class InfoCommand
 
           --model DIR   a model directory holding {ModelLoader.SpecFile} and {ModelLoader.WeightsFile}
           --arch NAME   a built-in architecture instead ({ModelSource.ArchNames})
+          --plan        add how each layer runs on this machine: a convolution's kernel, groups and
+                        the lowering chosen for its shape and SIMD level (direct, pointwise,
+                        implicit-gemm, im2col, depthwise), with the CPU and SIMD level
+          --simd LEVEL  the SIMD level the plan is for: best (default: {Simd.Best}), vector512,
+                        vector256 or scalar
           -h, --help    show this help
         """,
-        [ModelSource.ModelOption, ModelSource.ArchOption],
+        [ModelSource.ModelOption, ModelSource.ArchOption, Plan, ModelSource.SimdOption],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
     {
         if (args.Positionals.Count > 0) throw new UsageException($"'cnn info' takes no file arguments (got '{args.Positionals[0]}')");
-        Model model = ModelSource.Load(args, EngineOptions.Default with { Threads = 1 }, out string source);
-        Write(model, source, stdout);
+        bool plan = args.Has(Plan.Name);
+        string? simd = args.GetString(ModelSource.SimdOption.Name);
+        if (simd is not null && !plan) throw new UsageException("--simd only says which plan --plan shows; add --plan");
+        Model model = ModelSource.Load(args, EngineOptions.Default with { Threads = 1, Simd = ModelSource.ParseSimd(simd) }, out string source);
+        Write(model, source, stdout, plan);
         return ExitCodes.Ok;
     }
 
-    internal static void Write(Model model, string source, TextWriter stdout)
+    internal static void Write(Model model, string source, TextWriter stdout, bool plan = false)
     {
         ModelSpec spec = model.Spec;
         InputSpec input = spec.Input;
@@ -47,12 +57,14 @@ internal static class InfoCommand
         stdout.WriteLine($"output       {model.OutputShape}");
         stdout.WriteLine($"labels       {DescribeLabels(spec.Labels)}");
         if (spec.Metrics is not null) stdout.WriteLine($"metrics      {spec.Metrics.ToJsonString()}");
+        if (plan) stdout.WriteLine($"plan         {model.Options.Simd} on {HostCpu.Name}, {Environment.ProcessorCount} CPUs");
         stdout.WriteLine();
 
         // A graph says what each layer reads; a chain needs no such column.
         bool graph = Enumerable.Range(0, model.Layers.Count).Any(i => model.InputsOf(i) is not [var only] || only != i - 1);
         var columns = new List<(string, bool)> { ("#", true), ("name", false), ("type", false) };
         if (graph) columns.Add(("inputs", false));
+        if (plan) columns.Add(("runs as", false));
         columns.AddRange([("output", false), ("parameters", true), ("MFLOPs", true)]);
         var table = new TextTable([.. columns]);
         for (int i = 0; i < model.Layers.Count; i++)
@@ -60,12 +72,14 @@ internal static class InfoCommand
             Layer layer = model.Layers[i];
             var row = new List<string> { i.ToString(CultureInfo.InvariantCulture), layer.Name ?? "-", DescribeType(model, i) };
             if (graph) row.Add(string.Join(",", model.InputsOf(i).Select(t => t < 0 ? "input" : t.ToString(CultureInfo.InvariantCulture))));
+            if (plan) row.Add(LayerPlan.Describe(layer));
             row.AddRange([layer.OutputShape.ToString(), Count(layer.Parameters), MFlops(layer.FlopsPerImage)]);
             table.Add([.. row]);
         }
 
         var total = new List<string> { "", "total", "" };
         if (graph) total.Add("");
+        if (plan) total.Add("");
         total.AddRange(["", Count(model.Parameters), MFlops(model.FlopsPerImage)]);
         table.Add([.. total]);
         table.Write(stdout);

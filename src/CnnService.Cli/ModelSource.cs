@@ -12,6 +12,7 @@ internal static class ModelSource
 
     public static readonly OptionSpec ModelOption = new("--model", TakesValue: true);
     public static readonly OptionSpec ArchOption = new("--arch", TakesValue: true);
+    public static readonly OptionSpec SimdOption = new("--simd", TakesValue: true);
 
     public static string ArchNames => string.Join(", ", Architectures.Names);
 

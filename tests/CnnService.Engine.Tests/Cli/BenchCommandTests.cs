@@ -42,7 +42,7 @@ public class BenchCommandTests
         CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.05", "--warmup", "0");
 
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains($"cpu          {HostCpu.Name}", r.StdoutLines);
+        Assert.Contains($"cpu          {HostCpu.Name}, {Environment.ProcessorCount} CPUs", r.StdoutLines);
     }
 
     [Fact]
@@ -104,6 +104,7 @@ public class BenchCommandTests
 
         Assert.Equal(1, shares, 6);
         Assert.Equal(HostCpu.Name, doc.RootElement.GetProperty("cpu").GetString());
+        Assert.Equal(Environment.ProcessorCount, doc.RootElement.GetProperty("cpus").GetInt32());
     }
 
     [Fact]

@@ -84,6 +84,36 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_with_plan_names_the_simd_level_and_how_each_convolution_runs()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--plan", "--simd", "scalar");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains(r.StdoutLines, l => l.StartsWith("plan         Scalar on ", StringComparison.Ordinal));
+        Assert.Equal(["0", "conv_1_1", "conv2d", "3x3", "im2col", "[10,62,62]", "280", "2.076"], Row(r.StdoutLines, "0"));
+        Assert.Equal(["4", "-", "maxpool2d", "[10,30,30]", "0", "0.036"], Row(r.StdoutLines, "4"));
+    }
+
+    [Fact]
+    public void Info_with_plan_shows_the_lowering_the_loaded_model_chose()
+    {
+        Model model = ModelSource.FromArchitecture("tinyvgg", EngineOptions.Default with { Threads = 1 });
+
+        CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--plan");
+
+        Assert.Equal(["3x3", ((CnnService.Engine.Layers.Conv2D)model.Layers[2]).Lowering], Row(r.StdoutLines, "2")[3..5]);
+    }
+
+    [Fact]
+    public void Info_with_simd_but_no_plan_is_a_usage_error()
+    {
+        CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--simd", "scalar");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--plan", r.Error);
+    }
+
+    [Fact]
     public void Info_with_both_model_and_arch_is_a_usage_error()
     {
         CliResult r = Cnn.Run("info", "--arch", "lenet5", "--model", "x");
