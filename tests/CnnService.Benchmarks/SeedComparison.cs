@@ -44,7 +44,8 @@ public static class SeedComparison
         (ConvCase.TwoConv + "-gap-fc10", ConvCase.TwoConvClassifierSpec, true),
     ];
 
-    private sealed record Result(string Network, string Work, int Threads, double Engine, double Ort, bool Latency, double FlopsPerImage);
+    /// <summary>One row: img/s (throughput) or ms (latency) for each runtime, and the ratio of their fastest calls.</summary>
+    private sealed record Result(string Network, string Work, int Threads, double Engine, double Ort, double FastestRatio, bool Latency, double FlopsPerImage);
 
     public static int Run(string[] args)
     {
@@ -107,10 +108,10 @@ public static class SeedComparison
                     }
 
                     double flops = network.Flops ? pair.FlopsPerImage : 0;
-                    var (a, b) = pair.Throughput(rounds, seconds);
-                    results.Add(new Result(network.Name, $"b{Batch} img/s", threadCounts[t], a, b, Latency: false, flops));
-                    (a, b) = pair.Latency(rounds, seconds);
-                    results.Add(new Result(network.Name, "b1 p50 ms", threadCounts[t], a * 1e3, b * 1e3, Latency: true, flops));
+                    SeedPair.Measured m = pair.Throughput(rounds, seconds);
+                    results.Add(new Result(network.Name, $"b{Batch} img/s", threadCounts[t], m.Engine, m.Ort, m.OrtFastest / m.EngineFastest, Latency: false, flops));
+                    m = pair.Latency(rounds, seconds);
+                    results.Add(new Result(network.Name, "b1 p50 ms", threadCounts[t], m.Engine * 1e3, m.Ort * 1e3, m.OrtFastest / m.EngineFastest, Latency: true, flops));
                 }
             }
         }
@@ -131,10 +132,10 @@ public static class SeedComparison
         Console.WriteLine($"FMA peak of one core ({(Simd.IsSupported(SimdLevel.Vector512) ? "Vector512" : "Vector256")}): {F(peak, "F1")} GFLOP/s (start {F(start, "F1")}, end {F(end, "F1")}); % peak is against peak x threads");
         if (Math.Min(start, end) < 0.9 * peak)
             Console.WriteLine("!! the peak moved by more than 10% during the run: the machine is busy");
-        Console.WriteLine("engine/ORT above 1: the engine is faster (img/s: engine / ORT; latency: ORT / engine)");
+        Console.WriteLine("engine/ORT above 1: the engine is faster (img/s: engine / ORT; latency: ORT / engine); fastest: the same for each runtime's fastest call");
         Console.WriteLine();
-        Console.WriteLine($"| {"network",-22} | {"work",-11} | {"threads",7} | {"engine",10} | {"ORT",10} | {"engine/ORT",10} | {"engine GFLOP/s",14} | {"% peak",6} | {"ORT GFLOP/s",11} | {"% peak",6} |");
-        Console.WriteLine($"|{new string('-', 24)}|{new string('-', 13)}|{new string('-', 8)}:|{new string('-', 11)}:|{new string('-', 11)}:|{new string('-', 11)}:|{new string('-', 15)}:|{new string('-', 7)}:|{new string('-', 12)}:|{new string('-', 7)}:|");
+        Console.WriteLine($"| {"network",-22} | {"work",-11} | {"threads",7} | {"engine",10} | {"ORT",10} | {"engine/ORT",10} | {"fastest",7} | {"engine GFLOP/s",14} | {"% peak",6} | {"ORT GFLOP/s",11} | {"% peak",6} |");
+        Console.WriteLine($"|{new string('-', 24)}|{new string('-', 13)}|{new string('-', 8)}:|{new string('-', 11)}:|{new string('-', 11)}:|{new string('-', 11)}:|{new string('-', 8)}:|{new string('-', 15)}:|{new string('-', 7)}:|{new string('-', 12)}:|{new string('-', 7)}:|");
         foreach (Result r in results.OrderBy(r => r.Latency))
         {
             double ratio = r.Latency ? r.Ort / r.Engine : r.Engine / r.Ort;
@@ -149,7 +150,7 @@ public static class SeedComparison
                 (share, ortShare) = (F(100 * a / (peak * r.Threads), "F1"), F(100 * b / (peak * r.Threads), "F1"));
             }
 
-            Console.WriteLine($"| {r.Network,-22} | {r.Work,-11} | {r.Threads,7} | {F(r.Engine, format),10} | {F(r.Ort, format),10} | {F(ratio, "F2") + "x",10} | {gflops,14} | {share,6} | {ortGflops,11} | {ortShare,6} |");
+            Console.WriteLine($"| {r.Network,-22} | {r.Work,-11} | {r.Threads,7} | {F(r.Engine, format),10} | {F(r.Ort, format),10} | {F(ratio, "F2") + "x",10} | {F(r.FastestRatio, "F2") + "x",7} | {gflops,14} | {share,6} | {ortGflops,11} | {ortShare,6} |");
         }
     }
 
