@@ -53,6 +53,12 @@ public static class SeedComparison
         double seconds = 1;
         string? filter = null;
         int[] threadCounts = [2, 1];
+        if (args is ["-h" or "--help", ..])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
         for (int i = 0; i < args.Length; i += 2)
         {
             string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -99,10 +105,10 @@ public static class SeedComparison
                     if (t == 0)
                     {
                         double diff = pair.MaxDifference();
-                        Console.WriteLine($"{network.Name}: exported, ONNX Runtime checked: max |engine - ORT| / max |engine| = {F(diff, "0.00E+00")} at batch {Batch} and 1");
+                        Console.WriteLine($"{network.Name}: exported and loaded into ONNX Runtime; max |engine - ORT| / max |engine| = {F(diff, "0.00E+00")} at batch {Batch} and 1");
                         if (!(diff <= Tolerance))
                         {
-                            Console.Error.WriteLine($"seeds: {network.Name}: the engine and ONNX Runtime disagree by {F(diff, "0.00E+00")} of the largest output (tolerance {F(Tolerance, "E0")}); nothing timed.");
+                            Console.Error.WriteLine($"seeds: {network.Name}: the engine and ONNX Runtime disagree by {F(diff, "0.00E+00")} of the largest output (tolerance {F(Tolerance, "0E+00")}); nothing timed.");
                             return 1;
                         }
                     }
