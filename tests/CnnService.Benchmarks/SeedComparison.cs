@@ -108,7 +108,7 @@ public static class SeedComparison
                         Console.WriteLine($"{network.Name}: exported and loaded into ONNX Runtime; max |engine - ORT| / max |engine| = {F(diff, "0.00E+00")} at batch {Batch} and 1");
                         if (!(diff <= Tolerance))
                         {
-                            Console.Error.WriteLine($"seeds: {network.Name}: the engine and ONNX Runtime disagree by {F(diff, "0.00E+00")} of the largest output (tolerance {F(Tolerance, "0E+00")}); nothing timed.");
+                            Console.Error.WriteLine($"seeds: {network.Name}: the engine and ONNX Runtime disagree by {F(diff, "0.00E+00")} of the largest output (tolerance {F(Tolerance, "0E+00")}); stopping before timing it.");
                             return 1;
                         }
                     }
