@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using CnnService.Engine.Onnx.Import;
 using CnnService.Engine.Runtime;
@@ -90,43 +89,17 @@ public static class OnnxComparison
                 double oursBest = double.MaxValue, theirsBest = double.MaxValue;
                 for (int r = 0; r < rounds; r++)
                 {
-                    ours.Add(batch * Rate(Engine, seconds, ref oursBest));
-                    theirs.Add(batch * Rate(Ort, seconds, ref theirsBest));
+                    ours.Add(batch * Timing.Rate(Engine, seconds, ref oursBest));
+                    theirs.Add(batch * Timing.Rate(Ort, seconds, ref theirsBest));
                 }
 
-                double a = Median(ours), b = Median(theirs), bestA = batch / oursBest, bestB = batch / theirsBest;
+                double a = Timing.Median(ours), b = Timing.Median(theirs), bestA = batch / oursBest, bestB = batch / theirsBest;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{Path.GetFileNameWithoutExtension(file),-24} {batch,5} {a,13:F1} {b,11:F1} {a / b,10:F2}x   {bestA,12:F1} {bestB,8:F1} {bestA / bestB,10:F2}x"));
             }
         }
 
         return 0;
-    }
-
-    /// <summary>Calls per second of <paramref name="call"/>, repeated for at least <paramref name="seconds"/>;
-    /// <paramref name="best"/> keeps the shortest single call seen, in seconds.</summary>
-    private static double Rate(Action call, double seconds, ref double best)
-    {
-        long start = Stopwatch.GetTimestamp(), last = start;
-        int calls = 0;
-        double elapsed;
-        do
-        {
-            call();
-            calls++;
-            long now = Stopwatch.GetTimestamp();
-            best = Math.Min(best, (now - last) / (double)Stopwatch.Frequency);
-            last = now;
-            elapsed = (now - start) / (double)Stopwatch.Frequency;
-        }
-        while (elapsed < seconds);
-        return calls / elapsed;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 
     private static string RepositoryRoot()

@@ -83,13 +83,13 @@ public static class QuickRun
         var (end512, end256) = MeasurePeaks(samples);
         double peak512 = Math.Max(start512, end512), peak256 = Math.Max(start256, end256);
         bool wide = Simd.IsSupported(SimdLevel.Vector512);
-        double peak = wide ? peak512 : peak256;
+        double peak = Widest((peak512, peak256));
 
         Console.WriteLine("FMA peak, 1 core (12 independent accumulators)");
         Row("Vector512 FMA", peak512, peak, 1, $"(start {F(start512, "F1")}, end {F(end512, "F1")})", accelerated: wide);
         Row("Vector256 FMA", peak256, peak, 1, $"(start {F(start256, "F1")}, end {F(end256, "F1")})");
         Console.WriteLine($"  => peak {F(peak, "F1")} GFLOP/s per core; ratios below are against peak x threads");
-        double start = wide ? start512 : start256, end = wide ? end512 : end256;
+        double start = Widest((start512, start256)), end = Widest((end512, end256));
         if (Math.Min(start, end) < 0.9 * peak)
             Console.WriteLine("  !! the peak moved by more than 10% during the run: the machine is busy, ratios are unreliable");
 
@@ -105,7 +105,8 @@ public static class QuickRun
 
     internal static string CpuName() => HostCpu.Name;
 
-    private static (double V512, double V256) MeasurePeaks(int samples)
+    /// <summary>One core's FMA peak in GFLOP/s at each width, the best of <paramref name="samples"/> (0 for Vector512 where it is not accelerated).</summary>
+    internal static (double V512, double V256) MeasurePeaks(int samples)
     {
         long iterations = FmaKernels.DefaultIterations / 4;
         double v512 = Simd.IsSupported(SimdLevel.Vector512)
@@ -114,6 +115,9 @@ public static class QuickRun
         double v256 = FmaKernels.Flops256(iterations) / Best(() => FmaKernels.Vector256Loop(iterations), samples) / 1e9;
         return (v512, v256);
     }
+
+    /// <summary>The peak the engine's kernels are measured against: the widest width this CPU accelerates.</summary>
+    internal static double Widest((double V512, double V256) peaks) => Simd.IsSupported(SimdLevel.Vector512) ? peaks.V512 : peaks.V256;
 
     private static void Row(string name, double gflops, double peak, int threads, string extra, bool accelerated = true)
     {

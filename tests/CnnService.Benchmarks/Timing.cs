@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace CnnService.Benchmarks;
+
+/// <summary>
+/// The Stopwatch helpers of the modes that compare the engine with ONNX Runtime (<c>onnx</c>, <c>seeds</c>):
+/// call rates, single-call times, medians. Nothing here warms up; callers call once before timing.
+/// </summary>
+internal static class Timing
+{
+    /// <summary>Calls per second of <paramref name="call"/>, repeated for at least <paramref name="seconds"/>;
+    /// <paramref name="best"/> keeps the shortest single call seen, in seconds.</summary>
+    public static double Rate(Action call, double seconds, ref double best)
+    {
+        long start = Stopwatch.GetTimestamp(), last = start;
+        int calls = 0;
+        double elapsed;
+        do
+        {
+            call();
+            calls++;
+            long now = Stopwatch.GetTimestamp();
+            best = Math.Min(best, (now - last) / (double)Stopwatch.Frequency);
+            last = now;
+            elapsed = (now - start) / (double)Stopwatch.Frequency;
+        }
+        while (elapsed < seconds);
+        return calls / elapsed;
+    }
+
+    /// <summary>Adds the time of each single call to <paramref name="times"/> (seconds), calling for at least
+    /// <paramref name="seconds"/> and at least <paramref name="minCalls"/> times.</summary>
+    public static void CallTimes(Action call, double seconds, List<double> times, int minCalls = 3)
+    {
+        long start = Stopwatch.GetTimestamp(), last = start;
+        int calls = 0;
+        double elapsed;
+        do
+        {
+            call();
+            calls++;
+            long now = Stopwatch.GetTimestamp();
+            times.Add((now - last) / (double)Stopwatch.Frequency);
+            last = now;
+            elapsed = (now - start) / (double)Stopwatch.Frequency;
+        }
+        while (elapsed < seconds || calls < minCalls);
+    }
+
+    /// <summary>The middle value (the upper one of an even count); sorts <paramref name="values"/>.</summary>
+    public static double Median(List<double> values)
+    {
+        if (values.Count == 0) throw new ArgumentException("no values", nameof(values));
+        values.Sort();
+        return values[values.Count / 2];
+    }
+
+    public static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
