@@ -158,6 +158,16 @@ internal static unsafe class DepthwiseConv
     /// <summary>Offset of tap column kx from output column x's position in phase 0: its phase, then its place in it.</summary>
     private static nint Column(int kx, in DepthwiseGeometry g) => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW;
 
+    /// <summary>Output rows computed together by <see cref="Rows3x3"/>: they share input rows, and their sums are independent chains.</summary>
+    private const int Block3x3 = 4;
+
+    /// <summary>
+    /// 3x3 rows, <see cref="Block3x3"/> at a time at stride 1 or 2: one FMA has a few cycles of latency, so a single
+    /// output's chain of nine leaves the FMA units idle, while four rows give four independent chains, and each input
+    /// vector loaded serves every output row that reads it. A band's last block moves back to end at its last row
+    /// (recomputing a few rows, as the last vector of a row does); a band of fewer rows, or another stride, goes row by row.
+    /// Every output still sums bias, then its taps in (ky, kx) order, as <see cref="Tap3x3"/> does.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows3x3<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
@@ -169,7 +179,51 @@ internal static unsafe class DepthwiseConv
         TV w3 = TL.Splat(w[3]), w4 = TL.Splat(w[4]), w5 = TL.Splat(w[5]);
         TV w6 = TL.Splat(w[6]), w7 = TL.Splat(w[7]), w8 = TL.Splat(w[8]);
         TV bias = TL.Splat(b);
-        int n = TL.Count, ow = g.OW;
+        int n = TL.Count, ow = g.OW, sh = g.SH;
+        if ((sh == 1 || sh == 2) && y1 - y0 >= Block3x3)
+        {
+            for (int oy = y0; oy < y1; oy += Block3x3)
+            {
+                if (oy > y1 - Block3x3) oy = y1 - Block3x3;
+                float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+                int x = 0;
+                TV a0, a1, a2, a3;
+                for (; x + n <= ow; x += n)
+                {
+                    if (sh == 1) Block3x3S1<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
+                    else Block3x3S2<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
+                    TL.Store(o + x, TL.Apply(post, a0));
+                    TL.Store(o + ow + x, TL.Apply(post, a1));
+                    TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                    TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                }
+
+                if (x < ow)
+                {
+                    // As row by row: the last vector moves back to end at OW, or is stored masked on a map narrower than a vector.
+                    x = ow >= n ? ow - n : 0;
+                    if (sh == 1) Block3x3S1<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
+                    else Block3x3S2<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
+                    if (ow >= n)
+                    {
+                        TL.Store(o + x, TL.Apply(post, a0));
+                        TL.Store(o + ow + x, TL.Apply(post, a1));
+                        TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                        TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                    }
+                    else
+                    {
+                        TL.StoreFirst(o, TL.Apply(post, a0), ow);
+                        TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
+                        TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
+                        TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
+                    }
+                }
+            }
+
+            return;
+        }
+
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -188,6 +242,71 @@ internal static unsafe class DepthwiseConv
                 else TL.StoreFirst(o, TL.Apply(post, Tap3x3<TL, TV>(r0, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias)), ow);
             }
         }
+    }
+
+    /// <summary>One kernel row (three taps) added to an output's sum, in kx order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Row3<TL, TV>(TV acc, TV l0, TV l1, TV l2, TV wa, TV wb, TV wc)
+        where TL : struct, ILanes<TV>
+        where TV : struct =>
+        TL.MulAdd(l2, wc, TL.MulAdd(l1, wb, TL.MulAdd(l0, wa, acc)));
+
+    /// <summary>Four stride-1 output rows at p: padded rows 0-5, each loaded once and added to every sum that reads it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block3x3S1<TL, TV>(float* p, nint rs, nint c1, nint c2, TV w0, TV w1, TV w2, TV w3, TV w4, TV w5, TV w6, TV w7, TV w8, TV bias,
+        out TV a0, out TV a1, out TV a2, out TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        // Within a padded row, each sum takes its own taps in kx order; across rows, each sum sees ky = 0, 1, 2 in turn.
+        TV l0 = TL.Load(p), l1 = TL.Load(p + c1), l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(a0, l0, l1, l2, w3, w4, w5);
+        a1 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(a0, l0, l1, l2, w6, w7, w8);
+        a1 = Row3<TL, TV>(a1, l0, l1, l2, w3, w4, w5);
+        a2 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a1 = Row3<TL, TV>(a1, l0, l1, l2, w6, w7, w8);
+        a2 = Row3<TL, TV>(a2, l0, l1, l2, w3, w4, w5);
+        a3 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a2 = Row3<TL, TV>(a2, l0, l1, l2, w6, w7, w8);
+        a3 = Row3<TL, TV>(a3, l0, l1, l2, w3, w4, w5);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a3 = Row3<TL, TV>(a3, l0, l1, l2, w6, w7, w8);
+    }
+
+    /// <summary>Four stride-2 output rows at p: padded rows 0-8; rows 2, 4 and 6 end one output's sum and start the next.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block3x3S2<TL, TV>(float* p, nint rs, nint c1, nint c2, TV w0, TV w1, TV w2, TV w3, TV w4, TV w5, TV w6, TV w7, TV w8, TV bias,
+        out TV a0, out TV a1, out TV a2, out TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        TV l0 = TL.Load(p), l1 = TL.Load(p + c1), l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(a0, l0, l1, l2, w3, w4, w5);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a0 = Row3<TL, TV>(a0, l0, l1, l2, w6, w7, w8);
+        a1 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a1 = Row3<TL, TV>(a1, l0, l1, l2, w3, w4, w5);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a1 = Row3<TL, TV>(a1, l0, l1, l2, w6, w7, w8);
+        a2 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a2 = Row3<TL, TV>(a2, l0, l1, l2, w3, w4, w5);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a2 = Row3<TL, TV>(a2, l0, l1, l2, w6, w7, w8);
+        a3 = Row3<TL, TV>(bias, l0, l1, l2, w0, w1, w2);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a3 = Row3<TL, TV>(a3, l0, l1, l2, w3, w4, w5);
+        p += rs; l0 = TL.Load(p); l1 = TL.Load(p + c1); l2 = TL.Load(p + c2);
+        a3 = Row3<TL, TV>(a3, l0, l1, l2, w6, w7, w8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

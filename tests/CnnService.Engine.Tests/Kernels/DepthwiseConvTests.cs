@@ -28,6 +28,14 @@ public unsafe class DepthwiseConvTests
         [14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2 on rows shorter than the split's vectors (MobileNet's 14 to 7)
         [28, 29, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // the same for 5x5, odd width (EfficientNet's 28 to 14)
         [9, 28, 3, 3, 2, 2, 0, 0, 1, 1, 1],      // short stride-2 rows with TensorFlow-style padding (right only)
+        // 3x3 computes four output rows at once; a band's last block moves back to overlap the one before.
+        [3, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1],      // fewer rows than a block: row by row
+        [16, 12, 3, 3, 1, 2, 1, 1, 1, 1, 1],     // 16 rows, whole blocks; stride [1,2]
+        [11, 17, 3, 3, 2, 1, 1, 1, 1, 1, 1],     // stride [2,1]: six rows, a block and an overlapping one; one vector and a tail
+        [12, 20, 3, 3, 3, 3, 1, 1, 1, 1, 1],     // stride 3: row by row
+        [10, 600, 3, 3, 1, 1, 1, 1, 1, 1, 1],    // wide rows: bands of four rows, then a band of two, row by row
+        [20, 400, 3, 3, 2, 2, 1, 1, 1, 1, 1],    // the same at stride 2
+        [22, 30, 3, 3, 1, 1, 1, 1, 1, 1, 2],     // 22 rows: five blocks and an overlapping one, multiplier 2
     ];
 
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
