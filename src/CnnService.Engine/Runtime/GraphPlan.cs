@@ -62,6 +62,17 @@ internal sealed class GraphPlan
     /// <summary>Floats one image needs in the batch region of the arena; the chunk region, then scratch, follow batch times this.</summary>
     public long ArenaFloatsPerImage { get; }
 
+    /// <summary>The fewest images per chunk of any chunked segment (int.MaxValue when none is): a batch up to this many runs in one chunk everywhere.</summary>
+    public int SmallestChunk
+    {
+        get
+        {
+            int fewest = int.MaxValue;
+            foreach (var segment in Segments) if (segment.ChunkImages > 0) fewest = Math.Min(fewest, segment.ChunkImages);
+            return fewest;
+        }
+    }
+
     /// <summary>The chunk region at this batch: the largest any segment needs.</summary>
     public long LocalFloats(int batch)
     {

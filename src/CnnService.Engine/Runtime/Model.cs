@@ -60,9 +60,10 @@ public sealed unsafe partial class Model : IParallelWork
 
     /// <summary>The plan a pass of <paramref name="batch"/> images runs: chunked, unless that would need a larger arena
     /// than running each layer over the whole batch (chunks only move tensors into a smaller region, but a tensor that
-    /// crosses a chunked run lives through all of it).</summary>
+    /// crosses a chunked run lives through all of it).
+    /// A batch no larger than every run's chunk takes the whole-batch plan without asking: it computes the same.</summary>
     private GraphPlan PlanFor(int batch) =>
-        _chunked is { } chunked && chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch) ? chunked : _plan;
+        _chunked is { } chunked && batch > chunked.SmallestChunk && chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch) ? chunked : _plan;
 
     /// <summary>
     /// Images per chunk that layer <paramref name="index"/> (of <see cref="Layers"/>) takes at a time in a pass of
