@@ -249,8 +249,8 @@ internal sealed class GraphPlan
 
     /// <summary>
     /// Runs of two or more consecutive steps that <see cref="BatchChunking.MayChunk"/> allows become chunked segments,
-    /// with images per chunk from their largest step's reads and writes (and scratch) per image; every other step is
-    /// a segment of its own over the whole batch. One chunked step alone would gain nothing: what it reads and writes
+    /// with images per chunk from their largest step's reads and writes (and scratch) per image, unless one image
+    /// alone outgrows the budget; every other step is a segment of its own over the whole batch. One chunked step alone would gain nothing: what it reads and writes
     /// comes from and goes to memory either way.
     /// </summary>
     private static Segment[] PlanSegments(Step[] steps, long[] strides, int? chunkImages)
@@ -266,9 +266,10 @@ internal sealed class GraphPlan
                 end++;
             }
 
-            if (end - s >= 2)
+            int images = chunkImages ?? BatchChunking.Images(widest * sizeof(float));
+            if (end - s >= 2 && images > 0)
             {
-                segments.Add(new Segment(s, end, chunkImages ?? BatchChunking.Images(widest * sizeof(float)), 0));
+                segments.Add(new Segment(s, end, images, 0));
                 s = end;
                 continue;
             }

@@ -66,20 +66,30 @@ public class BatchChunkingTests
         long perImage = BatchChunking.L2Bytes / 10;
 
         Assert.Equal(5, BatchChunking.Images(perImage));
-        Assert.Equal(1, BatchChunking.Images(BatchChunking.L2Bytes * 3));
+        Assert.Equal(1, BatchChunking.Images(BatchChunking.BudgetBytes));
     }
 
     [Fact]
-    public void The_chosen_chunk_of_two_3x3_convolutions_on_64x56x56_holds_at_most_half_the_L2()
+    public void A_run_whose_one_image_outgrows_the_budget_is_not_chunked()
     {
-        // Each step reads and writes 64 x 56 x 56 floats (800 KB) per image, a little more where padded.
-        ModelSpec spec = TestModels.Spec(new TensorShape(64, 56, 56), TestGraphs.Conv("a", 64, 3, 1), new LayerSpec { Type = "relu" },
-            TestGraphs.Conv("b", 64, 3, 1), new LayerSpec { Type = "relu" });
-        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
-        int images = model.ImagesPerChunk(0, 64);
+        Assert.Equal(0, BatchChunking.Images(BatchChunking.BudgetBytes + 1));
 
-        Assert.Equal(images, model.ImagesPerChunk(2, 64));
-        Assert.InRange(images, 1, Math.Max(1, BatchChunking.BudgetBytes / (2 * 64 * 56 * 56 * sizeof(float))));
+        // Each of the two steps reads and writes 48 MB per image: far more than any L2.
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 512, 768), TestGraphs.Conv("a", 16, 1, 0), TestGraphs.Conv("b", 16, 1, 0));
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
+
+        Assert.Equal(4, model.ImagesPerChunk(0, 4));
+        Assert.Equal(4, model.ImagesPerChunk(1, 4));
+    }
+
+    [Fact]
+    public void A_run_of_small_maps_takes_chunks_that_fit_the_budget()
+    {
+        // conv1 reads 784 and writes 21,632 floats per image, the pool reads those and writes 5,408: the pool is the widest step.
+        ModelSpec spec = Architectures.KerasMnist();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
+
+        Assert.Equal(Math.Min(64, BatchChunking.Images((21_632 + 5_408) * sizeof(float))), model.ImagesPerChunk(0, 64));
     }
 
     [Fact]
