@@ -44,7 +44,9 @@ internal static class BenchCommand
           --warmup S     how long to warm up first (default: {DefaultWarmup}; at least one pass runs)
           --simd LEVEL   best (default: {Simd.Best}), vector512, vector256 or scalar
           --per-layer    then time each layer for as long again and print where a pass goes: for
-                         every layer that runs, its index, name, type, output shape, ms per pass
+                         every layer that runs, its index, name, type, output shape, images per
+                         chunk (a run of layers takes a chunk of images through all of them while
+                         it is in L2; the batch for a layer run over all of it), ms per pass
                          (best of the passes), GFLOP/s and share of the pass (the sum of the layers)
           --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
                          latency_ms_p99, gflops, model, batch, threads, simd, cpu, cpus and more
@@ -84,7 +86,7 @@ internal static class BenchCommand
     }
 
     /// <summary>One row of the per-layer view: a layer that runs, its best time per pass and its share of their sum.</summary>
-    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, double Ms, double GFlops, double Share);
+    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, int Chunk, double Ms, double GFlops, double Share);
 
     /// <summary>
     /// Times every layer over as many passes as fill <paramref name="seconds"/> again (at least 3), keeping each
@@ -104,7 +106,7 @@ internal static class BenchCommand
             if (!model.RunsLayer(i)) continue;
             var layer = model.Layers[i];
             double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
-            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
         }
 
         return rows.ToArray();
@@ -174,9 +176,9 @@ internal static class BenchCommand
         if (layers is null) return;
 
         stdout.WriteLine();
-        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("ms", true), ("GFLOP/s", true), ("share", true));
+        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("chunk", true), ("ms", true), ("GFLOP/s", true), ("share", true));
         foreach (LayerTime l in layers)
-            table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, F(l.Ms, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
+            table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, l.Chunk.ToString(CultureInfo.InvariantCulture), F(l.Ms, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
         table.Write(stdout);
     }
 
@@ -213,6 +215,7 @@ internal static class BenchCommand
                     json.WriteString("type", l.Type);
                     json.WriteString("detail", l.Detail);
                     json.WriteString("output", l.Output);
+                    json.WriteNumber("chunk_images", l.Chunk);
                     json.WriteNumber("ms", l.Ms);
                     json.WriteNumber("gflops", l.GFlops);
                     json.WriteNumber("share", l.Share);

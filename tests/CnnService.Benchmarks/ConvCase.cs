@@ -25,6 +25,8 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
     [
         new(TwoConv, 1, 1),
         new(TwoConv, 1, 2),
+        new(TwoConv, 64, 1),
+        new(TwoConv, 64, 2),
         new("keras-mnist", 1, 2),
         new("keras-mnist", 64, 2),
         new("lenet5", 1, 2),

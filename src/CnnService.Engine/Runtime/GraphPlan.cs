@@ -23,10 +23,22 @@ internal sealed class GraphPlan
     /// <summary>One layer call: the buffers it reads, in order, and the one it writes.</summary>
     public readonly record struct Step(Layer Layer, int[] Inputs, int Output);
 
-    private GraphPlan(Step[] steps, long[] offsets, long arenaFloats, int resultBuffer, int maxInputs)
+    /// <summary>Steps [First, End) run a chunk of <see cref="ChunkImages"/> images through all of them before the next
+    /// chunk (0: each step over the whole batch); their chunk-region buffers need that many times
+    /// <see cref="LocalFloatsPerImage"/> floats.</summary>
+    public readonly record struct Segment(int First, int End, int ChunkImages, long LocalFloatsPerImage)
+    {
+        /// <summary>Images per chunk at this batch: all of them for a whole-batch segment.</summary>
+        public int Images(int batch) => ChunkImages == 0 ? batch : Math.Min(ChunkImages, batch);
+    }
+
+    private GraphPlan(Step[] steps, Segment[] segments, long[] offsets, long[] strides, bool[] local, long arenaFloats, int resultBuffer, int maxInputs)
     {
         Steps = steps;
+        Segments = segments;
         Offsets = offsets;
+        Strides = strides;
+        Local = local;
         ArenaFloatsPerImage = arenaFloats;
         ResultBuffer = resultBuffer;
         MaxInputs = maxInputs;
@@ -34,11 +46,52 @@ internal sealed class GraphPlan
 
     public Step[] Steps { get; }
 
-    /// <summary>Each arena buffer's offset in floats per image (unused for buffers 0 and 1).</summary>
+    /// <summary>The steps in order, grouped into segments that run chunk by chunk or over the whole batch.</summary>
+    public Segment[] Segments { get; }
+
+    /// <summary>Each arena buffer's offset in floats per image (unused for buffers 0 and 1): in the batch region, or for a
+    /// <see cref="Local"/> buffer in the chunk region, per image of a chunk.</summary>
     public long[] Offsets { get; }
 
-    /// <summary>Activation floats one image needs in the arena; scratch goes after batch times this.</summary>
+    /// <summary>Each buffer's floats per image: how far apart its images lie (a convolution's padded output is wider than its shape).</summary>
+    public long[] Strides { get; }
+
+    /// <summary>Buffers written and read only inside one chunked segment: they live in the chunk region, one chunk at a time.</summary>
+    public bool[] Local { get; }
+
+    /// <summary>Floats one image needs in the batch region of the arena; the chunk region, then scratch, follow batch times this.</summary>
     public long ArenaFloatsPerImage { get; }
+
+    /// <summary>The fewest images per chunk of any chunked segment (int.MaxValue when none is): a batch up to this many runs in one chunk everywhere.</summary>
+    public int SmallestChunk
+    {
+        get
+        {
+            int fewest = int.MaxValue;
+            foreach (var segment in Segments) if (segment.ChunkImages > 0) fewest = Math.Min(fewest, segment.ChunkImages);
+            return fewest;
+        }
+    }
+
+    /// <summary>The chunk region at this batch: the largest any segment needs.</summary>
+    public long LocalFloats(int batch)
+    {
+        long floats = 0;
+        foreach (var segment in Segments) floats = Math.Max(floats, segment.Images(batch) * segment.LocalFloatsPerImage);
+        return floats;
+    }
+
+    /// <summary>The most scratch any step needs, for the images it takes at a time at this batch.</summary>
+    public long ScratchFloats(int batch)
+    {
+        long floats = 0;
+        foreach (var segment in Segments)
+            for (int s = segment.First; s < segment.End; s++) floats = Math.Max(floats, Steps[s].Layer.ScratchFloats(segment.Images(batch)));
+        return floats;
+    }
+
+    /// <summary>Everything a pass of this batch needs in the arena: both regions and scratch.</summary>
+    public long ArenaFloats(int batch) => batch * ArenaFloatsPerImage + LocalFloats(batch) + ScratchFloats(batch);
 
     /// <summary>Where the model's output ends up: <see cref="OutputBuffer"/>, or the input (a network of views only), which is then copied.</summary>
     public int ResultBuffer { get; }
@@ -49,7 +102,10 @@ internal sealed class GraphPlan
     /// <param name="layers">The graph's layers in an order that can run.</param>
     /// <param name="inputs">Each layer's inputs as tensor ids: 0 is the model's input, i + 1 is layer i's output.</param>
     /// <param name="skipped">Layers that run inside the layer they read (a fused ReLU): their output is that layer's.</param>
-    public static GraphPlan Create(IReadOnlyList<Layer> layers, int[][] inputs, bool[] skipped)
+    /// <param name="chunked">Whether runs of layers take the batch a chunk of images at a time (<see cref="BatchChunking"/>);
+    /// without, every step is a segment of its own over the whole batch.</param>
+    /// <param name="chunkImages">Images per chunk, instead of what <see cref="BatchChunking.Images"/> gives (tests).</param>
+    public static GraphPlan Create(IReadOnlyList<Layer> layers, int[][] inputs, bool[] skipped, bool chunked = false, int? chunkImages = null)
     {
         int n = layers.Count, result = n; // the last layer's output is the model's
 
@@ -107,8 +163,8 @@ internal sealed class GraphPlan
             resultBuffer = OutputBuffer;
         }
 
-        // Number the arena buffers in the order they are born, noting each one's lifetime and what its step reads first.
-        var arenaBuffers = new List<ArenaBuffer>();
+        // Number the arena buffers in the order they are born, noting each one's size, lifetime and what its step reads first.
+        var born = new List<(long Size, int Born, int LastRead, int Input)>();
         int next = 2;
         var stepsOut = new Step[stepLayers.Count];
         int maxInputs = 1;
@@ -118,9 +174,8 @@ internal sealed class GraphPlan
             int produced = bufferOf[i + 1];
             if (remap[produced] == 0 && produced != InputBuffer)
             {
-                int first = remap[bufferOf[inputs[i][0]]];
                 remap[produced] = next++;
-                arenaBuffers.Add(new ArenaBuffer((size[produced] + Align - 1) / Align * Align, s, lastRead[produced], first >= 2 ? first - 2 : -1));
+                born.Add((size[produced], s, lastRead[produced], remap[bufferOf[inputs[i][0]]]));
             }
 
             int[] reads = inputs[i].Select(t => remap[bufferOf[t]]).ToArray();
@@ -128,16 +183,110 @@ internal sealed class GraphPlan
             stepsOut[s] = new Step(layers[i], reads, remap[produced]);
         }
 
-        // Two layouts; the smaller wins. First fit packs branching graphs well; a chain it can make
-        // climb (each new tensor a little wider than the gap below the live one), while two ends never need
-        // more than the largest pair alive together.
-        long[] placed = FirstFit(arenaBuffers, out long arena);
-        long[] twoEnded = TwoEnded(arenaBuffers, out long twoEndedArena);
-        if (twoEndedArena < arena) (placed, arena) = (twoEnded, twoEndedArena);
-        var offsets = new long[next];
-        Array.Copy(placed, 0, offsets, 2, placed.Length);
+        // Floats per image of every buffer, as its writer and readers step from one image to the next.
+        var strides = new long[next];
+        for (int b = 0; b < size.Count; b++) if (remap[b] >= 2 || (b != InputBuffer && remap[b] == OutputBuffer)) strides[remap[b]] = size[b];
+        strides[InputBuffer] = ModelInputSize(layers, inputs);
 
-        return new GraphPlan(stepsOut, offsets, arena, resultBuffer, maxInputs);
+        Segment[] segments = chunked ? PlanSegments(stepsOut, strides, chunkImages) : stepsOut.Select((_, s) => new Segment(s, s + 1, 0, 0)).ToArray();
+        var segmentOf = new int[stepsOut.Length];
+        for (int g = 0; g < segments.Length; g++) for (int s = segments[g].First; s < segments[g].End; s++) segmentOf[s] = g;
+
+        // A buffer written and read only inside one chunked segment lives in the chunk region: room for one chunk,
+        // reused by the next. Any other lives in the batch region for as long as the segments that touch it run,
+        // since a chunk may write it before the next chunk has read what was there.
+        var local = new bool[next];
+        var batchBuffers = new List<ArenaBuffer>();
+        var localBuffers = new List<ArenaBuffer>();
+        var index = new int[next]; // each arena buffer's index in its list
+        for (int k = 0; k < born.Count; k++)
+        {
+            var (length, first, last, input) = born[k];
+            length = (length + Align - 1) / Align * Align;
+            Segment from = segments[segmentOf[first]], to = segments[segmentOf[last]];
+            int b = k + 2;
+            local[b] = from.ChunkImages > 0 && segmentOf[first] == segmentOf[last];
+            List<ArenaBuffer> list = local[b] ? localBuffers : batchBuffers;
+            int reads = input >= 2 && local[input] == local[b] ? index[input] : -1;
+            index[b] = list.Count;
+            list.Add(local[b] ? new ArenaBuffer(length, first, last, reads)
+                : new ArenaBuffer(length, from.ChunkImages > 0 ? from.First : first, to.ChunkImages > 0 ? to.End - 1 : last, reads));
+        }
+
+        long[] batchOffsets = Layout(batchBuffers, out long arena), localOffsets = Layout(localBuffers, out _);
+        var offsets = new long[next];
+        for (int b = 2; b < next; b++) offsets[b] = (local[b] ? localOffsets : batchOffsets)[index[b]];
+        for (int g = 0; g < segments.Length; g++)
+        {
+            long extent = 0;
+            for (int b = 2; b < next; b++)
+                if (local[b] && segmentOf[born[b - 2].Born] == g) extent = Math.Max(extent, offsets[b] + localBuffers[index[b]].Length);
+            segments[g] = segments[g] with { LocalFloatsPerImage = extent };
+        }
+
+        return new GraphPlan(stepsOut, segments, offsets, strides, local, arena, resultBuffer, maxInputs);
+    }
+
+    /// <summary>Two layouts; the smaller wins. First fit packs branching graphs well; a chain it can make
+    /// climb (each new tensor a little wider than the gap below the live one), while two ends never need
+    /// more than the largest pair alive together.</summary>
+    private static long[] Layout(List<ArenaBuffer> buffers, out long arena)
+    {
+        long[] placed = FirstFit(buffers, out arena);
+        long[] twoEnded = TwoEnded(buffers, out long twoEndedArena);
+        if (twoEndedArena < arena) (placed, arena) = (twoEnded, twoEndedArena);
+        return placed;
+    }
+
+    /// <summary>The floats of one image of the model's input, from a layer that reads it.</summary>
+    private static long ModelInputSize(IReadOnlyList<Layer> layers, int[][] inputs)
+    {
+        for (int i = 0; i < layers.Count; i++)
+            for (int k = 0; k < inputs[i].Length; k++)
+                if (inputs[i][k] == 0) return layers[i].InputShapes[k].Size;
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs of two or more consecutive steps that <see cref="BatchChunking.MayChunk"/> allows become chunked segments,
+    /// with images per chunk from their largest step's reads and writes (and scratch) per image, unless one image
+    /// alone outgrows the budget; every other step is a segment of its own over the whole batch. One chunked step alone would gain nothing: what it reads and writes
+    /// comes from and goes to memory either way.
+    /// </summary>
+    private static Segment[] PlanSegments(Step[] steps, long[] strides, int? chunkImages)
+    {
+        var segments = new List<Segment>();
+        for (int s = 0; s < steps.Length;)
+        {
+            int end = s;
+            long widest = 0;
+            while (end < steps.Length && ChunkableFloats(steps[end], strides) is long floats)
+            {
+                widest = Math.Max(widest, floats);
+                end++;
+            }
+
+            int images = chunkImages ?? BatchChunking.Images(widest * sizeof(float));
+            if (end - s >= 2 && images > 0)
+            {
+                segments.Add(new Segment(s, end, images, 0));
+                s = end;
+                continue;
+            }
+
+            segments.Add(new Segment(s, s + 1, 0, 0));
+            s++;
+        }
+
+        return segments.ToArray();
+    }
+
+    /// <summary>What one image of the step reads, writes and scratches, in floats, if the step may be chunked; else null.</summary>
+    private static long? ChunkableFloats(Step step, long[] strides)
+    {
+        long io = strides[step.Output];
+        foreach (int b in step.Inputs) io += strides[b];
+        return BatchChunking.MayChunk(step.Layer, io) ? io + step.Layer.ScratchFloats(1) : null;
     }
 
     /// <summary>An arena buffer: its length in floats per image (aligned), the step that writes it first, the

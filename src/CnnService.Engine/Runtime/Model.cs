@@ -27,6 +27,10 @@ public sealed unsafe partial class Model : IParallelWork
     private readonly int[][] _inputs;
     private readonly bool[] _fusedAway;
     private readonly GraphPlan _plan;
+
+    /// <summary>The same steps with runs of layers taking a chunk of images at a time (<see cref="BatchChunking"/>);
+    /// null when no run can be chunked or <see cref="EngineOptions.ChunkBatches"/> is off.</summary>
+    private readonly GraphPlan? _chunked;
     private readonly WorkspacePool _workspaces = new();
 
     private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, bool[] fusedAway, EngineOptions options)
@@ -50,6 +54,29 @@ public sealed unsafe partial class Model : IParallelWork
         }
 
         _plan = GraphPlan.Create(runs, inputs, fusedAway);
+        GraphPlan chunked = GraphPlan.Create(runs, inputs, fusedAway, chunked: true, options.ChunkImages);
+        if (options.ChunkBatches && chunked.Segments.Any(s => s.ChunkImages > 0)) _chunked = chunked;
+    }
+
+    /// <summary>The plan a pass of <paramref name="batch"/> images runs: chunked, unless that would need a larger arena
+    /// than running each layer over the whole batch (chunks only move tensors into a smaller region, but a tensor that
+    /// crosses a chunked run lives through all of it).
+    /// A batch no larger than every run's chunk takes the whole-batch plan without asking: it computes the same.</summary>
+    private GraphPlan PlanFor(int batch) =>
+        _chunked is { } chunked && batch > chunked.SmallestChunk && chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch) ? chunked : _plan;
+
+    /// <summary>
+    /// Images per chunk that layer <paramref name="index"/> (of <see cref="Layers"/>) takes at a time in a pass of
+    /// <paramref name="batch"/> images on one thread: the batch, for a layer run over all of it. A batch split
+    /// across threads is chunked within each thread's share.
+    /// </summary>
+    public int ImagesPerChunk(int index, int batch)
+    {
+        GraphPlan plan = PlanFor(batch);
+        foreach (var segment in plan.Segments)
+            for (int s = segment.First; s < segment.End; s++)
+                if (ReferenceEquals(plan.Steps[s].Layer, _runs[index])) return segment.Images(batch);
+        return batch;
     }
 
     /// <summary>The tensor a fused layer stands for: the output of the layer it runs inside (through a folded batchnorm and the ReLU after it).</summary>
@@ -252,45 +279,60 @@ public sealed unsafe partial class Model : IParallelWork
         }
     }
 
-    private void Run(Workspace ws, float* input, float* output, int batch, int threads, Action<Layer, double>? timed = null)
+    /// <summary>
+    /// Runs the plan's segments in order: a whole-batch segment is one step over every image; a chunked one takes
+    /// a chunk of images through all its steps before the next chunk. The layout is image-major, so a chunk of a
+    /// batch-region tensor is the contiguous run of images from its start; a chunk-region tensor holds one chunk.
+    /// <paramref name="stepSeconds"/>, when given, gathers each step's time over all its chunks.
+    /// </summary>
+    private void Run(Workspace ws, float* input, float* output, int batch, int threads, double[]? stepSeconds = null)
     {
-        GraphPlan plan = _plan;
-        long scratch = 0;
-        foreach (var step in plan.Steps) scratch = Math.Max(scratch, step.Layer.ScratchFloats(batch));
-        long activations = batch * plan.ArenaFloatsPerImage;
-        float* arena = ws.Ensure(activations + scratch);
+        GraphPlan plan = PlanFor(batch);
+        long activations = batch * plan.ArenaFloatsPerImage, local = plan.LocalFloats(batch);
+        float* arena = ws.Ensure(activations + local + plan.ScratchFloats(batch));
+        float* chunkArena = arena + activations;
 
         ParallelJob job = ws.Job;
         if (job.Inputs.Length < plan.MaxInputs) job.Inputs = new nint[plan.MaxInputs];
-        foreach (var step in plan.Steps)
+        foreach (var segment in plan.Segments)
         {
-            for (int k = 0; k < step.Inputs.Length; k++) job.Inputs[k] = (nint)Buffer(step.Inputs[k]);
-            job.Input = (float*)job.Inputs[0];
-            job.Output = Buffer(step.Output);
-            job.Batch = batch;
-            job.Scratch = arena + activations;
-            if (timed is null)
+            int images = segment.Images(batch);
+            for (int start = 0; start < batch; start += images)
             {
-                step.Layer.Forward(job, threads);
-                continue;
-            }
+                for (int s = segment.First; s < segment.End; s++)
+                {
+                    GraphPlan.Step step = plan.Steps[s];
+                    for (int k = 0; k < step.Inputs.Length; k++) job.Inputs[k] = (nint)Buffer(step.Inputs[k], start, images);
+                    job.Input = (float*)job.Inputs[0];
+                    job.Output = Buffer(step.Output, start, images);
+                    job.Batch = Math.Min(images, batch - start);
+                    job.Scratch = chunkArena + local;
+                    if (stepSeconds is null)
+                    {
+                        step.Layer.Forward(job, threads);
+                        continue;
+                    }
 
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            step.Layer.Forward(job, threads);
-            timed(step.Layer, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    step.Layer.Forward(job, threads);
+                    stepSeconds[s] += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+                }
+            }
         }
 
         if (plan.ResultBuffer != GraphPlan.OutputBuffer)
         {
             long bytes = (long)batch * OutputShape.Size * sizeof(float);
-            System.Buffer.MemoryCopy(Buffer(plan.ResultBuffer), output, bytes, bytes);
+            System.Buffer.MemoryCopy(Buffer(plan.ResultBuffer, 0, batch), output, bytes, bytes);
         }
 
-        float* Buffer(int b) => b switch
+        // Buffer b as the chunk of images from start sees it: its own images in a batch-region tensor, the region itself in the chunk region.
+        float* Buffer(int b, int start, int images) => b switch
         {
-            GraphPlan.InputBuffer => input,
-            GraphPlan.OutputBuffer => output,
-            _ => arena + batch * plan.Offsets[b],
+            GraphPlan.InputBuffer => input + start * plan.Strides[b],
+            GraphPlan.OutputBuffer => output + start * plan.Strides[b],
+            _ when plan.Local[b] => chunkArena + images * plan.Offsets[b],
+            _ => arena + batch * plan.Offsets[b] + start * plan.Strides[b],
         };
     }
 }

@@ -8,7 +8,8 @@ public sealed unsafe partial class Model
     /// Where a forward pass's time goes: runs the plan <paramref name="repeats"/> times on <paramref name="batch"/>
     /// images, timing each step, and returns the best seconds per layer, indexed as <see cref="Layers"/> (0 for
     /// layers that run nothing: fused ReLUs and views). The batch is not split across threads here, so each
-    /// layer runs as a small batch does. For measuring, not serving: it allocates.
+    /// layer runs as a small batch does; a layer run chunk by chunk counts the sum over its chunks.
+    /// For measuring, not serving: it allocates.
     /// </summary>
     public double[] TimeLayers(ReadOnlySpan<float> input, int batch, int repeats)
     {
@@ -18,6 +19,7 @@ public sealed unsafe partial class Model
         var index = new Dictionary<Layers.Layer, int>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < _runs.Length; i++) index[_runs[i]] = i;
         var output = new float[batch * OutputShape.Size];
+        var stepSeconds = new double[_plan.Steps.Length]; // both plans have the same steps, in the same order
         Workspace ws = _workspaces.Rent();
         try
         {
@@ -25,7 +27,13 @@ public sealed unsafe partial class Model
             {
                 for (int r = 0; r < repeats; r++)
                 {
-                    Run(ws, src, dst, batch, Options.Threads, (layer, seconds) => best[index[layer]] = Math.Min(best[index[layer]], seconds));
+                    Array.Clear(stepSeconds);
+                    Run(ws, src, dst, batch, Options.Threads, stepSeconds);
+                    for (int s = 0; s < stepSeconds.Length; s++)
+                    {
+                        int i = index[_plan.Steps[s].Layer];
+                        best[i] = Math.Min(best[i], stepSeconds[s]);
+                    }
                 }
             }
         }

@@ -59,7 +59,7 @@ public class BenchCommandTests
         string[] lines = r.StdoutLines;
         int header = Array.FindIndex(lines, l => l.StartsWith("#  layer", StringComparison.Ordinal));
         Assert.True(header > 0, "the table follows the summary");
-        Assert.Equal(["#", "layer", "type", "detail", "output", "ms", "GFLOP/s", "share"], Words(lines[header]));
+        Assert.Equal(["#", "layer", "type", "detail", "output", "chunk", "ms", "GFLOP/s", "share"], Words(lines[header]));
         Assert.Matches("^[- ]+$", lines[header + 1]);
         string[] rows = lines[(header + 2)..];
         Assert.Equal(running.Length, rows.Length);
@@ -70,13 +70,28 @@ public class BenchCommandTests
             Assert.Equal(running[i].ToString(CultureInfo.InvariantCulture), cells[0]);
             Assert.Equal(layer.Name ?? "-", cells[1]);
             Assert.Equal(layer.Type, cells[2]);
-            Assert.Equal(layer.OutputShape.ToString(), cells[^4]);
+            Assert.Equal(layer.OutputShape.ToString(), cells[^5]);
+            Assert.Equal("1", cells[^4]);
             Assert.Matches(@"^\d+\.\d{3}$", cells[^3]);
             Assert.Matches(@"^\d+\.\d$", cells[^2]);
             Assert.Matches(@"^\d+\.\d%$", cells[^1]);
         }
 
         Assert.Contains(rows, row => row.Contains("conv2d", StringComparison.Ordinal) && row.Contains("3x3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bench_per_layer_shows_the_images_each_layer_takes_at_a_time()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--batch", "64", "--threads", "1", "--seconds", "0.1", "--warmup", "0", "--per-layer", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        Model model = ModelSource.FromArchitecture("keras-mnist", new EngineOptions { Threads = 1 });
+        using var doc = JsonDocument.Parse(Assert.Single(r.StdoutLines));
+        var chunks = doc.RootElement.GetProperty("layers").EnumerateArray()
+            .ToDictionary(l => l.GetProperty("index").GetInt32(), l => l.GetProperty("chunk_images").GetInt32());
+        Assert.All(chunks, c => Assert.Equal(model.ImagesPerChunk(c.Key, 64), c.Value));
+        Assert.Equal(64, chunks[4]);   // fc1 reads its 2 MB of weights once per batch
     }
 
     [Fact]

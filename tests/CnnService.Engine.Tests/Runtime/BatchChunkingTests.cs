@@ -1,0 +1,147 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Runtime;
+
+/// <summary>Depth-first batches: runs of layers taking a chunk of images at a time compute exactly what whole-batch layers do.</summary>
+public class BatchChunkingTests
+{
+    /// <summary>Every built-in architecture and every test graph (adds, concats, a squeeze-excite multiply), at every SIMD level,
+    /// on batches that chunks of 2 do not divide: 7 on one thread; 19 on two, split into shares of 9 and 10; 5 on two, each layer split.</summary>
+    public static IEnumerable<object[]> Cases() =>
+        from name in Architectures.Names.Concat(TestGraphs.Names)
+        from run in new (int Batch, int Threads)[] { (7, 1), (19, 2), (5, 2) }
+        from level in TestModels.SimdLevels()
+        select new object[] { name, run.Batch, run.Threads, level[0] };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_chunked_pass_equals_the_whole_batch_pass_bit_for_bit(string network, int batch, int threads, SimdLevel simd)
+    {
+        ModelSpec spec = Spec(network);
+        WeightSet weights = WeightInitializer.Initialize(spec, seed: 3);
+        Model chunked = Model.Create(spec, weights, new EngineOptions { Simd = simd, Threads = threads, ChunkImages = 2 });
+        Model whole = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 3), new EngineOptions { Simd = simd, Threads = threads, ChunkBatches = false });
+        float[] x = TestModels.Random(batch * chunked.InputShape.Size, seed: 80);
+
+        Assert.Contains(Enumerable.Range(0, chunked.Layers.Count), i => chunked.RunsLayer(i) && chunked.ImagesPerChunk(i, batch) == 2);
+        Assert.Equal(TestModels.Forward(whole, x, batch), TestModels.Forward(chunked, x, batch));
+    }
+
+    [Fact]
+    public void Without_chunking_every_layer_takes_the_whole_batch()
+    {
+        ModelSpec spec = Architectures.TinyVgg();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkBatches = false });
+
+        Assert.All(Enumerable.Range(0, model.Layers.Count), i => Assert.Equal(64, model.ImagesPerChunk(i, 64)));
+    }
+
+    [Fact]
+    public void Dense_layers_take_the_whole_batch_and_the_convolutions_before_them_take_chunks()
+    {
+        ModelSpec spec = Architectures.KerasMnist();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 4 });
+
+        Assert.Equal(4, model.ImagesPerChunk(0, 64));   // conv1 (its ReLU fused)
+        Assert.Equal(4, model.ImagesPerChunk(2, 64));   // maxpool
+        Assert.Equal(64, model.ImagesPerChunk(4, 64));  // fc1: 2 MB of weights, read once per batch
+        Assert.Equal(64, model.ImagesPerChunk(6, 64));  // fc2
+    }
+
+    [Fact]
+    public void A_lone_layer_between_dense_layers_is_not_chunked()
+    {
+        ModelSpec spec = TestModels.Spec(new TensorShape(1, 4, 4), new LayerSpec { Type = "flatten" },
+            new LayerSpec { Type = "dense", Name = "a", Units = 8 }, new LayerSpec { Type = "sigmoid" }, new LayerSpec { Type = "dense", Name = "b", Units = 2 });
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 2 });
+
+        Assert.Equal(16, model.ImagesPerChunk(2, 16));
+    }
+
+    [Fact]
+    public void Chunk_images_fill_half_the_L2_with_the_widest_steps_activations()
+    {
+        long perImage = BatchChunking.L2Bytes / 10;
+
+        Assert.Equal(5, BatchChunking.Images(perImage));
+        Assert.Equal(1, BatchChunking.Images(BatchChunking.BudgetBytes));
+    }
+
+    [Fact]
+    public void A_run_whose_one_image_outgrows_the_budget_is_not_chunked()
+    {
+        Assert.Equal(0, BatchChunking.Images(BatchChunking.BudgetBytes + 1));
+
+        // Each of the two steps reads and writes 48 MB per image: far more than any L2.
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 512, 768), TestGraphs.Conv("a", 16, 1, 0), TestGraphs.Conv("b", 16, 1, 0));
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
+
+        Assert.Equal(4, model.ImagesPerChunk(0, 4));
+        Assert.Equal(4, model.ImagesPerChunk(1, 4));
+    }
+
+    [Fact]
+    public void A_run_of_small_maps_takes_chunks_that_fit_the_budget()
+    {
+        // conv1 reads 784 and writes 21,632 floats per image, the pool reads those and writes 5,408: the pool is the widest step.
+        ModelSpec spec = Architectures.KerasMnist();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
+
+        Assert.Equal(Math.Min(64, BatchChunking.Images((21_632 + 5_408) * sizeof(float))), model.ImagesPerChunk(0, 64));
+    }
+
+    [Fact]
+    public void A_tensor_read_only_inside_a_chunked_run_needs_room_for_one_chunk()
+    {
+        // Three 1x1 convolutions: the two tensors between them live only inside the run.
+        ModelSpec spec = TestModels.Spec(new TensorShape(8, 16, 16), TestGraphs.Conv("a", 8, 1, 0), TestGraphs.Conv("b", 8, 1, 0), TestGraphs.Conv("c", 8, 1, 0));
+        Model model = TestModels.Build(spec, Simd.Best, out _);
+        int n = model.Layers.Count;
+        int[][] inputs = Enumerable.Range(0, n).Select(i => model.InputsOf(i).Select(t => t + 1).ToArray()).ToArray();
+        bool[] fused = Enumerable.Range(0, n).Select(model.IsFusedAway).ToArray();
+
+        GraphPlan plan = GraphPlan.Create(model.Layers, inputs, fused, chunked: true, chunkImages: 4);
+        GraphPlan whole = GraphPlan.Create(model.Layers, inputs, fused);
+
+        Assert.Equal(0, plan.ArenaFloatsPerImage);
+        Assert.True(plan.Local[plan.Steps[0].Output] && plan.Local[plan.Steps[1].Output]);
+        Assert.Equal(4 * whole.ArenaFloatsPerImage, plan.ArenaFloats(64));
+        Assert.Equal(64 * whole.ArenaFloatsPerImage, whole.ArenaFloats(64));
+    }
+
+    [Fact]
+    public void A_pass_with_chunks_allocates_nothing()
+    {
+        ModelSpec spec = Architectures.TinyVgg();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 3 });
+        float[] x = TestModels.Random(10 * model.InputShape.Size, seed: 1), y = new float[10 * model.OutputShape.Size];
+        model.Forward(x, y, 10);
+
+        Assert.Equal(0, Allocations.Fewest(3, () => model.Forward(x, y, 10)));
+    }
+
+    [Fact]
+    public void Timing_layers_of_a_chunked_pass_gives_every_layer_that_runs_a_time()
+    {
+        ModelSpec spec = Architectures.LeNet5();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 3 });
+
+        double[] seconds = model.TimeLayers(TestModels.Random(8 * model.InputShape.Size, seed: 2), 8, repeats: 2);
+
+        Assert.All(Enumerable.Range(0, seconds.Length), i => Assert.True(model.RunsLayer(i) == seconds[i] > 0, $"layer {i}: {seconds[i]} s"));
+    }
+
+    [Theory]
+    [InlineData("2048K", 2L << 20)]
+    [InlineData("1M", 1L << 20)]
+    [InlineData("524288", 512L << 10)]
+    [InlineData("abc", null)]
+    [InlineData("", null)]
+    [InlineData("-5K", null)]
+    [InlineData("99999999999999999G", null)]
+    public void Cache_sizes_read_as_sysfs_writes_them(string text, long? bytes) => Assert.Equal(bytes, BatchChunking.ParseSize(text));
+
+    private static ModelSpec Spec(string network) => Architectures.Names.Contains(network) ? Architectures.Get(network) : TestGraphs.Get(network);
+}
