@@ -80,44 +80,10 @@ public sealed record ConvCase(string Network, int Batch, int Threads) : ICompara
     /// <summary>FLOPs of one forward pass of the whole batch.</summary>
     public double FlopsPerBatch(Model model) => (double)model.FlopsPerImage * Batch;
 
-    public static ModelSpec TwoConvSpec() => new()
-    {
-        Name = TwoConv,
-        Description = "two 3x3 64->64 convolutions, padding 1, on 64x56x56",
-        Input = new InputSpec { Channels = 64, Height = 56, Width = 56, Mean = new float[64], Std = Enumerable.Repeat(1f, 64).ToArray() },
-        Labels = [],
-        Layers =
-        [
-            new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
-            new LayerSpec { Type = "relu" },
-            new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
-            new LayerSpec { Type = "relu" },
-        ],
-    };
+    public static ModelSpec TwoConvSpec() => BenchmarkNetworks.TwoConv(TwoConv);
 
-    /// <summary>
-    /// <see cref="TwoConvSpec"/> made a classifier: global average pool and a dense layer of 10 after the
-    /// two convolutions (issue 17's network, compared with ONNX Runtime by <c>seeds</c>). The head adds
-    /// under 0.1 % to the FLOPs: the convolutions are still what is measured.
-    /// </summary>
-    public static ModelSpec TwoConvClassifierSpec()
-    {
-        ModelSpec convs = TwoConvSpec();
-        return new ModelSpec
-        {
-            Name = TwoConv + "-gap-fc10",
-            Description = convs.Description + ", global average pool, dense 10",
-            Input = convs.Input,
-            Labels = [],
-            Layers =
-            [
-                .. convs.Layers,
-                new LayerSpec { Type = "global_avgpool" },
-                new LayerSpec { Type = "flatten" },
-                new LayerSpec { Type = "dense", Name = "fc", Units = 10 },
-            ],
-        };
-    }
+    /// <summary>The conv pair made a classifier (issue 17's network, compared with ONNX Runtime by <c>seeds</c>).</summary>
+    public static ModelSpec TwoConvClassifierSpec() => BenchmarkNetworks.TwoConvClassifier(TwoConv);
 
     /// <summary>One 3x3 depthwise convolution (groups = channels) with its ReLU fused, on channels x 112 x 112.</summary>
     public static ModelSpec DepthwiseSpec(string name, int channels, int stride) => new()

@@ -13,20 +13,16 @@ internal static class Timing
     /// <paramref name="best"/> keeps the shortest single call seen, in seconds.</summary>
     public static double Rate(Action call, double seconds, ref double best)
     {
-        long start = Stopwatch.GetTimestamp(), last = start;
-        int calls = 0;
-        double elapsed;
-        do
+        var times = new List<double>();
+        CallTimes(call, seconds, times, minCalls: 1);
+        double total = 0;
+        foreach (double t in times)
         {
-            call();
-            calls++;
-            long now = Stopwatch.GetTimestamp();
-            best = Math.Min(best, (now - last) / (double)Stopwatch.Frequency);
-            last = now;
-            elapsed = (now - start) / (double)Stopwatch.Frequency;
+            total += t;
+            best = Math.Min(best, t);
         }
-        while (elapsed < seconds);
-        return calls / elapsed;
+
+        return times.Count / total;
     }
 
     /// <summary>Adds the time of each single call to <paramref name="times"/> (seconds), calling for at least
