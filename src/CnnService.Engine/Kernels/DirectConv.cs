@@ -92,7 +92,7 @@ internal static unsafe class DirectConv
 
                     // The same tap of the next channel, a plane (pages) further on: the hardware prefetchers do not
                     // follow it (the tap offsets break the stride), and these loads otherwise wait on L2 each channel
-                    // (+10-14 % on a Xeon with AVX-512). First and last position of each half; a prefetch past the
+                    // (kernel +6-12 % on an AVX-512 Xeon). First and last position of each half; a prefetch past the
                     // input's end (after the last channel) is harmless, it never faults.
                     Sse.Prefetch0(x + plane); Sse.Prefetch0(x + 6 * S + plane);
                     Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane);
