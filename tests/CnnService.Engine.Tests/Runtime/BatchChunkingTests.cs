@@ -119,7 +119,7 @@ public class BatchChunkingTests
         float[] x = TestModels.Random(10 * model.InputShape.Size, seed: 1), y = new float[10 * model.OutputShape.Size];
         model.Forward(x, y, 10);
 
-        Assert.Equal(0, Allocations.Fewest(3, () => model.Forward(x, y, 10)));
+        Assert.Equal(0, Allocations.Fewest(5, () => model.Forward(x, y, 10)));
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public class TrainNetworkTests
         network.Evaluate(4);
 
         ulong step = 2;
-        Assert.Equal(0, Allocations.Fewest(3, () =>
+        Assert.Equal(0, Allocations.Fewest(5, () =>
         {
             for (int i = 0; i < 3; i++, step++)
             {
