@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Text;
 using Serilog;
+using Serilog.Formatting;
+using Serilog.Formatting.Display;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -6,9 +10,11 @@ namespace CnnService.Hosting;
 
 /// <summary>
 /// Serilog for every log line: levels from the <c>Serilog</c> configuration section, console output as
-/// text or, with <c>Logs:Json=true</c>, one compact JSON object per line for a log collector. The console
-/// is written by a background thread (Serilog.Sinks.Async) so that a slow terminal or pipe never holds a
-/// request; past <see cref="LogBufferEvents"/> waiting lines new ones are dropped rather than block.
+/// text or, with <c>Logs:Json=true</c>, one compact JSON object per line for a log collector. A request never
+/// writes to the console itself: past <see cref="LogBufferEvents"/> waiting lines new ones are dropped rather
+/// than block. Redirected output (a container, a service, a benchmark) is written in batches by
+/// <see cref="BatchedTextSink"/> every <see cref="FlushInterval"/>; a terminal, line by line in colour by a
+/// background thread (Serilog.Sinks.Async), for whoever is watching it.
 /// Request logging adds the model, version, image count and batch size that predict records, and logs
 /// probes and scrapes (health, metrics) and static files at Debug only: they are most of the traffic and none of the news.
 /// </summary>
@@ -16,6 +22,8 @@ public static class LoggingSetup
 {
     public const string ServedItem = "cnn.served";
     public const int LogBufferEvents = 10_000;
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
+    private const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}";
 
     public static void AddServiceLogging(this WebApplicationBuilder builder)
     {
@@ -23,11 +31,19 @@ public static class LoggingSetup
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
+            if (Console.IsOutputRedirected)
+            {
+                ITextFormatter formatter = json ? new RenderedCompactJsonFormatter() : new MessageTemplateTextFormatter(TextTemplate, CultureInfo.InvariantCulture);
+                var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+                logger.WriteTo.Sink(new BatchedTextSink(formatter, stdout, LogBufferEvents, FlushInterval));
+                return;
+            }
+
             logger.WriteTo.Async(
                 console =>
                 {
                     if (json) console.Console(new RenderedCompactJsonFormatter());
-                    else console.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+                    else console.Console(outputTemplate: TextTemplate, formatProvider: CultureInfo.InvariantCulture);
                 },
                 bufferSize: LogBufferEvents,
                 blockWhenFull: false);
