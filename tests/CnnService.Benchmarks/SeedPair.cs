@@ -25,9 +25,9 @@ internal sealed class SeedPair : IDisposable
     private readonly OrtValue _ortIn, _ortIn1, _ortOutValue, _ortOutValue1;
     private readonly OrtValue[] _ortIns, _ortIns1, _ortOuts, _ortOuts1; // made once: Run takes collections
 
-    public SeedPair(ModelSpec spec, string onnxFile, int threads)
+    public SeedPair(ModelSpec spec, string onnxFile, int threads, SimdLevel simd)
     {
-        _model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), EngineOptions.Default with { Threads = threads });
+        _model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), EngineOptions.Default with { Threads = threads, Simd = simd });
         _options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _session = new InferenceSession(onnxFile, _options);
         _inputNames = [_model.InputName];
