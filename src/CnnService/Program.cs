@@ -26,6 +26,7 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
     o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+    o.SerializerOptions.TypeInfoResolverChain.Insert(0, CnnService.Contracts.ContractsJson.Default);  // predict's answer, generated
 });
 builder.Services.AddServiceMetrics();
 builder.Services.AddModelServing(builder.Configuration);
