@@ -70,6 +70,13 @@ public static class QuickRun
             }
         }
 
+        if (Simd.IsSupported(SimdLevel.Vector512) && Selected(DirectKernelCase.Name))
+        {
+            var direct = new DirectKernelCase();
+            double seconds = Best(direct.Run, samples);
+            rows.Add(("Kernels, 1 thread", DirectKernelCase.Name, DirectKernelCase.Flops / seconds / 1e9, 1, $"{F(seconds * 1e3, "F3")} ms"));
+        }
+
         foreach (ConvCase c in ConvCase.All)
         {
             string name = c.ToString();
