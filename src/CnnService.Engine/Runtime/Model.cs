@@ -193,6 +193,7 @@ public sealed unsafe partial class Model : IParallelWork
         }
 
         FuseActivations(runs, inputs, fusedAway);
+        if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)
