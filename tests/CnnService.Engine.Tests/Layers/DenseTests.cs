@@ -47,6 +47,17 @@ public class DenseTests
     }
 
     [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Deep_input_at_a_gemm_batch_matches(SimdLevel simd)
+    {
+        // 33 images: one whole 32-image panel (AVX-512 packs it by 16 x 16 transposes) and one image alone; K = 5407 leaves a tail in every depth block.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(5407, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), simd, out var t);
+        float[] x = TestModels.Random(33 * 5407, seed: 12);
+
+        TestModels.AssertClose(Reference.Dense(x, 33, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 33));
+    }
+
+    [Theory]
     [InlineData(5408)]   // Keras MNIST's fc1
     [InlineData(5407)]   // an odd depth: the one-step tail
     public void An_image_alone_gets_the_same_bits_as_in_a_small_batch(int k)
