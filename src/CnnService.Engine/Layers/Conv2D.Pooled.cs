@@ -67,7 +67,7 @@ public sealed unsafe partial class Conv2D
                 for (int item = start; item < end; item++)
                 {
                     int n = item / Blocks, j0 = (item - n * Blocks) * ConvPool2x2.Lanes, cols = Math.Min(ConvPool2x2.Lanes, pw - j0);
-                    ConvPool2x2.Deinterleave(job.Input + (nint)n * input.Size, input.C, input.H, input.W, kw, j0, cols, phases);
+                    ConvPool2x2.DeinterleaveVector(job.Input + (nint)n * input.Size, input.C, input.H, input.W, kw, j0, cols, phases);
                     float* image = job.Output + (nint)n * m * outPlane + j0;
                     for (int py = 0; py < ph; py++)
                         ConvPool2x2.Row(weights, bias, m, phases, taps, _taps.Length, rowStride, py, image + (nint)py * pw, outPlane, cols, relu);
