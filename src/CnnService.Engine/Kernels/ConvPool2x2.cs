@@ -87,8 +87,8 @@ internal static unsafe class ConvPool2x2
 
     /// <summary>
     /// <see cref="Deinterleave"/> with AVX-512: each phase of a row is two masked loads (never past the row's end) and one
-    /// two-source permute of the even lanes, zeroed from lane <paramref name="cols"/> on: a third of the scalar copy's time
-    /// on a 28-wide map, where it was about a fifth of the whole layer.
+    /// two-source permute of the even lanes, zeroed from lane <paramref name="cols"/> on, where the plain copy moves one float
+    /// at a time (Keras' MNIST layer: 0.39 to 0.35 ms per 64 images, one thread, measured on a busy machine).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DeinterleaveVector(float* image, int channels, int h, int w, int kw, int j0, int cols, float* d)

@@ -8,9 +8,6 @@ public sealed unsafe partial class Conv2D
     /// <summary>The 2x2 max pool that reads this layer's output runs inside it (<see cref="ConvPool2x2"/>); null when none does.</summary>
     private PooledStep? _pooled;
 
-    /// <summary>Whether the max pool after this layer runs inside it: the layer then writes the pooled map.</summary>
-    public bool FusedPool => _pooled is not null;
-
     /// <summary>
     /// Plans the 2x2 stride-2 max pool <paramref name="pool"/>, the only reader of this layer's output (after the ReLU fused into it, if
     /// any), to run inside this layer, when both suit <see cref="ConvPool2x2"/>: a stride-1 unpadded convolution with few taps on
