@@ -105,8 +105,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
-    /// in the lanes, row by row), "implicit-gemm" (B read in place) or "im2col" (B packed panel by panel).</summary>
-    public string Lowering => _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel) or "pooled" (the max pool after it inside, <see cref="ConvPool2x2"/>).</summary>
+    public string Lowering => _pooled is not null ? "pooled" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -140,8 +140,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>This layer's output arrives with its zero padding already in place (the layer before writes it so).</summary>
     internal bool InputArrivesPadded { get; private set; }
 
-    /// <summary>Floats of one image's output as this layer writes it: padded for the next layer, or plain.</summary>
-    internal long OutputFloatsPerImage => _writesPaddedFor is { } next ? (long)OutputShape.C * next.PaddedH * next.PaddedW : OutputShape.Size;
+    /// <summary>Floats of one image's output as this layer writes it: padded for the next layer, pooled, or plain.</summary>
+    internal long OutputFloatsPerImage => _pooled is { } pooled ? pooled.Pooled.Size : _writesPaddedFor is { } next ? (long)OutputShape.C * next.PaddedH * next.PaddedW : OutputShape.Size;
 
     /// <summary>
     /// Plans <paramref name="next"/>, the layer after this one, to read this layer's output already padded,
@@ -151,7 +151,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// </summary>
     internal void PlanPaddedOutputFor(Conv2D next)
     {
-        if (_directWeights is null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
+        if (_directWeights is null || _pooled is not null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
         _writesPaddedFor = next;
         next.InputArrivesPadded = true;
     }
@@ -162,6 +162,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     internal override void Forward(ParallelJob job, int threads)
     {
+        if (_pooled is not null && !job.Unfused)
+        {
+            ForwardPooled(_pooled, job, threads);
+            return;
+        }
+
         // Direct tiles pad their own rows (RunDirect): no pass over the whole batch, no wait for it.
         if (MustPad(job) && _directWeights is null)
         {

@@ -55,7 +55,7 @@ public sealed unsafe partial class Dense : Layer, IParallelWork
         else
         {
             (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
-            Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K), job.Batch, job.Output, 1, FusedRelu && !job.Unfused, start, end,
+            Gemm.Run(_simd, _weights, new RowPacker(job.Input, _weights.K, vector: _simd == SimdLevel.Vector512), job.Batch, job.Output, 1, FusedRelu && !job.Unfused, start, end,
                 ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
         }
     }

@@ -28,6 +28,9 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
             && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false } && 2 * win.OH <= input.H && 2 * win.OW <= input.W;
     }
 
+    /// <summary>Max pooling over 2x2 windows at stride 2, unpadded: what <see cref="Conv2D.TryFusePool"/> can run inside a convolution.</summary>
+    internal bool IsPlainMax2x2 => _max && _win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false };
+
     /// <summary>Whether the output size rounds up (PyTorch's and ONNX's ceil_mode), keeping a last, partial window.</summary>
     public bool CeilMode { get; }
 

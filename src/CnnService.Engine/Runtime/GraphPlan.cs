@@ -42,6 +42,8 @@ internal sealed class GraphPlan
         ArenaFloatsPerImage = arenaFloats;
         ResultBuffer = resultBuffer;
         MaxInputs = maxInputs;
+        SmallestChunk = int.MaxValue;
+        foreach (var segment in segments) if (segment.ChunkImages > 0) SmallestChunk = Math.Min(SmallestChunk, segment.ChunkImages);
     }
 
     public Step[] Steps { get; }
@@ -63,15 +65,7 @@ internal sealed class GraphPlan
     public long ArenaFloatsPerImage { get; }
 
     /// <summary>The fewest images per chunk of any chunked segment (int.MaxValue when none is): a batch up to this many runs in one chunk everywhere.</summary>
-    public int SmallestChunk
-    {
-        get
-        {
-            int fewest = int.MaxValue;
-            foreach (var segment in Segments) if (segment.ChunkImages > 0) fewest = Math.Min(fewest, segment.ChunkImages);
-            return fewest;
-        }
-    }
+    public int SmallestChunk { get; }
 
     /// <summary>The chunk region at this batch: the largest any segment needs.</summary>
     public long LocalFloats(int batch)

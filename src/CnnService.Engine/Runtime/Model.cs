@@ -62,8 +62,18 @@ public sealed unsafe partial class Model : IParallelWork
     /// than running each layer over the whole batch (chunks only move tensors into a smaller region, but a tensor that
     /// crosses a chunked run lives through all of it).
     /// A batch no larger than every run's chunk takes the whole-batch plan without asking: it computes the same.</summary>
-    private GraphPlan PlanFor(int batch) =>
-        _chunked is { } chunked && batch > chunked.SmallestChunk && chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch) ? chunked : _plan;
+    private GraphPlan PlanFor(int batch)
+    {
+        if (_chunked is not { } chunked || batch <= chunked.SmallestChunk) return _plan;
+        if (batch < _chunkedFor.Length && _chunkedFor[batch] != 0) return _chunkedFor[batch] == 2 ? chunked : _plan;
+        bool useChunked = chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch);
+        if (batch < _chunkedFor.Length) _chunkedFor[batch] = useChunked ? (byte)2 : (byte)1;
+        return useChunked ? chunked : _plan;
+    }
+
+    /// <summary><see cref="PlanFor"/>'s choice by batch size, remembered so a pass does not weigh both arenas again: 0 not yet
+    /// asked, 1 the whole-batch plan, 2 the chunked one. Bytes, written without a lock: every thread computes the same answer.</summary>
+    private readonly byte[] _chunkedFor = new byte[257];
 
     /// <summary>
     /// Images per chunk that layer <paramref name="index"/> (of <see cref="Layers"/>) takes at a time in a pass of
@@ -193,6 +203,7 @@ public sealed unsafe partial class Model : IParallelWork
         }
 
         FuseActivations(runs, inputs, fusedAway);
+        if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)

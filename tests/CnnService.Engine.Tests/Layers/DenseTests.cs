@@ -45,4 +45,28 @@ public class DenseTests
 
         TestModels.AssertClose(Reference.Dense(x, 3, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 3));
     }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Deep_input_at_a_gemm_batch_matches(SimdLevel simd)
+    {
+        // 33 images: one whole 32-image panel (AVX-512 packs it by 16 x 16 transposes) and one image alone; K = 5407 leaves a tail in every depth block.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(5407, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), simd, out var t);
+        float[] x = TestModels.Random(33 * 5407, seed: 12);
+
+        TestModels.AssertClose(Reference.Dense(x, 33, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 33));
+    }
+
+    [Theory]
+    [InlineData(5408)]   // Keras MNIST's fc1
+    [InlineData(5407)]   // an odd depth: the one-step tail
+    public void An_image_alone_gets_the_same_bits_as_in_a_small_batch(int k)
+    {
+        // Batch 1 and an odd batch's last image take the matrix-vector kernel's one-image path; it must sum as the pair path does.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(k, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), Simd.Best, out _);
+        float[] x = TestModels.Random(3 * k, seed: 10);
+        float[] three = TestModels.Forward(model, x, 3);
+
+        for (int n = 0; n < 3; n++) Assert.Equal(three[(n * 100)..((n + 1) * 100)], TestModels.Forward(model, x[(n * k)..((n + 1) * k)], 1));
+    }
 }
