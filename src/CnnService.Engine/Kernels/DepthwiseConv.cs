@@ -18,6 +18,9 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
     /// the kernels read it per row, and an integer division per row cost a 7x7 plane a tenth of its time.</summary>
     public int PhaseLength { get; } = ((OW - 1) * SW + KW + SW - 1) / SW;
 
+    /// <summary>Output rows per band of <see cref="DepthwiseConv"/>, stored for the same reason.</summary>
+    public int BandRows { get; } = DepthwiseConv.BandRowsOf(SW * (((OW - 1) * SW + KW + SW - 1) / SW), KH, SH, OH);
+
     /// <summary>Floats of one padded row: its SW phases one after another.</summary>
     public int RowStride => SW * PhaseLength;
 }
@@ -41,7 +44,9 @@ internal static unsafe class DepthwiseConv
     private const int BandFloats = 4096;
 
     /// <summary>Output rows per band: at least one, else as many as fit <see cref="BandFloats"/>.</summary>
-    private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
+    internal static int BandRowsOf(int rowStride, int kh, int sh, int oh) => Math.Clamp((BandFloats / rowStride - kh) / sh + 1, 1, oh);
+
+    private static int BandRows(in DepthwiseGeometry g) => g.BandRows;
 
     /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
     public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g);
