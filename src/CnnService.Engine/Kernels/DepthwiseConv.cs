@@ -341,6 +341,15 @@ internal static unsafe class DepthwiseConv
         return acc;
     }
 
+    /// <summary>Output rows computed together by <see cref="Rows5x5"/>, as for 3x3.</summary>
+    private const int Block5x5 = 4;
+
+    /// <summary>
+    /// 5x5 rows, <see cref="Block5x5"/> at a time at any stride: one output's 25 taps are a chain of dependent FMAs, and on
+    /// a 7x7 or 14x14 map (one vector per row) a row at a time left the FMA units waiting on that chain; four rows give four
+    /// chains, and each weight is broadcast once for all four. A band's last block moves back to end at its last row; a band
+    /// of fewer rows goes row by row. Every output still sums bias, then its taps in (ky, kx) order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows5x5<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
@@ -350,6 +359,48 @@ internal static unsafe class DepthwiseConv
         nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), c3 = Column(3, g), c4 = Column(4, g), rowStep = rs * g.SH;
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
+        if (y1 - y0 >= Block5x5)
+        {
+            for (int oy = y0; oy < y1; oy += Block5x5)
+            {
+                if (oy > y1 - Block5x5) oy = y1 - Block5x5;
+                float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+                TV a0, a1, a2, a3;
+                int x = 0;
+                for (; x + n <= ow; x += n)
+                {
+                    Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
+                    TL.Store(o + x, TL.Apply(post, a0));
+                    TL.Store(o + ow + x, TL.Apply(post, a1));
+                    TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                    TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                }
+
+                if (x < ow)
+                {
+                    // As row by row: the last vector moves back to end at OW, or is stored masked on a map narrower than a vector.
+                    x = ow >= n ? ow - n : 0;
+                    Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
+                    if (ow >= n)
+                    {
+                        TL.Store(o + x, TL.Apply(post, a0));
+                        TL.Store(o + ow + x, TL.Apply(post, a1));
+                        TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                        TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                    }
+                    else
+                    {
+                        TL.StoreFirst(o, TL.Apply(post, a0), ow);
+                        TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
+                        TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
+                        TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
+                    }
+                }
+            }
+
+            return;
+        }
+
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -367,6 +418,36 @@ internal static unsafe class DepthwiseConv
                 else TL.StoreFirst(o, TL.Apply(post, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias)), ow);
             }
         }
+    }
+
+    /// <summary>Four output rows (rowStep apart in the padded band) at p: each tap's weight broadcast once, then added to all four sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block5x5Taps<TL, TV>(float* p, nint rs, nint rowStep, nint c1, nint c2, nint c3, nint c4, float* w, TV bias,
+        out TV a0, out TV a1, out TV a2, out TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        a0 = bias; a1 = bias; a2 = bias; a3 = bias;
+        for (int ky = 0; ky < 5; ky++, p += rs, w += 5)
+        {
+            Tap4<TL, TV>(p, rowStep, TL.Splat(w[0]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c1, rowStep, TL.Splat(w[1]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c2, rowStep, TL.Splat(w[2]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c3, rowStep, TL.Splat(w[3]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c4, rowStep, TL.Splat(w[4]), ref a0, ref a1, ref a2, ref a3);
+        }
+    }
+
+    /// <summary>One tap of four output rows: the input under it in each row, times its weight, added to that row's sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap4<TL, TV>(float* q, nint rowStep, TV wt, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        a0 = TL.MulAdd(TL.Load(q), wt, a0);
+        a1 = TL.MulAdd(TL.Load(q + rowStep), wt, a1);
+        a2 = TL.MulAdd(TL.Load(q + 2 * rowStep), wt, a2);
+        a3 = TL.MulAdd(TL.Load(q + 3 * rowStep), wt, a3);
     }
 
     /// <summary>25 taps, a row of five at a time; the weights are broadcast from memory (25 would not stay in registers).</summary>
