@@ -14,8 +14,12 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
     /// <summary>Padded columns the outputs read.</summary>
     public int ReadWidth => (OW - 1) * SW + KW;
 
-    /// <summary>One phase of a padded row: every SW-th column, starting at column q for phase q.</summary>
-    public int PhaseLength => (ReadWidth + SW - 1) / SW;
+    /// <summary>One phase of a padded row: every SW-th column, starting at column q for phase q. Stored, not computed:
+    /// the kernels read it per row, and an integer division per row cost a 7x7 plane a tenth of its time.</summary>
+    public int PhaseLength { get; } = ((OW - 1) * SW + KW + SW - 1) / SW;
+
+    /// <summary>Output rows per band of <see cref="DepthwiseConv"/>, stored for the same reason.</summary>
+    public int BandRows { get; } = DepthwiseConv.BandRowsOf(SW * (((OW - 1) * SW + KW + SW - 1) / SW), KH, SH, OH);
 
     /// <summary>Floats of one padded row: its SW phases one after another.</summary>
     public int RowStride => SW * PhaseLength;
@@ -40,7 +44,9 @@ internal static unsafe class DepthwiseConv
     private const int BandFloats = 4096;
 
     /// <summary>Output rows per band: at least one, else as many as fit <see cref="BandFloats"/>.</summary>
-    private static int BandRows(in DepthwiseGeometry g) => Math.Clamp((BandFloats / g.RowStride - g.KH) / g.SH + 1, 1, g.OH);
+    internal static int BandRowsOf(int rowStride, int kh, int sh, int oh) => Math.Clamp((BandFloats / rowStride - kh) / sh + 1, 1, oh);
+
+    private static int BandRows(in DepthwiseGeometry g) => g.BandRows;
 
     /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
     public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g);
@@ -139,11 +145,12 @@ internal static unsafe class DepthwiseConv
         where TOut : struct, IUnaryOperator
     {
         int kk = g.KH * g.KW, band = BandRows(g);
+        float* rowBuffer = scratch + BandFloatsOf(g);
         for (int y0 = 0; y0 < g.OH; y0 += band)
         {
             // Output rows [y0, y1) read padded rows [y0*SH, (y1-1)*SH + KH); "padded" is where padded row 0 would be.
             int y1 = Math.Min(g.OH, y0 + band), r0 = y0 * g.SH;
-            DepthwisePadding.Fill<TL, TV, TIn>(pre, input, g, scratch, r0, (y1 - 1) * g.SH + g.KH, scratch + BandFloatsOf(g));
+            DepthwisePadding.Fill<TL, TV, TIn>(pre, input, g, scratch, r0, (y1 - 1) * g.SH + g.KH, rowBuffer);
             float* padded = scratch - (nint)r0 * g.RowStride;
             for (int j = 0; j < mult; j++)
             {
@@ -155,8 +162,14 @@ internal static unsafe class DepthwiseConv
         }
     }
 
-    /// <summary>Offset of tap column kx from output column x's position in phase 0: its phase, then its place in it.</summary>
-    private static nint Column(int kx, in DepthwiseGeometry g) => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW;
+    /// <summary>Offset of tap column kx from output column x's position in phase 0: its phase, then its place in it
+    /// (strides 1 and 2 without an integer division: this runs per band and output plane).</summary>
+    private static nint Column(int kx, in DepthwiseGeometry g) => g.SW switch
+    {
+        1 => kx,
+        2 => (nint)(kx & 1) * g.PhaseLength + (kx >> 1),
+        _ => (nint)(kx % g.SW) * g.PhaseLength + kx / g.SW,
+    };
 
     /// <summary>Output rows computed together by <see cref="Rows3x3"/>: they share input rows, and their sums are independent chains.</summary>
     private const int Block3x3 = 4;
@@ -328,6 +341,15 @@ internal static unsafe class DepthwiseConv
         return acc;
     }
 
+    /// <summary>Output rows computed together by <see cref="Rows5x5"/>, as for 3x3.</summary>
+    private const int Block5x5 = 4;
+
+    /// <summary>
+    /// 5x5 rows, <see cref="Block5x5"/> at a time at any stride: one output's 25 taps are a chain of dependent FMAs, and on
+    /// a 7x7 or 14x14 map (one vector per row) a row at a time left the FMA units waiting on that chain; four rows give four
+    /// chains, and each weight is broadcast once for all four. A band's last block moves back to end at its last row; a band
+    /// of fewer rows goes row by row. Every output still sums bias, then its taps in (ky, kx) order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows5x5<TL, TV, TOut>(in TOut post, float* padded, float* w, float b, float* output, in DepthwiseGeometry g, int y0, int y1)
         where TL : struct, ILanes<TV>
@@ -337,6 +359,48 @@ internal static unsafe class DepthwiseConv
         nint rs = g.RowStride, c1 = Column(1, g), c2 = Column(2, g), c3 = Column(3, g), c4 = Column(4, g), rowStep = rs * g.SH;
         TV bias = TL.Splat(b);
         int n = TL.Count, ow = g.OW;
+        if (y1 - y0 >= Block5x5)
+        {
+            for (int oy = y0; oy < y1; oy += Block5x5)
+            {
+                if (oy > y1 - Block5x5) oy = y1 - Block5x5;
+                float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
+                TV a0, a1, a2, a3;
+                int x = 0;
+                for (; x + n <= ow; x += n)
+                {
+                    Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
+                    TL.Store(o + x, TL.Apply(post, a0));
+                    TL.Store(o + ow + x, TL.Apply(post, a1));
+                    TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                    TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                }
+
+                if (x < ow)
+                {
+                    // As row by row: the last vector moves back to end at OW, or is stored masked on a map narrower than a vector.
+                    x = ow >= n ? ow - n : 0;
+                    Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
+                    if (ow >= n)
+                    {
+                        TL.Store(o + x, TL.Apply(post, a0));
+                        TL.Store(o + ow + x, TL.Apply(post, a1));
+                        TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+                        TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                    }
+                    else
+                    {
+                        TL.StoreFirst(o, TL.Apply(post, a0), ow);
+                        TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
+                        TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
+                        TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
+                    }
+                }
+            }
+
+            return;
+        }
+
         for (int oy = y0; oy < y1; oy++)
         {
             float* r0 = padded + oy * rowStep, o = output + (nint)oy * ow;
@@ -354,6 +418,36 @@ internal static unsafe class DepthwiseConv
                 else TL.StoreFirst(o, TL.Apply(post, Tap5x5<TL, TV>(r0, rs, c1, c2, c3, c4, w, bias)), ow);
             }
         }
+    }
+
+    /// <summary>Four output rows (rowStep apart in the padded band) at p: each tap's weight broadcast once, then added to all four sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block5x5Taps<TL, TV>(float* p, nint rs, nint rowStep, nint c1, nint c2, nint c3, nint c4, float* w, TV bias,
+        out TV a0, out TV a1, out TV a2, out TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        a0 = bias; a1 = bias; a2 = bias; a3 = bias;
+        for (int ky = 0; ky < 5; ky++, p += rs, w += 5)
+        {
+            Tap4<TL, TV>(p, rowStep, TL.Splat(w[0]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c1, rowStep, TL.Splat(w[1]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c2, rowStep, TL.Splat(w[2]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c3, rowStep, TL.Splat(w[3]), ref a0, ref a1, ref a2, ref a3);
+            Tap4<TL, TV>(p + c4, rowStep, TL.Splat(w[4]), ref a0, ref a1, ref a2, ref a3);
+        }
+    }
+
+    /// <summary>One tap of four output rows: the input under it in each row, times its weight, added to that row's sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap4<TL, TV>(float* q, nint rowStep, TV wt, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+    {
+        a0 = TL.MulAdd(TL.Load(q), wt, a0);
+        a1 = TL.MulAdd(TL.Load(q + rowStep), wt, a1);
+        a2 = TL.MulAdd(TL.Load(q + 2 * rowStep), wt, a2);
+        a3 = TL.MulAdd(TL.Load(q + 3 * rowStep), wt, a3);
     }
 
     /// <summary>25 taps, a row of five at a time; the weights are broadcast from memory (25 would not stay in registers).</summary>

@@ -36,6 +36,11 @@ public unsafe class DepthwiseConvTests
         [10, 600, 3, 3, 1, 1, 1, 1, 1, 1, 1],    // wide rows: bands of four rows, then a band of two, row by row
         [20, 400, 3, 3, 2, 2, 1, 1, 1, 1, 1],    // the same at stride 2
         [22, 30, 3, 3, 1, 1, 1, 1, 1, 1, 2],     // 22 rows: five blocks and an overlapping one, multiplier 2
+        // 5x5 computes four output rows at once too.
+        [3, 20, 5, 5, 1, 1, 2, 2, 2, 2, 1],      // fewer rows than a block: row by row
+        [11, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1],     // 11 rows: two blocks and an overlapping one; two vectors and a tail
+        [9, 9, 5, 5, 1, 1, 2, 2, 2, 2, 2],       // a block and an overlapping one, narrower than a vector, multiplier 2
+        [27, 27, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // stride 2: 14 rows
     ];
 
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
