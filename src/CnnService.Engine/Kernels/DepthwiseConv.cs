@@ -175,6 +175,32 @@ internal static unsafe class DepthwiseConv
     private const int Block3x3 = 4;
 
     /// <summary>
+    /// Four output rows' vectors at column <paramref name="x"/>, through <paramref name="post"/>; on a map narrower than a
+    /// vector (x = 0), masked to its width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFourRows<TL, TV, TOut>(in TOut post, float* o, int ow, int x, TV a0, TV a1, TV a2, TV a3)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TOut : struct, IUnaryOperator
+    {
+        if (ow >= TL.Count)
+        {
+            TL.Store(o + x, TL.Apply(post, a0));
+            TL.Store(o + ow + x, TL.Apply(post, a1));
+            TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
+            TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+        }
+        else
+        {
+            TL.StoreFirst(o, TL.Apply(post, a0), ow);
+            TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
+            TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
+            TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
+        }
+    }
+
+    /// <summary>
     /// 3x3 rows, <see cref="Block3x3"/> at a time at stride 1 or 2: one FMA has a few cycles of latency, so a single
     /// output's chain of nine leaves the FMA units idle, while four rows give four independent chains, and each input
     /// vector loaded serves every output row that reads it. A band's last block moves back to end at its last row
@@ -205,10 +231,7 @@ internal static unsafe class DepthwiseConv
                 {
                     if (sh == 1) Block3x3S1<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
                     else Block3x3S2<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
-                    TL.Store(o + x, TL.Apply(post, a0));
-                    TL.Store(o + ow + x, TL.Apply(post, a1));
-                    TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
-                    TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                    StoreFourRows<TL, TV, TOut>(post, o, ow, x, a0, a1, a2, a3);
                 }
 
                 if (x < ow)
@@ -217,20 +240,7 @@ internal static unsafe class DepthwiseConv
                     x = ow >= n ? ow - n : 0;
                     if (sh == 1) Block3x3S1<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
                     else Block3x3S2<TL, TV>(r0 + x, rs, c1, c2, w0, w1, w2, w3, w4, w5, w6, w7, w8, bias, out a0, out a1, out a2, out a3);
-                    if (ow >= n)
-                    {
-                        TL.Store(o + x, TL.Apply(post, a0));
-                        TL.Store(o + ow + x, TL.Apply(post, a1));
-                        TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
-                        TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
-                    }
-                    else
-                    {
-                        TL.StoreFirst(o, TL.Apply(post, a0), ow);
-                        TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
-                        TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
-                        TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
-                    }
+                    StoreFourRows<TL, TV, TOut>(post, o, ow, x, a0, a1, a2, a3);
                 }
             }
 
@@ -370,10 +380,7 @@ internal static unsafe class DepthwiseConv
                 for (; x + n <= ow; x += n)
                 {
                     Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
-                    TL.Store(o + x, TL.Apply(post, a0));
-                    TL.Store(o + ow + x, TL.Apply(post, a1));
-                    TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
-                    TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
+                    StoreFourRows<TL, TV, TOut>(post, o, ow, x, a0, a1, a2, a3);
                 }
 
                 if (x < ow)
@@ -381,20 +388,7 @@ internal static unsafe class DepthwiseConv
                     // As row by row: the last vector moves back to end at OW, or is stored masked on a map narrower than a vector.
                     x = ow >= n ? ow - n : 0;
                     Block5x5Taps<TL, TV>(r0 + x, rs, rowStep, c1, c2, c3, c4, w, bias, out a0, out a1, out a2, out a3);
-                    if (ow >= n)
-                    {
-                        TL.Store(o + x, TL.Apply(post, a0));
-                        TL.Store(o + ow + x, TL.Apply(post, a1));
-                        TL.Store(o + 2 * ow + x, TL.Apply(post, a2));
-                        TL.Store(o + 3 * ow + x, TL.Apply(post, a3));
-                    }
-                    else
-                    {
-                        TL.StoreFirst(o, TL.Apply(post, a0), ow);
-                        TL.StoreFirst(o + ow, TL.Apply(post, a1), ow);
-                        TL.StoreFirst(o + 2 * ow, TL.Apply(post, a2), ow);
-                        TL.StoreFirst(o + 3 * ow, TL.Apply(post, a3), ow);
-                    }
+                    StoreFourRows<TL, TV, TOut>(post, o, ow, x, a0, a1, a2, a3);
                 }
             }
 
