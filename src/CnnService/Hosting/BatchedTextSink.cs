@@ -3,6 +3,7 @@ using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Formatting;
+using Serilog.Parsing;
 
 namespace CnnService.Hosting;
 
@@ -80,7 +81,7 @@ public sealed class BatchedTextSink : ILogEventSink, IDisposable
             long dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
             {
-                _output.WriteLine($"[{DateTimeOffset.Now:HH:mm:ss} WRN] {dropped:N0} log lines dropped: more than {Capacity:N0} were waiting to be written");
+                _formatter.Format(DroppedEvent(dropped), _output);  // through the formatter: a JSON log stays JSON
                 wrote = true;
             }
 
@@ -91,6 +92,12 @@ public sealed class BatchedTextSink : ILogEventSink, IDisposable
             SelfLog.WriteLine("BatchedTextSink: writing log lines failed: {0}", e);
         }
     }
+
+    private LogEvent DroppedEvent(long dropped) => new(DateTimeOffset.Now, LogEventLevel.Warning, null, DroppedTemplate,
+        [new LogEventProperty("Dropped", new ScalarValue(dropped)), new LogEventProperty("Capacity", new ScalarValue(Capacity))]);
+
+    private static readonly MessageTemplate DroppedTemplate =
+        new MessageTemplateParser().Parse("{Dropped} log lines dropped: more than {Capacity} were waiting to be written");
 
     public void Dispose()
     {

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using CnnService.Hosting;
 using Serilog;
+using Serilog.Formatting.Compact;
 using Serilog.Formatting.Display;
 
 namespace CnnService.Tests.Hosting;
@@ -115,6 +117,23 @@ public sealed class BatchedTextSinkTests
         Assert.Equal(["line 0", "line 1"], lines[..2]);
         Assert.Contains("3 log lines dropped", lines[2]);
         Assert.Equal(3, lines.Length);
+    }
+
+    [Fact]
+    public void The_dropped_count_goes_through_the_formatter_so_a_json_log_stays_json()
+    {
+        var output = new FlushedText();
+        var sink = new BatchedTextSink(new RenderedCompactJsonFormatter(), output, 1, Never);
+        var logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+
+        for (int i = 0; i < 3; i++) logger.Information("line {Number}", i);
+        sink.Dispose();
+
+        string[] lines = Lines(output.Text);
+        Assert.Equal(2, lines.Length);
+        using JsonDocument dropped = JsonDocument.Parse(lines[1]);
+        Assert.Equal("Warning", dropped.RootElement.GetProperty("@l").GetString());
+        Assert.Equal(2, dropped.RootElement.GetProperty("Dropped").GetInt64());
     }
 
     [Fact]
