@@ -8,7 +8,7 @@ namespace CnnService.Engine.Kernels;
 /// What <see cref="PoolWindow"/>'s vector path needs of one vector width. The max here is not the IEEE
 /// maximum of <see cref="Vector512.Max(Vector512{float}, Vector512{float})"/> (a range and two fix-ups per
 /// call): it is exact for every input but NaN, +0 above -0, and the kernel finds NaN separately, once per
-/// loaded row vector, and then takes the scalar twin for that output row.
+/// output row, and then takes the scalar twin for that row.
 /// </summary>
 internal unsafe interface IPoolLanes<TV>
     where TV : struct
@@ -30,10 +30,8 @@ internal unsafe interface IPoolLanes<TV>
     /// <summary>The larger of a and b, +0 above -0; exact when neither is NaN (what it gives for a NaN is unspecified).</summary>
     static abstract TV MaxOrdered(TV a, TV b);
 
-    /// <summary><paramref name="flags"/> with every lane set where a or b is NaN.</summary>
-    static abstract TV FlagNaN(TV flags, TV a, TV b);
-
-    static abstract bool AnyFlag(TV flags);
+    /// <summary>Whether any lane of v is NaN.</summary>
+    static abstract bool AnyNaN(TV v);
 
     /// <summary>p[0], p[2], ..., p[2 * (Count - 1)]: reads 2 * Count floats.</summary>
     static abstract TV Evens(float* p);
@@ -70,11 +68,7 @@ internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
         Avx512DQ.IsSupported ? Avx512DQ.Range(a, b, 0b0101) : Vector512.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> FlagNaN(Vector512<float> flags, Vector512<float> a, Vector512<float> b) =>
-        flags | Avx512F.CompareUnordered(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool AnyFlag(Vector512<float> flags) => flags.AsUInt32() != Vector512<uint>.Zero;
+    public static bool AnyNaN(Vector512<float> v) => !Vector512.EqualsAll(v, v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Evens(float* p) =>
@@ -112,10 +106,7 @@ internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
         Avx512DQ.VL.IsSupported ? Avx512DQ.VL.Range(a, b, 0b0101) : PoolLanes256Avx2.MaxOrdered(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> FlagNaN(Vector256<float> flags, Vector256<float> a, Vector256<float> b) => PoolLanes256Avx2.FlagNaN(flags, a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool AnyFlag(Vector256<float> flags) => flags.AsUInt32() != Vector256<uint>.Zero;
+    public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Evens(float* p) =>
@@ -157,11 +148,7 @@ internal readonly unsafe struct PoolLanes256Avx2 : IPoolLanes<Vector256<float>>
         Avx.IsSupported ? Avx.And(Avx.Max(a, b), Avx.Max(b, a)) : Vector256.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> FlagNaN(Vector256<float> flags, Vector256<float> a, Vector256<float> b) =>
-        Avx.IsSupported ? flags | Avx.CompareUnordered(a, b) : flags | ~Vector256.Equals(a, a) | ~Vector256.Equals(b, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool AnyFlag(Vector256<float> flags) => flags.AsUInt32() != Vector256<uint>.Zero;
+    public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
 
     // shufps takes elements 0 and 2 of each 128-bit lane of a then of b ([a0 a2 b0 b2 | a4 a6 b4 b6]); vpermpd
     // puts the 64-bit pairs back in order.

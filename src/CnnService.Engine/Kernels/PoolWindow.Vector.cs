@@ -27,74 +27,112 @@ internal static unsafe partial class PoolWindow
         public static TV Apply<TV, TL>(TV a, TV b) where TV : struct where TL : IPoolLanes<TV> => TL.Add(a, b);
     }
 
-    /// <summary>The vector path at one width; internal so the tests can run the AVX2 forms on a CPU with AVX-512.</summary>
-    internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* row, float* divisors)
+    /// <summary>
+    /// The vector path at one width, a block of output rows at a time: first their input rows reduced, then
+    /// their columns (see <see cref="PoolGeometry.BlockRows"/>). Internal so the tests can run the AVX2 forms
+    /// on a CPU with AVX-512.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* scratch)
         where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce
     {
+        float* divisors = scratch, rows = scratch + g.DivisorFloats;
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
+        int block = g.BlockRows;
+        ulong nanRows = 0; // bit i: block row i read a NaN
         for (int plane = 0; plane < planes; plane++)
         {
             float* input = src + plane * inPlane, output = dst + plane * outPlane;
-            for (int oy = 0; oy < g.OH; oy++)
+            for (int oy0 = 0; oy0 < g.OH; oy0 += block)
             {
-                float* outRow = output + (long)oy * g.OW;
-                (int y0, int count, float rowDivisor) = Rows(g, oy, includePad);
-                if (!ReduceRows<TV, TL, TOp>(input + (nint)y0 * g.W, count, g.W, row + g.Left))
+                int n = Math.Min(block, g.OH - oy0);
+                for (int i = 0; i < n; i++)
                 {
-                    // A NaN among the rows: the vector max would drop it, the scalar twin keeps it.
-                    RowScalar(input, outRow, oy, g, max: true, includePad, row, divisors);
-                    continue;
+                    (int y0, int count, _) = Rows(g, oy0 + i, includePad);
+                    if (!ReduceRows<TV, TL, TOp>(input + (nint)y0 * g.W, count, g.W, rows + (nint)i * g.RowFloats + g.Left)) nanRows |= 1UL << i;
                 }
 
-                if (g.SW == 1) Columns<TV, TL, TOp, Stride1>(outRow, g, rowDivisor, row, divisors);
-                else if (g.SW == 2) Columns<TV, TL, TOp, Stride2>(outRow, g, rowDivisor, row, divisors);
-                else ColumnsScalar(outRow, 0, g, TOp.IsMax, rowDivisor, row, divisors);
+                for (int i = 0; i < n; i++)
+                {
+                    int oy = oy0 + i;
+                    float* row = rows + (nint)i * g.RowFloats, outRow = output + (long)oy * g.OW;
+                    if ((nanRows >> i & 1) != 0)
+                    {
+                        // Maybe a NaN among the rows: the vector max would drop it, the scalar twin keeps it.
+                        RowScalar(input, outRow, oy, g, max: true, includePad, row, divisors);
+                        continue;
+                    }
+
+                    float rowDivisor = Rows(g, oy, includePad).RowDivisor;
+                    if (g.SW == 1) Columns<TV, TL, TOp, Stride1>(outRow, g, rowDivisor, row, divisors);
+                    else if (g.SW == 2) Columns<TV, TL, TOp, Stride2>(outRow, g, rowDivisor, row, divisors);
+                    else ColumnsScalar(outRow, 0, g, TOp.IsMax, rowDivisor, row, divisors);
+                }
+
+                nanRows = 0;
             }
         }
     }
 
     /// <summary>
     /// reduced[x] = the window's <paramref name="count"/> rows at column x reduced top to bottom, for x below
-    /// <paramref name="w"/>; the tail is one masked vector. False when a max reads a NaN.
+    /// <paramref name="w"/>; the tail is one masked vector. False when a max may have read a NaN: a max also
+    /// sums what it reads, and a NaN anywhere makes that sum NaN. The sum can be NaN without one too (+inf and
+    /// -inf both read), which only sends the row to the scalar twin: three adds a column where checking each
+    /// value for NaN took nine instructions (compare, mask to vector, or).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ReduceRows<TV, TL, TOp>(float* first, int count, int w, float* reduced)
         where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce
     {
-        TV nan = default;
+        TV probe = default;
         int x = 0;
-        for (; x + TL.Count <= w; x += TL.Count)
+        if (count == 3)
         {
-            float* p = first + x;
-            TV acc = TL.Load(p);
-            if (TOp.IsMax && count == 1) nan = TL.FlagNaN(nan, acc, acc);
-            for (int r = 1; r < count; r++)
+            // The 3x3 windows of every torchvision pool but the 2x2 ones, unrolled.
+            float* r1 = first + w, r2 = r1 + w;
+            for (; x + TL.Count <= w; x += TL.Count)
             {
-                TV v = TL.Load(p + (nint)r * w);
-                if (TOp.IsMax) nan = TL.FlagNaN(nan, acc, v); // acc is NaN only if a row before was: flagged then
-                acc = TOp.Apply<TV, TL>(acc, v);
+                TV a = TL.Load(first + x), b = TL.Load(r1 + x), c = TL.Load(r2 + x);
+                TL.Store(reduced + x, TOp.Apply<TV, TL>(TOp.Apply<TV, TL>(a, b), c));
+                if (TOp.IsMax) probe = TL.Add(probe, TL.Add(TL.Add(a, b), c));
             }
+        }
+        else
+        {
+            for (; x + TL.Count <= w; x += TL.Count)
+            {
+                float* p = first + x;
+                TV acc = TL.Load(p), sum = acc;
+                for (int r = 1; r < count; r++)
+                {
+                    TV v = TL.Load(p + (nint)r * w);
+                    acc = TOp.Apply<TV, TL>(acc, v);
+                    if (TOp.IsMax) sum = TL.Add(sum, v);
+                }
 
-            TL.Store(reduced + x, acc);
+                TL.Store(reduced + x, acc);
+                if (TOp.IsMax) probe = TL.Add(probe, sum);
+            }
         }
 
         if (x < w)
         {
             int n = w - x;
             float* p = first + x;
-            TV acc = TL.LoadFirst(p, n);
-            if (TOp.IsMax && count == 1) nan = TL.FlagNaN(nan, acc, acc);
+            TV acc = TL.LoadFirst(p, n), sum = acc;
             for (int r = 1; r < count; r++)
             {
                 TV v = TL.LoadFirst(p + (nint)r * w, n);
-                if (TOp.IsMax) nan = TL.FlagNaN(nan, acc, v);
                 acc = TOp.Apply<TV, TL>(acc, v);
+                if (TOp.IsMax) sum = TL.Add(sum, v);
             }
 
             TL.StoreFirst(reduced + x, acc, n);
+            if (TOp.IsMax) probe = TL.Add(probe, sum);
         }
 
-        return !TOp.IsMax || !TL.AnyFlag(nan);
+        return !TOp.IsMax || !TL.AnyNaN(probe);
     }
 
     /// <summary>How a vector of outputs gathers tap j of its windows from the row buffer.</summary>

@@ -15,10 +15,17 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
     /// (whole) vector of outputs reads, SW * OW rounded up to a vector, plus the window and one more vector
     /// for the strided read's second load. Stored: every output row of every plane reads it.
     /// </summary>
-    public int RowFloats { get; } = Math.Max(Left + W, SW * RoundUp(OW) + KW + MaxLanes) + MaxLanes;
+    public int RowFloats { get; } = RoundUp(Math.Max(Left + W, SW * RoundUp(OW) + KW + MaxLanes) + MaxLanes);
 
-    /// <summary>The output columns' divisors after the row buffer, one vector's worth past OW.</summary>
+    /// <summary>The output columns' divisors, one vector's worth past OW.</summary>
     public int DivisorFloats => RoundUp(OW);
+
+    /// <summary>
+    /// Output rows whose input rows the vector path reduces before it reads any of them back: a row's columns
+    /// read the buffer right after it was stored, and a load that spans two stores still in flight cannot take
+    /// their data and waits for them to reach the cache, which cost a row as much as all its arithmetic.
+    /// </summary>
+    public int BlockRows => Math.Min(OH, 8);
 
     internal static int RoundUp(int n) => (n + MaxLanes - 1) / MaxLanes * MaxLanes;
 }
@@ -43,33 +50,33 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
 /// </summary>
 internal static unsafe partial class PoolWindow
 {
-    /// <summary>Floats of scratch <see cref="Planes"/> needs: the row buffer, then the output columns' divisors.</summary>
-    public static long ScratchFloats(in PoolGeometry g) => (long)g.RowFloats + g.DivisorFloats;
+    /// <summary>Floats of scratch <see cref="Planes"/> needs: the output columns' divisors, then a block of row buffers.</summary>
+    public static long ScratchFloats(in PoolGeometry g) => g.DivisorFloats + (long)g.BlockRows * g.RowFloats;
 
     /// <summary>Pools <paramref name="planes"/> consecutive input planes into as many output planes.</summary>
     public static void Planes(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        float* row = scratch, divisors = scratch + g.RowFloats;
-        Prepare(g, row, divisors, max, includePad);
+        Prepare(g, scratch, max, includePad);
         if (level == SimdLevel.Vector512 && Avx512F.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, MaxReduce>(src, dst, planes, g, includePad, row, divisors);
-            else Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, SumReduce>(src, dst, planes, g, includePad, row, divisors);
+            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, SumReduce>(src, dst, planes, g, includePad, scratch);
         }
         else if (level == SimdLevel.Vector256 && Avx2.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, MaxReduce>(src, dst, planes, g, includePad, row, divisors);
-            else Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, SumReduce>(src, dst, planes, g, includePad, row, divisors);
+            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, SumReduce>(src, dst, planes, g, includePad, scratch);
         }
         else
         {
-            PlanesScalar(src, dst, planes, g, max, includePad, row, divisors);
+            PlanesScalar(src, dst, planes, g, max, includePad, scratch);
         }
     }
 
     /// <summary>The scalar twin: the same separable order, one float at a time.</summary>
-    private static void PlanesScalar(float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* row, float* divisors)
+    private static void PlanesScalar(float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
+        float* divisors = scratch, row = scratch + g.DivisorFloats;
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
         for (int plane = 0; plane < planes; plane++)
             for (int oy = 0; oy < g.OH; oy++)
@@ -77,15 +84,21 @@ internal static unsafe partial class PoolWindow
     }
 
     /// <summary>
-    /// The parts of the row buffer no input reaches (the padding, and the slack the vector path reads past the
-    /// last window) set to the reduction's identity, and each output column's divisor: what every row of every
-    /// plane shares. The rows fill only [Left, Left + W).
+    /// Each output column's divisor, and the parts of the row buffers no input reaches (the padding, and the slack
+    /// the vector path reads past the last window) set to the reduction's identity: what every row of every plane
+    /// shares. The rows fill only [Left, Left + W).
     /// </summary>
-    internal static void Prepare(in PoolGeometry g, float* row, float* divisors, bool max, bool includePad)
+    internal static void Prepare(in PoolGeometry g, float* scratch, bool max, bool includePad)
     {
         float identity = max ? float.NegativeInfinity : -0f;
-        new Span<float>(row, g.Left).Fill(identity);
-        new Span<float>(row + g.Left + g.W, g.RowFloats - g.Left - g.W).Fill(identity);
+        float* divisors = scratch;
+        for (int i = 0; i < g.BlockRows; i++)
+        {
+            float* row = scratch + g.DivisorFloats + (nint)i * g.RowFloats;
+            new Span<float>(row, g.Left).Fill(identity);
+            new Span<float>(row + g.Left + g.W, g.RowFloats - g.Left - g.W).Fill(identity);
+        }
+
         for (int ox = 0; ox < g.DivisorFloats; ox++)
         {
             int wx = ox * g.SW - g.Left, x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KW, g.W);

@@ -114,6 +114,21 @@ public unsafe class PoolWindowTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void Plus_and_minus_infinity_in_the_same_rows_give_the_exact_max(Path path)
+    {
+        // +inf + -inf is NaN: the vector path's NaN probe fires without a NaN, and the row it sends to the twin must stay exact.
+        var g = Geometry(6, 21, 3, 3, 2, 2, 1, 1, 1, 1, ceil: false);
+        float[] x = Values(6 * 21, seed: 4);
+        x[21 + 2] = float.PositiveInfinity;
+        x[2 * 21 + 19] = float.NegativeInfinity;
+        float[] y = Run(path, x, 1, g, max: true, includePad: false);
+        AssertSameBits(Run(null, x, 1, g, max: true, includePad: false), y, "infinities");
+        Assert.DoesNotContain(y, float.IsNaN);
+        Assert.Contains(float.PositiveInfinity, y);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void Plus_zero_beats_minus_zero_in_either_order(Path path)
     {
         var g = Geometry(2, 34, 2, 2, 2, 2, 0, 0, 0, 0, ceil: false);
@@ -206,10 +221,9 @@ public unsafe class PoolWindowTests
     /// <summary>The AVX2-only forms, prepared as <see cref="PoolWindow.Planes"/> prepares its scratch.</summary>
     private static void RunAvx2(float* src, float* dst, int planes, PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        float* row = scratch, divisors = scratch + g.RowFloats;
-        PoolWindow.Prepare(g, row, divisors, max, includePad);
-        if (max) PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.MaxReduce>(src, dst, planes, g, includePad, row, divisors);
-        else PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.SumReduce>(src, dst, planes, g, includePad, row, divisors);
+        PoolWindow.Prepare(g, scratch, max, includePad);
+        if (max) PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.MaxReduce>(src, dst, planes, g, includePad, scratch);
+        else PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.SumReduce>(src, dst, planes, g, includePad, scratch);
     }
 
     private static float[] Reference(float[] x, PoolGeometry g, bool max, bool includePad = false)
