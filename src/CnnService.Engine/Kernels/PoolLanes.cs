@@ -33,8 +33,8 @@ internal unsafe interface IPoolLanes<TV>
     /// <summary>Whether any lane of v is NaN.</summary>
     static abstract bool AnyNaN(TV v);
 
-    /// <summary>p[0], p[2], ..., p[2 * (Count - 1)]: reads 2 * Count floats.</summary>
-    static abstract TV Evens(float* p);
+    /// <summary>The lanes of a then b split into the even ones and the odd ones, each in order.</summary>
+    static abstract void Deinterleave(TV a, TV b, out TV even, out TV odd);
 }
 
 internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
@@ -71,8 +71,11 @@ internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
     public static bool AnyNaN(Vector512<float> v) => !Vector512.EqualsAll(v, v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Evens(float* p) =>
-        Avx512F.PermuteVar16x32x2(Vector512.Load(p), Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), Vector512.Load(p + 16));
+    public static void Deinterleave(Vector512<float> a, Vector512<float> b, out Vector512<float> even, out Vector512<float> odd)
+    {
+        even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+        odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+    }
 }
 
 /// <summary>256-bit lanes: AVX-512VL's range and two-table permute where the CPU has them, else <see cref="PoolLanes256Avx2"/>'s forms.</summary>
@@ -109,10 +112,18 @@ internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
     public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Evens(float* p) =>
-        Avx512F.VL.IsSupported
-            ? Avx512F.VL.PermuteVar8x32x2(Vector256.Load(p), Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), Vector256.Load(p + 8))
-            : PoolLanes256Avx2.Evens(p);
+    public static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
+    {
+        if (Avx512F.VL.IsSupported)
+        {
+            even = Avx512F.VL.PermuteVar8x32x2(a, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), b);
+            odd = Avx512F.VL.PermuteVar8x32x2(a, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), b);
+        }
+        else
+        {
+            PoolLanes256Avx2.Deinterleave(a, b, out even, out odd);
+        }
+    }
 }
 
 /// <summary>The 256-bit forms for a CPU without AVX-512 (and for the tests, which run them on one that has it).</summary>
@@ -150,14 +161,12 @@ internal readonly unsafe struct PoolLanes256Avx2 : IPoolLanes<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
 
-    // shufps takes elements 0 and 2 of each 128-bit lane of a then of b ([a0 a2 b0 b2 | a4 a6 b4 b6]); vpermpd
-    // puts the 64-bit pairs back in order.
+    // shufps takes elements 0 and 2 (or 1 and 3) of each 128-bit lane of a then of b ([a0 a2 b0 b2 | a4 a6 b4 b6]);
+    // vpermpd puts the 64-bit pairs back in order.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Evens(float* p)
+    public static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
     {
-        Vector256<float> a = Vector256.Load(p), b = Vector256.Load(p + 8);
-        if (!Avx2.IsSupported)
-            return Vector256.Create(p[0], p[2], p[4], p[6], p[8], p[10], p[12], p[14]);
-        return Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
     }
 }

@@ -29,7 +29,8 @@ internal static unsafe partial class PoolWindow
 
     /// <summary>
     /// The vector path at one width, a block of output rows at a time: first their input rows reduced, then
-    /// their columns (see <see cref="PoolGeometry.BlockRows"/>). Internal so the tests can run the AVX2 forms
+    /// their columns (see <see cref="PoolGeometry.BlockRows"/>). Stride 2 splits each reduced row into its even
+    /// and odd padded columns as it stores it (one permute each per two vectors), so its taps are plain loads. Internal so the tests can run the AVX2 forms
     /// on a CPU with AVX-512.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -49,7 +50,11 @@ internal static unsafe partial class PoolWindow
                 for (int i = 0; i < n; i++)
                 {
                     (int y0, int count, _) = Rows(g, oy0 + i, includePad);
-                    if (!ReduceRows<TV, TL, TOp>(input + (nint)y0 * g.W, count, g.W, rows + (nint)i * g.RowFloats + g.Left)) nanRows |= 1UL << i;
+                    float* first = input + (nint)y0 * g.W, row = rows + (nint)i * g.RowFloats;
+                    bool clean = g.SW == 2
+                        ? ReduceRowsSplit<TV, TL, TOp>(first, count, g.W, row, g.PhaseFloats, g.Left)
+                        : ReduceRows<TV, TL, TOp>(first, count, g.W, row + g.Left);
+                    if (!clean) nanRows |= 1UL << i;
                 }
 
                 for (int i = 0; i < n; i++)
@@ -59,14 +64,14 @@ internal static unsafe partial class PoolWindow
                     if ((nanRows >> i & 1) != 0)
                     {
                         // Maybe a NaN among the rows: the vector max would drop it, the scalar twin keeps it.
-                        RowScalar(input, outRow, oy, g, max: true, includePad, row, divisors);
+                        RowScalar(input, outRow, oy, g, max: true, includePad, ScalarRow(g, scratch), divisors);
                         continue;
                     }
 
                     float rowDivisor = Rows(g, oy, includePad).RowDivisor;
                     if (g.SW == 1) Columns<TV, TL, TOp, Stride1>(outRow, g, rowDivisor, row, divisors);
                     else if (g.SW == 2) Columns<TV, TL, TOp, Stride2>(outRow, g, rowDivisor, row, divisors);
-                    else ColumnsScalar(outRow, 0, g, TOp.IsMax, rowDivisor, row, divisors);
+                    else ColumnsScalar(outRow, g, TOp.IsMax, rowDivisor, row + g.Left, divisors);
                 }
 
                 nanRows = 0;
@@ -87,70 +92,89 @@ internal static unsafe partial class PoolWindow
     {
         TV probe = default;
         int x = 0;
-        if (count == 3)
-        {
-            // The 3x3 windows of every torchvision pool but the 2x2 ones, unrolled.
-            float* r1 = first + w, r2 = r1 + w;
-            for (; x + TL.Count <= w; x += TL.Count)
-            {
-                TV a = TL.Load(first + x), b = TL.Load(r1 + x), c = TL.Load(r2 + x);
-                TL.Store(reduced + x, TOp.Apply<TV, TL>(TOp.Apply<TV, TL>(a, b), c));
-                if (TOp.IsMax) probe = TL.Add(probe, TL.Add(TL.Add(a, b), c));
-            }
-        }
-        else
-        {
-            for (; x + TL.Count <= w; x += TL.Count)
-            {
-                float* p = first + x;
-                TV acc = TL.Load(p), sum = acc;
-                for (int r = 1; r < count; r++)
-                {
-                    TV v = TL.Load(p + (nint)r * w);
-                    acc = TOp.Apply<TV, TL>(acc, v);
-                    if (TOp.IsMax) sum = TL.Add(sum, v);
-                }
+        for (; x + TL.Count <= w; x += TL.Count) TL.Store(reduced + x, Column<TV, TL, TOp>(first + x, count, w, TL.Count, ref probe));
+        if (x < w) TL.StoreFirst(reduced + x, Column<TV, TL, TOp>(first + x, count, w, w - x, ref probe), w - x);
+        return !TOp.IsMax || !TL.AnyNaN(probe);
+    }
 
-                TL.Store(reduced + x, acc);
-                if (TOp.IsMax) probe = TL.Add(probe, sum);
-            }
+    /// <summary>
+    /// <see cref="ReduceRows"/> for stride 2, stored split: padded column p = Left + x goes to phase p &amp; 1 at
+    /// p / 2, so the even x go to phase Left &amp; 1 and the odd x to the other, each from its own offset.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool ReduceRowsSplit<TV, TL, TOp>(float* first, int count, int w, float* row, int phase, int left)
+        where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce
+    {
+        float* evens = row + (left & 1) * phase + (left >> 1), odds = row + ((left + 1) & 1) * phase + ((left + 1) >> 1);
+        TV probe = default;
+        int x = 0, v = TL.Count;
+        for (; x + 2 * v <= w; x += 2 * v)
+        {
+            TV a = Column<TV, TL, TOp>(first + x, count, w, v, ref probe), b = Column<TV, TL, TOp>(first + x + v, count, w, v, ref probe);
+            TL.Deinterleave(a, b, out TV even, out TV odd);
+            TL.Store(evens + x / 2, even);
+            TL.Store(odds + x / 2, odd);
         }
 
         if (x < w)
         {
             int n = w - x;
-            float* p = first + x;
-            TV acc = TL.LoadFirst(p, n), sum = acc;
-            for (int r = 1; r < count; r++)
-            {
-                TV v = TL.LoadFirst(p + (nint)r * w, n);
-                acc = TOp.Apply<TV, TL>(acc, v);
-                if (TOp.IsMax) sum = TL.Add(sum, v);
-            }
-
-            TL.StoreFirst(reduced + x, acc, n);
-            if (TOp.IsMax) probe = TL.Add(probe, sum);
+            TV a = Column<TV, TL, TOp>(first + x, count, w, Math.Min(n, v), ref probe);
+            TV b = n > v ? Column<TV, TL, TOp>(first + x + v, count, w, n - v, ref probe) : a;
+            TL.Deinterleave(a, b, out TV even, out TV odd);
+            TL.StoreFirst(evens + x / 2, even, (n + 1) / 2);
+            TL.StoreFirst(odds + x / 2, odd, n / 2);
         }
 
         return !TOp.IsMax || !TL.AnyNaN(probe);
     }
 
+    /// <summary>
+    /// The <paramref name="count"/> rows at p reduced top to bottom, for the first <paramref name="n"/> columns
+    /// (a whole vector, or a masked one that reads no further); a max adds the rows' sum to the NaN probe.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Column<TV, TL, TOp>(float* p, int count, int w, int n, ref TV probe)
+        where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce
+    {
+        if (n == TL.Count && count == 3)
+        {
+            // The 3x3 windows of every torchvision pool but the 2x2 ones, unrolled.
+            TV a = TL.Load(p), b = TL.Load(p + w), c = TL.Load(p + 2 * w);
+            if (TOp.IsMax) probe = TL.Add(probe, TL.Add(TL.Add(a, b), c));
+            return TOp.Apply<TV, TL>(TOp.Apply<TV, TL>(a, b), c);
+        }
+
+        TV acc = n == TL.Count ? TL.Load(p) : TL.LoadFirst(p, n), sum = acc;
+        for (int r = 1; r < count; r++)
+        {
+            float* q = p + (nint)r * w;
+            TV v = n == TL.Count ? TL.Load(q) : TL.LoadFirst(q, n);
+            acc = TOp.Apply<TV, TL>(acc, v);
+            if (TOp.IsMax) sum = TL.Add(sum, v);
+        }
+
+        if (TOp.IsMax) probe = TL.Add(probe, sum);
+        return acc;
+    }
+
     /// <summary>How a vector of outputs gathers tap j of its windows from the row buffer.</summary>
     internal interface ITaps
     {
-        static abstract TV Tap<TV, TL>(float* row, int ox, int j) where TV : struct where TL : IPoolLanes<TV>;
+        static abstract TV Tap<TV, TL>(float* row, int phase, int ox, int j) where TV : struct where TL : IPoolLanes<TV>;
     }
 
     internal readonly struct Stride1 : ITaps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Tap<TV, TL>(float* row, int ox, int j) where TV : struct where TL : IPoolLanes<TV> => TL.Load(row + ox + j);
+        public static TV Tap<TV, TL>(float* row, int phase, int ox, int j) where TV : struct where TL : IPoolLanes<TV> => TL.Load(row + ox + j);
     }
 
     internal readonly struct Stride2 : ITaps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Tap<TV, TL>(float* row, int ox, int j) where TV : struct where TL : IPoolLanes<TV> => TL.Evens(row + 2 * ox + j);
+        public static TV Tap<TV, TL>(float* row, int phase, int ox, int j) where TV : struct where TL : IPoolLanes<TV> =>
+            TL.Load(row + (j & 1) * phase + ox + (j >> 1)); // padded column 2 * ox + j: phase j & 1, at ox + j / 2
     }
 
     /// <summary>
@@ -161,11 +185,11 @@ internal static unsafe partial class PoolWindow
     private static void Columns<TV, TL, TOp, TTaps>(float* output, in PoolGeometry g, float rowDivisor, float* row, float* divisors)
         where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce where TTaps : struct, ITaps
     {
-        int ow = g.OW, kw = g.KW;
+        int ow = g.OW, kw = g.KW, phase = g.PhaseFloats;
         for (int ox = 0; ox < ow; ox += TL.Count)
         {
-            TV acc = TTaps.Tap<TV, TL>(row, ox, 0);
-            for (int j = 1; j < kw; j++) acc = TOp.Apply<TV, TL>(acc, TTaps.Tap<TV, TL>(row, ox, j));
+            TV acc = TTaps.Tap<TV, TL>(row, phase, ox, 0);
+            for (int j = 1; j < kw; j++) acc = TOp.Apply<TV, TL>(acc, TTaps.Tap<TV, TL>(row, phase, ox, j));
             if (!TOp.IsMax) acc = TL.Divide(acc, TL.Multiply(TL.Load(divisors + ox), rowDivisor));
             if (ox + TL.Count <= ow) TL.Store(output + ox, acc);
             else TL.StoreFirst(output + ox, acc, ow - ox);

@@ -11,11 +11,18 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
     internal const int MaxLanes = 16;
 
     /// <summary>
-    /// The padded row buffer: Left padding cells, the W reduced columns, then padding up to where the last
-    /// (whole) vector of outputs reads, SW * OW rounded up to a vector, plus the window and one more vector
-    /// for the strided read's second load. Stored: every output row of every plane reads it.
+    /// A row buffer for the vector path. Stride 2 splits it in two phases of <see cref="PhaseFloats"/>: the even
+    /// padded columns, then the odd, so that each tap of a window is a plain load. Any other stride keeps the
+    /// padded row whole: Left padding cells, the W reduced columns, then padding up to where the last (whole)
+    /// vector of outputs reads, SW * OW rounded up to a vector, plus the window and one more vector. Stored:
+    /// every output row of every plane reads it.
     /// </summary>
-    public int RowFloats { get; } = RoundUp(Math.Max(Left + W, SW * RoundUp(OW) + KW + MaxLanes) + MaxLanes);
+    public int RowFloats { get; } = SW == 2 ? 2 * PhaseLength(W, KW, Left, OW) : RoundUp(Math.Max(Left + W, SW * RoundUp(OW) + KW + MaxLanes) + MaxLanes);
+
+    /// <summary>One phase of a stride-2 row: the reduced row's half and its padding, or the last vector of outputs' reads.</summary>
+    public int PhaseFloats => RowFloats / 2;
+
+    private static int PhaseLength(int w, int kw, int left, int ow) => RoundUp(Math.Max((left + w) / 2 + 2, RoundUp(ow) + kw) + MaxLanes);
 
     /// <summary>The output columns' divisors, one vector's worth past OW.</summary>
     public int DivisorFloats => RoundUp(OW);
@@ -50,8 +57,11 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
 /// </summary>
 internal static unsafe partial class PoolWindow
 {
-    /// <summary>Floats of scratch <see cref="Planes"/> needs: the output columns' divisors, then a block of row buffers.</summary>
-    public static long ScratchFloats(in PoolGeometry g) => g.DivisorFloats + (long)g.BlockRows * g.RowFloats;
+    /// <summary>Floats of scratch <see cref="Planes"/> needs: the output columns' divisors, a block of row buffers, then the scalar row.</summary>
+    public static long ScratchFloats(in PoolGeometry g) => g.DivisorFloats + (long)g.BlockRows * g.RowFloats + g.W;
+
+    /// <summary>Where the scalar row (<see cref="RowScalar"/>'s W reduced columns, never padded) starts in the scratch.</summary>
+    private static float* ScalarRow(in PoolGeometry g, float* scratch) => scratch + g.DivisorFloats + (nint)g.BlockRows * g.RowFloats;
 
     /// <summary>Pools <paramref name="planes"/> consecutive input planes into as many output planes.</summary>
     public static void Planes(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
@@ -76,7 +86,7 @@ internal static unsafe partial class PoolWindow
     /// <summary>The scalar twin: the same separable order, one float at a time.</summary>
     private static void PlanesScalar(float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        float* divisors = scratch, row = scratch + g.DivisorFloats;
+        float* divisors = scratch, row = ScalarRow(g, scratch);
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
         for (int plane = 0; plane < planes; plane++)
             for (int oy = 0; oy < g.OH; oy++)
@@ -84,20 +94,15 @@ internal static unsafe partial class PoolWindow
     }
 
     /// <summary>
-    /// Each output column's divisor, and the parts of the row buffers no input reaches (the padding, and the slack
-    /// the vector path reads past the last window) set to the reduction's identity: what every row of every plane
-    /// shares. The rows fill only [Left, Left + W).
+    /// Each output column's divisor, and the row buffers set to the reduction's identity: the rows write only
+    /// their W reduced columns, so the padding and the slack the vector path reads past the last window keep it
+    /// for every row of every plane.
     /// </summary>
     internal static void Prepare(in PoolGeometry g, float* scratch, bool max, bool includePad)
     {
         float identity = max ? float.NegativeInfinity : -0f;
         float* divisors = scratch;
-        for (int i = 0; i < g.BlockRows; i++)
-        {
-            float* row = scratch + g.DivisorFloats + (nint)i * g.RowFloats;
-            new Span<float>(row, g.Left).Fill(identity);
-            new Span<float>(row + g.Left + g.W, g.RowFloats - g.Left - g.W).Fill(identity);
-        }
+        new Span<float>(scratch + g.DivisorFloats, g.BlockRows * g.RowFloats).Fill(identity);
 
         for (int ox = 0; ox < g.DivisorFloats; ox++)
         {
@@ -106,12 +111,16 @@ internal static unsafe partial class PoolWindow
         }
     }
 
-    /// <summary>Output row <paramref name="oy"/> of one plane, scalar: the twin of the vector row, and its way with NaN.</summary>
+    /// <summary>
+    /// Output row <paramref name="oy"/> of one plane, scalar: the twin of the vector row, and its way with NaN.
+    /// It reads no padding: a window clipped by it reduces only its cells inside, which gives the same bits as
+    /// the vector path's identity cells (x max -inf is x, -0 + x is x).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowScalar(float* src, float* output, int oy, in PoolGeometry g, bool max, bool includePad, float* row, float* divisors)
+    private static void RowScalar(float* src, float* output, int oy, in PoolGeometry g, bool max, bool includePad, float* reduced, float* divisors)
     {
         (int y0, int count, float rowDivisor) = Rows(g, oy, includePad);
-        float* first = src + (nint)y0 * g.W, reduced = row + g.Left;
+        float* first = src + (nint)y0 * g.W;
         for (int x = 0; x < g.W; x++)
         {
             float acc = first[x];
@@ -119,17 +128,17 @@ internal static unsafe partial class PoolWindow
             reduced[x] = acc;
         }
 
-        ColumnsScalar(output, 0, g, max, rowDivisor, row, divisors);
+        ColumnsScalar(output, g, max, rowDivisor, reduced, divisors);
     }
 
-    /// <summary>Outputs [from, OW) of a row from the reduced row buffer: each window's columns left to right, then the divisor.</summary>
-    private static void ColumnsScalar(float* output, int from, in PoolGeometry g, bool max, float rowDivisor, float* row, float* divisors)
+    /// <summary>The outputs of a row from its W reduced columns: each window's columns inside the row, left to right, then the divisor.</summary>
+    private static void ColumnsScalar(float* output, in PoolGeometry g, bool max, float rowDivisor, float* reduced, float* divisors)
     {
-        for (int ox = from; ox < g.OW; ox++)
+        for (int ox = 0; ox < g.OW; ox++)
         {
-            float* p = row + (nint)ox * g.SW;
-            float acc = p[0];
-            for (int j = 1; j < g.KW; j++) acc = max ? Math.Max(acc, p[j]) : acc + p[j];
+            int wx = ox * g.SW - g.Left, x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KW, g.W);
+            float acc = reduced[x0];
+            for (int x = x0 + 1; x < x1; x++) acc = max ? Math.Max(acc, reduced[x]) : acc + reduced[x];
             output[ox] = max ? acc : acc / (rowDivisor * divisors[ox]);
         }
     }
