@@ -30,8 +30,9 @@ internal static unsafe partial class PoolWindow
     /// <summary>
     /// The vector path at one width, a block of output rows at a time: first their input rows reduced, then
     /// their columns (see <see cref="PoolGeometry.BlockRows"/>). Stride 2 splits each reduced row into its even
-    /// and odd padded columns as it stores it (one permute each per two vectors), so its taps are plain loads. Internal so the tests can run the AVX2 forms
-    /// on a CPU with AVX-512.
+    /// and odd padded columns as it stores it (one permute each per two vectors), so its taps are plain loads;
+    /// strides of 3 and more reduce the columns scalar. Internal so the tests can run the AVX2 forms on a CPU
+    /// with AVX-512.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* scratch)

@@ -46,12 +46,13 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
 /// (<see cref="Layers.Pool2D"/> makes sure), so no mean divides by 0.
 /// <para>
 /// Separable, in the same order at every level so that all give the same bits: for each output row the
-/// window's rows are reduced column by column, top to bottom, into a row buffer that holds the padding
-/// as the reduction's identity (minus infinity for max; -0 for the sum, since -0 + x is x for every x,
-/// -0 included); then each output reduces its window's columns of that buffer left to right and the
-/// average divides by its count. Max is the IEEE maximum: NaN wins, +0 beats -0. The vector path's max
-/// drops NaN instead, so it checks the rows it reads for NaN and runs the scalar twin for any output
-/// row that has one.
+/// window's rows are reduced column by column, top to bottom, into a row buffer; then each output reduces
+/// its window's columns of that buffer left to right and the average divides by its count. The vector
+/// path's buffer holds the padding as the reduction's identity (minus infinity for max; -0 for the sum,
+/// since -0 + x is x for every x, -0 included), so a clipped window costs what any other does; the scalar
+/// twin reduces only the cells inside, the same bits. Max is the IEEE maximum: NaN wins, +0 beats -0. The
+/// vector path's max drops NaN instead, so it checks the rows it reads for NaN and runs the scalar twin
+/// for any output row that may have one.
 /// </para>
 /// <see cref="PlaneReference"/> is the plain window-by-window loop both are tested against, and the reference for <see cref="Pool2x2"/>.
 /// </summary>
