@@ -9,11 +9,14 @@ namespace CnnService.Engine.Kernels;
 /// rows gives 16 columns; a lane permute gathers the even columns into the low half and the odd
 /// into the high half, so one max (or add) of the halves yields 8 outputs. A row whose width is
 /// not a multiple of 8 ends with one overlapping step instead of a scalar tail. Rows of 4 to 7
-/// outputs take the same path at half width.
+/// outputs take the same path at half width; narrower rows are <see cref="PoolWindow"/>'s.
 /// </summary>
 internal static unsafe class Pool2x2
 {
     public static bool IsSupported => Avx512F.IsSupported;
+
+    /// <summary>Narrower output rows go to <see cref="PoolWindow"/>: one vector step here needs four outputs.</summary>
+    public const int MinOutputWidth = 4;
 
     private static readonly Vector512<int> EvensThenOdds = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     private static readonly Vector256<int> EvensThenOdds8 = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
@@ -23,12 +26,7 @@ internal static unsafe class Pool2x2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Plane(float* src, float* dst, int w, int oh, int ow, bool max)
     {
-        if (ow < 4)
-        {
-            PoolWindow.Plane(src, dst, 2 * oh, w, 2, 2, 2, 2, 0, 0, 0, 0, oh, ow, max, includePad: false);
-            return;
-        }
-
+        if (ow < MinOutputWidth) throw new ArgumentOutOfRangeException(nameof(ow), ow, $"Pool2x2 needs at least {MinOutputWidth} outputs a row.");
         int step = ow >= 8 ? 8 : 4;
         Vector512<int> perm = EvensThenOdds;
         Vector256<int> perm8 = EvensThenOdds8;

@@ -1,122 +1,159 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
 
-/// <summary>
-/// Max or average pooling of one H x W plane with any window, stride and padding. Padding is
-/// never read: max ignores it (as minus infinity would be), and the average divides either by
-/// the window's cells inside the input (count_include_pad false, the default) or by the window's
-/// cells inside the padded input (true), PyTorch's and ONNX Runtime's divisor: a window that
-/// ceil_mode lets run past the bottom or right padding counts only up to its edge. Every window
-/// holds at least one input cell (<see cref="Layers.Pool2D"/> makes sure), so no mean divides by 0.
-/// <see cref="Plane"/> is separable: for each output row it first reduces the window's rows column by
-/// column (contiguous, vectorised), then each window's columns of that one row; <see cref="PlaneReference"/>
-/// is the plain window-by-window loop it is tested against, and the reference for <see cref="Pool2x2"/>.
-/// </summary>
-internal static unsafe class PoolWindow
+/// <summary>One pooling window's geometry over an H x W plane: kernel, stride, padding on each side and the output size.</summary>
+internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int SH, int SW, int Top, int Left, int Bottom, int Right, int OH, int OW)
 {
-    /// <summary>Widest row the separable path keeps on the stack; wider planes take the plain loop.</summary>
-    private const int MaxStackRow = 4096;
+    /// <summary>The widest vector, in floats: the vector path reads and writes whole ones of them past the last output.</summary>
+    internal const int MaxLanes = 16;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Plane(float* src, float* dst, int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right,
-        int oh, int ow, bool max, bool includePad)
+    /// <summary>
+    /// A row buffer for the vector path. Stride 2 splits it in two phases of <see cref="PhaseFloats"/>: the even
+    /// padded columns, then the odd, so that each tap of a window is a plain load. Any other stride keeps the
+    /// padded row whole: Left padding cells, the W reduced columns, then padding up to where the last (whole)
+    /// vector of outputs reads, SW * OW rounded up to a vector, plus the window and one more vector. Stored:
+    /// every output row of every plane reads it.
+    /// </summary>
+    public int RowFloats { get; } = SW == 2 ? 2 * PhaseLength(W, KW, Left, OW) : RoundUp(Math.Max(Left + W, SW * RoundUp(OW) + KW + MaxLanes) + MaxLanes);
+
+    /// <summary>One phase of a stride-2 row: the reduced row's half and its padding, or the last vector of outputs' reads.</summary>
+    public int PhaseFloats => RowFloats / 2;
+
+    private static int PhaseLength(int w, int kw, int left, int ow) => RoundUp(Math.Max((left + w) / 2 + 2, RoundUp(ow) + kw) + MaxLanes);
+
+    /// <summary>The output columns' divisors, one vector's worth past OW.</summary>
+    public int DivisorFloats => RoundUp(OW);
+
+    /// <summary>
+    /// Output rows whose input rows the vector path reduces before it reads any of them back: a row's columns
+    /// read the buffer right after it was stored, and a load that spans two stores still in flight cannot take
+    /// their data and waits for them to reach the cache, which cost a row as much as all its arithmetic.
+    /// </summary>
+    public int BlockRows => Math.Min(OH, 8);
+
+    internal static int RoundUp(int n) => (n + MaxLanes - 1) / MaxLanes * MaxLanes;
+}
+
+/// <summary>
+/// Max or average pooling of H x W planes with any window, stride and padding. Padding is never a
+/// value: max ignores it (as minus infinity would be), and the average divides either by the window's
+/// cells inside the input (count_include_pad false, the default) or by the window's cells inside the
+/// padded input (true), PyTorch's and ONNX Runtime's divisor: a window that ceil_mode lets run past the
+/// bottom or right padding counts only up to its edge. Every window holds at least one input cell
+/// (<see cref="Layers.Pool2D"/> makes sure), so no mean divides by 0.
+/// <para>
+/// Separable, in the same order at every level so that all give the same bits: for each output row the
+/// window's rows are reduced column by column, top to bottom, into a row buffer; then each output reduces
+/// its window's columns of that buffer left to right and the average divides by its count. The vector
+/// path's buffer holds the padding as the reduction's identity (minus infinity for max; -0 for the sum,
+/// since -0 + x is x for every x, -0 included), so a clipped window costs what any other does; the scalar
+/// twin reduces only the cells inside, the same bits. Max is the IEEE maximum: NaN wins, +0 beats -0. The
+/// vector path's max drops NaN instead, so it checks the rows it reads for NaN and runs the scalar twin
+/// for any output row that may have one.
+/// </para>
+/// <see cref="PlaneReference"/> is the plain window-by-window loop both are tested against, and the reference for <see cref="Pool2x2"/>.
+/// </summary>
+internal static unsafe partial class PoolWindow
+{
+    /// <summary>Floats of scratch <see cref="Planes"/> needs: the output columns' divisors, a block of row buffers, then the scalar row.</summary>
+    public static long ScratchFloats(in PoolGeometry g) => g.DivisorFloats + (long)g.BlockRows * g.RowFloats + g.W;
+
+    /// <summary>Where the scalar row (<see cref="RowScalar"/>'s W reduced columns, never padded) starts in the scratch.</summary>
+    private static float* ScalarRow(in PoolGeometry g, float* scratch) => scratch + g.DivisorFloats + (nint)g.BlockRows * g.RowFloats;
+
+    /// <summary>Pools <paramref name="planes"/> consecutive input planes into as many output planes.</summary>
+    public static void Planes(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        if (w > MaxStackRow)
+        Prepare(g, scratch, max, includePad);
+        if (level == SimdLevel.Vector512 && Avx512F.IsSupported)
         {
-            PlaneReference(src, dst, h, w, kh, kw, sh, sw, top, left, bottom, right, oh, ow, max, includePad);
-            return;
+            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, SumReduce>(src, dst, planes, g, includePad, scratch);
         }
-
-        // rows: the window's rows reduced column by column; windows: each full window of that row reduced, by its first column.
-        float* rows = stackalloc float[w];
-        float* windows = stackalloc float[w];
-        int full = w - kw + 1; // windows that lie wholly inside the row
-        for (int oy = 0; oy < oh; oy++)
+        else if (level == SimdLevel.Vector256 && Avx2.IsSupported)
         {
-            int wy = oy * sh - top;
-            int y0 = Math.Max(wy, 0), y1 = Math.Min(wy + kh, h);
-            int paddedRows = Math.Min(wy + kh, h + bottom) - wy;
-            if (max)
-            {
-                Reduce<MaxOperator>(src + (nint)y0 * w, rows, w, w, y1 - y0);
-                Reduce<MaxOperator>(rows, windows, 1, full, kw);
-            }
-            else
-            {
-                Reduce<SumOperator>(src + (nint)y0 * w, rows, w, w, y1 - y0);
-                Reduce<SumOperator>(rows, windows, 1, full, kw);
-            }
+            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, SumReduce>(src, dst, planes, g, includePad, scratch);
+        }
+        else
+        {
+            PlanesScalar(src, dst, planes, g, max, includePad, scratch);
+        }
+    }
 
-            float* outRow = dst + (nint)oy * ow;
-            for (int ox = 0; ox < ow; ox++)
-            {
-                int wx = ox * sw - left;
-                int x0 = Math.Max(wx, 0), x1 = Math.Min(wx + kw, w);
-                float acc;
-                if (x0 == wx && x1 == wx + kw)
-                {
-                    acc = windows[wx];
-                }
-                else
-                {
-                    // A window clipped by the padding: the few cells it has.
-                    acc = rows[x0];
-                    for (int x = x0 + 1; x < x1; x++) acc = max ? Math.Max(acc, rows[x]) : acc + rows[x];
-                }
+    /// <summary>The scalar twin: the same separable order, one float at a time.</summary>
+    private static void PlanesScalar(float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
+    {
+        float* divisors = scratch, row = ScalarRow(g, scratch);
+        long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
+        for (int plane = 0; plane < planes; plane++)
+            for (int oy = 0; oy < g.OH; oy++)
+                RowScalar(src + plane * inPlane, dst + plane * outPlane + (long)oy * g.OW, oy, g, max, includePad, row, divisors);
+    }
 
-                if (!max) acc /= includePad ? paddedRows * (Math.Min(wx + kw, w + right) - wx) : (y1 - y0) * (x1 - x0);
-                outRow[ox] = acc;
-            }
+    /// <summary>
+    /// Each output column's divisor, and the row buffers set to the reduction's identity: the rows write only
+    /// their W reduced columns, so the padding and the slack the vector path reads past the last window keep it
+    /// for every row of every plane.
+    /// </summary>
+    internal static void Prepare(in PoolGeometry g, float* scratch, bool max, bool includePad)
+    {
+        float identity = max ? float.NegativeInfinity : -0f;
+        float* divisors = scratch;
+        new Span<float>(scratch + g.DivisorFloats, g.BlockRows * g.RowFloats).Fill(identity);
+
+        for (int ox = 0; ox < g.DivisorFloats; ox++)
+        {
+            int wx = ox * g.SW - g.Left, x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KW, g.W);
+            divisors[ox] = ox >= g.OW ? 1f : includePad ? Math.Min(wx + g.KW, g.W + g.Right) - wx : x1 - x0;
         }
     }
 
     /// <summary>
-    /// result[x] = the max or sum of <paramref name="count"/> values first[x + r * step], r = 0..count-1, for x below
-    /// <paramref name="length"/>: the rows of a window (step = the row's width) or the columns of one (step 1).
+    /// Output row <paramref name="oy"/> of one plane, scalar: the twin of the vector row, and its way with NaN.
+    /// It reads no padding: a window clipped by it reduces only its cells inside, which gives the same bits as
+    /// the vector path's identity cells (x max -inf is x, -0 + x is x).
     /// </summary>
-    private static void Reduce<TOperator>(float* first, float* result, nint step, int length, int count)
-        where TOperator : struct, IReduceOperator
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowScalar(float* src, float* output, int oy, in PoolGeometry g, bool max, bool includePad, float* reduced, float* divisors)
     {
-        int x = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; x + Vector256<float>.Count <= length; x += Vector256<float>.Count)
-            {
-                Vector256<float> acc = Vector256.Load(first + x);
-                for (int r = 1; r < count; r++) acc = TOperator.Apply(acc, Vector256.Load(first + r * step + x));
-                acc.Store(result + x);
-            }
-        }
-
-        for (; x < length; x++)
+        (int y0, int count, float rowDivisor) = Rows(g, oy, includePad);
+        float* first = src + (nint)y0 * g.W;
+        for (int x = 0; x < g.W; x++)
         {
             float acc = first[x];
-            for (int r = 1; r < count; r++) acc = TOperator.Apply(acc, first[r * step + x]);
-            result[x] = acc;
+            for (int r = 1; r < count; r++) acc = max ? Math.Max(acc, first[(nint)r * g.W + x]) : acc + first[(nint)r * g.W + x];
+            reduced[x] = acc;
+        }
+
+        ColumnsScalar(output, g, max, rowDivisor, reduced, divisors);
+    }
+
+    /// <summary>The outputs of a row from its W reduced columns: each window's columns inside the row, left to right, then the divisor.</summary>
+    private static void ColumnsScalar(float* output, in PoolGeometry g, bool max, float rowDivisor, float* reduced, float* divisors)
+    {
+        for (int ox = 0; ox < g.OW; ox++)
+        {
+            int wx = ox * g.SW - g.Left, x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KW, g.W);
+            float acc = reduced[x0];
+            for (int x = x0 + 1; x < x1; x++) acc = max ? Math.Max(acc, reduced[x]) : acc + reduced[x];
+            output[ox] = max ? acc : acc / (rowDivisor * divisors[ox]);
         }
     }
 
-    private interface IReduceOperator
+    /// <summary>Output row <paramref name="oy"/>'s first input row, how many it reads, and the rows its mean's divisor counts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int First, int Count, float RowDivisor) Rows(in PoolGeometry g, int oy, bool includePad)
     {
-        static abstract float Apply(float a, float b);
-        static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+        int wy = oy * g.SH - g.Top;
+        int y0 = Math.Max(wy, 0), y1 = Math.Min(wy + g.KH, g.H);
+        return (y0, y1 - y0, includePad ? Math.Min(wy + g.KH, g.H + g.Bottom) - wy : y1 - y0);
     }
 
-    private readonly struct MaxOperator : IReduceOperator
-    {
-        public static float Apply(float a, float b) => Math.Max(a, b);
-        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-    }
-
-    private readonly struct SumOperator : IReduceOperator
-    {
-        public static float Apply(float a, float b) => a + b;
-        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a + b;
-    }
-
-    /// <summary>The plain loop: each window read cell by cell. The twin <see cref="Plane"/> is tested against.</summary>
+    /// <summary>The plain loop: each window read cell by cell. What the separable paths are tested against.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PlaneReference(float* src, float* dst, int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right,
         int oh, int ow, bool max, bool includePad)

@@ -14,6 +14,8 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
     private readonly Window2D _win;
     private readonly bool _max;
     private readonly bool _fast2x2;
+    private readonly PoolGeometry _geometry;
+    private readonly SimdLevel _simd;
 
     private protected Pool2D(string type, LayerSpec spec, string where, TensorShape input, SimdLevel simd, bool max)
         : base(type, spec.Name, input, Output(spec, where, input, out Window2D win, out bool ceilMode))
@@ -25,7 +27,9 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
         CountIncludePad = !max && new LayerAttributes(spec, where).Bool("count_include_pad", false);
         // The 2x2 kernel reads whole row pairs: not when ceil_mode adds a window over a last odd row or column.
         _fast2x2 = simd == SimdLevel.Vector512 && Pool2x2.IsSupported
-            && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false } && 2 * win.OH <= input.H && 2 * win.OW <= input.W;
+            && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false } && 2 * win.OH <= input.H && 2 * win.OW <= input.W && win.OW >= Pool2x2.MinOutputWidth;
+        _geometry = new PoolGeometry(input.H, input.W, win.KH, win.KW, win.SH, win.SW, win.Top, win.Left, win.Bottom, win.Right, win.OH, win.OW);
+        _simd = simd;
     }
 
     /// <summary>Max pooling over 2x2 windows at stride 2, unpadded: what <see cref="Conv2D.TryFusePool"/> can run inside a convolution.</summary>
@@ -56,13 +60,15 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
             return;
         }
 
-        for (int plane = start; plane < end; plane++)
+        if (_fast2x2)
         {
-            float* src = job.Input + (nint)plane * inPlane, dst = job.Output + (nint)plane * outPlane;
-            if (_fast2x2) Pool2x2.Plane(src, dst, InputShape.W, _win.OH, _win.OW, _max);
-            else PoolWindow.Plane(src, dst, InputShape.H, InputShape.W, _win.KH, _win.KW, _win.SH, _win.SW, _win.Top, _win.Left, _win.Bottom, _win.Right,
-                _win.OH, _win.OW, _max, CountIncludePad);
+            for (int plane = start; plane < end; plane++)
+                Pool2x2.Plane(job.Input + (nint)plane * inPlane, job.Output + (nint)plane * outPlane, InputShape.W, _win.OH, _win.OW, _max);
+            return;
         }
+
+        PoolWindow.Planes(_simd, job.Input + (nint)start * inPlane, job.Output + (nint)start * outPlane, end - start, _geometry, _max, CountIncludePad,
+            ThreadScratch.Get(PoolWindow.ScratchFloats(_geometry)));
     }
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win, out bool ceilMode)

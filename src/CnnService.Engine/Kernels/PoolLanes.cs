@@ -1,0 +1,172 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// What <see cref="PoolWindow"/>'s vector path needs of one vector width. The max here is not the IEEE
+/// maximum of <see cref="Vector512.Max(Vector512{float}, Vector512{float})"/> (a range and two fix-ups per
+/// call): it is exact for every input but NaN, +0 above -0, and the kernel finds NaN separately, once per
+/// output row, and then takes the scalar twin for that row.
+/// </summary>
+internal unsafe interface IPoolLanes<TV>
+    where TV : struct
+{
+    static abstract int Count { get; }
+    static abstract TV Load(float* p);
+    static abstract void Store(float* p, TV v);
+
+    /// <summary>The first <paramref name="count"/> floats at p, zeros after; never reads past them.</summary>
+    static abstract TV LoadFirst(float* p, int count);
+
+    /// <summary>The first <paramref name="count"/> lanes of v to p; never writes past them.</summary>
+    static abstract void StoreFirst(float* p, TV v, int count);
+
+    static abstract TV Add(TV a, TV b);
+    static abstract TV Divide(TV a, TV b);
+    static abstract TV Multiply(TV a, float b);
+
+    /// <summary>The larger of a and b, +0 above -0; exact when neither is NaN (what it gives for a NaN is unspecified).</summary>
+    static abstract TV MaxOrdered(TV a, TV b);
+
+    /// <summary>Whether any lane of v is NaN.</summary>
+    static abstract bool AnyNaN(TV v);
+
+    /// <summary>The lanes of a then b split into the even ones and the odd ones, each in order.</summary>
+    static abstract void Deinterleave(TV a, TV b, out TV even, out TV odd);
+}
+
+internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector512<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadFirst(float* p, int count) => Lanes512.LoadFirst(p, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(float* p, Vector512<float> v, int count) => Lanes512.StoreFirst(p, v, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, float b) => a * b;
+
+    // vrangeps, max with the sign from the comparison: one instruction, +0 above -0, NaN dropped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MaxOrdered(Vector512<float> a, Vector512<float> b) =>
+        Avx512DQ.IsSupported ? Avx512DQ.Range(a, b, 0b0101) : Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyNaN(Vector512<float> v) => !Vector512.EqualsAll(v, v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector512<float> a, Vector512<float> b, out Vector512<float> even, out Vector512<float> odd)
+    {
+        even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+        odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+    }
+}
+
+/// <summary>256-bit lanes: AVX-512VL's range and two-table permute where the CPU has them, else <see cref="PoolLanes256Avx2"/>'s forms.</summary>
+internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector256<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadFirst(float* p, int count) => Lanes256.LoadFirst(p, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(float* p, Vector256<float> v, int count) => Lanes256.StoreFirst(p, v, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, float b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MaxOrdered(Vector256<float> a, Vector256<float> b) =>
+        Avx512DQ.VL.IsSupported ? Avx512DQ.VL.Range(a, b, 0b0101) : PoolLanes256Avx2.MaxOrdered(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
+    {
+        if (Avx512F.VL.IsSupported)
+        {
+            even = Avx512F.VL.PermuteVar8x32x2(a, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), b);
+            odd = Avx512F.VL.PermuteVar8x32x2(a, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), b);
+        }
+        else
+        {
+            PoolLanes256Avx2.Deinterleave(a, b, out even, out odd);
+        }
+    }
+}
+
+/// <summary>The 256-bit forms for a CPU without AVX-512 (and for the tests, which run them on one that has it).</summary>
+internal readonly unsafe struct PoolLanes256Avx2 : IPoolLanes<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector256<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadFirst(float* p, int count) => Lanes256.LoadFirst(p, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(float* p, Vector256<float> v, int count) => Lanes256.StoreFirst(p, v, count);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, float b) => a * b;
+
+    // maxps returns its second operand when the two compare equal, so -0 against +0 depends on the order;
+    // both orders ANDed give +0 there and the plain max everywhere else (equal values have equal bits).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MaxOrdered(Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.And(Avx.Max(a, b), Avx.Max(b, a)) : Vector256.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
+
+    // shufps takes elements 0 and 2 (or 1 and 3) of each 128-bit lane of a then of b ([a0 a2 b0 b2 | a4 a6 b4 b6]);
+    // vpermpd puts the 64-bit pairs back in order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
+    {
+        even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+    }
+}
