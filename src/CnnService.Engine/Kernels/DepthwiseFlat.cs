@@ -27,8 +27,12 @@ internal static unsafe class DepthwiseFlat
     /// <summary>Row width in 16-lane chunks at most (OW &lt;= 64).</summary>
     private const int MaxChunks = 4;
 
-    /// <summary>Largest output plane taken: 28x28 and 32x32 still gain; larger planes go banded.</summary>
+    /// <summary>Largest output plane taken (14x14 and 16x16): at 28x28 the banded path is as fast.</summary>
     private const int MaxOutputs = 256;
+
+    /// <summary>Largest output plane taken for a kernel of more than nine taps at stride 1 (7x7): a 5x5 kernel needs five
+    /// shifted copies, and on a 14x14 plane those cost more than the banded path's padded rows (475 against 340 ns a plane).</summary>
+    private const int MaxWideKernelOutputs = 64;
 
     /// <summary>Taps at most (a 7x7 kernel): the tap table and copies grow with the column shifts.</summary>
     private const int MaxTaps = 49;
@@ -42,7 +46,7 @@ internal static unsafe class DepthwiseFlat
     /// input's columns it reads (S*OW &gt;= W, "same" padding), so a column past a row's end is padding, never input.</summary>
     public static bool Applies(in DepthwiseGeometry g) =>
         Avx512F.IsSupported && g.SH == g.SW && (g.SW == 1 || g.SW == 2) && g.SW * g.OW >= g.W && g.OW <= 16 * MaxChunks
-        && (long)g.OH * g.OW <= MaxOutputs && g.KH * g.KW <= MaxTaps;
+        && (long)g.OH * g.OW <= (g.SW == 1 && g.KH * g.KW > 9 ? MaxWideKernelOutputs : MaxOutputs) && g.KH * g.KW <= MaxTaps;
 
     /// <summary>Floats of scratch <see cref="Planes"/> needs (for a geometry that <see cref="Applies"/>).</summary>
     public static long ScratchFloats(in DepthwiseGeometry g)

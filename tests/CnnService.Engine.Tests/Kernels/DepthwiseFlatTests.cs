@@ -19,7 +19,7 @@ public unsafe class DepthwiseFlatTests
         [14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1],     // 13 vectors: three blocks and one moved back to overlap
         [14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2, four phases (14 to 7)
         [7, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1],       // EfficientNet's 5x5: five column shifts
-        [14, 14, 5, 5, 1, 1, 2, 2, 2, 2, 1],
+        [14, 14, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // EfficientNet's 5x5 at stride 2, 14 to 7
         [28, 28, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // EfficientNet's 28 to 14: rows of 28 in one 32-float split
         [13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // odd width: the odd phase's last column is padding
         [12, 12, 3, 3, 2, 2, 0, 0, 1, 1, 1],     // TensorFlow-style padding (bottom/right): shifts 0 and +1
@@ -27,7 +27,7 @@ public unsafe class DepthwiseFlatTests
         [7, 7, 7, 7, 1, 1, 3, 3, 3, 3, 1],       // 7x7 kernel, shifts -3..3
         [4, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1],       // four outputs: fewer than a block's vectors
         [1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // one pixel
-        [9, 9, 5, 5, 1, 1, 2, 2, 2, 2, 2],       // multiplier 2
+        [8, 8, 5, 5, 1, 1, 2, 2, 2, 2, 2],       // multiplier 2, 64 outputs: the largest 5x5 plane taken at stride 1
         [16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 3],     // 256 outputs, the largest plane taken; multiplier 3
         [6, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1],      // rows of three chunks, the last one partial
         [10, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2 over two 32-float splits per row
@@ -64,6 +64,7 @@ public unsafe class DepthwiseFlatTests
     public void Large_planes_uneven_strides_and_narrow_outputs_stay_on_the_banded_path()
     {
         Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(28, 28, 3, 3, 1, 1, 1, 1, 1, 1)));    // 784 outputs
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(14, 14, 5, 5, 1, 1, 2, 2, 2, 2)));    // five shifted copies of 196
         Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(11, 17, 3, 3, 2, 1, 1, 1, 1, 1)));    // stride [2,1]
         Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(13, 64, 4, 4, 3, 3, 2, 2, 1, 1)));    // stride 3
         Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(15, 15, 3, 3, 2, 2, 0, 0, 0, 0)));    // 2*OW < W: column 14 past the output's rows
@@ -128,9 +129,10 @@ public unsafe class DepthwiseFlatTests
 
     [Theory]
     [InlineData(7, 7, 3, 1, 1, 2)]      // many planes per group
-    [InlineData(14, 14, 5, 1, 2, 1)]
+    [InlineData(7, 7, 5, 1, 2, 1)]
     [InlineData(14, 14, 3, 2, 1, 3)]
-    [InlineData(16, 16, 3, 1, 1, 1)]    // one plane per group
+    [InlineData(16, 16, 3, 1, 1, 1)]
+    [InlineData(28, 28, 5, 2, 2, 1)]    // two planes per group: a last group of one
     public void A_run_of_planes_matches_each_plane_on_its_own_across_an_image_boundary(int h, int w, int k, int s, int pad, int mult)
     {
         // Five channels; the run starts at channel 3 of image 0 and ends in image 2, so the channel wraps twice.
