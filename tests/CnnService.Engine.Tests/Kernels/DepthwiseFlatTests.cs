@@ -5,7 +5,7 @@ using CnnService.Engine.Tests.Support;
 namespace CnnService.Engine.Tests.Kernels;
 
 /// <summary>
-/// The flat small-plane path (AVX-512) against the banded path, bit for bit (same sums in the same order) under exact
+/// The flat path for small stride-1 planes (AVX-512) against the banded path, bit for bit (same sums in the same order) under exact
 /// activations (none, clamps), and against the scalar twin within 1e-5 relative under every fused activation: the twin
 /// rounds each product before adding it, and SiLU's vector and scalar forms differ in the last bits (the banded path
 /// itself takes SiLU in scalar at stride-2 borders and in Vector256 on narrow maps, the flat path always in Vector512).
@@ -15,22 +15,16 @@ public unsafe class DepthwiseFlatTests
     // H, W, kh, kw, sh, sw, top, left, bottom, right, multiplier
     public static readonly object[][] Geometries =
     [
-        [7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // MobileNet V2's 7x7 layers: four output vectors, one block
-        [14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1],     // 13 vectors: three blocks and one moved back to overlap
-        [14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2, four phases (14 to 7)
+        [7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // MobileNet V2's 7x7 layers: 49 outputs, four vectors, one block
         [7, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1],       // EfficientNet's 5x5: five column shifts
-        [14, 14, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // EfficientNet's 5x5 at stride 2, 14 to 7
-        [28, 28, 5, 5, 2, 2, 2, 2, 2, 2, 1],     // EfficientNet's 28 to 14: rows of 28 in one 32-float split
-        [13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // odd width: the odd phase's last column is padding
-        [12, 12, 3, 3, 2, 2, 0, 0, 1, 1, 1],     // TensorFlow-style padding (bottom/right): shifts 0 and +1
-        [8, 8, 3, 3, 1, 1, 4, 4, 4, 4, 1],       // padding wider than the kernel: output wider than the input
+        [8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // 64 outputs, the largest plane taken, whole vectors
+        [8, 8, 5, 5, 1, 1, 2, 2, 2, 2, 2],       // multiplier 2
         [7, 7, 7, 7, 1, 1, 3, 3, 3, 3, 1],       // 7x7 kernel, shifts -3..3
-        [4, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1],       // four outputs: fewer than a block's vectors
-        [1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // one pixel
-        [8, 8, 5, 5, 1, 1, 2, 2, 2, 2, 2],       // multiplier 2, 64 outputs: the largest 5x5 plane taken at stride 1
-        [16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 3],     // 256 outputs, the largest plane taken; multiplier 3
-        [6, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1],      // rows of three chunks, the last one partial
-        [10, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1],     // stride 2 over two 32-float splits per row
+        [5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3],       // three columns, multiplier 3
+        [1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1],       // one pixel: every shifted copy all zero
+        [4, 4, 3, 3, 1, 1, 0, 1, 2, 1, 1],       // uneven rows of padding (none above, two below)
+        [6, 5, 3, 2, 1, 1, 2, 0, 0, 1, 1],       // rectangular kernel, uneven columns (right only)
+        [2, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1],      // two rows of 30: a row longer than a vector
     ];
 
     /// <summary>Activations computed exactly at every width: the flat and banded paths agree bit for bit under them.</summary>
@@ -63,11 +57,11 @@ public unsafe class DepthwiseFlatTests
     [Fact]
     public void Large_planes_uneven_strides_and_narrow_outputs_stay_on_the_banded_path()
     {
-        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(28, 28, 3, 3, 1, 1, 1, 1, 1, 1)));    // 784 outputs
-        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(14, 14, 5, 5, 1, 1, 2, 2, 2, 2)));    // five shifted copies of 196
-        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(11, 17, 3, 3, 2, 1, 1, 1, 1, 1)));    // stride [2,1]
-        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(13, 64, 4, 4, 3, 3, 2, 2, 1, 1)));    // stride 3
-        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(15, 15, 3, 3, 2, 2, 0, 0, 0, 0)));    // 2*OW < W: column 14 past the output's rows
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(14, 14, 3, 3, 1, 1, 1, 1, 1, 1)));    // 196 outputs
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(14, 14, 3, 3, 2, 2, 1, 1, 1, 1)));    // stride 2
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(7, 7, 3, 3, 1, 2, 1, 1, 1, 1)));      // stride [1,2]
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(7, 7, 3, 3, 1, 1, 1, 2, 1, 2)));      // OW 9 != W 7: padding wider than "same"
+        Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(7, 9, 3, 3, 1, 1, 1, 0, 1, 0)));      // OW 7 != W 9: "valid" across
         Assert.False(DepthwiseConv.IsFlat(SimdLevel.Vector256, Geometry(7, 7, 3, 3, 1, 1, 1, 1, 1, 1)));
     }
 
@@ -128,11 +122,10 @@ public unsafe class DepthwiseFlatTests
     }
 
     [Theory]
-    [InlineData(7, 7, 3, 1, 1, 2)]      // many planes per group
-    [InlineData(7, 7, 5, 1, 2, 1)]
-    [InlineData(14, 14, 3, 2, 1, 3)]
-    [InlineData(16, 16, 3, 1, 1, 1)]
-    [InlineData(28, 28, 5, 2, 2, 1)]    // two planes per group: a last group of one
+    [InlineData(7, 7, 3, 1, 1, 2)]      // seven planes per group, then two; multiplier 2
+    [InlineData(7, 7, 5, 1, 2, 1)]      // four per group, then one
+    [InlineData(7, 7, 7, 1, 3, 1)]      // two per group
+    [InlineData(4, 4, 3, 1, 1, 3)]      // multiplier 3
     public void A_run_of_planes_matches_each_plane_on_its_own_across_an_image_boundary(int h, int w, int k, int s, int pad, int mult)
     {
         // Five channels; the run starts at channel 3 of image 0 and ends in image 2, so the channel wraps twice.
