@@ -26,8 +26,8 @@ internal static unsafe class DepthwiseFlat
     /// <summary>Output vectors computed together: four independent chains of FMAs.</summary>
     private const int Block = 4;
 
-    /// <summary>Largest output plane taken: 8x8 (four vectors, one block).</summary>
-    private const int MaxOutputs = 64;
+    /// <summary>Largest output plane taken: 8x8, four vectors, computed as one block.</summary>
+    private const int MaxOutputs = 16 * Block;
 
     /// <summary>Taps at most (a 7x7 kernel): the tap table is on the stack, the copies grow with the column shifts.</summary>
     private const int MaxTaps = 49;
@@ -51,20 +51,19 @@ internal static unsafe class DepthwiseFlat
     /// <summary>Where the copies go and how far they reach, from the geometry alone.</summary>
     private readonly struct Layout
     {
-        /// <summary>Output vectors computed (at least a block), input vectors copied, zero floats before position 0,
-        /// floats per copy, column shifts (dx = DxMin ..), floats per plane's copies, planes per group.</summary>
-        public readonly int Vectors, InputVectors, Margin, Length, DxMin, DxCount, SlotFloats, Group;
+        /// <summary>Input vectors copied, zero floats before position 0, floats per copy, column shifts (dx = DxMin ..),
+        /// floats per plane's copies, planes per group.</summary>
+        public readonly int InputVectors, Margin, Length, DxMin, DxCount, SlotFloats, Group;
 
         public Layout(in DepthwiseGeometry g)
         {
-            Vectors = Math.Max((g.OH * g.OW + 15) / 16, Block);
             InputVectors = (g.H * g.W + 15) / 16;
             int qMin = Math.Min(0, -g.Top * g.W - g.Left), qMax = Math.Max(0, (g.KH - 1 - g.Top) * g.W + g.KW - 1 - g.Left);
             DxMin = -g.Left;
             DxCount = g.KW;
             Margin = (-qMin + 15) & ~15;
-            // Reads reach 16*Vectors + qMax past position 0; the copied plane fills 16*InputVectors.
-            Length = Margin + ((Math.Max(16 * Vectors + qMax, 16 * InputVectors) + 15) & ~15);
+            // Reads reach the block's 16*Block floats plus qMax past position 0; the copied plane fills 16*InputVectors.
+            Length = Margin + ((Math.Max(16 * Block + qMax, 16 * InputVectors) + 15) & ~15);
             SlotFloats = DxCount * Length;
             Group = Math.Clamp(GroupFloats / SlotFloats, 1, MaxGroup);
         }
@@ -159,7 +158,7 @@ internal static unsafe class DepthwiseFlat
                 for (int m = 0; m < run.Mult; m++)
                 {
                     float* wt = run.Weights + ((nint)ch * run.Mult + m) * kk;
-                    Compute(post, slot, offsets, kk, wt, run.Bias[ch * run.Mult + m], o + (nint)m * outputs, outputs, l.Vectors);
+                    Compute(post, slot, offsets, kk, wt, run.Bias[ch * run.Mult + m], o + (nint)m * outputs, outputs);
                 }
             }
         }
@@ -202,37 +201,28 @@ internal static unsafe class DepthwiseFlat
     }
 
     /// <summary>
-    /// One output plane from its copies: blocks of four output vectors, each tap one broadcast weight and four loads.
-    /// The last block moves back to end at the last vector (recomputing a few); a plane of fewer than four vectors computes
-    /// four and stores its own.
+    /// One output plane (at most 64 outputs) from its copies: four output vectors, each tap one broadcast weight and four
+    /// loads into four independent FMA chains; the vectors past the plane's outputs are computed and not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Compute<TOut>(in TOut post, float* slot, nint* offsets, int taps, float* w, float b, float* output, int outputs, int vectors)
+    private static void Compute<TOut>(in TOut post, float* slot, nint* offsets, int taps, float* w, float b, float* output, int outputs)
         where TOut : struct, IUnaryOperator
     {
-        Vector512<float> bias = Vector512.Create(b);
-        for (int v0 = 0; ; v0 += Block)
+        Vector512<float> a0 = Vector512.Create(b), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < taps; t++)
         {
-            if (v0 > vectors - Block) v0 = vectors - Block;
-            Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-            float* q = slot + 16 * v0;
-            for (int t = 0; t < taps; t++)
-            {
-                Vector512<float> wt = Vector512.Create(w[t]);
-                float* p = q + offsets[t];
-                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), wt, a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 16), wt, a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 32), wt, a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), wt, a3);
-            }
-
-            int at = 16 * v0;
-            Store(output, at, outputs, post.Invoke(a0));
-            Store(output, at + 16, outputs, post.Invoke(a1));
-            Store(output, at + 32, outputs, post.Invoke(a2));
-            Store(output, at + 48, outputs, post.Invoke(a3));
-            if (v0 + Block >= vectors) break;
+            Vector512<float> wt = Vector512.Create(w[t]);
+            float* p = slot + offsets[t];
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), wt, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 16), wt, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 32), wt, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), wt, a3);
         }
+
+        Store(output, 0, outputs, post.Invoke(a0));
+        Store(output, 16, outputs, post.Invoke(a1));
+        Store(output, 32, outputs, post.Invoke(a2));
+        Store(output, 48, outputs, post.Invoke(a3));
     }
 
     /// <summary>Outputs [at, at + 16) that exist: whole, masked at the plane's end, or none past it.</summary>
