@@ -34,6 +34,7 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
 /// q, q+SW, q+2SW, ...), so tap kx of output x is element x + kx/SW of phase kx%SW: every tap is then
 /// one contiguous vector load, at stride 2 as at stride 1. 3x3 keeps its nine weights in registers,
 /// 5x5 unrolls its taps, other kernels loop over a tap table. <see cref="PlaneScalar"/> is the plain twin.
+/// Small stride-1 planes (7x7) go through <see cref="DepthwiseFlat"/> instead, where its per-row work cost more than the taps.
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
