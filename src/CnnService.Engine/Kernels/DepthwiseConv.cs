@@ -34,6 +34,7 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
 /// q, q+SW, q+2SW, ...), so tap kx of output x is element x + kx/SW of phase kx%SW: every tap is then
 /// one contiguous vector load, at stride 2 as at stride 1. 3x3 keeps its nine weights in registers,
 /// 5x5 unrolls its taps, other kernels loop over a tap table. <see cref="PlaneScalar"/> is the plain twin.
+/// Small stride-1 planes (7x7) go through <see cref="DepthwiseFlat"/> instead, where its per-row work cost more than the taps.
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
@@ -48,8 +49,33 @@ internal static unsafe class DepthwiseConv
 
     private static int BandRows(in DepthwiseGeometry g) => g.BandRows;
 
-    /// <summary>Floats of per-thread scratch <see cref="Plane"/> needs.</summary>
-    public static long ScratchFloats(in DepthwiseGeometry g) => BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g);
+    /// <summary>Floats of per-thread scratch <see cref="Plane"/> and <see cref="Planes"/> need: the banded path's, or the flat path's where it applies.</summary>
+    public static long ScratchFloats(in DepthwiseGeometry g) =>
+        Math.Max(BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g), DepthwiseFlat.Applies(g) ? DepthwiseFlat.ScratchFloats(g) : 0);
+
+    /// <summary>Whether <see cref="Planes"/> runs a geometry through <see cref="DepthwiseFlat"/> at this level.</summary>
+    public static bool IsFlat(SimdLevel level, in DepthwiseGeometry g) => level == SimdLevel.Vector512 && DepthwiseFlat.Applies(g);
+
+    /// <summary>
+    /// A run of planes k = 0 .. count-1: input + k*inPlane of channel (firstChannel + k) % channels into output + k*outPlanes,
+    /// as <see cref="Plane"/> does each; small planes go through <see cref="DepthwiseFlat"/> a group at a time.
+    /// </summary>
+    public static void Planes(SimdLevel level, float* input, nint inPlane, float* weights, float* bias, int mult, float* output, nint outPlanes,
+        int firstChannel, int channels, int count, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
+    {
+        if (IsFlat(level, g))
+        {
+            DepthwiseFlat.Planes(input, inPlane, weights, bias, mult, output, outPlanes, firstChannel, channels, count, pre, post, g, scratch);
+            return;
+        }
+
+        int kk = g.KH * g.KW;
+        for (int k = 0; k < count; k++)
+        {
+            int ch = (firstChannel + k) % channels;
+            PlaneBanded(level, input + k * inPlane, weights + ch * mult * kk, bias + ch * mult, mult, output + k * outPlanes, pre, post, g, scratch);
+        }
+    }
 
     /// <summary>The band of padded rows, then a row buffer for a strided fill with an activation.</summary>
     private static long BandFloatsOf(in DepthwiseGeometry g) => (long)((BandRows(g) - 1) * g.SH + g.KH) * g.RowStride + Slack;
@@ -66,6 +92,14 @@ internal static unsafe class DepthwiseConv
     /// layer before, fused here; padding stays zero) and <paramref name="post"/> to every output as it is stored.
     /// </summary>
     public static void Plane(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output,
+        in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
+    {
+        if (IsFlat(level, g)) DepthwiseFlat.Planes(input, 0, weights, bias, mult, output, 0, 0, 1, 1, pre, post, g, scratch);
+        else PlaneBanded(level, input, weights, bias, mult, output, pre, post, g, scratch);
+    }
+
+    /// <summary>As <see cref="Plane"/>, always through the padded bands (the flat path's reference in the tests).</summary>
+    internal static void PlaneBanded(SimdLevel level, float* input, float* weights, float* bias, int mult, float* output,
         in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
     {
         // A narrow map fills few of 16 lanes; 8 lanes waste less of each vector.

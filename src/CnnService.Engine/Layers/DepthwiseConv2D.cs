@@ -97,20 +97,16 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
     {
         (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
         DepthwiseGeometry g = _geometry;
-        int c = InputShape.C, kk = g.KH * g.KW, mult = _multiplier;
+        int c = InputShape.C, mult = _multiplier;
         nint inPlane = (nint)g.H * g.W, outPlanes = (nint)mult * g.OH * g.OW;
         // Unfused (a trace) runs the fused layers on their own: neither end applies here.
         FusedActivation pre = job.Unfused ? FusedActivation.None : _pre, post = job.Unfused ? FusedActivation.None : _post;
         float* scratch = _simd == SimdLevel.Scalar ? null : ThreadScratch.Get(DepthwiseConv.ScratchFloats(g));
         fixed (float* weights = _weights, bias = _bias)
         {
-            for (int plane = start; plane < end; plane++)
-            {
-                // Plane n*C + ch of the input feeds output channels ch*mult .. ch*mult + mult-1 of image n: planes n*C*mult + ch*mult + j.
-                int ch = plane % c;
-                DepthwiseConv.Plane(_simd, job.Input + plane * inPlane, weights + ch * mult * kk, bias + ch * mult, mult,
-                    job.Output + plane * outPlanes, pre, post, g, scratch);
-            }
+            // Plane n*C + ch of the input feeds output channels ch*mult .. ch*mult + mult-1 of image n: planes n*C*mult + ch*mult + j.
+            DepthwiseConv.Planes(_simd, job.Input + start * inPlane, inPlane, weights, bias, mult, job.Output + start * outPlanes, outPlanes,
+                start % c, c, end - start, pre, post, g, scratch);
         }
     }
 
