@@ -70,7 +70,8 @@ internal static class BenchCommand
         if ((long)batch * model.InputShape.Size > Array.MaxLength || (long)batch * model.OutputShape.Size > Array.MaxLength)
             throw new UsageException($"--batch {batch} is too large for input {model.InputShape}");
 
-        BenchResult result = Measure(model, batch, seconds, warmup);
+        HostCpuTime? before = HostCpuTime.Read();
+        BenchResult result = Measure(model, batch, seconds, warmup) with { Host = HostCpuTime.Since(before) };
         LayerTime[]? layers = args.Has(PerLayer.Name) ? TimeLayers(model, batch, seconds, result) : null;
         if (args.Has(Json.Name)) WriteJson(stdout, model, source, result, layers);
         else WriteText(stdout, model, source, result, layers);
@@ -83,6 +84,9 @@ internal static class BenchCommand
         public double P50 => Percentile(SortedLatencyMs, 0.50);
         public double P99 => Percentile(SortedLatencyMs, 0.99);
         public double Mean => SortedLatencyMs.Average();
+
+        /// <summary>The machine's stolen and idle share of CPU time over the warm-up and the run (<see cref="HostCpuTime"/>); empty off Linux.</summary>
+        public string Host { get; init; } = "";
     }
 
     /// <summary>One row of the per-layer view: a layer that runs, its best time per pass and its share of their sum.</summary>
@@ -173,6 +177,7 @@ internal static class BenchCommand
         stdout.WriteLine($"images/s     {F(r.ImagesPerSecond, "F1")}");
         stdout.WriteLine($"latency      p50 {F(r.P50, "F3")} ms, p99 {F(r.P99, "F3")} ms per batch");
         stdout.WriteLine($"GFLOP/s      {F(GFlops(model, r), "F2")}");
+        if (r.Host.Length > 0) stdout.WriteLine($"host         {r.Host}");
         if (layers is null) return;
 
         stdout.WriteLine();
@@ -204,6 +209,7 @@ internal static class BenchCommand
             json.WriteNumber("latency_ms_p99", r.P99);
             json.WriteNumber("latency_ms_mean", r.Mean);
             json.WriteNumber("gflops", GFlops(model, r));
+            if (r.Host.Length > 0) json.WriteString("host", r.Host);
             if (layers is not null)
             {
                 json.WriteStartArray("layers");

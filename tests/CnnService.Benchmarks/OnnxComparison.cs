@@ -60,6 +60,7 @@ public static class OnnxComparison
             .Order(StringComparer.Ordinal).ToArray();
         Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {rounds} interleaved rounds of {seconds} s");
         Console.WriteLine($"{"model",-24} {"batch",5} {"engine img/s",13} {"ORT img/s",11} {"engine/ORT",11}   {"best: engine",12} {"ORT",8} {"engine/ORT",11}");
+        HostCpuTime? host = HostCpuTime.Read();
         foreach (string file in files)
         {
             var (spec, weights) = OnnxImporter.Import(file);
@@ -99,6 +100,7 @@ public static class OnnxComparison
             }
         }
 
+        if (HostCpuTime.Since(host) is { Length: > 0 } stolen) Console.WriteLine($"During the runs: {stolen}.");
         return 0;
     }
 

@@ -91,6 +91,7 @@ public static class SeedComparison
         Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, engine SIMD {simd}, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {RuntimeInformation.FrameworkDescription}");
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()}; median of {rounds} interleaved rounds of {F(seconds, "G")} s per runtime; batch {Batch} and 1; threads {string.Join(",", threadCounts)}");
         var startPeaks = QuickRun.MeasurePeaks(samples: 7);
+        HostCpuTime? host = HostCpuTime.Read();
 
         DirectoryInfo folder = Directory.CreateTempSubdirectory("cnnservice-seeds-");
         var results = new List<Result>();
@@ -135,6 +136,7 @@ public static class SeedComparison
         bool wide = simd == SimdLevel.Vector512;
         double start = wide ? startPeaks.V512 : startPeaks.V256, end = wide ? endPeaks.V512 : endPeaks.V256, peak = Math.Max(start, end);
         Print(results, wide ? "Vector512" : "Vector256", peak, start, end);
+        if (HostCpuTime.Since(host) is { Length: > 0 } stolen) Console.WriteLine($"During the timed runs: {stolen}.");
         return 0;
     }
 

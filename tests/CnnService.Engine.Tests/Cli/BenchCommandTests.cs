@@ -46,6 +46,15 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void Bench_text_reports_the_machines_stolen_and_idle_time_over_the_run_on_linux()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.05", "--warmup", "0");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(File.Exists("/proc/stat"), r.StdoutLines.Any(l => l.StartsWith("host         steal ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Bench_per_layer_prints_one_row_per_layer_that_runs_with_time_rate_and_share()
     {
         CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.1", "--warmup", "0", "--per-layer");
