@@ -243,8 +243,8 @@ internal sealed class GraphPlan
 
     /// <summary>
     /// Runs of two or more consecutive steps that <see cref="BatchChunking.MayChunk"/> allows become chunked segments,
-    /// with images per chunk from their largest step's reads and writes (and scratch) per image, unless one image
-    /// alone outgrows the budget; every other step is a segment of its own over the whole batch. One chunked step alone would gain nothing: what it reads and writes
+    /// with images per chunk from their largest step's reads and writes (and scratch) per image (at least one, see
+    /// <see cref="BatchChunking.Images"/>); every other step is a segment of its own over the whole batch. One chunked step alone would gain nothing: what it reads and writes
     /// comes from and goes to memory either way.
     /// </summary>
     private static Segment[] PlanSegments(Step[] steps, long[] strides, int? chunkImages)

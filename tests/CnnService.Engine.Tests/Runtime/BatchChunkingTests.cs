@@ -73,16 +73,29 @@ public class BatchChunkingTests
     }
 
     [Fact]
-    public void A_run_whose_one_image_outgrows_the_budget_is_not_chunked()
+    public void A_run_whose_one_image_outgrows_the_budget_runs_one_image_at_a_time()
     {
-        Assert.Equal(0, BatchChunking.Images(BatchChunking.BudgetBytes + 1));
+        Assert.Equal(1, BatchChunking.Images(BatchChunking.BudgetBytes + 1));
 
         // Each of the two steps reads and writes 48 MB per image: far more than any L2.
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 512, 768), TestGraphs.Conv("a", 16, 1, 0), TestGraphs.Conv("b", 16, 1, 0));
         Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
 
-        Assert.Equal(4, model.ImagesPerChunk(0, 4));
-        Assert.Equal(4, model.ImagesPerChunk(1, 4));
+        Assert.Equal(1, model.ImagesPerChunk(0, 4));
+        Assert.Equal(1, model.ImagesPerChunk(1, 4));
+    }
+
+    [Fact]
+    public void One_image_at_a_time_gives_the_bits_of_the_whole_batch_at_once()
+    {
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 160, 192), TestGraphs.Conv("a", 16, 3, 1), TestGraphs.Conv("b", 16, 3, 1));
+        WeightSet weights = WeightInitializer.Initialize(spec, seed: 1);
+        Model chunked = Model.Create(spec, weights, new EngineOptions { Threads = 2 });
+        Model whole = Model.Create(spec, weights, new EngineOptions { Threads = 2, ChunkBatches = false });
+        Assert.Equal(1, chunked.ImagesPerChunk(0, 3));
+        float[] x = TestModels.Random(3 * spec.Input.Channels * 160 * 192, seed: 5, scale: 1f);
+
+        Assert.Equal(TestModels.Forward(whole, x, 3), TestModels.Forward(chunked, x, 3));
     }
 
     [Fact]
