@@ -96,7 +96,8 @@ internal sealed class WorkerPool
             for (int i = workers.Length; i < helpers; i++)
             {
                 var worker = grown[i] = new Worker(i);
-                new Thread(() => Loop(worker)) { IsBackground = true, Name = $"CnnService engine worker {i + 1}" }.Start();
+                // Short enough to show whole in top -H and /proc (Linux keeps 15 characters of a thread name).
+                new Thread(() => Loop(worker)) { IsBackground = true, Name = $"cnn worker {i + 1}" }.Start();
             }
 
             Volatile.Write(ref _workers, grown);
