@@ -19,7 +19,7 @@ namespace CnnService.Engine.Runtime;
 /// <see cref="Parked"/> with a full fence and then reads the version; a caller bumps the version
 /// with a full fence and then reads the worker's state. One of the two sees the other's write.
 /// </summary>
-internal sealed class WorkerPool
+internal sealed class WorkerPool : IDisposable
 {
     private const int Running = 0, Parked = 1;
 
@@ -59,6 +59,7 @@ internal sealed class WorkerPool
     private readonly Lock _grow = new();
     private readonly long _spinTicks;
     private readonly object _parkedChanged = new(); // pulsed when a worker parks; for tests
+    private volatile bool _disposed;
 
     public WorkerPool(TimeSpan spin)
     {
@@ -90,7 +91,7 @@ internal sealed class WorkerPool
         lock (_grow)
         {
             Worker[] workers = _workers;
-            if (workers.Length >= helpers) return;
+            if (workers.Length >= helpers || _disposed) return;
             var grown = new Worker[helpers];
             workers.CopyTo(grown, 0);
             for (int i = workers.Length; i < helpers; i++)
@@ -164,9 +165,22 @@ internal sealed class WorkerPool
         }
     }
 
+    /// <summary>Lets every worker end (the shared pool lives as long as the process; tests' pools end with the test).
+    /// Calls already running finish on their callers.</summary>
+    public void Dispose()
+    {
+        lock (_grow)
+        {
+            _disposed = true;
+            Interlocked.Increment(ref _hot.Version);
+            foreach (Worker w in _workers)
+                if (Interlocked.CompareExchange(ref w.State, Running, Parked) == Parked) w.Wake.Release();
+        }
+    }
+
     private void Loop(Worker self)
     {
-        while (true)
+        while (!_disposed)
         {
             int seen = Volatile.Read(ref _hot.Version);
             if (HelpAny(self.Index)) continue;
@@ -185,6 +199,8 @@ internal sealed class WorkerPool
             int i = (start + k) % used;
             if (Volatile.Read(ref _slots[i]) is { } job && job.HasChunksLeft)
             {
+                // Read after the slot: a job posted after Dispose finds it set, so it never gets a worker.
+                if (_disposed) return false;
                 job.Help();
                 return true;
             }

@@ -66,7 +66,7 @@ public class WorkerPoolTests
     [Fact]
     public void Every_chunk_runs_exactly_once_across_many_calls_on_one_job()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         var job = new ParallelJob();
         for (int call = 0; call < 2000; call++)
         {
@@ -80,7 +80,7 @@ public class WorkerPoolTests
     [Fact]
     public void A_worker_runs_a_chunk_the_caller_cannot_reach()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         var work = new NeedsTwoThreads(fail: false);
 
         new ParallelJob().Run(work, chunks: 2, threads: 2, pool);
@@ -92,7 +92,7 @@ public class WorkerPoolTests
     [Fact]
     public void An_exception_thrown_on_a_worker_is_rethrown_on_the_caller_and_the_worker_keeps_serving()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         var job = new ParallelJob();
 
         // Both chunks throw, each on its own thread: one of them is the worker's.
@@ -107,7 +107,7 @@ public class WorkerPoolTests
     [Fact]
     public void A_caller_finishes_alone_while_every_worker_is_blocked_in_another_callers_chunk()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         using var gate = new ManualResetEventSlim();
         using var started = new CountdownEvent(2);
         var blocked = new Gated(gate, started);
@@ -133,7 +133,7 @@ public class WorkerPoolTests
     [Fact]
     public void Idle_workers_park_after_their_spin()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         var job = new ParallelJob();
         job.Run(new NeedsTwoThreads(fail: false), chunks: 2, threads: 3, pool);
 
@@ -144,7 +144,7 @@ public class WorkerPoolTests
     [Fact]
     public void A_parked_worker_wakes_for_the_next_call()
     {
-        var pool = NewPool(spinMicroseconds: 0);
+        using var pool = NewPool(spinMicroseconds: 0);
         var job = new ParallelJob();
         job.Run(new Counter(), chunks: 2, threads: 2, pool);
         Assert.True(pool.WaitUntilAllParked(Hang));
@@ -158,12 +158,27 @@ public class WorkerPoolTests
     [Fact]
     public void Workers_start_once_for_the_largest_thread_count_asked()
     {
-        var pool = NewPool();
+        using var pool = NewPool();
         var job = new ParallelJob();
         job.Run(new Counter(), chunks: 4, threads: 4, pool);
         job.Run(new Counter(), chunks: 2, threads: 2, pool);
 
         Assert.Equal(3, pool.Count);
+    }
+
+    [Fact]
+    public void A_disposed_pool_leaves_callers_to_run_every_chunk_themselves()
+    {
+        var pool = NewPool();
+        var job = new ParallelJob();
+        job.Run(new Counter(), chunks: 2, threads: 2, pool);
+        pool.Dispose();
+
+        var work = new Counter();
+        job.Run(work, chunks: 8, threads: 2, pool);
+
+        Assert.All(work.Runs.Take(8), runs => Assert.Equal(1, runs));
+        Assert.All(work.Thread.Take(8), thread => Assert.Equal(Environment.CurrentManagedThreadId, thread));
     }
 
     [Fact]
