@@ -5,9 +5,9 @@ namespace CnnService.Engine.Runtime;
 
 /// <summary>
 /// Persistent helper threads for <see cref="ParallelJob"/>, shared by every caller in the process.
-/// A batch-1 pass makes dozens of layer calls a few microseconds to a millisecond long; waking a
-/// sleeping thread for each (as queueing to the thread pool does) costs tens of microseconds on a
-/// VM where a cross-CPU wake-up is an IPI through the hypervisor. So a worker that runs out of work
+/// A batch-1 pass makes dozens of layer calls a few microseconds to a millisecond long; a thread-pool
+/// item per call may find its thread asleep, and waking it costs tens of microseconds on a VM where
+/// a cross-CPU wake-up is an IPI through the hypervisor. So a worker that runs out of work
 /// spins for <see cref="SpinTicks"/> watching for the next call, and only then parks on its own
 /// semaphore; an idle process burns no CPU once the budget is spent. Only as many workers spin as
 /// there are other cores; the rest park at once.
