@@ -9,15 +9,15 @@ internal interface IParallelWork
 }
 
 /// <summary>
-/// Runs the chunks of one layer call on the calling thread plus up to threads-1 thread-pool
-/// helpers, without allocating: the job object belongs to a rented workspace and is reused.
+/// Runs the chunks of one layer call on the calling thread plus up to threads-1 helpers of a
+/// <see cref="WorkerPool"/>, without allocating: the job object belongs to a rented workspace and is reused.
 /// Chunks are claimed with one compare-and-swap on (chunks, next) packed in a long, so a helper
 /// that starts late, even after the job has moved on to the next layer, either finds a chunk of
 /// the live call or nothing. The caller claims chunks too, so a busy pool only costs speed,
 /// never progress. An exception in any chunk is rethrown on the calling thread once every
 /// chunk has finished, never left to take down a pool thread.
 /// </summary>
-public sealed unsafe class ParallelJob : IThreadPoolWorkItem
+public sealed unsafe class ParallelJob
 {
     private IParallelWork? _work;
     private long _state;   // (chunks << 32) | next
@@ -37,7 +37,9 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
     /// <summary>Set while a <see cref="Model.Trace"/> runs: conv2d and dense store their output before the ReLU fused into them.</summary>
     internal bool Unfused;
 
-    internal void Run(IParallelWork work, int chunks, int threads)
+    internal void Run(IParallelWork work, int chunks, int threads) => Run(work, chunks, threads, WorkerPool.Shared);
+
+    internal void Run(IParallelWork work, int chunks, int threads, WorkerPool pool)
     {
         Chunks = chunks;
         if (chunks <= 1 || threads <= 1)
@@ -49,17 +51,29 @@ public sealed unsafe class ParallelJob : IThreadPoolWorkItem
         _work = work;
         _done = 0;
         Interlocked.Exchange(ref _state, (long)chunks << 32); // publishes the arguments above
-        int helpers = Math.Min(threads, chunks) - 1;
-        for (int h = 0; h < helpers; h++) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        pool.Ensure(threads - 1);
+        int slot = pool.Post(this, Math.Min(threads, chunks) - 1);
 
         Drain();
         SpinWait spin = default;
         while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+        pool.Withdraw(slot);
         _work = null;
         if (Interlocked.Exchange(ref _error, null) is Exception error) ExceptionDispatchInfo.Throw(error);
     }
 
-    void IThreadPoolWorkItem.Execute() => Drain();
+    /// <summary>Whether a chunk of the live call is unclaimed: a worker's cheap look before it drains.</summary>
+    internal bool HasChunksLeft
+    {
+        get
+        {
+            long s = Volatile.Read(ref _state);
+            return (int)s < (int)(s >> 32);
+        }
+    }
+
+    /// <summary>A worker's share: claims and runs chunks until none is left; exceptions go to the caller, never up the worker.</summary>
+    internal void Help() => Drain();
 
     private void Drain()
     {
