@@ -37,7 +37,7 @@ internal unsafe interface ILanes<TV>
     static abstract void Deinterleave(float* p, out TV even, out TV odd);
 }
 
-internal readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
+internal readonly unsafe partial struct Lanes512 : ILanes<Vector512<float>>
 {
     public static int Count => Vector512<float>.Count;
 
@@ -88,15 +88,11 @@ internal readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Deinterleave(float* p, out Vector512<float> even, out Vector512<float> odd)
-    {
-        Vector512<float> a = Vector512.Load(p), b = Vector512.Load(p + 16);
-        even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
-        odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
-    }
+    public static void Deinterleave(float* p, out Vector512<float> even, out Vector512<float> odd) =>
+        Deinterleave(Vector512.Load(p), Vector512.Load(p + 16), out even, out odd);
 }
 
-internal readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
+internal readonly unsafe partial struct Lanes256 : ILanes<Vector256<float>>
 {
     public static int Count => Vector256<float>.Count;
 

@@ -5,24 +5,15 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
-/// What <see cref="PoolWindow"/>'s vector path needs of one vector width. The max here is not the IEEE
+/// What <see cref="PoolWindow"/>'s vector path needs of one vector width beyond <see cref="ILanes{TV}"/>; <see cref="Lanes512"/>
+/// and <see cref="Lanes256"/> give both. The max here is not the IEEE
 /// maximum of <see cref="Vector512.Max(Vector512{float}, Vector512{float})"/> (a range and two fix-ups per
 /// call): it is exact for every input but NaN, +0 above -0, and the kernel finds NaN separately, once per
 /// output row, and then takes the scalar twin for that row.
 /// </summary>
-internal unsafe interface IPoolLanes<TV>
+internal unsafe interface IPoolLanes<TV> : ILanes<TV>
     where TV : struct
 {
-    static abstract int Count { get; }
-    static abstract TV Load(float* p);
-    static abstract void Store(float* p, TV v);
-
-    /// <summary>The first <paramref name="count"/> floats at p, zeros after; never reads past them.</summary>
-    static abstract TV LoadFirst(float* p, int count);
-
-    /// <summary>The first <paramref name="count"/> lanes of v to p; never writes past them.</summary>
-    static abstract void StoreFirst(float* p, TV v, int count);
-
     static abstract TV Add(TV a, TV b);
     static abstract TV Divide(TV a, TV b);
     static abstract TV Multiply(TV a, float b);
@@ -37,22 +28,8 @@ internal unsafe interface IPoolLanes<TV>
     static abstract void Deinterleave(TV a, TV b, out TV even, out TV odd);
 }
 
-internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
+internal readonly unsafe partial struct Lanes512 : IPoolLanes<Vector512<float>>
 {
-    public static int Count => Vector512<float>.Count;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(float* p) => Vector512.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* p, Vector512<float> v) => v.Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> LoadFirst(float* p, int count) => Lanes512.LoadFirst(p, count);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFirst(float* p, Vector512<float> v, int count) => Lanes512.StoreFirst(p, v, count);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
 
@@ -78,23 +55,9 @@ internal readonly unsafe struct PoolLanes512 : IPoolLanes<Vector512<float>>
     }
 }
 
-/// <summary>256-bit lanes: AVX-512VL's range and two-table permute where the CPU has them, else <see cref="PoolLanes256Avx2"/>'s forms.</summary>
-internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
+/// <summary>256-bit lanes: AVX-512VL's range and two-table permute where the CPU has them, else <see cref="Lanes256Avx2"/>'s forms.</summary>
+internal readonly unsafe partial struct Lanes256 : IPoolLanes<Vector256<float>>
 {
-    public static int Count => Vector256<float>.Count;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load(float* p) => Vector256.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* p, Vector256<float> v) => v.Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> LoadFirst(float* p, int count) => Lanes256.LoadFirst(p, count);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFirst(float* p, Vector256<float> v, int count) => Lanes256.StoreFirst(p, v, count);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
 
@@ -106,7 +69,7 @@ internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MaxOrdered(Vector256<float> a, Vector256<float> b) =>
-        Avx512DQ.VL.IsSupported ? Avx512DQ.VL.Range(a, b, 0b0101) : PoolLanes256Avx2.MaxOrdered(a, b);
+        Avx512DQ.VL.IsSupported ? Avx512DQ.VL.Range(a, b, 0b0101) : Lanes256Avx2.MaxOrdered(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
@@ -121,45 +84,36 @@ internal readonly unsafe struct PoolLanes256 : IPoolLanes<Vector256<float>>
         }
         else
         {
-            PoolLanes256Avx2.Deinterleave(a, b, out even, out odd);
+            Lanes256Avx2.Deinterleave(a, b, out even, out odd);
         }
     }
 }
 
-/// <summary>The 256-bit forms for a CPU without AVX-512 (and for the tests, which run them on one that has it).</summary>
-internal readonly unsafe struct PoolLanes256Avx2 : IPoolLanes<Vector256<float>>
+/// <summary>The 256-bit lanes of a CPU without AVX-512 (and for the tests, which run them on one that has it): <see cref="Lanes256"/>
+/// but for the max and the two-vector split, which take the AVX2 forms.</summary>
+internal readonly unsafe struct Lanes256Avx2 : IPoolLanes<Vector256<float>>
 {
-    public static int Count => Vector256<float>.Count;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load(float* p) => Vector256.Load(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* p, Vector256<float> v) => v.Store(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Count => Lanes256.Count;
+    public static Vector256<float> Load(float* p) => Lanes256.Load(p);
+    public static void Store(float* p, Vector256<float> v) => Lanes256.Store(p, v);
+    public static Vector256<float> Splat(float value) => Lanes256.Splat(value);
+    public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> acc) => Lanes256.MulAdd(a, b, acc);
+    public static Vector256<float> Relu(Vector256<float> v) => Lanes256.Relu(v);
     public static Vector256<float> LoadFirst(float* p, int count) => Lanes256.LoadFirst(p, count);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(float* p, Vector256<float> v, int count) => Lanes256.StoreFirst(p, v, count);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply<TOp>(in TOp op, Vector256<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
+    public static bool CanDeinterleave => Lanes256.CanDeinterleave;
+    public static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd) => Lanes256.Deinterleave(p, out even, out odd);
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Multiply(Vector256<float> a, float b) => a * b;
+    public static bool AnyNaN(Vector256<float> v) => Lanes256.AnyNaN(v);
 
     // maxps returns its second operand when the two compare equal, so -0 against +0 depends on the order;
     // both orders ANDed give +0 there and the plain max everywhere else (equal values have equal bits).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MaxOrdered(Vector256<float> a, Vector256<float> b) =>
         Avx.IsSupported ? Avx.And(Avx.Max(a, b), Avx.Max(b, a)) : Vector256.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool AnyNaN(Vector256<float> v) => !Vector256.EqualsAll(v, v);
 
     // shufps takes elements 0 and 2 (or 1 and 3) of each 128-bit lane of a then of b ([a0 a2 b0 b2 | a4 a6 b4 b6]);
     // vpermpd puts the 64-bit pairs back in order.

@@ -70,13 +70,13 @@ internal static unsafe partial class PoolWindow
         Prepare(g, scratch, max, includePad);
         if (level == SimdLevel.Vector512 && Avx512F.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, MaxReduce>(src, dst, planes, g, includePad, scratch);
-            else Planes<System.Runtime.Intrinsics.Vector512<float>, PoolLanes512, SumReduce>(src, dst, planes, g, includePad, scratch);
+            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, SumReduce>(src, dst, planes, g, includePad, scratch);
         }
         else if (level == SimdLevel.Vector256 && Avx2.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, MaxReduce>(src, dst, planes, g, includePad, scratch);
-            else Planes<System.Runtime.Intrinsics.Vector256<float>, PoolLanes256, SumReduce>(src, dst, planes, g, includePad, scratch);
+            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, MaxReduce>(src, dst, planes, g, includePad, scratch);
+            else Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, SumReduce>(src, dst, planes, g, includePad, scratch);
         }
         else
         {

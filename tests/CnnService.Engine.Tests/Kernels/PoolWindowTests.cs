@@ -227,8 +227,8 @@ public unsafe class PoolWindowTests
     private static void RunAvx2(float* src, float* dst, int planes, PoolGeometry g, bool max, bool includePad, float* scratch)
     {
         PoolWindow.Prepare(g, scratch, max, includePad);
-        if (max) PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.MaxReduce>(src, dst, planes, g, includePad, scratch);
-        else PoolWindow.Planes<Vector256<float>, PoolLanes256Avx2, PoolWindow.SumReduce>(src, dst, planes, g, includePad, scratch);
+        if (max) PoolWindow.Planes<Vector256<float>, Lanes256Avx2, PoolWindow.MaxReduce>(src, dst, planes, g, includePad, scratch);
+        else PoolWindow.Planes<Vector256<float>, Lanes256Avx2, PoolWindow.SumReduce>(src, dst, planes, g, includePad, scratch);
     }
 
     private static float[] Reference(float[] x, PoolGeometry g, bool max, bool includePad = false)
