@@ -13,25 +13,31 @@ internal static unsafe class Transpose16
 {
     /// <summary>dst[i * ldDst + j] = src[j * ldSrc + i] for the 16 rows i and the columns j where <paramref name="mask"/> is set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Store(float* src, nint ldSrc, float* dst, nint ldDst, Vector512<float> mask)
+    public static void Store(float* src, nint ldSrc, float* dst, nint ldDst, Vector512<float> mask) =>
+        Store(Vector512.Load(src), Vector512.Load(src + ldSrc), Vector512.Load(src + 2 * ldSrc), Vector512.Load(src + 3 * ldSrc),
+            Vector512.Load(src + 4 * ldSrc), Vector512.Load(src + 5 * ldSrc), Vector512.Load(src + 6 * ldSrc), Vector512.Load(src + 7 * ldSrc),
+            Vector512.Load(src + 8 * ldSrc), Vector512.Load(src + 9 * ldSrc), Vector512.Load(src + 10 * ldSrc), Vector512.Load(src + 11 * ldSrc),
+            Vector512.Load(src + 12 * ldSrc), Vector512.Load(src + 13 * ldSrc), Vector512.Load(src + 14 * ldSrc), Vector512.Load(src + 15 * ldSrc),
+            dst, ldDst, mask);
+
+    /// <summary>dst[i * ldDst + j] = lane i of rj for the 16 rows i and the columns j where <paramref name="mask"/> is set:
+    /// for callers whose rows are not a plain strided load (masked, or activated first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
+        Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7,
+        Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11,
+        Vector512<float> r12, Vector512<float> r13, Vector512<float> r14, Vector512<float> r15,
+        float* dst, nint ldDst, Vector512<float> mask)
     {
         // Round 1: pairs of rows interleaved float by float within each 128-bit lane.
-        Vector512<float> t0 = Avx512F.UnpackLow(Vector512.Load(src), Vector512.Load(src + ldSrc));
-        Vector512<float> t1 = Avx512F.UnpackHigh(Vector512.Load(src), Vector512.Load(src + ldSrc));
-        Vector512<float> t2 = Avx512F.UnpackLow(Vector512.Load(src + 2 * ldSrc), Vector512.Load(src + 3 * ldSrc));
-        Vector512<float> t3 = Avx512F.UnpackHigh(Vector512.Load(src + 2 * ldSrc), Vector512.Load(src + 3 * ldSrc));
-        Vector512<float> t4 = Avx512F.UnpackLow(Vector512.Load(src + 4 * ldSrc), Vector512.Load(src + 5 * ldSrc));
-        Vector512<float> t5 = Avx512F.UnpackHigh(Vector512.Load(src + 4 * ldSrc), Vector512.Load(src + 5 * ldSrc));
-        Vector512<float> t6 = Avx512F.UnpackLow(Vector512.Load(src + 6 * ldSrc), Vector512.Load(src + 7 * ldSrc));
-        Vector512<float> t7 = Avx512F.UnpackHigh(Vector512.Load(src + 6 * ldSrc), Vector512.Load(src + 7 * ldSrc));
-        Vector512<float> t8 = Avx512F.UnpackLow(Vector512.Load(src + 8 * ldSrc), Vector512.Load(src + 9 * ldSrc));
-        Vector512<float> t9 = Avx512F.UnpackHigh(Vector512.Load(src + 8 * ldSrc), Vector512.Load(src + 9 * ldSrc));
-        Vector512<float> t10 = Avx512F.UnpackLow(Vector512.Load(src + 10 * ldSrc), Vector512.Load(src + 11 * ldSrc));
-        Vector512<float> t11 = Avx512F.UnpackHigh(Vector512.Load(src + 10 * ldSrc), Vector512.Load(src + 11 * ldSrc));
-        Vector512<float> t12 = Avx512F.UnpackLow(Vector512.Load(src + 12 * ldSrc), Vector512.Load(src + 13 * ldSrc));
-        Vector512<float> t13 = Avx512F.UnpackHigh(Vector512.Load(src + 12 * ldSrc), Vector512.Load(src + 13 * ldSrc));
-        Vector512<float> t14 = Avx512F.UnpackLow(Vector512.Load(src + 14 * ldSrc), Vector512.Load(src + 15 * ldSrc));
-        Vector512<float> t15 = Avx512F.UnpackHigh(Vector512.Load(src + 14 * ldSrc), Vector512.Load(src + 15 * ldSrc));
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1);
+        Vector512<float> t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5);
+        Vector512<float> t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+        Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9);
+        Vector512<float> t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
+        Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13);
+        Vector512<float> t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
 
         // Round 2: pairs of floats; u[4q + c] lane L now holds rows 4q..4q+3 of column 4L + c.
         Vector512<float> u0 = Lo64(t0, t2), u1 = Hi64(t0, t2), u2 = Lo64(t1, t3), u3 = Hi64(t1, t3);

@@ -7,7 +7,8 @@ namespace CnnService.Engine.Layers;
 /// <summary>
 /// A conv2d with one group per input channel (groups = C; MobileNet, EfficientNet): each input
 /// channel feeds filters/C output channels (the channel multiplier, usually 1), each through its
-/// own kernel. Run by <see cref="DepthwiseConv"/>, one (image, channel) plane per work item, with
+/// own kernel. Run by <see cref="DepthwiseConv"/>, one (image, channel) plane per work item, or on small and strided
+/// planes by <see cref="DepthwiseBlocked"/>, sixteen channels per work item, with
 /// zero padding and bias inside the kernel, and the activations on either side fused by the model's plan:
 /// the one before (ReLU6, SiLU after a 1x1 expansion) applied as the input is read, the one after
 /// (ReLU, ReLU6, SiLU) as the output is stored.
@@ -16,6 +17,7 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 {
     private readonly float[] _weights;   // [C * mult][kh][kw], pinned
     private readonly float[] _bias;      // [C * mult], zeros without a bias, pinned
+    private readonly float[]? _blocked;  // the weights as DepthwiseBlocked reads them, where it runs this layer
     private readonly bool _hasBias;
     private readonly int _multiplier;
     private readonly DepthwiseGeometry _geometry;
@@ -42,6 +44,7 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
         w.CopyTo(_weights, 0);
         _bias = GC.AllocateArray<float>(m, pinned: true);
         b.CopyTo(_bias, 0);
+        if (DepthwiseConv.IsBlocked(simd, _geometry, input.C, _multiplier)) _blocked = DepthwiseBlocked.Pack(_weights, m, win.KH * win.KW);
     }
 
     public int KernelHeight => _geometry.KH;
@@ -89,18 +92,32 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 
     internal override void Forward(ParallelJob job, int threads)
     {
-        int planes = job.Batch * InputShape.C;
-        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * CostPerFlop, planes, threads), threads);
+        // Chunks of whole 16-channel groups where the blocked kernel runs the layer.
+        int items = job.Batch * InputShape.C / (_blocked is null ? 1 : DepthwiseBlocked.Lanes);
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * CostPerFlop, items, threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
-        (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
         DepthwiseGeometry g = _geometry;
         int c = InputShape.C, mult = _multiplier;
         nint inPlane = (nint)g.H * g.W, outPlanes = (nint)mult * g.OH * g.OW;
         // Unfused (a trace) runs the fused layers on their own: neither end applies here.
         FusedActivation pre = job.Unfused ? FusedActivation.None : _pre, post = job.Unfused ? FusedActivation.None : _post;
+        if (_blocked is not null)
+        {
+            const int L = DepthwiseBlocked.Lanes;
+            (int first, int last) = Parallelism.Range(job.Batch * c / L, job.Chunks, chunk);
+            fixed (float* packed = _blocked, bias = _bias)
+            {
+                DepthwiseBlocked.Groups(job.Input + first * L * inPlane, inPlane, packed, bias, job.Output + first * L * outPlanes, outPlanes,
+                    first % (c / L), c / L, last - first, pre, post, g, ThreadScratch.Get(DepthwiseBlocked.ScratchFloats(g)));
+            }
+
+            return;
+        }
+
+        (int start, int end) = Parallelism.Range(job.Batch * c, job.Chunks, chunk);
         float* scratch = _simd == SimdLevel.Scalar ? null : ThreadScratch.Get(DepthwiseConv.ScratchFloats(g));
         fixed (float* weights = _weights, bias = _bias)
         {
