@@ -46,8 +46,9 @@ internal static class BenchCommand
           --per-layer    then time each layer for as long again and print where a pass goes: for
                          every layer that runs, its index, name, type, output shape, images per
                          chunk (a run of layers takes a chunk of images through all of them while
-                         it is in L2; the batch for a layer run over all of it), ms per pass
-                         (best of the passes), GFLOP/s and share of the pass (the sum of the layers)
+                         it is in L2; the batch for a layer run over all of it), ms per pass (best
+                         of the passes, and the median: the medians add up to a typical pass),
+                         GFLOP/s at its best and share of the pass (of the sum of the medians)
           --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
                          latency_ms_p99, gflops, model, batch, threads, simd, cpu, cpus and more
                          (with --per-layer, a "layers" array too)
@@ -89,20 +90,21 @@ internal static class BenchCommand
         public string Host { get; init; } = "";
     }
 
-    /// <summary>One row of the per-layer view: a layer that runs, its best time per pass and its share of their sum.</summary>
-    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, int Chunk, double Ms, double GFlops, double Share);
+    /// <summary>One row of the per-layer view: a layer that runs, its best and median time per pass and its share of the medians' sum.</summary>
+    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, int Chunk, double Ms, double MedianMs, double GFlops, double Share);
 
     /// <summary>
     /// Times every layer over as many passes as fill <paramref name="seconds"/> again (at least 3), keeping each
-    /// layer's best: the least disturbed figure on a shared machine, and what the layer can do.
+    /// layer's best (the least disturbed figure on a shared machine, and what the layer can do) and its median
+    /// (the medians add up to a typical pass: a layer whose median is far above its best is where the pass loses).
     /// </summary>
     internal static LayerTime[] TimeLayers(Model model, int batch, double seconds, BenchResult result)
     {
         double passSeconds = Math.Max(result.Mean / 1000, 1e-6);
         int repeats = (int)Math.Clamp(seconds / passSeconds, 3, 100_000);
-        double[] times = model.TimeLayers(RandomInput(model, batch), batch, repeats);
+        double[] times = model.TimeLayers(RandomInput(model, batch), batch, repeats, out double[] medians);
         double total = 0;
-        for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i)) total += times[i];
+        for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i)) total += medians[i];
 
         var rows = new List<LayerTime>();
         for (int i = 0; i < times.Length; i++)
@@ -110,7 +112,8 @@ internal static class BenchCommand
             if (!model.RunsLayer(i)) continue;
             var layer = model.Layers[i];
             double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
-            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, gflops, total > 0 ? times[i] / total : 0));
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, medians[i] * 1000, gflops,
+                total > 0 ? medians[i] / total : 0));
         }
 
         return rows.ToArray();
@@ -181,9 +184,10 @@ internal static class BenchCommand
         if (layers is null) return;
 
         stdout.WriteLine();
-        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("chunk", true), ("ms", true), ("GFLOP/s", true), ("share", true));
+        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("chunk", true), ("best", true), ("p50", true), ("GFLOP/s", true), ("share", true));
         foreach (LayerTime l in layers)
-            table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, l.Chunk.ToString(CultureInfo.InvariantCulture), F(l.Ms, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
+            table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, l.Chunk.ToString(CultureInfo.InvariantCulture),
+                F(l.Ms, "F3"), F(l.MedianMs, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
         table.Write(stdout);
     }
 
@@ -223,6 +227,7 @@ internal static class BenchCommand
                     json.WriteString("output", l.Output);
                     json.WriteNumber("chunk_images", l.Chunk);
                     json.WriteNumber("ms", l.Ms);
+                    json.WriteNumber("p50_ms", l.MedianMs);
                     json.WriteNumber("gflops", l.GFlops);
                     json.WriteNumber("share", l.Share);
                     json.WriteEndObject();

@@ -11,7 +11,16 @@ public sealed unsafe partial class Model
     /// layer runs as a small batch does; a layer run chunk by chunk counts the sum over its chunks.
     /// For measuring, not serving: it allocates.
     /// </summary>
-    public double[] TimeLayers(ReadOnlySpan<float> input, int batch, int repeats)
+    public double[] TimeLayers(ReadOnlySpan<float> input, int batch, int repeats) => TimeLayers(input, batch, repeats, out _);
+
+    /// <summary>Samples of each layer's time kept for its median: the last this many passes.</summary>
+    private const int MedianSamples = 2047;
+
+    /// <summary>
+    /// As above, and each layer's median over the last passes (at most <see cref="MedianSamples"/>) in
+    /// <paramref name="median"/>: on a shared machine the best says what a layer can do, the medians add up to a typical pass.
+    /// </summary>
+    public double[] TimeLayers(ReadOnlySpan<float> input, int batch, int repeats, out double[] median)
     {
         if (input.Length != (long)batch * InputShape.Size) throw new ArgumentException($"Input has {input.Length} values; {batch} x {InputShape} needs {(long)batch * InputShape.Size}.", nameof(input));
         var best = new double[_layers.Length];
@@ -20,6 +29,8 @@ public sealed unsafe partial class Model
         for (int i = 0; i < _runs.Length; i++) index[_runs[i]] = i;
         var output = new float[batch * OutputShape.Size];
         var stepSeconds = new double[_plan.Steps.Length]; // both plans have the same steps, in the same order
+        int kept = Math.Min(repeats, MedianSamples);
+        var samples = new double[_layers.Length][];
         Workspace ws = _workspaces.Rent();
         try
         {
@@ -33,6 +44,7 @@ public sealed unsafe partial class Model
                     {
                         int i = index[_plan.Steps[s].Layer];
                         best[i] = Math.Min(best[i], stepSeconds[s]);
+                        (samples[i] ??= new double[kept])[r % kept] = stepSeconds[s];
                     }
                 }
             }
@@ -42,7 +54,15 @@ public sealed unsafe partial class Model
             _workspaces.Return(ws);
         }
 
-        for (int i = 0; i < best.Length; i++) if (best[i] == double.MaxValue) best[i] = 0;
+        median = new double[best.Length];
+        for (int i = 0; i < best.Length; i++)
+        {
+            if (best[i] == double.MaxValue) best[i] = 0;
+            if (samples[i] is not { } times) continue;
+            Array.Sort(times);
+            median[i] = times[times.Length / 2];
+        }
+
         return best;
     }
 

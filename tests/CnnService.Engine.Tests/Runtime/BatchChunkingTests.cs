@@ -149,6 +149,18 @@ public class BatchChunkingTests
         Assert.All(Enumerable.Range(0, seconds.Length), i => Assert.True(model.RunsLayer(i) == seconds[i] > 0, $"layer {i}: {seconds[i]} s"));
     }
 
+    [Fact]
+    public void Timing_layers_gives_every_layer_that_runs_a_median_no_less_than_its_best()
+    {
+        ModelSpec spec = Architectures.LeNet5();
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1 });
+
+        double[] best = model.TimeLayers(TestModels.Random(4 * model.InputShape.Size, seed: 2), 4, repeats: 5, out double[] median);
+
+        Assert.All(Enumerable.Range(0, best.Length), i => Assert.True(model.RunsLayer(i) ? median[i] >= best[i] && best[i] > 0 : median[i] == 0,
+            $"layer {i}: best {best[i]} s, median {median[i]} s"));
+    }
+
     [Theory]
     [InlineData("2048K", 2L << 20)]
     [InlineData("1M", 1L << 20)]
