@@ -37,7 +37,7 @@ public sealed unsafe partial class Dense : Layer, IParallelWork
 
     public override long FlopsPerImage => 2L * _weights.M * _weights.K;
 
-    private bool UseGemv(int batch) => batch < GemvMaxBatch && _simd == SimdLevel.Vector512;
+    private bool UseGemv(int batch) => batch < GemvMaxBatch && Gemv.Supports(_simd);
 
     internal override void Forward(ParallelJob job, int threads)
     {
@@ -50,7 +50,7 @@ public sealed unsafe partial class Dense : Layer, IParallelWork
         if (UseGemv(job.Batch))
         {
             (int start, int end) = Parallelism.Range(_weights.Panels, job.Chunks, chunk);
-            Gemv.Run(_weights, job.Input, job.Batch, job.Output, FusedRelu && !job.Unfused, start, end);
+            Gemv.Run(_simd, _weights, job.Input, job.Batch, job.Output, FusedRelu && !job.Unfused, start, end);
         }
         else
         {

@@ -36,11 +36,12 @@ public class DenseTests
         TestModels.AssertClose(Reference.Map(Reference.Dense(x, 2, 60, t["fc.weight"], t["fc.bias"], 9), v => Math.Max(0, v)), TestModels.Forward(model, x, 2));
     }
 
-    [Fact]
-    public void Deep_input_at_small_batch_matches()
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Deep_input_at_small_batch_matches(SimdLevel simd)
     {
         // Keras MNIST's fc1: K = 5408 exercises the matrix-vector kernel's long depth loop and odd tail.
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(5407, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), Simd.Best, out var t);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(5407, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), simd, out var t);
         float[] x = TestModels.Random(3 * 5407, seed: 9);
 
         TestModels.AssertClose(Reference.Dense(x, 3, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 3));
@@ -57,13 +58,18 @@ public class DenseTests
         TestModels.AssertClose(Reference.Dense(x, 33, 5407, t["fc.weight"], t["fc.bias"], 100), TestModels.Forward(model, x, 33));
     }
 
+    // Keras MNIST's fc1 (5408), and an odd depth (5407) and one of 4n + 3 (5403) for the one-step tails of both vector widths.
+    public static IEnumerable<object[]> DepthsAndLevels() =>
+        from level in TestModels.SimdLevels()
+        from k in new[] { 5408, 5407, 5403 }
+        select new object[] { k, level[0] };
+
     [Theory]
-    [InlineData(5408)]   // Keras MNIST's fc1
-    [InlineData(5407)]   // an odd depth: the one-step tail
-    public void An_image_alone_gets_the_same_bits_as_in_a_small_batch(int k)
+    [MemberData(nameof(DepthsAndLevels))]
+    public void An_image_alone_gets_the_same_bits_as_in_a_small_batch(int k, SimdLevel simd)
     {
         // Batch 1 and an odd batch's last image take the matrix-vector kernel's one-image path; it must sum as the pair path does.
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(k, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), Simd.Best, out _);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(k, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), simd, out _);
         float[] x = TestModels.Random(3 * k, seed: 10);
         float[] three = TestModels.Forward(model, x, 3);
 
