@@ -26,7 +26,7 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
         // Only avgpool2d reads count_include_pad; the default (false) is what this layer always did.
         CountIncludePad = !max && new LayerAttributes(spec, where).Bool("count_include_pad", false);
         // The 2x2 kernel reads whole row pairs: not when ceil_mode adds a window over a last odd row or column.
-        _fast2x2 = simd == SimdLevel.Vector512 && Pool2x2.IsSupported
+        _fast2x2 = Pool2x2.Supports(simd)
             && win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false } && 2 * win.OH <= input.H && 2 * win.OW <= input.W && win.OW >= Pool2x2.MinOutputWidth;
         _geometry = new PoolGeometry(input.H, input.W, win.KH, win.KW, win.SH, win.SW, win.Top, win.Left, win.Bottom, win.Right, win.OH, win.OW);
         _simd = simd;
@@ -56,14 +56,14 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
         if (_fast2x2 && InputShape.H == 2 * OutputShape.H)
         {
             // Planes of even height stack into one tall plane: one call for the whole chunk.
-            Pool2x2.Plane(job.Input + (nint)start * inPlane, job.Output + (nint)start * outPlane, InputShape.W, (end - start) * _win.OH, _win.OW, _max);
+            Pool2x2.Plane(_simd, job.Input + (nint)start * inPlane, job.Output + (nint)start * outPlane, InputShape.W, (end - start) * _win.OH, _win.OW, _max);
             return;
         }
 
         if (_fast2x2)
         {
             for (int plane = start; plane < end; plane++)
-                Pool2x2.Plane(job.Input + (nint)plane * inPlane, job.Output + (nint)plane * outPlane, InputShape.W, _win.OH, _win.OW, _max);
+                Pool2x2.Plane(_simd, job.Input + (nint)plane * inPlane, job.Output + (nint)plane * outPlane, InputShape.W, _win.OH, _win.OW, _max);
             return;
         }
 

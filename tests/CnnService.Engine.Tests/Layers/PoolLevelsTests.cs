@@ -17,7 +17,8 @@ public class PoolLevelsTests
         [4, 112, 112, 3, 2, 1, false],  // ResNet's stem pool
         [7, 28, 28, 3, 1, 1, true],     // GoogLeNet's inception pool branch
         [6, 27, 27, 3, 2, 0, true],     // SqueezeNet's last pool, GoogLeNet's maxpool3 shape
-        [9, 14, 14, 2, 2, 0, true],     // GoogLeNet's maxpool4: the 2x2 fast path at Vector512
+        [9, 14, 14, 2, 2, 0, true],     // GoogLeNet's maxpool4: the 2x2 fast path, four outputs a step
+        [4, 26, 26, 2, 2, 0, false],    // Keras MNIST's pool: the 2x2 fast path, eight a step at Vector512 and four at Vector256, the last overlapping
         [3, 13, 13, 2, 2, 0, true],     // 2x2 ceil_mode on an odd plane: the window kernel
         [8, 56, 56, 2, 2, 0, false],    // DenseNet's transition pool
     ];
