@@ -64,16 +64,11 @@ internal static unsafe class DepthwiseBlocked
     public static void Groups(float* input, nint inPlane, float* packed, float* bias, float* output, nint outPlane,
         int firstGroup, int channelGroups, int groups, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
     {
-        var run = new RunArgs(input, inPlane, packed, bias, output, outPlane, firstGroup, channelGroups, groups, scratch);
-        switch (pre.Kind)
-        {
-            case FusedActivationKind.Clamp: Post(new ClipOperator(pre.Lo, pre.Hi), post, run, g); break;
-            case FusedActivationKind.Silu: Post(default(SiluOperator), post, run, g); break;
-            default: Post(default(IdentityOperator), post, run, g); break;
-        }
+        var kernel = new Kernel(new RunArgs(input, inPlane, packed, bias, output, outPlane, firstGroup, channelGroups, groups, scratch), g);
+        FusedActivations.Run(pre, post, ref kernel);
     }
 
-    /// <summary>The run's pointers and counts, passed down the activation dispatch as one argument.</summary>
+    /// <summary>The run's pointers and counts.</summary>
     private readonly struct RunArgs(float* input, nint inPlane, float* packed, float* bias, float* output, nint outPlane,
         int firstGroup, int channelGroups, int groups, float* scratch)
     {
@@ -82,15 +77,11 @@ internal static unsafe class DepthwiseBlocked
         public readonly int FirstGroup = firstGroup, ChannelGroups = channelGroups, Count = groups;
     }
 
-    private static void Post<TIn>(in TIn pre, in FusedActivation post, in RunArgs run, in DepthwiseGeometry g)
-        where TIn : struct, IUnaryOperator
+    private readonly struct Kernel(RunArgs run, DepthwiseGeometry g) : IFusedKernel
     {
-        switch (post.Kind)
-        {
-            case FusedActivationKind.Clamp: Run(pre, new ClipOperator(post.Lo, post.Hi), run, g); break;
-            case FusedActivationKind.Silu: Run(pre, default(SiluOperator), run, g); break;
-            default: Run(pre, default(IdentityOperator), run, g); break;
-        }
+        public void Run<TIn, TOut>(in TIn pre, in TOut post)
+            where TIn : struct, IUnaryOperator
+            where TOut : struct, IUnaryOperator => DepthwiseBlocked.Run(pre, post, run, g);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -153,30 +153,22 @@ internal static unsafe class DepthwiseConv
         }
     }
 
-    // The activations become type arguments, so each combination compiles to its own loop with the function inlined.
+    // The activations become type arguments (FusedActivations), so each combination compiles to its own loop with the function inlined.
     private static void Pre<TL, TV>(float* input, float* weights, float* bias, int mult, float* output, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
         where TL : struct, ILanes<TV>
         where TV : struct
     {
-        switch (pre.Kind)
-        {
-            case FusedActivationKind.Clamp: Post<TL, TV, ClipOperator>(new ClipOperator(pre.Lo, pre.Hi), input, weights, bias, mult, output, post, g, scratch); break;
-            case FusedActivationKind.Silu: Post<TL, TV, SiluOperator>(default, input, weights, bias, mult, output, post, g, scratch); break;
-            default: Post<TL, TV, IdentityOperator>(default, input, weights, bias, mult, output, post, g, scratch); break;
-        }
+        var kernel = new Kernel<TL, TV>(input, weights, bias, mult, output, g, scratch);
+        FusedActivations.Run(pre, post, ref kernel);
     }
 
-    private static void Post<TL, TV, TIn>(in TIn pre, float* input, float* weights, float* bias, int mult, float* output, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
+    private readonly struct Kernel<TL, TV>(float* input, float* weights, float* bias, int mult, float* output, DepthwiseGeometry g, float* scratch) : IFusedKernel
         where TL : struct, ILanes<TV>
         where TV : struct
-        where TIn : struct, IUnaryOperator
     {
-        switch (post.Kind)
-        {
-            case FusedActivationKind.Clamp: Run<TL, TV, TIn, ClipOperator>(pre, new ClipOperator(post.Lo, post.Hi), input, weights, bias, mult, output, g, scratch); break;
-            case FusedActivationKind.Silu: Run<TL, TV, TIn, SiluOperator>(pre, default, input, weights, bias, mult, output, g, scratch); break;
-            default: Run<TL, TV, TIn, IdentityOperator>(pre, default, input, weights, bias, mult, output, g, scratch); break;
-        }
+        public void Run<TIn, TOut>(in TIn pre, in TOut post)
+            where TIn : struct, IUnaryOperator
+            where TOut : struct, IUnaryOperator => DepthwiseConv.Run<TL, TV, TIn, TOut>(pre, post, input, weights, bias, mult, output, g, scratch);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -77,16 +77,11 @@ internal static unsafe class DepthwiseFlat
     public static void Planes(float* input, nint inPlane, float* weights, float* bias, int mult, float* output, nint outPlanes,
         int firstChannel, int channels, int count, in FusedActivation pre, in FusedActivation post, in DepthwiseGeometry g, float* scratch)
     {
-        var run = new RunArgs(input, inPlane, weights, bias, mult, output, outPlanes, firstChannel, channels, count, scratch);
-        switch (pre.Kind)
-        {
-            case FusedActivationKind.Clamp: Post(new ClipOperator(pre.Lo, pre.Hi), post, run, g); break;
-            case FusedActivationKind.Silu: Post(default(SiluOperator), post, run, g); break;
-            default: Post(default(IdentityOperator), post, run, g); break;
-        }
+        var kernel = new Kernel(new RunArgs(input, inPlane, weights, bias, mult, output, outPlanes, firstChannel, channels, count, scratch), g);
+        FusedActivations.Run(pre, post, ref kernel);
     }
 
-    /// <summary>The run's pointers and counts, passed down the activation dispatch as one argument.</summary>
+    /// <summary>The run's pointers and counts.</summary>
     private readonly struct RunArgs(float* input, nint inPlane, float* weights, float* bias, int mult, float* output, nint outPlanes,
         int firstChannel, int channels, int count, float* scratch)
     {
@@ -95,15 +90,11 @@ internal static unsafe class DepthwiseFlat
         public readonly int Mult = mult, FirstChannel = firstChannel, Channels = channels, Count = count;
     }
 
-    private static void Post<TIn>(in TIn pre, in FusedActivation post, in RunArgs run, in DepthwiseGeometry g)
-        where TIn : struct, IUnaryOperator
+    private readonly struct Kernel(RunArgs run, DepthwiseGeometry g) : IFusedKernel
     {
-        switch (post.Kind)
-        {
-            case FusedActivationKind.Clamp: Run(pre, new ClipOperator(post.Lo, post.Hi), run, g); break;
-            case FusedActivationKind.Silu: Run(pre, default(SiluOperator), run, g); break;
-            default: Run(pre, default(IdentityOperator), run, g); break;
-        }
+        public void Run<TIn, TOut>(in TIn pre, in TOut post)
+            where TIn : struct, IUnaryOperator
+            where TOut : struct, IUnaryOperator => DepthwiseFlat.Run(pre, post, run, g);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

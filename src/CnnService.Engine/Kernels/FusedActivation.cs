@@ -37,3 +37,41 @@ internal readonly record struct FusedActivation(FusedActivationKind Kind, float 
         _ => "none",
     };
 }
+
+/// <summary>A kernel body generic over the activations it fuses: <see cref="FusedActivations.Run"/> calls it with the operator types.</summary>
+internal interface IFusedKernel
+{
+    void Run<TIn, TOut>(in TIn pre, in TOut post)
+        where TIn : struct, IUnaryOperator
+        where TOut : struct, IUnaryOperator;
+}
+
+/// <summary>
+/// The one place a pair of <see cref="FusedActivation"/>s becomes operator types: each combination of (none, clamp, SiLU)
+/// before and after compiles its own copy of the kernel, with both functions inlined into its loops.
+/// </summary>
+internal static class FusedActivations
+{
+    public static void Run<TKernel>(in FusedActivation pre, in FusedActivation post, ref TKernel kernel)
+        where TKernel : struct, IFusedKernel
+    {
+        switch (pre.Kind)
+        {
+            case FusedActivationKind.Clamp: After(new ClipOperator(pre.Lo, pre.Hi), post, ref kernel); break;
+            case FusedActivationKind.Silu: After(default(SiluOperator), post, ref kernel); break;
+            default: After(default(IdentityOperator), post, ref kernel); break;
+        }
+    }
+
+    private static void After<TKernel, TIn>(in TIn pre, in FusedActivation post, ref TKernel kernel)
+        where TKernel : struct, IFusedKernel
+        where TIn : struct, IUnaryOperator
+    {
+        switch (post.Kind)
+        {
+            case FusedActivationKind.Clamp: kernel.Run(pre, new ClipOperator(post.Lo, post.Hi)); break;
+            case FusedActivationKind.Silu: kernel.Run(pre, default(SiluOperator)); break;
+            default: kernel.Run(pre, default(IdentityOperator)); break;
+        }
+    }
+}

@@ -28,21 +28,6 @@ public unsafe class DepthwiseBlockedTests
         [5, 5, 3, 3, 2, 2, 0, 0, 0, 0],        // no padding: outputs 2x2, fewer than a block of four in a row
     ];
 
-    private static readonly (FusedActivation Pre, FusedActivation Post)[] ExactFusions =
-    [
-        (FusedActivation.None, FusedActivation.None),
-        (FusedActivation.Clamp(0, 6), FusedActivation.None),
-        (FusedActivation.Clamp(0.25f, 0.75f), FusedActivation.Clamp(-0.5f, 0.5f)),   // a lower bound above zero must not reach the padding
-    ];
-
-    private static readonly (FusedActivation Pre, FusedActivation Post)[] Fusions =
-    [
-        .. ExactFusions,
-        (FusedActivation.Silu, FusedActivation.None),
-        (FusedActivation.None, FusedActivation.Silu),
-        (FusedActivation.Silu, FusedActivation.Clamp(0, 6)),
-    ];
-
     [Theory]
     [MemberData(nameof(Geometries))]
     public void Every_listed_geometry_takes_the_blocked_path_where_AVX512_runs(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
@@ -71,7 +56,7 @@ public unsafe class DepthwiseBlockedTests
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
-        foreach (var (pre, post) in ExactFusions)
+        foreach (var (pre, post) in DepthwiseFusions.Exact)
             Assert.Equal(Banded(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g));
     }
 
@@ -83,7 +68,7 @@ public unsafe class DepthwiseBlockedTests
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
-        foreach (var (pre, post) in Fusions)
+        foreach (var (pre, post) in DepthwiseFusions.All)
             TestModels.AssertClose(Scalar(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g), 1e-5f);
     }
 

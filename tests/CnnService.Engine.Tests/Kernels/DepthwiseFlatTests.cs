@@ -27,22 +27,6 @@ public unsafe class DepthwiseFlatTests
         [2, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1],      // two rows of 30: a row longer than a vector
     ];
 
-    /// <summary>Activations computed exactly at every width: the flat and banded paths agree bit for bit under them.</summary>
-    private static readonly (FusedActivation Pre, FusedActivation Post)[] ExactFusions =
-    [
-        (FusedActivation.None, FusedActivation.None),
-        (FusedActivation.Clamp(0, 6), FusedActivation.None),
-        (FusedActivation.Clamp(0.25f, 0.75f), FusedActivation.Clamp(-0.5f, 0.5f)),   // a lower bound above zero must not reach the padding
-    ];
-
-    private static readonly (FusedActivation Pre, FusedActivation Post)[] Fusions =
-    [
-        .. ExactFusions,
-        (FusedActivation.Silu, FusedActivation.None),
-        (FusedActivation.None, FusedActivation.Silu),
-        (FusedActivation.Silu, FusedActivation.Clamp(0, 6)),
-    ];
-
     private static bool Flat(DepthwiseGeometry g) => Simd.IsSupported(SimdLevel.Vector512) && DepthwiseConv.IsFlat(SimdLevel.Vector512, g);
 
     [Theory]
@@ -72,7 +56,7 @@ public unsafe class DepthwiseFlatTests
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
         if (!Flat(g)) return;
         float[] input = TestModels.Random(h * w, seed: 7, scale: 4f), weights = TestModels.Random(mult * kh * kw, seed: 8), bias = TestModels.Random(mult, seed: 9);
-        foreach (var (pre, post) in ExactFusions)
+        foreach (var (pre, post) in DepthwiseFusions.Exact)
         {
             float[] banded = RunPlane(banded: true, input, weights, bias, mult, pre, post, g);
             float[] flat = RunPlane(banded: false, input, weights, bias, mult, pre, post, g);
@@ -88,7 +72,7 @@ public unsafe class DepthwiseFlatTests
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
         if (!Flat(g)) return;
         float[] input = TestModels.Random(h * w, seed: 7, scale: 4f), weights = TestModels.Random(mult * kh * kw, seed: 8), bias = TestModels.Random(mult, seed: 9);
-        foreach (var (pre, post) in Fusions)
+        foreach (var (pre, post) in DepthwiseFusions.All)
         {
             var expected = new float[mult * g.OH * g.OW];
             fixed (float* x = input, k = weights, b = bias, y = expected)
