@@ -19,11 +19,8 @@ internal static unsafe class Gemv
     /// <summary>Whether a level has a matrix-vector path: the vector ones (the scalar level runs the GEMM's twin).</summary>
     public static bool Supports(SimdLevel level) => level is SimdLevel.Vector512 or SimdLevel.Vector256;
 
-    /// <summary>y[n*M + i] = relu?(bias[i] + sum_k A[i,k] x[n*K + k]) for the rows of panels [panelStart, panelEnd), at Vector512.</summary>
-    public static void Run(PackedMatrix a, float* x, int n, float* y, bool relu, int panelStart, int panelEnd) =>
-        Run(SimdLevel.Vector512, a, x, n, y, relu, panelStart, panelEnd);
-
-    /// <summary>As above at <paramref name="level"/> (<see cref="Supports"/>).</summary>
+    /// <summary>y[n*M + i] = relu?(bias[i] + sum_k A[i,k] x[n*K + k]) for the rows of panels [panelStart, panelEnd), at
+    /// <paramref name="level"/> (<see cref="Supports"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(SimdLevel level, PackedMatrix a, float* x, int n, float* y, bool relu, int panelStart, int panelEnd)
     {
