@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
 
@@ -31,6 +32,15 @@ internal static unsafe class ConvPool2x2
     public const int MaxTaps = 32;
 
     public static bool IsSupported => Avx512F.IsSupported;
+
+    /// <summary>Whether a level runs the fused kernel: Vector512 with AVX-512, Vector256 (<see cref="Row256"/>, the plain
+    /// <see cref="Deinterleave"/>) with AVX2 and FMA.</summary>
+    public static bool Supports(SimdLevel level) => level switch
+    {
+        SimdLevel.Vector512 => Avx512F.IsSupported,
+        SimdLevel.Vector256 => Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
 
     /// <summary>Whether a convolution this shape suits: stride 1, unpadded, few taps, a conv output of at least 2x2.</summary>
     public static bool Suits(int channels, int kh, int kw, int oh, int ow) => channels * kh * kw <= MaxTaps && oh >= 2 && ow >= 2;
@@ -181,6 +191,57 @@ internal static unsafe class ConvPool2x2
         Vector512<float> v = pooled + Vector512.Create(bias);
         if (relu) v = Avx512F.Max(v, Vector512<float>.Zero);
         Avx512F.MaskStore(o, mask, v);
+    }
+
+    /// <summary>
+    /// <see cref="Row"/> with 256-bit vectors (AVX2): each block's 16 pooled columns as two halves of 8, two channels at a
+    /// time (4 cells x 2 channels = 8 accumulators; four channels would spill the 16 registers). The same FMAs in the same
+    /// order per output, the same max order, so the same bits as <see cref="Row"/> and <see cref="RowScalar"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Row256(float* weights, float* bias, int m, float* d, int* taps, int tapCount, int rowStride, int py, float* output, nint outPlane, int cols, bool relu)
+    {
+        const int Half = Lanes / 2;
+        float* top = d + (nint)2 * py * rowStride;
+        for (int half = 0; half < cols; half += Half)
+        {
+            Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - half)).AsSingle();
+            for (int i0 = 0; i0 < m; i0 += 2)
+            {
+                float* wp = weights + (nint)(i0 / Group) * Group * tapCount + i0 % Group;
+                Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+                Vector256<float> b00 = default, b01 = default, b10 = default, b11 = default;
+                for (int t = 0; t < tapCount; t++)
+                {
+                    float* p = top + taps[t] + half;
+                    Vector256<float> x00 = Vector256.Load(p), x01 = Vector256.Load(p + Lanes);
+                    Vector256<float> x10 = Vector256.Load(p + rowStride), x11 = Vector256.Load(p + rowStride + Lanes);
+                    float* wt = wp + t * Group;
+                    Vector256<float> w = Vector256.Create(wt[0]);
+                    a00 = Fma.MultiplyAdd(x00, w, a00);
+                    a01 = Fma.MultiplyAdd(x01, w, a01);
+                    a10 = Fma.MultiplyAdd(x10, w, a10);
+                    a11 = Fma.MultiplyAdd(x11, w, a11);
+                    w = Vector256.Create(wt[1]);
+                    b00 = Fma.MultiplyAdd(x00, w, b00);
+                    b01 = Fma.MultiplyAdd(x01, w, b01);
+                    b10 = Fma.MultiplyAdd(x10, w, b10);
+                    b11 = Fma.MultiplyAdd(x11, w, b11);
+                }
+
+                float* o = output + (nint)i0 * outPlane + half;
+                Store256(o, Avx.Max(Avx.Max(a00, a01), Avx.Max(a10, a11)), bias[i0], relu, mask);
+                if (i0 + 1 < m) Store256(o + outPlane, Avx.Max(Avx.Max(b00, b01), Avx.Max(b10, b11)), bias[i0 + 1], relu, mask);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* o, Vector256<float> pooled, float bias, bool relu, Vector256<float> mask)
+    {
+        Vector256<float> v = pooled + Vector256.Create(bias);
+        if (relu) v = Avx.Max(v, Vector256<float>.Zero);
+        Avx.MaskStore(o, mask, v);
     }
 
     /// <summary>The scalar twin of <see cref="Row"/>: the same FMAs in the same order, the same max order, so the same bits.</summary>

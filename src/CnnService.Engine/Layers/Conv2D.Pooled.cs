@@ -11,12 +11,12 @@ public sealed unsafe partial class Conv2D
     /// <summary>
     /// Plans the 2x2 stride-2 max pool <paramref name="pool"/>, the only reader of this layer's output (after the ReLU fused into it, if
     /// any), to run inside this layer, when both suit <see cref="ConvPool2x2"/>: a stride-1 unpadded convolution with few taps on
-    /// AVX-512, a pool that drops a last odd row or column. Returns whether it does. Called once, by the model's plan,
+    /// AVX-512 or AVX2, a pool that drops a last odd row or column. Returns whether it does. Called once, by the model's plan,
     /// before the model is shared. A trace still runs both layers as written.
     /// </summary>
     internal bool TryFusePool(Pool2D pool)
     {
-        if (_pooled is not null || _writesPaddedFor is not null || InputArrivesPadded || _simd != SimdLevel.Vector512 || !ConvPool2x2.IsSupported) return false;
+        if (_pooled is not null || _writesPaddedFor is not null || InputArrivesPadded || !ConvPool2x2.Supports(_simd)) return false;
         if (_win is not { SH: 1, SW: 1, HasPadding: false } || !ConvPool2x2.Suits(InputShape.C, _win.KH, _win.KW, _win.OH, _win.OW)) return false;
         if (!pool.IsPlainMax2x2 || pool.OutputShape.H != _win.OH / 2 || pool.OutputShape.W != _win.OW / 2) return false;
         _pooled = new PooledStep(this, pool.OutputShape);
@@ -55,7 +55,7 @@ public sealed unsafe partial class Conv2D
             (int start, int end) = Parallelism.Range(job.Batch * Blocks, job.Chunks, chunk);
             TensorShape input = _conv.InputShape;
             int kw = _conv._win.KW, m = Pooled.C, ph = Pooled.H, pw = Pooled.W, rowStride = (kw + 1) * ConvPool2x2.Lanes;
-            bool relu = _conv.FusedRelu;
+            bool relu = _conv.FusedRelu, wide = _conv._simd == SimdLevel.Vector512;
             nint outPlane = (nint)ph * pw;
             float* phases = ThreadScratch.Get(ConvPool2x2.PhaseFloats(input.C, input.H, kw));
             fixed (float* weights = _weights, bias = _bias)
@@ -64,10 +64,14 @@ public sealed unsafe partial class Conv2D
                 for (int item = start; item < end; item++)
                 {
                     int n = item / Blocks, j0 = (item - n * Blocks) * ConvPool2x2.Lanes, cols = Math.Min(ConvPool2x2.Lanes, pw - j0);
-                    ConvPool2x2.DeinterleaveVector(job.Input + (nint)n * input.Size, input.C, input.H, input.W, kw, j0, cols, phases);
-                    float* image = job.Output + (nint)n * m * outPlane + j0;
+                    float* source = job.Input + (nint)n * input.Size, image = job.Output + (nint)n * m * outPlane + j0;
+                    if (wide) ConvPool2x2.DeinterleaveVector(source, input.C, input.H, input.W, kw, j0, cols, phases);
+                    else ConvPool2x2.Deinterleave(source, input.C, input.H, input.W, kw, j0, cols, phases);
                     for (int py = 0; py < ph; py++)
-                        ConvPool2x2.Row(weights, bias, m, phases, taps, _taps.Length, rowStride, py, image + (nint)py * pw, outPlane, cols, relu);
+                    {
+                        if (wide) ConvPool2x2.Row(weights, bias, m, phases, taps, _taps.Length, rowStride, py, image + (nint)py * pw, outPlane, cols, relu);
+                        else ConvPool2x2.Row256(weights, bias, m, phases, taps, _taps.Length, rowStride, py, image + (nint)py * pw, outPlane, cols, relu);
+                    }
                 }
             }
         }

@@ -1,10 +1,11 @@
 using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
 using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Kernels;
 
-/// <summary>The fused small convolution + 2x2 max pool kernel: its AVX-512 form against its scalar twin, and both against
-/// the plain convolution, ReLU and pool.</summary>
+/// <summary>The fused small convolution + 2x2 max pool kernel: its AVX-512 and AVX2 forms against its scalar twin, and the
+/// twin against the plain convolution, ReLU and pool.</summary>
 public unsafe class ConvPool2x2Tests
 {
     public static TheoryData<int, int, int, int, int, int, bool> Shapes => new()
@@ -21,7 +22,15 @@ public unsafe class ConvPool2x2Tests
     public void The_vector_kernel_stores_the_same_bits_as_its_scalar_twin(int m, int c, int kh, int kw, int h, int w, bool relu)
     {
         if (!ConvPool2x2.IsSupported) return;   // an AVX-512 kernel
-        Assert.Equal(Run(m, c, kh, kw, h, w, relu, vector: false), Run(m, c, kh, kw, h, w, relu, vector: true));
+        Assert.Equal(Run(m, c, kh, kw, h, w, relu, SimdLevel.Scalar), Run(m, c, kh, kw, h, w, relu, SimdLevel.Vector512));
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void The_256_bit_kernel_stores_the_same_bits_as_its_scalar_twin(int m, int c, int kh, int kw, int h, int w, bool relu)
+    {
+        if (!ConvPool2x2.Supports(SimdLevel.Vector256)) return;   // an AVX2 kernel
+        Assert.Equal(Run(m, c, kh, kw, h, w, relu, SimdLevel.Scalar), Run(m, c, kh, kw, h, w, relu, SimdLevel.Vector256));
     }
 
     [Theory]
@@ -61,20 +70,22 @@ public unsafe class ConvPool2x2Tests
         if (relu) conv = Reference.Map(conv, v => Math.Max(v, 0));
         float[] expected = Reference.Pool(conv, 1, m, oh, ow, 2, 2, 2, 2, 0, 0, oh / 2, ow / 2, max: true);
 
-        TestModels.AssertClose(expected, Run(m, c, kh, kw, h, w, relu, vector: false, x, weight, bias));
+        TestModels.AssertClose(expected, Run(m, c, kh, kw, h, w, relu, SimdLevel.Scalar, x, weight, bias));
     }
 
-    [Fact]
-    public void Lanes_past_the_last_pooled_column_are_left_alone()
+    [Theory]
+    [InlineData(SimdLevel.Vector512)]
+    [InlineData(SimdLevel.Vector256)]
+    public void Lanes_past_the_last_pooled_column_are_left_alone(SimdLevel level)
     {
-        if (!ConvPool2x2.IsSupported) return;
+        if (!ConvPool2x2.Supports(level)) return;
         // 13 pooled columns: a stored 14th lane would land on the next row's first cell, here a sentinel.
-        float[] output = Run(1, 1, 3, 3, 28, 28, relu: true, vector: true, outputSlack: 3);
+        float[] output = Run(1, 1, 3, 3, 28, 28, relu: true, level, outputSlack: 3);
         Assert.Equal([float.NaN, float.NaN, float.NaN], output[^3..]);
     }
 
     /// <summary>Runs the kernel as the layer does, block by block and row by row, over one image with random data unless given.</summary>
-    private static float[] Run(int m, int c, int kh, int kw, int h, int w, bool relu, bool vector,
+    private static float[] Run(int m, int c, int kh, int kw, int h, int w, bool relu, SimdLevel level,
         float[]? x = null, float[]? weight = null, float[]? bias = null, int outputSlack = 0)
     {
         x ??= TestModels.Random(c * h * w, seed: 3);
@@ -92,13 +103,14 @@ public unsafe class ConvPool2x2Tests
             for (int j0 = 0; j0 < pw; j0 += ConvPool2x2.Lanes)
             {
                 int cols = Math.Min(ConvPool2x2.Lanes, pw - j0);
-                if (vector) ConvPool2x2.DeinterleaveVector(px, c, h, w, kw, j0, cols, pd);
+                if (level == SimdLevel.Vector512) ConvPool2x2.DeinterleaveVector(px, c, h, w, kw, j0, cols, pd);
                 else ConvPool2x2.Deinterleave(px, c, h, w, kw, j0, cols, pd);
                 for (int py = 0; py < ph; py++)
                 {
                     // The last channel's rows end the buffer: its slack is what a full-width store would overwrite.
                     float* o = po + py * pw + j0;
-                    if (vector) ConvPool2x2.Row(pwts, pb, m, pd, pt, taps.Length, rowStride, py, o, ph * pw, cols, relu);
+                    if (level == SimdLevel.Vector512) ConvPool2x2.Row(pwts, pb, m, pd, pt, taps.Length, rowStride, py, o, ph * pw, cols, relu);
+                    else if (level == SimdLevel.Vector256) ConvPool2x2.Row256(pwts, pb, m, pd, pt, taps.Length, rowStride, py, o, ph * pw, cols, relu);
                     else ConvPool2x2.RowScalar(pwts, pb, m, pd, pt, taps.Length, rowStride, py, o, ph * pw, cols, relu);
                 }
             }

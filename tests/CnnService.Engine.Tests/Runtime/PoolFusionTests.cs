@@ -22,9 +22,19 @@ public class PoolFusionTests
     }
 
     [Fact]
-    public void Below_avx512_the_pool_stays_a_layer()
+    public void At_vector256_the_pool_runs_inside_the_convolution_too()
     {
+        if (!CnnService.Engine.Kernels.ConvPool2x2.Supports(SimdLevel.Vector256)) return;   // the 256-bit kernel needs AVX2 and FMA
         Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Vector256, out _);
+
+        Assert.Equal(["r", "p"], FusedAway(model));
+        Assert.Equal("pooled", Assert.IsType<Conv2D>(model.Layers[0]).Lowering);
+    }
+
+    [Fact]
+    public void At_the_scalar_level_the_pool_stays_a_layer()
+    {
+        Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Scalar, out _);
 
         Assert.Equal(["r"], FusedAway(model));
     }
