@@ -12,6 +12,9 @@ if (args.Length > 0 && args[0] == "onnx") return OnnxComparison.Run(args[1..]);
 // `seeds`: the engine's own networks, exported to ONNX, against ONNX Runtime on the same weights (issue 17's table).
 if (args.Length > 0 && args[0] == "seeds") return SeedComparison.Run(args[1..]);
 
+// `layers`: where one ONNX network's pass goes in each runtime (ONNX Runtime's profiler beside the engine's per-layer medians).
+if (args.Length > 0 && args[0] == "layers") return LayerComparison.Run(args[1..]);
+
 // Results go next to this project (BenchmarkDotNet.Artifacts/ is git-ignored), not into whatever
 // directory `dotnet run` was started from; --artifacts PATH still overrides.
 IConfig config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(ProjectDirectory(), "BenchmarkDotNet.Artifacts"));
