@@ -186,10 +186,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
 
-    /// <summary>A pointwise layer's work items per image: blocks of position tiles times channel tiles.</summary>
-    private int PointwiseItems => (PointwiseConv.Positions(OutputShape.H * OutputShape.W) + _pointwiseBlock - 1) / _pointwiseBlock * PointwiseConv.Tiles(OutputShape.C);
+    /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each.</summary>
+    private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * PointwiseConv.Tiles(OutputShape.C);
 
-    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseItems : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
 
@@ -225,21 +225,27 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             ThreadScratch.Get(Gemm.ScratchFloats(_weights, _simd)));
     }
 
-    /// <summary>Work items [start, end) of the batch: item i is image i / items, then block of position tiles, then channel
-    /// tile, so a chunk of a small batch is a band of the plane (or, on a plane of one block, a share of the filters).</summary>
+    /// <summary>Work units [start, end) of the batch, in the order image, block of position tiles, channel tile, position
+    /// tile: a chunk of a small batch is a band of the plane (or, on a plane of one block, a share of the filters). Chunks
+    /// split units, not blocks: a plane's last block is short (SqueezeNet's 13 tiles of 13x13 in blocks of 4, 4, 4 and 1),
+    /// and blocks as items handed one core 8 of those 13 tiles and the other 5.</summary>
     private void RunPointwise(ParallelJob job, int start, int end)
     {
         int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
-        int tiles = PointwiseConv.Tiles(m), items = PointwiseItems, positions = PointwiseConv.Positions(p);
+        int tiles = PointwiseConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits, block = _pointwiseBlock;
         bool relu = FusedRelu && !job.Unfused;
         float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
-            for (int item = start; item < end; item++)
+            for (int unit = start; unit < end;)
             {
-                int n = item / items, rest = item - n * items, block = rest / tiles, tile = rest - block * tiles;
-                int x0 = block * _pointwiseBlock, x1 = Math.Min(positions, x0 + _pointwiseBlock);
-                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, relu, tile, tile + 1, x0, x1, scratch);
+                // Block b holds position tiles [x0, x0 + size) for every channel tile: x0 * tiles units come before it.
+                int n = unit / perImage, rest = unit - n * perImage;
+                int x0 = rest / (block * tiles) * block, size = Math.Min(block, positions - x0);
+                int inBlock = rest - x0 * tiles, tile = inBlock / size, x = x0 + inBlock % size;
+                int x1 = Math.Min(x0 + size, x + (end - unit));
+                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, relu, tile, tile + 1, x, x1, scratch);
+                unit += x1 - x;
             }
         }
     }

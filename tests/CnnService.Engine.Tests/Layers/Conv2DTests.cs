@@ -143,6 +143,23 @@ public class Conv2DTests
     }
 
     [Theory]
+    [InlineData(1, 2)]
+    [InlineData(1, 3)]
+    [InlineData(3, 2)]
+    public void A_deep_pointwise_layer_split_mid_block_across_threads_matches_the_direct_convolution(int batch, int threads)
+    {
+        // 600 channels on 13x13: 13 position tiles taken 3 at a time (blocks of 3, 3, 3, 3 and 1) by three channel tiles,
+        // so the chunks' even shares of tiles end inside a block, part way through its channel tiles.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 96, Kernel = Pair.Square(1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(600, 13, 13), conv), Simd.Best, out var t, threads: threads);
+        float[] x = TestModels.Random(batch * 600 * 13 * 13, seed: 9);
+
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("pointwise", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] expected = Reference.Conv2D(x, batch, 600, 13, 13, t["conv.weight"], t["conv.bias"], 96, 1, 1, 1, 1, 0, 0, 13, 13, false);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
     [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last pair recomputing row 5
     [InlineData(3, 14, 2)]
     [InlineData(3, 7, 1)]
