@@ -32,10 +32,15 @@ internal static unsafe class DirectConv
     /// exactly half a tile (7: the last stage of ResNet and MobileNet), a tile then taking two rows.</summary>
     public static bool Suits(int m, int k, int oh, int ow, int sw) =>
         m % Channels == 0 && k >= (sw == 1 ? 64 : 27) && sw is 1 or 2
-        && (ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12 || TwoRows(oh, ow));
+        && (ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12 || TwoRows(oh, ow) || SplitRow(ow));
 
     /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>
     public static bool TwoRows(int oh, int ow) => ow * 2 == Width && oh >= 2;
+
+    /// <summary>Whether a tile takes one row a little short of a tile (SqueezeNet's and AlexNet's 13x13) as two halves of 7
+    /// that overlap in the middle: at most 1 position in 6 computed twice, where the GEMM's 32-column panels
+    /// lose as much and its packing more.</summary>
+    public static bool SplitRow(int ow) => ow > Width / 2 && ow < Width && (Width - ow) * 6 <= ow;
 
     /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]) packed as [M/32][K][32].</summary>
     public static float[] Pack(ReadOnlySpan<float> weights, int m, int k)

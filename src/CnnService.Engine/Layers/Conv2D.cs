@@ -34,6 +34,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
     private readonly bool _directTwoRows;
 
+    /// <summary>Direct tiles take one row of 12 or 13 as two overlapping halves of 7.</summary>
+    private readonly bool _directSplitRow;
+
     /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
     private readonly bool _directWeightsOuter;
 
@@ -94,6 +97,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
         {
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
+            _directSplitRow = !_directTwoRows && DirectConv.SplitRow(win.OW);
             _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
@@ -275,11 +279,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         int outW = next?.PaddedW ?? ow, top = next?._win.Top ?? 0, left = next?._win.Left ?? 0;
         nint outPlane = next is null ? (nint)oh * ow : (nint)next.PaddedH * next.PaddedW;
 
-        // Positions 7-13 of a tile: further along the row, or (rows of 7) one output row down.
-        nint second = _directTwoRows ? (nint)sh * wp : 7 * sw;
-        const int TileFloats = 16 * DirectConv.Channels;
+        // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
+        nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
+        const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width;
         int maxBandRows = (Math.Min(oh, (end - start) * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
+        float* splitTile = scratch + 16 * DirectConv.Channels;
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
@@ -322,6 +327,20 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         {
                             // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
                             Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, relu, scratch, sw);
+                            continue;
+                        }
+
+                        if (_directSplitRow)
+                        {
+                            // Positions 7-13 start at OW - 7: the tile goes to scratch, and its halves into the row.
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, splitTile, DirectConv.Width, relu, scratch, sw);
+                            for (int r = 0; r < DirectConv.Channels; r++)
+                            {
+                                float* from = splitTile + r * DirectConv.Width, to = output + r * outPlane;
+                                new ReadOnlySpan<float>(from, 7).CopyTo(new Span<float>(to, 7));
+                                new ReadOnlySpan<float>(from + 7, 7).CopyTo(new Span<float>(to + ow - 7, 7));
+                            }
+
                             continue;
                         }
 

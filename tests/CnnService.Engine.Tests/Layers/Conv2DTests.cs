@@ -38,6 +38,9 @@ public class Conv2DTests
         [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
         [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
+        [1, 64, 13, 13, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // direct on rows of 13: two halves of 7 that share column 6
+        [2, 48, 5, 12, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct on rows of 12: halves sharing columns 5 and 6
+        [1, 32, 9, 25, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, stride 2 onto rows of 13
         [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
         [2, 64, 7, 7, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct on 7x7: tiles of two rows, the last pair moved back
         [2, 8, 14, 13, 64, 3, 3, 2, 2, Padding.Of(1, 1), true],        // direct, stride 2 down to 7x7, two rows a tile, reflect
@@ -110,7 +113,9 @@ public class Conv2DTests
     [InlineData(8, 32, 56, 1, "direct")]         // whole tiles of 32 filters, K = 72: channels in the lanes
     [InlineData(8, 32, 56, 2, "direct")]         // the same, strided: every other input along the row
     [InlineData(8, 32, 7, 1, "direct")]          // rows of 7: a tile takes two
-    [InlineData(8, 32, 13, 1, "im2col")]         // rows of 13: neither one tile nor half of one
+    [InlineData(8, 32, 13, 1, "direct")]         // rows of 13 (SqueezeNet's last stage): two halves of 7 overlapping by one
+    [InlineData(8, 32, 12, 1, "direct")]         // rows of 12: overlapping by two, one position in six computed twice
+    [InlineData(8, 32, 11, 1, "im2col")]         // rows of 11: three in fourteen computed twice, too many
     [InlineData(8, 32, 56, 3, "im2col")]         // stride 3 along the row
     [InlineData(8, 36, 56, 1, "implicit-gemm")]  // filters not a multiple of 32
     [InlineData(4, 32, 56, 1, "implicit-gemm")]  // K = 36: too shallow to pay for the transposes
@@ -165,7 +170,9 @@ public class Conv2DTests
     [InlineData(3, 7, 1)]
     [InlineData(1, 53, 2)]   // 53 -> 27: one row a tile, the last tile of each row moved back
     [InlineData(3, 53, 2)]
-    public void Direct_tiles_strided_or_on_rows_of_7_split_across_threads_match_the_direct_convolution(int batch, int size, int stride)
+    [InlineData(1, 13, 1)]   // rows of 13: a tile takes two halves of 7 that overlap
+    [InlineData(3, 25, 2)]   // 25 -> 13
+    public void Direct_tiles_strided_or_on_short_rows_split_across_threads_match_the_direct_convolution(int batch, int size, int stride)
     {
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(24, size, size), conv), Simd.Best, out var t, threads: 2);
@@ -219,11 +226,12 @@ public class Conv2DTests
     }
 
     [Theory]
-    [InlineData(1, 1, "zeros")]
-    [InlineData(3, 2, "zeros")]
-    [InlineData(16, 2, "zeros")]     // the batch split across threads: each share runs the whole plan
-    [InlineData(2, 1, "reflect")]    // reflect padding is not zeros: the second layer pads for itself
-    public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode)
+    [InlineData(1, 1, "zeros", 28)]
+    [InlineData(3, 2, "zeros", 28)]
+    [InlineData(16, 2, "zeros", 28)]     // the batch split across threads: each share runs the whole plan
+    [InlineData(2, 1, "reflect", 28)]    // reflect padding is not zeros: the second layer pads for itself
+    [InlineData(3, 2, "zeros", 13)]      // rows of 13: each tile's two overlapping halves copied into the padded rows
+    public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode, int w)
     {
         // conv1 runs direct tiles (32 filters, K = 144); conv2's "same" 4x4 pads 1 above and left, 2 below and right.
         // The two 1x1 layers before them leave values in the buffer conv1 then writes padded: its border must be zeroed.
@@ -231,14 +239,14 @@ public class Conv2DTests
         var conv0b = new LayerSpec { Type = "conv2d", Name = "conv0b", Filters = 16, Kernel = Pair.Square(1) };
         var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
         var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 8, Kernel = Pair.Square(4), Padding = Padding.Same, PaddingMode = mode };
-        ModelSpec spec = TestModels.Spec(new TensorShape(16, 9, 28), conv0, conv0b, conv1, new LayerSpec { Type = "relu" }, conv2);
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 9, w), conv0, conv0b, conv1, new LayerSpec { Type = "relu" }, conv2);
         Model model = TestModels.Build(spec, Simd.Best, out var t, threads);
-        float[] x = TestModels.Random(n * 16 * 9 * 28, seed: 6);
+        float[] x = TestModels.Random(n * 16 * 9 * w, seed: 6);
 
-        float[] x0 = Reference.Conv2D(x, n, 16, 9, 28, t["conv0.weight"], t["conv0.bias"], 16, 1, 1, 1, 1, 0, 0, 9, 28, false);
-        float[] x0b = Reference.Conv2D(x0, n, 16, 9, 28, t["conv0b.weight"], t["conv0b.bias"], 16, 1, 1, 1, 1, 0, 0, 9, 28, false);
-        float[] hidden = Reference.Map(Reference.Conv2D(x0b, n, 16, 9, 28, t["conv1.weight"], t["conv1.bias"], 32, 3, 3, 1, 1, 1, 1, 9, 28, false), v => Math.Max(v, 0));
-        float[] expected = Reference.Conv2D(hidden, n, 32, 9, 28, t["conv2.weight"], t["conv2.bias"], 8, 4, 4, 1, 1, 1, 1, 9, 28, mode == "reflect");
+        float[] x0 = Reference.Conv2D(x, n, 16, 9, w, t["conv0.weight"], t["conv0.bias"], 16, 1, 1, 1, 1, 0, 0, 9, w, false);
+        float[] x0b = Reference.Conv2D(x0, n, 16, 9, w, t["conv0b.weight"], t["conv0b.bias"], 16, 1, 1, 1, 1, 0, 0, 9, w, false);
+        float[] hidden = Reference.Map(Reference.Conv2D(x0b, n, 16, 9, w, t["conv1.weight"], t["conv1.bias"], 32, 3, 3, 1, 1, 1, 1, 9, w, false), v => Math.Max(v, 0));
+        float[] expected = Reference.Conv2D(hidden, n, 32, 9, w, t["conv2.weight"], t["conv2.bias"], 8, 4, 4, 1, 1, 1, 1, 9, w, mode == "reflect");
 
         bool fused = Simd.Best == SimdLevel.Vector512 && mode == "zeros";
         Assert.Equal(fused, ((CnnService.Engine.Layers.Conv2D)model.Layers[4]).InputArrivesPadded);
