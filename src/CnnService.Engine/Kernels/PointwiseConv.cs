@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace CnnService.Engine.Kernels;
 
@@ -75,8 +76,10 @@ internal static unsafe class PointwiseConv
         {
             int i0 = t * Ch, valid = Math.Min(Ch, m - i0);
             float* w = weights + (nint)i0 * c;
+            float* next = t + 1 < Tiles(m) ? w + (nint)c * Ch : null;
             for (int x = x0; x < x1; x++)
             {
+                if (next is not null) PrefetchPart(next, c, x - x0, x1 - x0);
                 int q = Math.Min(x * W, p - W);
                 if (valid == Ch)
                 {
@@ -90,6 +93,22 @@ internal static unsafe class PointwiseConv
                     new ReadOnlySpan<float>(tile + r * W, W).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, W));
             }
         }
+    }
+
+    /// <summary>
+    /// Asks for part <paramref name="part"/> of <paramref name="parts"/> of the next channel tile's weights ([C][32]) while
+    /// this tile computes. Inside a network a layer's weights come from memory, not cache (MobileNet's 14 MB and
+    /// EfficientNet's 21 MB pass through the caches every image), and on a small plane each tile's weights serve only
+    /// a few position tiles: without this every tile's first position tile waited on them. Six pairs of 1x1 layers
+    /// 320 -> 960 -> 320 on 7x7 (11 MB of weights), batch 1, one thread: 0.29-0.30 -> 0.20 ms a layer (ONNX Runtime
+    /// 0.185-0.20; 0.14-0.16 for one pair whose weights stay in cache). To L2 (prefetcht2): measured 5-10 % ahead of
+    /// prefetcht1 and prefetcht0 on AMD Zen 5.
+    /// </summary>
+    private static void PrefetchPart(float* next, int c, int part, int parts)
+    {
+        int lines = c * DirectConv.Channels * sizeof(float) / 64;
+        int l0 = (int)((long)lines * part / parts), l1 = (int)((long)lines * (part + 1) / parts);
+        for (int l = l0; l < l1; l++) Sse.Prefetch2(next + l * 16);
     }
 
     /// <summary>
