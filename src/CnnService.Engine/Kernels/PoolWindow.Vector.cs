@@ -34,8 +34,12 @@ internal static unsafe partial class PoolWindow
     /// strides of 3 and more reduce the columns scalar. Internal so the tests can run the AVX2 forms on a CPU
     /// with AVX-512.
     /// </summary>
+    internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* scratch) where TV : struct
+        where TL : IPoolLanes<TV> where TOp : struct, IReduce => Planes<TV, TL, TOp>(src, dst, planes, g, includePad, scratch, 0, g.OH);
+
+    /// <summary>As above, output rows [<paramref name="row0"/>, <paramref name="row1"/>) of each plane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* scratch)
+    internal static void Planes<TV, TL, TOp>(float* src, float* dst, int planes, in PoolGeometry g, bool includePad, float* scratch, int row0, int row1)
         where TV : struct where TL : IPoolLanes<TV> where TOp : struct, IReduce
     {
         float* divisors = scratch, rows = scratch + g.DivisorFloats;
@@ -45,9 +49,9 @@ internal static unsafe partial class PoolWindow
         for (int plane = 0; plane < planes; plane++)
         {
             float* input = src + plane * inPlane, output = dst + plane * outPlane;
-            for (int oy0 = 0; oy0 < g.OH; oy0 += block)
+            for (int oy0 = row0; oy0 < row1; oy0 += block)
             {
-                int n = Math.Min(block, g.OH - oy0);
+                int n = Math.Min(block, row1 - oy0);
                 for (int i = 0; i < n; i++)
                 {
                     (int y0, int count, _) = Rows(g, oy0 + i, includePad);

@@ -65,32 +65,37 @@ internal static unsafe partial class PoolWindow
     private static float* ScalarRow(in PoolGeometry g, float* scratch) => scratch + g.DivisorFloats + (nint)g.BlockRows * g.RowFloats;
 
     /// <summary>Pools <paramref name="planes"/> consecutive input planes into as many output planes.</summary>
-    public static void Planes(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
+    public static void Planes(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch) =>
+        Planes(level, src, dst, planes, 0, g.OH, g, max, includePad, scratch);
+
+    /// <summary>Output rows [<paramref name="row0"/>, <paramref name="row1"/>) of <paramref name="planes"/> consecutive planes
+    /// (<paramref name="src"/> and <paramref name="dst"/> point at the planes' starts, not the rows').</summary>
+    public static void Planes(SimdLevel level, float* src, float* dst, int planes, int row0, int row1, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
         Prepare(g, scratch, max, includePad);
         if (level == SimdLevel.Vector512 && Avx512F.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, MaxReduce>(src, dst, planes, g, includePad, scratch);
-            else Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, SumReduce>(src, dst, planes, g, includePad, scratch);
+            if (max) Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, MaxReduce>(src, dst, planes, g, includePad, scratch, row0, row1);
+            else Planes<System.Runtime.Intrinsics.Vector512<float>, Lanes512, SumReduce>(src, dst, planes, g, includePad, scratch, row0, row1);
         }
         else if (level == SimdLevel.Vector256 && Avx2.IsSupported)
         {
-            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, MaxReduce>(src, dst, planes, g, includePad, scratch);
-            else Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, SumReduce>(src, dst, planes, g, includePad, scratch);
+            if (max) Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, MaxReduce>(src, dst, planes, g, includePad, scratch, row0, row1);
+            else Planes<System.Runtime.Intrinsics.Vector256<float>, Lanes256, SumReduce>(src, dst, planes, g, includePad, scratch, row0, row1);
         }
         else
         {
-            PlanesScalar(src, dst, planes, g, max, includePad, scratch);
+            PlanesScalar(src, dst, planes, row0, row1, g, max, includePad, scratch);
         }
     }
 
     /// <summary>The scalar twin: the same separable order, one float at a time.</summary>
-    private static void PlanesScalar(float* src, float* dst, int planes, in PoolGeometry g, bool max, bool includePad, float* scratch)
+    private static void PlanesScalar(float* src, float* dst, int planes, int row0, int row1, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
         float* divisors = scratch, row = ScalarRow(g, scratch);
         long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
         for (int plane = 0; plane < planes; plane++)
-            for (int oy = 0; oy < g.OH; oy++)
+            for (int oy = row0; oy < row1; oy++)
                 RowScalar(src + plane * inPlane, dst + plane * outPlane + (long)oy * g.OW, oy, g, max, includePad, row, divisors);
     }
 

@@ -7,7 +7,7 @@ namespace CnnService.Engine.Layers;
 /// <summary>
 /// Max and average pooling share everything but the reduction: the window geometry (stride
 /// defaults to the kernel; padding must be at most half the kernel, as PyTorch requires, so every
-/// window holds an input cell), "ceil_mode" and the split of the batch's N*C planes across threads.
+/// window holds an input cell), "ceil_mode" and the split across threads (the batch's N*C planes, or a small batch's rows).
 /// </summary>
 public abstract unsafe partial class Pool2D : Layer, IParallelWork
 {
@@ -45,14 +45,20 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
 
     internal override void Forward(ParallelJob job, int threads)
     {
-        int planes = job.Batch * InputShape.C;
-        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * 4, planes, threads), threads);
+        int units = job.Batch < threads ? job.Batch * OutputShape.H : job.Batch * InputShape.C;
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * 4, units, threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
-        (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
         int inPlane = InputShape.H * InputShape.W, outPlane = OutputShape.H * OutputShape.W;
+        if (job.Batch < job.Chunks)
+        {
+            RunRows(job, chunk);
+            return;
+        }
+
+        (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
         if (_fast2x2 && InputShape.H == 2 * OutputShape.H)
         {
             // Planes of even height stack into one tall plane: one call for the whole chunk.
@@ -69,6 +75,36 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
 
         PoolWindow.Planes(_simd, job.Input + (nint)start * inPlane, job.Output + (nint)start * outPlane, end - start, _geometry, _max, CountIncludePad,
             ThreadScratch.Get(PoolWindow.ScratchFloats(_geometry)));
+    }
+
+    /// <summary>
+    /// Chunk <paramref name="chunk"/> of a batch smaller than the chunks: a band of each image's output rows over all its
+    /// planes. The convolution before a pool splits a small batch by rows, so each core reads the band it wrote itself;
+    /// split by planes, each core read half its planes from the other core's cache, and the helper ran ResNet-18's and
+    /// GoogLeNet's first pools 30-45 % longer than the caller.
+    /// </summary>
+    private void RunRows(ParallelJob job, int chunk)
+    {
+        int c = InputShape.C, inPlane = InputShape.H * InputShape.W, outPlane = OutputShape.H * OutputShape.W, oh = OutputShape.H;
+        (int start, int end) = Parallelism.Range(job.Batch * oh, job.Chunks, chunk);
+        float* scratch = _fast2x2 ? null : ThreadScratch.Get(PoolWindow.ScratchFloats(_geometry));
+        for (int unit = start; unit < end;)
+        {
+            int n = unit / oh, row0 = unit - n * oh, row1 = Math.Min(oh, row0 + end - unit);
+            float* input = job.Input + (nint)n * c * inPlane, output = job.Output + (nint)n * c * outPlane;
+            if (_fast2x2)
+            {
+                for (int plane = 0; plane < c; plane++)
+                    Pool2x2.Plane(_simd, input + (nint)plane * inPlane + (nint)row0 * 2 * InputShape.W, output + (nint)plane * outPlane + (nint)row0 * _win.OW,
+                        InputShape.W, row1 - row0, _win.OW, _max);
+            }
+            else
+            {
+                PoolWindow.Planes(_simd, input, output, c, row0, row1, _geometry, _max, CountIncludePad, scratch);
+            }
+
+            unit += row1 - row0;
+        }
     }
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, out Window2D win, out bool ceilMode)

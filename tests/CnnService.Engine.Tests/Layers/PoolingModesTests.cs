@@ -67,6 +67,10 @@ public class PoolingModesTests
         [2, 3, 10, 7, 3, 2, 3, 1, 1, 1, 0, 0, true],     // rectangular kernel and stride
         [1, 2, 5, 5, 2, 2, 2, 2, 1, 1, 1, 1, true],      // the dropped last window
         [2, 4, 11, 11, 3, 3, 1, 1, 1, 1, 1, 1, false],   // stride 1, padding 1, floor
+        [1, 64, 111, 111, 3, 3, 2, 2, 0, 0, 0, 0, true], // SqueezeNet's first pool at batch 1: the two threads split its rows
+        [1, 64, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false], // ResNet's, padded: the band boundary inside a window's rows
+        [1, 128, 56, 56, 2, 2, 2, 2, 0, 0, 0, 0, false], // the 2x2 path, rows split
+        [1, 512, 27, 27, 2, 2, 2, 2, 0, 0, 0, 0, false], // the 2x2 path on an odd plane (the last input row unread), rows split
     ];
 
     public static IEnumerable<object[]> CasesBothWays() =>
