@@ -97,7 +97,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
         {
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
-            _directSplitRow = !_directTwoRows && DirectConv.SplitRow(win.OW);
+            _directSplitRow = DirectConv.SplitRow(win.OW);
             _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
@@ -281,7 +281,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
         // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
         nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
-        const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width;
+        const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
         int maxBandRows = (Math.Min(oh, (end - start) * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         float* splitTile = scratch + 16 * DirectConv.Channels;

@@ -51,7 +51,7 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
-        int inPlane = InputShape.H * InputShape.W, outPlane = OutputShape.H * OutputShape.W;
+        // More chunks than images: the chunks split rows (RunRows); else planes. Every chunk of a call decides alike.
         if (job.Batch < job.Chunks)
         {
             RunRows(job, chunk);
@@ -59,6 +59,7 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
         }
 
         (int start, int end) = Parallelism.Range(job.Batch * InputShape.C, job.Chunks, chunk);
+        int inPlane = InputShape.H * InputShape.W, outPlane = OutputShape.H * OutputShape.W;
         if (_fast2x2 && InputShape.H == 2 * OutputShape.H)
         {
             // Planes of even height stack into one tall plane: one call for the whole chunk.
