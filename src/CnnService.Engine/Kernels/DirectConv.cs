@@ -72,12 +72,20 @@ internal static unsafe class DirectConv
     /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
     /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile<TStride>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, bool relu, float* scratch)
-        where TStride : struct, IStride
+        where TStride : struct, IStride =>
+        Tile<TStride, WholeTile>(w, bias, input, second, taps, tapCount, channels, plane, output, p, relu, scratch);
+
+    /// <summary>As above, at the first <see cref="ITileWidth.N"/> positions only (14, or 7: the first half, a plane's
+    /// short last tile that would otherwise recompute up to 13 positions).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
+        float* output, nint p, bool relu, float* scratch)
+        where TStride : struct, IStride where TWidth : struct, ITileWidth
     {
         int S = TStride.S;
+        bool whole = TWidth.N == Width; // a constant per instantiation: the half tile's code has no second half
         // Depth blocks of at most Gemm.MaxDepthBlock steps, each summed from zero and added to the
         // earlier blocks' total, the bias last: as the GEMM kernels and MLAS do. One running sum over
         // all of K, seeded with the bias, rounds twice as far from ONNX Runtime on deep 1x1 convs.
@@ -100,7 +108,7 @@ internal static unsafe class DirectConv
                     // (kernel +6-12 % on an AVX-512 Xeon). First and last position of each half; a prefetch past the
                     // input's end (after the last channel) is harmless, it never faults.
                     Sse.Prefetch0(x + plane); Sse.Prefetch0(x + 6 * S + plane);
-                    Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane);
+                    if (whole) { Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane); }
                     c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
                     c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
                     c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
@@ -108,13 +116,16 @@ internal static unsafe class DirectConv
                     c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
                     c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
                     c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
-                    c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
-                    c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
-                    c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
-                    c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
-                    c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
-                    c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
-                    c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
+                    if (whole)
+                    {
+                        c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
+                        c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
+                        c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
+                        c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
+                        c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
+                        c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
+                        c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
+                    }
                 }
             }
 
@@ -154,7 +165,7 @@ internal static unsafe class DirectConv
         }
 
         Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
-        for (int j = 0; j < Width; j++)
+        for (int j = 0; j < TWidth.N; j++)
         {
             float* row = scratch + j * Channels;
             Vector512<float> a = Vector512.Load(row) + bias0, b = Vector512.Load(row + 16) + bias1;
@@ -164,7 +175,7 @@ internal static unsafe class DirectConv
         }
 
         // Then 16 x 16 transposes to [channel][position].
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(Width)).AsSingle();
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(TWidth.N)).AsSingle();
         Transpose16.Store(scratch, Channels, output, p, mask);
         Transpose16.Store(scratch + 16, Channels, output + 16 * p, p, mask);
     }
@@ -185,4 +196,20 @@ internal readonly struct Stride1 : IStride
 internal readonly struct Stride2 : IStride
 {
     public static int S => 2;
+}
+
+/// <summary>How many of a <see cref="DirectConv.Tile"/>'s 14 positions it computes, a constant per instantiation.</summary>
+internal interface ITileWidth
+{
+    static abstract int N { get; }
+}
+
+internal readonly struct WholeTile : ITileWidth
+{
+    public static int N => DirectConv.Width;
+}
+
+internal readonly struct HalfTile : ITileWidth
+{
+    public static int N => DirectConv.Width / 2;
 }

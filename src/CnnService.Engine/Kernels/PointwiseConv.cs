@@ -80,17 +80,19 @@ internal static unsafe class PointwiseConv
             for (int x = x0; x < x1; x++)
             {
                 if (next is not null) PrefetchPart(next, c, x - x0, x1 - x0);
-                int q = Math.Min(x * W, p - W);
-                if (valid == Ch)
-                {
-                    DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, output + (nint)i0 * p + q, p, relu, scratch);
-                    continue;
-                }
 
-                // A short last tile: all 32 lanes into scratch, the valid filters copied out.
-                DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, tile, W, relu, scratch);
-                for (int r = 0; r < valid; r++)
-                    new ReadOnlySpan<float>(tile + r * W, W).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, W));
+                // The plane's last tile ends at P, moved back over positions already computed; when at most 7 are
+                // left it takes half a tile (13x13 = 12 tiles and 1 position: 13 recomputed, 6 with the half).
+                int q = x * W, width = p - q <= W / 2 ? W / 2 : W;
+                q = Math.Min(q, p - width);
+
+                // A short last channel tile goes through scratch, its valid filters copied out.
+                float* to = valid == Ch ? output + (nint)i0 * p + q : tile;
+                nint ld = valid == Ch ? p : W;
+                if (width == W) DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, relu, scratch);
+                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, relu, scratch);
+                if (valid < Ch)
+                    for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, width));
             }
         }
     }

@@ -27,13 +27,15 @@ public class Conv2DTests
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, the row's last tile moved back to overlap
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
-        [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, the last tile moved back
-        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2
+        [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
+        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2; 13x13 ends in half a tile
         [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
         [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
         [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile half empty
+        [2, 24, 4, 4, 56, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on 16 positions: a whole tile, then half a tile moved back over 5, a short channel tile
+        [1, 20, 3, 11, 64, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 33 positions: two whole tiles, then half a tile moved back over 2
         [2, 512, 7, 7, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, weights over 1 MB: filters outside rows, two rows of 7 a tile
         [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
@@ -216,6 +218,7 @@ public class Conv2DTests
     [InlineData(8, 64, 56, 1, "implicit-gemm")]    // 8 channels: too shallow for the transposes
     [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
     [InlineData(64, 64, 3, 1, "im2col")]           // 9 positions: less than one tile
+    [InlineData(24, 56, 4, 1, "pointwise")]        // 16 positions: a whole tile and half a tile
     public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
     {
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // pointwise tiles are AVX-512 only
