@@ -33,6 +33,13 @@ public sealed class Trainer
         _options = options;
     }
 
+    /// <summary>
+    /// Test seam for the crash tests of <c>cnn train</c> and the service: with CNN_TRAIN_HOLD_AFTER_CHECKPOINT=1 in the
+    /// environment a run stops for good once its first mid-epoch checkpoint is on disk, so a test kills the process
+    /// (SIGKILL) at a known point instead of racing a fast machine through a short run.
+    /// </summary>
+    private static readonly bool HoldAfterMidEpochCheckpoint = Environment.GetEnvironmentVariable("CNN_TRAIN_HOLD_AFTER_CHECKPOINT") == "1";
+
     public int StepsPerEpoch => (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
 
     /// <summary>
@@ -165,6 +172,7 @@ public sealed class Trainer
             History = history.ToArray(),
         };
         Checkpoint.Save(path, state, network.ExportTensors().Concat(optimizer.ExportState()));
+        if (HoldAfterMidEpochCheckpoint && step > 0) Thread.Sleep(Timeout.Infinite);
     }
 
     private void CheckResumable(Checkpoint state, string specJson, string path)

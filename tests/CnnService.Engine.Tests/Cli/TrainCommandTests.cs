@@ -94,24 +94,32 @@ public class TrainCommandTests
     {
         using var temp = new TempDir();
         string output = temp.PathOf("models/digits/1"), checkpoint = output + ".ckpt";
-        // 640 digits in batches of 32: 20 steps an epoch, each long enough for checkpoints between epoch ends.
+        // 640 digits in batches of 32: 20 steps an epoch. The run checkpoints after every step (a step takes more than a
+        // microsecond) and holds after its first mid-epoch checkpoint (the trainer's test seam), however fast the machine.
         string[] train = ["train", "--arch", "keras-mnist", "--data", Fixtures.MnistSmall, "--limit", "640", "--epochs", "2", "--threads", "1", "--out", output];
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])[Path.Combine(AppContext.BaseDirectory, "cnn.dll"), .. train, "--checkpoint-seconds", "0.1"]) start.ArgumentList.Add(arg);
+        foreach (string arg in (string[])[Path.Combine(AppContext.BaseDirectory, "cnn.dll"), .. train, "--checkpoint-seconds", "0.000001"]) start.ArgumentList.Add(arg);
+        start.Environment["CNN_TRAIN_HOLD_AFTER_CHECKPOINT"] = "1";
         Checkpoint atKill;
         using (Process cnn = Process.Start(start)!)
         {
-            cnn.BeginOutputReadLine(); // drained, so the pipe never fills and blocks it
-            var clock = Stopwatch.StartNew(); // bounds a hang only
-            while (ReadCheckpoint(checkpoint) is not { StepInEpoch: > 0 })
+            try
             {
-                if (cnn.HasExited) Assert.Fail($"cnn train exited ({cnn.ExitCode}) before a mid-epoch checkpoint: {await cnn.StandardError.ReadToEndAsync()}");
-                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "no mid-epoch checkpoint in two minutes");
-                await Task.Delay(10);
+                cnn.BeginOutputReadLine(); // drained, so the pipe never fills and blocks it
+                var clock = Stopwatch.StartNew(); // bounds a hang only
+                while (ReadCheckpoint(checkpoint) is not { StepInEpoch: > 0 })
+                {
+                    if (cnn.HasExited) Assert.Fail($"cnn train exited ({cnn.ExitCode}) before a mid-epoch checkpoint: {await cnn.StandardError.ReadToEndAsync()}");
+                    Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "no mid-epoch checkpoint in two minutes");
+                    await Task.Delay(10);
+                }
+            }
+            finally
+            {
+                cnn.Kill(); // SIGKILL: no handler runs, nothing more is saved (and a failed wait leaves no held process behind)
+                await cnn.WaitForExitAsync();
             }
 
-            cnn.Kill(); // SIGKILL: no handler runs, nothing more is saved
-            await cnn.WaitForExitAsync();
             atKill = ReadCheckpoint(checkpoint)!;
         }
 
