@@ -147,7 +147,22 @@ internal static unsafe class DirectConv
                 c13a += Vector512.Load(scratch + 416); c13b += Vector512.Load(scratch + 432);
             }
 
-            // [position][channel] into scratch (rows 14 and 15 are never stored).
+            if (c0 + perBlock >= channels)
+            {
+                // The last block: bias (after the sums, as above), ReLU and two 16 x 16 transposes to [channel][position]
+                // straight from the accumulators. Rows past the tile's width are never stored.
+                Vector512<float> b0 = Vector512.Load(bias), b1 = Vector512.Load(bias + 16);
+                Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(TWidth.N)).AsSingle();
+                Transpose16.Store(Out(c0a, b0, relu), Out(c1a, b0, relu), Out(c2a, b0, relu), Out(c3a, b0, relu), Out(c4a, b0, relu), Out(c5a, b0, relu), Out(c6a, b0, relu),
+                    Out(c7a, b0, relu), Out(c8a, b0, relu), Out(c9a, b0, relu), Out(c10a, b0, relu), Out(c11a, b0, relu), Out(c12a, b0, relu), Out(c13a, b0, relu),
+                    b0, b0, output, p, mask);
+                Transpose16.Store(Out(c0b, b1, relu), Out(c1b, b1, relu), Out(c2b, b1, relu), Out(c3b, b1, relu), Out(c4b, b1, relu), Out(c5b, b1, relu), Out(c6b, b1, relu),
+                    Out(c7b, b1, relu), Out(c8b, b1, relu), Out(c9b, b1, relu), Out(c10b, b1, relu), Out(c11b, b1, relu), Out(c12b, b1, relu), Out(c13b, b1, relu),
+                    b1, b1, output + 16 * p, p, mask);
+                return;
+            }
+
+            // An earlier block's sums wait in scratch, [position][channel].
             c0a.Store(scratch + 0); c0b.Store(scratch + 16);
             c1a.Store(scratch + 32); c1b.Store(scratch + 48);
             c2a.Store(scratch + 64); c2b.Store(scratch + 80);
@@ -163,22 +178,11 @@ internal static unsafe class DirectConv
             c12a.Store(scratch + 384); c12b.Store(scratch + 400);
             c13a.Store(scratch + 416); c13b.Store(scratch + 432);
         }
-
-        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
-        for (int j = 0; j < TWidth.N; j++)
-        {
-            float* row = scratch + j * Channels;
-            Vector512<float> a = Vector512.Load(row) + bias0, b = Vector512.Load(row + 16) + bias1;
-            if (relu) (a, b) = (Vector512.Max(a, Vector512<float>.Zero), Vector512.Max(b, Vector512<float>.Zero));
-            a.Store(row);
-            b.Store(row + 16);
-        }
-
-        // Then 16 x 16 transposes to [channel][position].
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(TWidth.N)).AsSingle();
-        Transpose16.Store(scratch, Channels, output, p, mask);
-        Transpose16.Store(scratch + 16, Channels, output + 16 * p, p, mask);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Out(Vector512<float> sum, Vector512<float> bias, bool relu) =>
+        relu ? Vector512.Max(sum + bias, Vector512<float>.Zero) : sum + bias;
 }
 
 /// <summary>The stride along a row of <see cref="DirectConv.Tile"/>, a constant per instantiation so the
