@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -29,10 +30,14 @@ internal readonly struct ClipOperator(float lo, float hi) : IUnaryOperator
         return Vector256.ConditionalSelect(Vector256.LessThan(hi, m), hi, m);
     }
 
-    public Vector512<float> Invoke(Vector512<float> x)
+    public Vector512<float> Invoke(Vector512<float> x) => Apply(x, _lo, _hi);
+
+    /// <summary>The Vector512 path with the bounds given broadcast, for a kernel that keeps them in registers itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply(Vector512<float> x, Vector512<float> lo, Vector512<float> hi)
     {
-        if (Avx512F.IsSupported) return Avx512F.Min(_hi, Avx512F.Max(_lo, x));
-        Vector512<float> m = Vector512.ConditionalSelect(Vector512.GreaterThan(_lo, x), _lo, x);
-        return Vector512.ConditionalSelect(Vector512.LessThan(_hi, m), _hi, m);
+        if (Avx512F.IsSupported) return Avx512F.Min(hi, Avx512F.Max(lo, x));
+        Vector512<float> m = Vector512.ConditionalSelect(Vector512.GreaterThan(lo, x), lo, x);
+        return Vector512.ConditionalSelect(Vector512.LessThan(hi, m), hi, m);
     }
 }

@@ -72,17 +72,36 @@ internal static unsafe class DirectConv
     /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
     /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
     /// </summary>
-    public static void Tile<TStride>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
-        float* output, nint p, bool relu, float* scratch)
-        where TStride : struct, IStride =>
-        Tile<TStride, WholeTile>(w, bias, input, second, taps, tapCount, channels, plane, output, p, relu, scratch);
-
-    /// <summary>As above, at the first <see cref="ITileWidth.N"/> positions only (14, or 7: the first half, a plane's
-    /// short last tile that would otherwise recompute up to 13 positions).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: a ReLU (one max), a clip or a SiLU.</remarks>
     public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
-        float* output, nint p, bool relu, float* scratch)
+        float* output, nint p, in FusedActivation act, float* scratch)
         where TStride : struct, IStride where TWidth : struct, ITileWidth
+    {
+        switch (act.Kind)
+        {
+            case FusedActivationKind.Clamp when act.Lo == 0 && float.IsPositiveInfinity(act.Hi):
+                Tile<TStride, TWidth, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
+                break;
+            case FusedActivationKind.Clamp:
+                Tile<TStride, TWidth, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch);
+                break;
+            case FusedActivationKind.Silu:
+                Tile<TStride, TWidth, SiluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
+                break;
+            default:
+                Tile<TStride, TWidth, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
+                break;
+        }
+    }
+
+    /// <summary>The tile at the first <see cref="ITileWidth.N"/> positions only (14, or 7: the first half, a plane's short
+    /// last tile that would otherwise recompute up to 13 positions), its activation inlined (a clip's bounds are
+    /// <paramref name="lo"/> and <paramref name="hi"/>: passed as values, since a ClipOperator passed in was copied
+    /// to the stack at every one of the 28 stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TStride, TWidth, TAct>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
+        float* output, nint p, float lo, float hi, float* scratch)
+        where TStride : struct, IStride where TWidth : struct, ITileWidth where TAct : struct, IUnaryOperator
     {
         int S = TStride.S;
         bool whole = TWidth.N == Width; // a constant per instantiation: the half tile's code has no second half
@@ -149,15 +168,16 @@ internal static unsafe class DirectConv
 
             if (c0 + perBlock >= channels)
             {
-                // The last block: bias (after the sums, as above), ReLU and two 16 x 16 transposes to [channel][position]
+                // The last block: bias (after the sums, as above), activation and two 16 x 16 transposes to [channel][position]
                 // straight from the accumulators. Rows past the tile's width are never stored.
                 Vector512<float> b0 = Vector512.Load(bias), b1 = Vector512.Load(bias + 16);
+                Vector512<float> l = Vector512.Create(lo), h = Vector512.Create(hi);
                 Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(TWidth.N)).AsSingle();
-                Transpose16.Store(Out(c0a, b0, relu), Out(c1a, b0, relu), Out(c2a, b0, relu), Out(c3a, b0, relu), Out(c4a, b0, relu), Out(c5a, b0, relu), Out(c6a, b0, relu),
-                    Out(c7a, b0, relu), Out(c8a, b0, relu), Out(c9a, b0, relu), Out(c10a, b0, relu), Out(c11a, b0, relu), Out(c12a, b0, relu), Out(c13a, b0, relu),
+                Transpose16.Store(Out<TAct>(c0a, b0, l, h), Out<TAct>(c1a, b0, l, h), Out<TAct>(c2a, b0, l, h), Out<TAct>(c3a, b0, l, h), Out<TAct>(c4a, b0, l, h), Out<TAct>(c5a, b0, l, h), Out<TAct>(c6a, b0, l, h),
+                    Out<TAct>(c7a, b0, l, h), Out<TAct>(c8a, b0, l, h), Out<TAct>(c9a, b0, l, h), Out<TAct>(c10a, b0, l, h), Out<TAct>(c11a, b0, l, h), Out<TAct>(c12a, b0, l, h), Out<TAct>(c13a, b0, l, h),
                     b0, b0, output, p, mask);
-                Transpose16.Store(Out(c0b, b1, relu), Out(c1b, b1, relu), Out(c2b, b1, relu), Out(c3b, b1, relu), Out(c4b, b1, relu), Out(c5b, b1, relu), Out(c6b, b1, relu),
-                    Out(c7b, b1, relu), Out(c8b, b1, relu), Out(c9b, b1, relu), Out(c10b, b1, relu), Out(c11b, b1, relu), Out(c12b, b1, relu), Out(c13b, b1, relu),
+                Transpose16.Store(Out<TAct>(c0b, b1, l, h), Out<TAct>(c1b, b1, l, h), Out<TAct>(c2b, b1, l, h), Out<TAct>(c3b, b1, l, h), Out<TAct>(c4b, b1, l, h), Out<TAct>(c5b, b1, l, h), Out<TAct>(c6b, b1, l, h),
+                    Out<TAct>(c7b, b1, l, h), Out<TAct>(c8b, b1, l, h), Out<TAct>(c9b, b1, l, h), Out<TAct>(c10b, b1, l, h), Out<TAct>(c11b, b1, l, h), Out<TAct>(c12b, b1, l, h), Out<TAct>(c13b, b1, l, h),
                     b1, b1, output + 16 * p, p, mask);
                 return;
             }
@@ -181,8 +201,10 @@ internal static unsafe class DirectConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Out(Vector512<float> sum, Vector512<float> bias, bool relu) =>
-        relu ? Vector512.Max(sum + bias, Vector512<float>.Zero) : sum + bias;
+    private static Vector512<float> Out<TAct>(Vector512<float> sum, Vector512<float> bias, Vector512<float> lo, Vector512<float> hi) where TAct : struct, IUnaryOperator =>
+        typeof(TAct) == typeof(IdentityOperator) ? sum + bias
+        : typeof(TAct) == typeof(ClipOperator) ? ClipOperator.Apply(sum + bias, lo, hi)
+        : default(TAct).Invoke(sum + bias); // ReLU, SiLU: no settings
 }
 
 /// <summary>The stride along a row of <see cref="DirectConv.Tile"/>, a constant per instantiation so the

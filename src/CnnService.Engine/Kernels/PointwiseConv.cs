@@ -66,7 +66,7 @@ internal static unsafe class PointwiseConv
     /// [C][P] plane, <paramref name="output"/> its [M][P]. <paramref name="scratch"/> holds <see cref="ScratchFloats"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(float* weights, float* bias, float* input, int c, int p, float* output, int m, bool relu,
+    public static void Run(float* weights, float* bias, float* input, int c, int p, float* output, int m, in FusedActivation act,
         int tile0, int tile1, int x0, int x1, float* scratch)
     {
         const int Ch = DirectConv.Channels, W = DirectConv.Width;
@@ -89,8 +89,8 @@ internal static unsafe class PointwiseConv
                 // A short last channel tile goes through scratch, its valid filters copied out.
                 float* to = valid == Ch ? output + (nint)i0 * p + q : tile;
                 nint ld = valid == Ch ? p : W;
-                if (width == W) DirectConv.Tile<Stride1>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, relu, scratch);
-                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, relu, scratch);
+                if (width == W) DirectConv.Tile<Stride1, WholeTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch);
+                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch);
                 if (valid < Ch)
                     for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, width));
             }

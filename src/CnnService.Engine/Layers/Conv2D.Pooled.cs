@@ -16,7 +16,7 @@ public sealed unsafe partial class Conv2D
     /// </summary>
     internal bool TryFusePool(Pool2D pool)
     {
-        if (_pooled is not null || _writesPaddedFor is not null || InputArrivesPadded || !ConvPool2x2.Supports(_simd)) return false;
+        if (_pooled is not null || _writesPaddedFor is not null || InputArrivesPadded || !FusedOutput.IsNone || !ConvPool2x2.Supports(_simd)) return false;
         if (_win is not { SH: 1, SW: 1, HasPadding: false } || !ConvPool2x2.Suits(InputShape.C, _win.KH, _win.KW, _win.OH, _win.OW)) return false;
         if (!pool.IsPlainMax2x2 || pool.OutputShape.H != _win.OH / 2 || pool.OutputShape.W != _win.OW / 2) return false;
         _pooled = new PooledStep(this, pool.OutputShape);

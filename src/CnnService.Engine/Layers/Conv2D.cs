@@ -126,6 +126,24 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
     public bool FusedRelu { get; }
 
+    /// <summary>A clip or SiLU after this layer that its tiles apply as they store (set by the model's plan), else none.</summary>
+    internal FusedActivation FusedOutput { get; private set; }
+
+    /// <summary>Whether the activation after this layer can run in its store: direct and pointwise tiles finish in registers,
+    /// where a clip costs two instructions a vector and saves the activation its own pass (or the depthwise convolution
+    /// after it applying it to every value it copies). The GEMM lowerings and the pooled one fuse only a ReLU.</summary>
+    internal bool CanFuseOutput => (_directWeights is not null || _pointwiseWeights is not null) && _pooled is null && !FusedRelu && FusedOutput.IsNone;
+
+    /// <summary>Set once by the model's plan, before the model is used, when <see cref="CanFuseOutput"/>.</summary>
+    internal void FuseOutput(FusedActivation act)
+    {
+        if (!CanFuseOutput) throw new InvalidOperationException($"{Name} ({Lowering}) cannot fuse {act}.");
+        FusedOutput = act;
+    }
+
+    /// <summary>What the tiles apply as they store: nothing in a trace (which runs the fused layers on their own).</summary>
+    private FusedActivation TileActivation(ParallelJob job) => job.Unfused ? FusedActivation.None : FusedRelu ? FusedActivation.Relu : FusedOutput;
+
     public override long Parameters => (long)_weights.M * _weights.K + (_hasBias ? _weights.M : 0);
 
     public override long FlopsPerImage => 2L * _weights.M * _weights.K * OutputShape.H * OutputShape.W;
@@ -237,7 +255,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     {
         int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
         int tiles = PointwiseConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits, block = _pointwiseBlock;
-        bool relu = FusedRelu && !job.Unfused;
+        FusedActivation act = TileActivation(job);
         float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
@@ -248,7 +266,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 int x0 = rest / (block * tiles) * block, size = Math.Min(block, positions - x0);
                 int inBlock = rest - x0 * tiles, tile = inBlock / size, x = x0 + inBlock % size;
                 int x1 = Math.Min(x0 + size, x + (end - unit));
-                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, relu, tile, tile + 1, x, x1, scratch);
+                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, act, tile, tile + 1, x, x1, scratch);
                 unit += x1 - x;
             }
         }
@@ -271,7 +289,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         int m = OutputShape.C, k = _weights.K, oh = _win.OH, ow = _win.OW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
         int items = DirectItems, rowsPerItem = _directTwoRows ? 2 : 1;
         TensorShape inShape = InputShape;
-        bool relu = FusedRelu && !job.Unfused;
+        FusedActivation act = TileActivation(job);
         bool padHere = MustPad(job);
 
         // The output plane: plain OH x OW, or the next layer's padded plane with these rows inside it.
@@ -326,14 +344,14 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         if (_directTwoRows)
                         {
                             // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
-                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, relu, scratch, sw);
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
                             continue;
                         }
 
                         if (_directSplitRow)
                         {
                             // Positions 7-13 start at OW - 7: the tile goes to scratch, and its halves into the row.
-                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, splitTile, DirectConv.Width, relu, scratch, sw);
+                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, splitTile, DirectConv.Width, act, scratch, sw);
                             for (int r = 0; r < DirectConv.Channels; r++)
                             {
                                 float* from = splitTile + r * DirectConv.Width, to = output + r * outPlane;
@@ -347,7 +365,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
                             int x0 = Math.Min(x, ow - DirectConv.Width);
-                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, relu, scratch, sw);
+                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, act, scratch, sw);
                         }
                     }
                 }
@@ -362,10 +380,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, bool relu, float* scratch, int sw)
+    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw)
     {
-        if (sw == 1) DirectConv.Tile<Stride1>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
-        else DirectConv.Tile<Stride2>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, relu, scratch);
+        if (sw == 1) DirectConv.Tile<Stride1, WholeTile>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+        else DirectConv.Tile<Stride2, WholeTile>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
     }
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of every channel: its left and

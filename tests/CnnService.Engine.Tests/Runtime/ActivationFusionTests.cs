@@ -8,7 +8,7 @@ namespace CnnService.Engine.Tests.Runtime;
 
 /// <summary>
 /// Which activations the plan runs inside another layer (SiLU in its mul, clips and SiLU in a depthwise
-/// convolution's input copy or store) and which it must leave alone. That the fused graphs compute what
+/// convolution's input copy or store, or in the store of a convolution's direct or pointwise tiles) and which it must leave alone. That the fused graphs compute what
 /// their layers one by one do is <see cref="GraphTests"/>' job (the "inverted-residual" and "mbconv" graphs).
 /// </summary>
 public class ActivationFusionTests
@@ -94,6 +94,80 @@ public class ActivationFusionTests
         AssertEqualsReference(spec);
     }
 
+    [Fact]
+    public void A_clip_between_a_pointwise_convolution_and_a_depthwise_one_whose_input_outgrows_l2_runs_in_the_pointwise_tiles()
+    {
+        // MobileNet V2's expand, ReLU6, depthwise, ReLU6 with 32 channels on planes just too large for this machine's L2 together.
+        int side = (int)Math.Sqrt(BatchChunking.L2Bytes / sizeof(float) / 32.0) + 1;
+        ModelSpec spec = ExpandClipDepthwise(side);
+        Model model = Build(spec);
+
+        Assert.Equal(["c", "d"], FusedAway(model));
+        var e = Layer<Conv2D>(model, "e");
+        var dw = Layer<DepthwiseConv2D>(model, "dw");
+        if (e.Lowering == "pointwise")
+            Assert.Equal((FusedActivation.Clamp(0, 6), FusedActivation.None, FusedActivation.Clamp(0, 6)), (e.FusedOutput, dw.FusedInput, dw.FusedOutput));
+        else
+            Assert.Equal((FusedActivation.None, FusedActivation.Clamp(0, 6)), (e.FusedOutput, dw.FusedInput)); // no AVX-512: the GEMM fuses only a ReLU
+        AssertEqualsReference(spec, batches: [1, 2]);
+    }
+
+    [Fact]
+    public void A_clip_before_a_depthwise_convolution_that_copies_its_input_in_l2_runs_in_that_copy()
+    {
+        ModelSpec spec = ExpandClipDepthwise(14);
+        Model model = Build(spec);
+
+        Assert.Equal(["c", "d"], FusedAway(model));
+        Assert.True(Layer<Conv2D>(model, "e").FusedOutput.IsNone);
+        Assert.Equal(FusedActivation.Clamp(0, 6), Layer<DepthwiseConv2D>(model, "dw").FusedInput);
+        AssertEqualsReference(spec);
+    }
+
+    private static ModelSpec ExpandClipDepthwise(int side) => TestGraphs.Graph(new TensorShape(16, side, side),
+        TestGraphs.Conv("e", 32, 1, 0),
+        TestGraphs.Clip("c", 0, 6),
+        TestGraphs.Depthwise("dw", 32, 3, 2, 1),
+        TestGraphs.Clip("d", 0, 6));
+
+    [Fact]
+    public void A_clip_after_a_direct_convolution_runs_in_its_tiles_and_a_silu_does_not()
+    {
+        // 3x3 on rows of 28 with 32 filters and K = 144: direct tiles on AVX-512. The SiLU is a sigmoid and a mul of it.
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(16, 5, 28),
+            TestGraphs.Conv("t", 32, 3, 1),
+            TestGraphs.Clip("c", -1, 1),
+            TestGraphs.Conv("u", 32, 3, 1),
+            TestGraphs.Layer("sigmoid", "g", "u"),
+            TestGraphs.Layer("mul", "silu", "u", "g"));
+        Model model = Build(spec);
+
+        var t = Layer<Conv2D>(model, "t");
+        if (t.Lowering == "direct")
+        {
+            Assert.Equal(["c", "g"], FusedAway(model));   // the sigmoid is part of the SiLU the mul computes
+            Assert.Equal(FusedActivation.Clamp(-1, 1), t.FusedOutput);
+            Assert.True(Layer<Conv2D>(model, "u").FusedOutput.IsNone);
+        }
+
+        AssertEqualsReference(spec);
+    }
+
+    [Fact]
+    public void A_clip_after_a_convolution_whose_output_is_read_elsewhere_too_runs_on_its_own()
+    {
+        // Stored clipped, the add would read the clipped tensor for the unclipped one.
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(16, 14, 14),
+            TestGraphs.Conv("e", 32, 1, 0),
+            TestGraphs.Clip("c", 0, 6),
+            TestGraphs.Layer("add", "out", "c", "e"));
+        Model model = Build(spec);
+
+        Assert.Empty(FusedAway(model));
+        Assert.True(Layer<Conv2D>(model, "e").FusedOutput.IsNone);
+        AssertEqualsReference(spec);
+    }
+
     private static Model Build(ModelSpec spec) => TestModels.Build(spec, Simd.Best, out _);
 
     private static string[] FusedAway(Model model) =>
@@ -103,10 +177,10 @@ public class ActivationFusionTests
 
     private static T Layer<T>(Model model, string name) where T : Layer => Assert.IsType<T>(model.Layers[Index(model, name)]);
 
-    private static void AssertEqualsReference(ModelSpec spec)
+    private static void AssertEqualsReference(ModelSpec spec, int[]? batches = null)
     {
         foreach (SimdLevel simd in TestModels.SimdLevels().Select(l => (SimdLevel)l[0]))
-        foreach (int batch in new[] { 1, 3 })
+        foreach (int batch in batches ?? [1, 3])
         {
             Model model = TestModels.Build(spec, simd, out var tensors, threads: 2);
             float[] x = TestModels.Random(batch * model.InputShape.Size, seed: 75);
