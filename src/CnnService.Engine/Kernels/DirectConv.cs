@@ -72,7 +72,7 @@ internal static unsafe class DirectConv
     /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
     /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
     /// </summary>
-    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: a ReLU (one max), a clip or a SiLU.</remarks>
+    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip.</remarks>
     public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, in FusedActivation act, float* scratch)
         where TStride : struct, IStride where TWidth : struct, ITileWidth
@@ -85,12 +85,11 @@ internal static unsafe class DirectConv
             case FusedActivationKind.Clamp:
                 Tile<TStride, TWidth, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch);
                 break;
-            case FusedActivationKind.Silu:
-                Tile<TStride, TWidth, SiluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
-                break;
-            default:
+            case FusedActivationKind.None:
                 Tile<TStride, TWidth, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
                 break;
+            default:
+                throw new ArgumentException($"Tiles do not fuse {act}.", nameof(act));
         }
     }
 
@@ -204,7 +203,7 @@ internal static unsafe class DirectConv
     private static Vector512<float> Out<TAct>(Vector512<float> sum, Vector512<float> bias, Vector512<float> lo, Vector512<float> hi) where TAct : struct, IUnaryOperator =>
         typeof(TAct) == typeof(IdentityOperator) ? sum + bias
         : typeof(TAct) == typeof(ClipOperator) ? ClipOperator.Apply(sum + bias, lo, hi)
-        : default(TAct).Invoke(sum + bias); // ReLU, SiLU: no settings
+        : default(TAct).Invoke(sum + bias); // ReLU: no settings
 }
 
 /// <summary>The stride along a row of <see cref="DirectConv.Tile"/>, a constant per instantiation so the

@@ -126,7 +126,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>The ReLU after this layer runs inside its GEMM.</summary>
     public bool FusedRelu { get; }
 
-    /// <summary>A clip or SiLU after this layer that its tiles apply as they store (set by the model's plan), else none.</summary>
+    /// <summary>A clip after this layer that its tiles apply as they store (set by the model's plan), else none.</summary>
     internal FusedActivation FusedOutput { get; private set; }
 
     /// <summary>Whether the activation after this layer can run in its store: direct and pointwise tiles finish in registers,
@@ -137,7 +137,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Set once by the model's plan, before the model is used, when <see cref="CanFuseOutput"/>.</summary>
     internal void FuseOutput(FusedActivation act)
     {
-        if (!CanFuseOutput) throw new InvalidOperationException($"{Name} ({Lowering}) cannot fuse {act}.");
+        if (!CanFuseOutput || act.Kind != FusedActivationKind.Clamp) throw new InvalidOperationException($"{Name} ({Lowering}) cannot fuse {act}.");
         FusedOutput = act;
     }
 

@@ -15,9 +15,10 @@ public sealed partial class Model
     /// convolution that runs direct or pointwise tiles, unless a depthwise convolution that copies it in L2
     /// reads it; else, next to a depthwise convolution that is its only reader, it runs in the copy of that
     /// one's input (MobileNet's and EfficientNet's expand, activate, depthwise, activate). A fused layer's
-    /// output is its input's buffer.
+    /// output is its input's buffer. <paramref name="intoConvolutions"/> is off for a plan that training builds
+    /// on: its convolutions train with their ReLU only, and the clip after them must stay a layer.
     /// </summary>
-    private static void FuseActivations(Layer[] layers, int[][] inputs, bool[] fusedAway)
+    private static void FuseActivations(Layer[] layers, int[][] inputs, bool[] fusedAway, bool intoConvolutions)
     {
         int n = layers.Length;
         var siluOf = new int[n]; // for a mul computing SiLU, the tensor it is of; else -1
@@ -50,7 +51,7 @@ public sealed partial class Model
                 before.Fuse(FusedActivation.None, act);
                 fusedAway[i] = true;
             }
-            else if (act.Kind == FusedActivationKind.Clamp && x > 0 && layers[x - 1] is Conv2D conv && !fusedAway[x - 1] && conv.CanFuseOutput
+            else if (intoConvolutions && act.Kind == FusedActivationKind.Clamp && x > 0 && layers[x - 1] is Conv2D conv && !fusedAway[x - 1] && conv.CanFuseOutput
                      && readers[x] == own && !CopiedCheaply(i + 1))
             {
                 conv.FuseOutput(act);

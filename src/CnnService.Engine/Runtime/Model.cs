@@ -140,7 +140,8 @@ public sealed unsafe partial class Model : IParallelWork
     public static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options = null) => Create(spec, weights, options, foldBatchNorms: true);
 
     /// <summary>As the public <see cref="Create(ModelSpec, IWeightSource, EngineOptions?)"/>; without <paramref name="foldBatchNorms"/>
-    /// every batchnorm stays a layer that runs, as training needs (it updates its own statistics and weights).</summary>
+    /// every batchnorm stays a layer that runs, as training needs (it updates its own statistics and weights), and so does a clip
+    /// after a convolution (a convolution trains with its ReLU only).</summary>
     internal static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options, bool foldBatchNorms)
     {
         options ??= EngineOptions.Default;
@@ -202,7 +203,7 @@ public sealed unsafe partial class Model : IParallelWork
             fusedAway[i] = layer.Type == "relu" && p > 0 && fuse[p - 1] && runs[p - 1] is IConvolution { FusedRelu: true } or Dense { FusedRelu: true };
         }
 
-        FuseActivations(runs, inputs, fusedAway);
+        FuseActivations(runs, inputs, fusedAway, intoConvolutions: foldBatchNorms);
         if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
 
         weights.EnsureAllTaken();

@@ -121,6 +121,20 @@ public class TrainNetworkTests
         new LayerSpec { Type = "dense", Name = "fc2", Units = 3 },
         new LayerSpec { Type = "softmax" });
 
+    [Fact]
+    public void A_clip_after_a_convolution_stays_a_layer_for_training_where_inference_runs_it_in_the_convolution()
+    {
+        // 32 filters, K = 144, rows of 28: direct tiles on AVX-512, whose store the inference plan gives the clip.
+        ModelSpec spec = TestModels.Spec(new TensorShape(16, 5, 28),
+            new LayerSpec { Type = "conv2d", Name = "conv", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
+            new LayerSpec { Type = "clip", Name = "clip", Extra = new System.Text.Json.Nodes.JsonObject { ["min"] = -0.05f, ["max"] = 0.05f } },
+            new LayerSpec { Type = "flatten" },
+            new LayerSpec { Type = "dense", Name = "fc", Units = 3 },
+            new LayerSpec { Type = "softmax" });
+
+        AssertEvaluateMatchesInference(spec, trainSteps: 1);
+    }
+
     /// <summary>
     /// Runs <paramref name="trainSteps"/> training forward passes first (they move batchnorm's running
     /// statistics), then holds Evaluate + softmax to a Model built from the exported tensors.
