@@ -90,7 +90,9 @@ public static class OnnxComparison
                 double oursBest = double.MaxValue, theirsBest = double.MaxValue;
                 for (int r = 0; r < rounds; r++)
                 {
+                    Timing.Settle();
                     ours.Add(batch * Timing.Rate(Engine, seconds, ref oursBest));
+                    Timing.Settle();
                     theirs.Add(batch * Timing.Rate(Ort, seconds, ref theirsBest));
                 }
 

@@ -85,9 +85,10 @@ internal sealed class SeedPair : IDisposable
         double oursBest = double.MaxValue, theirsBest = double.MaxValue;
         for (int r = 0; r < rounds; r++)
         {
-            if (r % 2 == 1) theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest));
+            if (r % 2 == 1) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest)); }
+            Settle();
             ours.Add(SeedComparison.Batch * Rate(engine, seconds, ref oursBest));
-            if (r % 2 == 0) theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest));
+            if (r % 2 == 0) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest)); }
         }
 
         return new Measured(Median(ours), Median(theirs), oursBest, theirsBest);
@@ -103,9 +104,10 @@ internal sealed class SeedPair : IDisposable
         List<double> ours = [], theirs = [];
         for (int r = 0; r < rounds; r++)
         {
-            if (r % 2 == 1) CallTimes(ort, seconds, theirs);
+            if (r % 2 == 1) { Settle(); CallTimes(ort, seconds, theirs); }
+            Settle();
             CallTimes(engine, seconds, ours);
-            if (r % 2 == 0) CallTimes(ort, seconds, theirs);
+            if (r % 2 == 0) { Settle(); CallTimes(ort, seconds, theirs); }
         }
 
         // Median sorts: the first value is then the fastest call.

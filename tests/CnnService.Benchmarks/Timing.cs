@@ -9,6 +9,18 @@ namespace CnnService.Benchmarks;
 /// </summary>
 internal static class Timing
 {
+    /// <summary>
+    /// Idles before a runtime's round, so that the other runtime's idle threads have stopped spinning: ONNX Runtime's
+    /// intra-op workers spin for tens of milliseconds after a Run, and on a 2-core machine they take the core the
+    /// engine's helper needs. Measured on the AMD host, squeezenet1_1 at batch 1 on two threads, 50 engine passes after
+    /// each 50 of ONNX Runtime's: the engine's first pass 4.9-5.9 ms, its fifth 2.4-4.7, its twentieth on 2.0-3.3;
+    /// 100 ms of idling first, or ONNX Runtime's spinning off, left only the first pass slower (2.9 ms, cold caches).
+    /// Both runtimes run in one process here, unlike in any service; the pause keeps each one's round its own.
+    /// </summary>
+    public static void Settle() => Thread.Sleep(SettleMilliseconds);
+
+    public const int SettleMilliseconds = 250;
+
     /// <summary>Calls per second of <paramref name="call"/>, repeated for at least <paramref name="seconds"/>;
     /// <paramref name="best"/> keeps the shortest single call seen, in seconds.</summary>
     public static double Rate(Action call, double seconds, ref double best)
