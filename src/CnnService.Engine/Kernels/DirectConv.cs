@@ -72,7 +72,8 @@ internal static unsafe class DirectConv
     /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
     /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
     /// </summary>
-    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip.</remarks>
+    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip
+    /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
     public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, in FusedActivation act, float* scratch)
         where TStride : struct, IStride where TWidth : struct, ITileWidth

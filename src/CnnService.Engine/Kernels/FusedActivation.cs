@@ -47,8 +47,11 @@ internal interface IFusedKernel
 }
 
 /// <summary>
-/// The one place a pair of <see cref="FusedActivation"/>s becomes operator types: each combination of (none, clamp, SiLU)
-/// before and after compiles its own copy of the kernel, with both functions inlined into its loops.
+/// Where a pair of <see cref="FusedActivation"/>s (the depthwise kernels' before and after) becomes operator types: each
+/// combination of (none, clamp, SiLU) compiles its own copy of the kernel, with both functions inlined into its loops.
+/// The direct and pointwise tiles fuse only after, and map it themselves (<see cref="DirectConv"/>'s Tile): a ReLU there is
+/// one max rather than a clamp to +infinity, and a clip's bounds go in as values, since an operator passed in was copied
+/// to the stack at each of the tile's 28 stores.
 /// </summary>
 internal static class FusedActivations
 {
