@@ -56,6 +56,7 @@ public unsafe class PoolWindowTests
             (10, 33, 3, 5, 2, 1, 0, 2, 1, 0, true),
             (111, 111, 3, 3, 2, 2, 0, 0, 0, 0, true),   // SqueezeNet's ceil_mode pool
             (112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false),  // ResNet's stem pool
+            (12, 35, 3, 3, 1, 2, 1, 1, 1, 1, true),     // stride 2 along the row only
             (28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true),     // GoogLeNet's branch pool
             (7, 7, 7, 7, 1, 1, 0, 0, 0, 0, false),      // one window covering the plane
         ];
@@ -158,6 +159,32 @@ public unsafe class PoolWindowTests
     }
 
     [Theory]
+    [MemberData(nameof(Paths))]
+    public void Rows_pooled_in_separate_calls_write_only_their_own_rows(Path path)
+    {
+        // Chunks of a layer split the output rows; a row's last vector must not spill into a row another thread
+        // writes, nor past the output on a plane narrower than a vector.
+        foreach (var (h, w, pad, ceil) in new[] { (111, 111, 0, true), (9, 5, 0, false), (7, 7, 1, false), (20, 33, 1, true), (5, 3, 1, true) })
+        {
+            var g = Geometry(h, w, 3, 3, 2, 2, pad, pad, pad, pad, ceil);
+            float[] x = Values(2 * h * w, seed: w);
+            float[] whole = Run(path, x, 2, g, max: true, includePad: false);
+            int split = g.OH / 2, size = 2 * g.OH * g.OW;
+            float[] first = RunRows(path, x, 2, g, 0, split), second = RunRows(path, x, 2, g, split, g.OH);
+            for (int plane = 0; plane < 2; plane++)
+            for (int i = 0; i < g.OH * g.OW; i++)
+            {
+                int at = plane * g.OH * g.OW + i;
+                bool inFirst = i < split * g.OW;
+                Assert.Equal(whole[at], inFirst ? first[at] : second[at]);
+                Assert.Equal(Sentinel, inFirst ? second[at] : first[at]);
+            }
+
+            Assert.All(first[size..].Concat(second[size..]), v => Assert.Equal(Sentinel, v));
+        }
+    }
+
+    [Theory]
     [InlineData(111, 111, 3, 3, 2, 2, 0, 0, 0, 0, true)]
     [InlineData(112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false)]
     [InlineData(13, 17, 3, 2, 1, 2, 1, 0, 1, 1, false)]
@@ -217,6 +244,33 @@ public unsafe class PoolWindowTests
                 case Path.Vector512: PoolWindow.Planes(SimdLevel.Vector512, src, dst, planes, g, max, includePad, s); break;
                 case Path.Vector256: PoolWindow.Planes(SimdLevel.Vector256, src, dst, planes, g, max, includePad, s); break;
                 case Path.Vector256Avx2: RunAvx2(src, dst, planes, g, max, includePad, s); break;
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>What <see cref="RunRows"/> leaves in the output rows it was not asked for.</summary>
+    private const float Sentinel = 12345.5f;
+
+    /// <summary>Output rows [<paramref name="row0"/>, <paramref name="row1"/>) of max pooling into an output with a vector of
+    /// guard floats after it; every other output, and the guard, left at <see cref="Sentinel"/>.</summary>
+    private static float[] RunRows(Path path, float[] x, int planes, PoolGeometry g, int row0, int row1)
+    {
+        var y = new float[planes * g.OH * g.OW + PoolGeometry.MaxLanes];
+        Array.Fill(y, Sentinel);
+        var scratch = new float[PoolWindow.ScratchFloats(g)];
+        SimdLevel level = path == Path.Vector512 ? SimdLevel.Vector512 : SimdLevel.Vector256;
+        fixed (float* src = x, dst = y, s = scratch)
+        {
+            if (path == Path.Vector256Avx2)
+            {
+                PoolWindow.Prepare(g, s, max: true, includePad: false);
+                PoolWindow.Planes<Vector256<float>, Lanes256Avx2, PoolWindow.MaxReduce>(src, dst, planes, g, includePad: false, s, row0, row1);
+            }
+            else
+            {
+                PoolWindow.Planes(level, src, dst, planes, row0, row1, g, max: true, includePad: false, s);
             }
         }
 
