@@ -44,8 +44,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private readonly float[]? _pointwiseWeights;
     private readonly float[] _pointwiseBias = [];
 
-    /// <summary>Position tiles of a pointwise layer's plane taken together, so the input they read ([C] x 14 per tile) stays
-    /// in L2 while every channel tile sweeps it: about 128 KB of input per block.</summary>
+    /// <summary>Position tiles of a pointwise layer's plane taken together (<see cref="PointwiseConv.Block"/>).</summary>
     private readonly int _pointwiseBlock;
 
     private readonly SubsampleStep? _subsample;
@@ -90,8 +89,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         {
             _pointwiseWeights = PointwiseConv.Pack(w, m, k);
             _pointwiseBias = PointwiseConv.PackBias(b, m);
-            int positions = PointwiseConv.Positions(win.OH * win.OW);
-            _pointwiseBlock = Math.Clamp((128 << 10) / (k * DirectConv.Width * sizeof(float)), 1, positions);
+            _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW);
             if (!stride1) _subsample = new SubsampleStep(this);
         }
         else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))

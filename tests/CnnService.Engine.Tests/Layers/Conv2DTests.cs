@@ -1,4 +1,5 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Tests.Support;
 
@@ -164,6 +165,34 @@ public class Conv2DTests
         if (Simd.Best == SimdLevel.Vector512) Assert.Equal("pointwise", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
         float[] expected = Reference.Conv2D(x, batch, 600, 13, 13, t["conv.weight"], t["conv.bias"], 96, 1, 1, 1, 1, 0, 0, 13, 13, false);
         TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(1, 3)]
+    [InlineData(3, 2)]
+    public void A_pointwise_layer_whose_weights_outgrow_L2_takes_the_whole_plane_as_one_block_and_matches_the_direct_convolution(int batch, int threads)
+    {
+        // SqueezeNet's classifier in small: weights of this machine's L2 on 13x13, so the chunks split the filters, not the plane.
+        int c = 256, m = (int)(BatchChunking.L2Bytes / (c * sizeof(float)));
+        Assert.Equal(PointwiseConv.Positions(13 * 13), PointwiseConv.Block(m, c, 13 * 13));
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = m, Kernel = Pair.Square(1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, 13, 13), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads: threads);
+        float[] x = TestModels.Random(batch * c * 13 * 13, seed: 11);
+
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("pointwise", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] expected = Reference.Map(Reference.Conv2D(x, batch, c, 13, 13, t["conv.weight"], t["conv.bias"], m, 1, 1, 1, 1, 0, 0, 13, 13, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Fact]
+    public void A_pointwise_layer_takes_position_blocks_of_about_128_KB_of_input_while_its_weights_fit_L2_or_its_input_does_not_fit_half()
+    {
+        int c = 256, positions = PointwiseConv.Positions(13 * 13), small = (int)(BatchChunking.L2Bytes / (c * sizeof(float))) - 32;
+        Assert.Equal(128 * 1024 / (c * DirectConv.Width * sizeof(float)), PointwiseConv.Block(small, c, 13 * 13));
+        int wide = (int)(BatchChunking.BudgetBytes / (c * sizeof(float))) + 1; // positions whose input passes half of L2
+        Assert.True(PointwiseConv.Block(4 * small, c, wide) < PointwiseConv.Positions(wide));
+        Assert.True(PointwiseConv.Block(small, c, 13 * 13) < positions);
     }
 
     [Theory]
