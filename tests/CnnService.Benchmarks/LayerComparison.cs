@@ -58,6 +58,7 @@ public static class LayerComparison
         HostCpuTime? host = HostCpuTime.Read();
 
         var ort = OrtNodes(file, model, input, threads, runs);
+        Timing.Settle(); // ONNX Runtime's workers, spinning after its last Run, would take the engine helper's core
         model.TimeLayers(input, 1, runs, out double[] medians);
         var engine = new List<(string Name, string Op, double Ms)>();
         for (int i = 0; i < medians.Length; i++)

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace CnnService.Benchmarks;
 
 /// <summary>
-/// The Stopwatch helpers of the modes that compare the engine with ONNX Runtime (<c>onnx</c>, <c>seeds</c>):
+/// The Stopwatch helpers of the modes that compare the engine with ONNX Runtime (<c>onnx</c>, <c>seeds</c>, <c>layers</c>):
 /// call rates, single-call times, medians. Nothing here warms up; callers call once before timing.
 /// </summary>
 internal static class Timing
