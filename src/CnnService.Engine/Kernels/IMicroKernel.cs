@@ -32,3 +32,11 @@ internal unsafe interface IMicroKernel
     /// </summary>
     static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu);
 }
+
+/// <summary>A micro-kernel that reads B's rows through an <see cref="IRowSource"/>: a packed panel, or (implicit GEMM) the input in place.</summary>
+internal unsafe interface IRowMicroKernel : IMicroKernel
+{
+    /// <summary>As <see cref="IMicroKernel.Run"/>, row k of B at <paramref name="b"/>.Row(k).</summary>
+    static abstract void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource;
+}

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
 
@@ -8,13 +9,16 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// Convolution as a GEMM that never packs B, for stride 1 on wide maps. On the wide output grid,
 /// B[k, q] = input[c, y + ki, x + kj] = input[off(k) + q] with off(k) = (c*Hp + ki)*Wp + kj, so
-/// each row of a 32-column panel is a contiguous slice of the padded input: the micro-kernel
-/// reads it in place through a table of K offsets made at load time. The price is the kw - 1
-/// discarded columns per row, which is why the plan uses it only on maps at least 32 + kw wide.
+/// each row of a panel (32 columns with AVX-512, 8 with AVX2) is a contiguous slice of the padded input:
+/// the micro-kernel reads it in place through a table of K offsets made at load time. The price is the
+/// kw - 1 discarded columns per row, which is why the plan uses it only on maps a panel plus kw wide.
+/// With AVX2 the alternative, packing im2col panels, took as long as the multiply-adds on TinyVGG's
+/// 10-filter layers (40 % of a pass against the micro-kernel's 47 %), where each packed value serves 10 rows.
 /// </summary>
 internal static unsafe class ImplicitGemm
 {
-    public const int NR = 32;
+    /// <summary>Columns of a panel at <paramref name="simd"/>: the micro-kernel's (Vector512 or Vector256).</summary>
+    public static int PanelWidth(SimdLevel simd) => simd == SimdLevel.Vector512 ? MicroKernel512.NR : MicroKernel256.NR;
 
     /// <summary>Deepest K run without a break. Depth blocks exist to keep a packed B block in L1;
     /// here B is read in place, so a block boundary only costs a reload and store of every C tile
@@ -25,9 +29,9 @@ internal static unsafe class ImplicitGemm
     /// <summary>The depth block: all of K when it is at most <see cref="MaxFullDepth"/>, else the GEMM's blocks.</summary>
     internal static int DepthBlock(int k) => k <= MaxFullDepth ? k : Gemm.DepthBlock(k);
 
-    /// <summary>Whether a stride-1 convolution over a padded width <paramref name="wp"/> and kernel width <paramref name="kw"/> should take this path:
-    /// few discarded columns, and every 32-column read stays inside the image.</summary>
-    public static bool Suits(int wp, int kw) => wp >= NR + kw && (kw - 1) * 16 <= wp;
+    /// <summary>Whether a stride-1 convolution over a padded width <paramref name="wp"/> and kernel width <paramref name="kw"/> should take this path
+    /// at <paramref name="simd"/> (Vector512 or Vector256): few discarded columns, and every panel's read stays inside the image.</summary>
+    public static bool Suits(SimdLevel simd, int wp, int kw) => wp >= PanelWidth(simd) + kw && (kw - 1) * 16 <= wp;
 
     /// <summary>off(k) for k = (c, ki, kj) in order.</summary>
     public static nint[] Offsets(int c, int hp, int wp, int kh, int kw)
@@ -40,26 +44,35 @@ internal static unsafe class ImplicitGemm
         return offsets;
     }
 
-    /// <summary>Panels of one image: its wide positions in groups of 32.</summary>
-    public static int PanelsPerImage(int oh, int wp) => (oh * wp + NR - 1) / NR;
+    /// <summary>Panels of one image: its wide positions in groups of the panel width.</summary>
+    public static int PanelsPerImage(SimdLevel simd, int oh, int wp) => (oh * wp + PanelWidth(simd) - 1) / PanelWidth(simd);
 
     /// <summary>Floats of per-thread scratch: one tile per row panel of A.</summary>
-    public static long ScratchFloats(PackedMatrix a) => (long)a.Panels * PackedMatrix.MR * NR;
+    public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => (long)a.Panels * PackedMatrix.MR * PanelWidth(simd);
 
-    /// <summary>Computes panels [panelStart, panelEnd) of the batch (image n's panels are n*PanelsPerImage onwards) into NCHW <paramref name="c"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu, int panelStart, int panelEnd, float* tiles)
+    /// <summary>Computes panels [panelStart, panelEnd) of the batch (image n's panels are n*PanelsPerImage onwards) into NCHW
+    /// <paramref name="c"/> with <paramref name="simd"/>'s micro-kernel (Vector512 or Vector256).</summary>
+    public static void Run(SimdLevel simd, PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu,
+        int panelStart, int panelEnd, float* tiles)
     {
-        int m = a.M, k = a.K, kc = DepthBlock(k), mr = PackedMatrix.MR;
-        int q = oh * wp, p = oh * ow, perImage = PanelsPerImage(oh, wp);
+        if (simd == SimdLevel.Vector512) Run<MicroKernel512>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles);
+        else Run<MicroKernel256>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TKernel>(PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu,
+        int panelStart, int panelEnd, float* tiles) where TKernel : struct, IRowMicroKernel
+    {
+        int m = a.M, k = a.K, kc = DepthBlock(k), mr = PackedMatrix.MR, nr = TKernel.NR;
+        int q = oh * wp, p = oh * ow, perImage = (q + nr - 1) / nr;
         nint imageFloats = (nint)channels * hp * wp;
         fixed (float* aData = a.Data, bias = a.Bias)
         {
             for (int panelIndex = panelStart; panelIndex < panelEnd; panelIndex++)
             {
-                int n = panelIndex / perImage, q0 = (panelIndex - n * perImage) * NR;
+                int n = panelIndex / perImage, q0 = (panelIndex - n * perImage) * nr;
                 int y0 = q0 / wp, x0 = q0 - y0 * wp;
-                bool inPlace = x0 + NR <= ow && q0 + NR <= q;
+                bool inPlace = x0 + nr <= ow && q0 + nr <= q;
                 float* origin = input + n * imageFloats + q0;
                 float* cImage = c + (nint)n * m * p;
                 for (int k0 = 0; k0 < k; k0 += kc)
@@ -71,21 +84,21 @@ internal static unsafe class ImplicitGemm
                     {
                         float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
                         int valid = Math.Min(mr, m - i0);
-                        if (inPlace) MicroKernel512.Run(depth, aBlock, rows, bias + i0, cImage + (nint)i0 * p + y0 * ow + x0, p, valid, !first, relu && last);
-                        else MicroKernel512.Run(depth, aBlock, rows, bias + i0, tiles + (nint)i0 * NR, NR, valid, !first, relu && last);
+                        if (inPlace) TKernel.Run(depth, aBlock, rows, bias + i0, cImage + (nint)i0 * p + y0 * ow + x0, p, valid, !first, relu && last);
+                        else TKernel.Run(depth, aBlock, rows, bias + i0, tiles + (nint)i0 * nr, nr, valid, !first, relu && last);
                     }
                 }
 
                 if (!inPlace)
                 {
-                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * NR, Math.Min(mr, m - i0), cImage + (nint)i0 * p, p, q0, Math.Min(NR, q - q0), wp, ow);
+                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(mr, m - i0), cImage + (nint)i0 * p, p, q0, Math.Min(nr, q - q0), wp, ow);
                 }
             }
         }
     }
 
     /// <summary>Copies a tile's kept columns (x &lt; OW) to their output rows, one run per output row.</summary>
-    private static void Scatter(float* tile, int rows, float* c, int p, int q0, int count, int wp, int ow)
+    private static void Scatter(float* tile, int nr, int rows, float* c, int p, int q0, int count, int wp, int ow)
     {
         int y = q0 / wp, x = q0 - y * wp;
         for (int jj = 0; jj < count; y++, x = 0)
@@ -93,7 +106,7 @@ internal static unsafe class ImplicitGemm
             int run = Math.Min(count - jj, wp - x), kept = Math.Min(run, ow - x);
             for (int r = 0; kept > 0 && r < rows; r++)
             {
-                new ReadOnlySpan<float>(tile + r * NR + jj, kept).CopyTo(new Span<float>(c + (nint)r * p + y * ow + x, kept));
+                new ReadOnlySpan<float>(tile + r * nr + jj, kept).CopyTo(new Span<float>(c + (nint)r * p + y * ow + x, kept));
             }
 
             jj += run;

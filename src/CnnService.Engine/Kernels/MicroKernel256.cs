@@ -7,20 +7,26 @@ namespace CnnService.Engine.Kernels;
 /// 8 x 8 tile with AVX2 + FMA: 8 accumulators, one B vector and one broadcast per step, so it
 /// stays inside the 16 ymm registers of a machine without AVX-512.
 /// </summary>
-internal readonly unsafe struct MicroKernel256 : IMicroKernel
+internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
 {
     public static int MR => 8;
     public static int NR => 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu) =>
+        Run(k, a, new PackedRows8(b), bias, c, ldc, rows, accumulate, relu);
+
+    /// <summary>The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+    public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource
     {
         // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
         // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        for (; k > 0; k--)
+        for (int kk = 0; kk < k; kk++)
         {
-            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b0 = Vector256.Load(b.Row(kk));
             c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
             c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
             c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
@@ -30,7 +36,6 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b0, c6);
             c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
             a += 8;
-            b += 8;
         }
 
         if (accumulate)

@@ -8,7 +8,7 @@ namespace CnnService.Engine.Kernels;
 /// per step, 19 of the 32 zmm registers. Each step issues 16 FMAs against 10 loads, so the two
 /// FMA pipes, not memory, set the pace.
 /// </summary>
-internal readonly unsafe struct MicroKernel512 : IMicroKernel
+internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
 {
     public static int MR => 8;
     public static int NR => 32;
@@ -103,7 +103,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     }
 }
 
-/// <summary>Where the micro-kernel finds row k of its B panel (32 floats).</summary>
+/// <summary>Where a micro-kernel finds row k of its B panel (NR floats).</summary>
 internal unsafe interface IRowSource
 {
     float* Row(int k);
@@ -114,6 +114,13 @@ internal readonly unsafe struct PackedRows(float* panel) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* Row(int k) => panel + (nint)k * 32;
+}
+
+/// <summary>A packed [K][8] panel (<see cref="MicroKernel256"/>'s).</summary>
+internal readonly unsafe struct PackedRows8(float* panel) : IRowSource
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Row(int k) => panel + (nint)k * 8;
 }
 
 /// <summary>Rows read in place: row k starts at origin + offsets[k] (implicit GEMM).</summary>

@@ -76,7 +76,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         _weights = new PackedMatrix(w, m, k, b);
         bool stride1 = win.SH == 1 && win.SW == 1;
 
-        // Choice of lowering (AVX-512; the other levels always run the packed GEMM):
+        // Choice of lowering (AVX-512; AVX2 takes the implicit GEMM where it suits, else the packed GEMM, as the scalar level does):
         // - 1x1, unpadded, any stride: channels in the lanes over the flat plane (PointwiseConv); the
         //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
         //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs).
@@ -100,7 +100,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
-        else if (simd == SimdLevel.Vector512 && stride1 && ImplicitGemm.Suits(PaddedW, win.KW))
+        else if (simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, PaddedW, win.KW))
         {
             _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
         }
@@ -211,7 +211,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
-        : batch * ImplicitGemm.PanelsPerImage(_win.OH, PaddedW);
+        : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, PaddedW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
@@ -232,8 +232,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         {
             fixed (nint* offsets = _implicitOffsets)
             {
-                ImplicitGemm.Run(_weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
-                    ThreadScratch.Get(ImplicitGemm.ScratchFloats(_weights)));
+                ImplicitGemm.Run(_simd, _weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
+                    ThreadScratch.Get(ImplicitGemm.ScratchFloats(_simd, _weights)));
             }
 
             return;

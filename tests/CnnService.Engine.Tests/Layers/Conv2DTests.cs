@@ -110,6 +110,20 @@ public class Conv2DTests
     }
 
     [Theory]
+    [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place, 8 columns a panel
+    [InlineData(8, 32, 56, 1, "implicit-gemm")]  // no direct tiles without AVX-512
+    [InlineData(2, 4, 28, 1, "im2col")]          // narrow: two discarded columns in 30
+    [InlineData(2, 4, 56, 2, "im2col")]          // strided
+    public void With_avx2_the_plan_reads_a_wide_stride_1_map_in_place(int channels, int filters, int width, int stride, string lowering)
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector256, out _);
+
+        Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+    }
+
+    [Theory]
     [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place
     [InlineData(2, 4, 28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
@@ -126,7 +140,7 @@ public class Conv2DTests
     [InlineData(8, 32, 36, 1, "implicit-gemm")]  // 36 = 3 tiles of 14 less 6: too much recomputed
     public void The_plan_chooses_the_lowering_by_shape(int channels, int filters, int width, int stride, string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the implicit and direct paths are AVX-512 only
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the direct and pointwise paths are AVX-512 only
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector512, out _);
 
