@@ -40,6 +40,13 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
     private readonly bool _directWeightsOuter;
 
+    /// <summary>A direct layer at stride 2 whose weights outgrow L2 (ResNet's 128 -> 256 and 256 -> 512, 1.2 and 4.7 MB): the
+    /// threads split its filters, each streaming its share of the weights once, rather than its few output rows, each
+    /// streaming all of them. ResNet-18's 256 -> 512 layer on two threads 0.35 -> 0.30 ms (best; medians 0.37-0.38 ->
+    /// 0.30-0.31), its 128 -> 256 one unchanged (AMD Zen 5). At stride 1 the same split measured 4-9 % slower on the
+    /// 512 -> 512 layers, where twice the rows share each weight.</summary>
+    private readonly bool _directSplitFilters;
+
     /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
     private readonly float[]? _pointwiseWeights;
     private readonly float[] _pointwiseBias = [];
@@ -97,6 +104,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
             _directSplitRow = DirectConv.SplitRow(win.OW);
             _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
+            _directSplitFilters = win.SH == 2 && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }
@@ -209,7 +217,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each.</summary>
     private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * PointwiseConv.Tiles(OutputShape.C);
 
-    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectItems : _implicitOffsets is null
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * (_directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectItems) : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, PaddedW);
 
@@ -277,7 +285,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// to end at OH (an odd OH recomputes one row, the same values whichever chunk writes them).</summary>
     private int DirectRow(int item) => _directTwoRows ? Math.Min(2 * item, _win.OH - 2) : item;
 
-    /// <summary>Items [start, end) of the batch (item r is image r / items, its row or pair of rows r % items) by
+    /// <summary>Units [start, end) of the batch (unit r is image r / items and its row or pair of rows r % items; with
+    /// <see cref="_directSplitFilters"/>, image r / tiles and its filter tile r % tiles over every row) by
     /// <see cref="DirectConv"/> tiles: every 32 channels, 14 positions at a time along a row (the last tile of a
     /// row moved back to end at OW: it recomputes a few positions rather than read or write past the row), or two
     /// rows of 7. Unless the layer before wrote the input padded, the chunk first pads the input rows its outputs
@@ -298,16 +307,19 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
         nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
         const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
-        int maxBandRows = (Math.Min(oh, (end - start) * rowsPerItem) - 1) * sh + _win.KH;
+        int maxBandRows = (Math.Min(oh, _directSplitFilters ? oh : (end - start) * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         float* splitTile = scratch + 16 * DirectConv.Channels;
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
-            for (int item = start; item < end;)
+            int allTiles = m / DirectConv.Channels, perImage = _directSplitFilters ? allTiles : items;
+            for (int unit = start; unit < end;)
             {
-                // Items [i0, i1) of image n, output rows [y0, y1): one image's part of the chunk.
-                int n = item / items, i0 = item - n * items, i1 = Math.Min(items, i0 + end - item);
+                // Items [i0, i1) of image n, output rows [y0, y1), filter tiles [t0, t1): one image's part of the chunk
+                // (a band of its rows for every filter, or every row for a share of the filters).
+                int n = unit / perImage, u0 = unit - n * perImage, u1 = Math.Min(perImage, u0 + end - unit);
+                (int i0, int i1, int t0, int t1) = _directSplitFilters ? (0, items, u0, u1) : (u0, u1, 0, allTiles);
                 int y0 = DirectRow(i0), y1 = DirectRow(i1 - 1) + rowsPerItem;
                 nint plane;
                 float* input;
@@ -328,13 +340,13 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 // Rows outer, filters inner, unless the weights outgrow L2 (ResNet's 3x3 256 and 512: 2.4 and 9.4 MB):
                 // then each tile of 32 filters' weights is swept across all the rows first, read once per segment, not per row.
                 float* image = job.Output + (nint)n * m * outPlane;
-                int tiles = m / DirectConv.Channels, rows = i1 - i0;
+                int tiles = t1 - t0, rows = i1 - i0;
                 int outer = _directWeightsOuter ? tiles : rows, inner = _directWeightsOuter ? rows : tiles;
                 for (int a = 0; a < outer; a++)
                 {
                     for (int b = 0; b < inner; b++)
                     {
-                        int i = i0 + (_directWeightsOuter ? b : a), c0 = DirectConv.Channels * (_directWeightsOuter ? a : b);
+                        int i = i0 + (_directWeightsOuter ? b : a), c0 = DirectConv.Channels * (t0 + (_directWeightsOuter ? a : b));
                         int y = DirectRow(i);
                         float* inRow = input + (nint)y * sh * wp;
                         float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;
@@ -370,10 +382,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                 if (next is not null)
                 {
-                    for (int i = i0; i < i1; i++) ZeroBorder(next, image, outPlane, DirectRow(i));
+                    for (int i = i0; i < i1; i++) ZeroBorder(next, image, outPlane, DirectRow(i), t0 * DirectConv.Channels, t1 * DirectConv.Channels);
                 }
 
-                item += i1 - i0;
+                unit += u1 - u0;
             }
         }
     }
@@ -384,13 +396,13 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         else DirectConv.Tile<Stride2, WholeTile>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
     }
 
-    /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of every channel: its left and
-    /// right columns, and the rows above the first row or below the last.</summary>
-    private void ZeroBorder(Conv2D next, float* image, nint outPlane, int y)
+    /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of channels [<paramref name="c0"/>,
+    /// <paramref name="c1"/>): its left and right columns, and the rows above the first row or below the last.</summary>
+    private void ZeroBorder(Conv2D next, float* image, nint outPlane, int y, int c0, int c1)
     {
         Window2D pad = next._win;
         int outW = next.PaddedW, ow = _win.OW;
-        for (int i = 0; i < OutputShape.C; i++)
+        for (int i = c0; i < c1; i++)
         {
             float* plane = image + i * outPlane;
             float* row = plane + (nint)(y + pad.Top) * outW;

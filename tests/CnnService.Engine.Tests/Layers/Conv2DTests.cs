@@ -210,6 +210,26 @@ public class Conv2DTests
     }
 
     [Theory]
+    [InlineData(1, 2, 14)]   // 14 -> 7: two rows a tile
+    [InlineData(3, 2, 14)]
+    [InlineData(1, 3, 27)]   // 27 -> 14: a row a tile, stored padded for the 3x3 after it
+    [InlineData(2, 2, 27)]
+    public void A_stride_2_direct_layer_whose_weights_outgrow_L2_splits_its_filters_across_threads_and_matches_the_direct_convolution(int batch, int threads, int size)
+    {
+        // 64 filters over enough channels that their weights pass this machine's L2; then a 3x3 that reads them padded.
+        int c = (int)(BatchChunking.L2Bytes / (64 * 9 * sizeof(float))) + 8, o = (size - 1) / 2 + 1;
+        var down = new LayerSpec { Type = "conv2d", Name = "down", Filters = 64, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) };
+        var next = new LayerSpec { Type = "conv2d", Name = "next", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, size, size), down, next), Simd.Best, out var t, threads: threads);
+        float[] x = TestModels.Random(batch * c * size * size, seed: 12);
+
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("direct", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] y = Reference.Conv2D(x, batch, c, size, size, t["down.weight"], t["down.bias"], 64, 3, 3, 2, 2, 1, 1, o, o, false);
+        float[] expected = Reference.Conv2D(y, batch, 64, o, o, t["next.weight"], t["next.bias"], 32, 3, 3, 1, 1, 1, 1, o, o, false);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
     [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last pair recomputing row 5
     [InlineData(3, 14, 2)]
     [InlineData(3, 7, 1)]
