@@ -217,7 +217,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each.</summary>
     private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * PointwiseConv.Tiles(OutputShape.C);
 
-    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * (_directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectItems) : _implicitOffsets is null
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, PaddedW);
 
@@ -281,6 +281,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct work items per image: output rows, or pairs of rows of 7.</summary>
     private int DirectItems => _directTwoRows ? (_win.OH + 1) / 2 : _win.OH;
 
+    /// <summary>Direct work units per image: its filter tiles when the threads split filters, else its items.</summary>
+    private int DirectUnits => _directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectItems;
+
     /// <summary>The first output row of direct item <paramref name="item"/> of an image: a pair's last is moved back
     /// to end at OH (an odd OH recomputes one row, the same values whichever chunk writes them).</summary>
     private int DirectRow(int item) => _directTwoRows ? Math.Min(2 * item, _win.OH - 2) : item;
@@ -313,7 +316,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
-            int allTiles = m / DirectConv.Channels, perImage = _directSplitFilters ? allTiles : items;
+            int allTiles = m / DirectConv.Channels, perImage = DirectUnits;
             for (int unit = start; unit < end;)
             {
                 // Items [i0, i1) of image n, output rows [y0, y1), filter tiles [t0, t1): one image's part of the chunk
