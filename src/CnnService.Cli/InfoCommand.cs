@@ -27,7 +27,7 @@ internal static class InfoCommand
           --arch NAME   a built-in architecture instead ({ModelSource.ArchNames})
           --plan        add how each layer runs on this machine: a convolution's kernel, groups and
                         the lowering chosen for its shape and SIMD level (direct, pointwise,
-                        implicit-gemm, im2col, depthwise), with the CPU and SIMD level
+                        implicit-gemm, im2col, dense, depthwise), with the CPU and SIMD level
           --simd LEVEL  the SIMD level the plan is for: best (default: {Simd.Best}), vector512,
                         vector256 or scalar
           -h, --help    show this help

@@ -56,6 +56,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     private readonly SubsampleStep? _subsample;
 
+    /// <summary>A 1x1 convolution on a 1x1 map (a squeeze-and-excitation layer) is a dense layer's product: its GEMV, not a
+    /// 32-column GEMM panel with one column used; else null.</summary>
+    private readonly DenseProduct? _dense;
+
     /// <summary>The next layer, when it is a zero-padded convolution that reads this layer's output with
     /// its padding already in place (set once, at plan time): the copy that pads it is saved.</summary>
     private Conv2D? _writesPaddedFor;
@@ -92,7 +96,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         //   4 tiles of 14 per image where the GEMM fills two 32-column panels.
         // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
         // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
-        if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
+        // A 1x1 convolution on a 1x1 map is the dense product, whatever the SIMD level: [N][C] times the weights.
+        if (win.KH == 1 && win.KW == 1 && !win.HasPadding && input.H == 1 && input.W == 1)
+        {
+            _dense = new DenseProduct(_weights, simd);
+        }
+        else if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW))
         {
             _pointwiseWeights = PointwiseConv.Pack(w, m, k);
             _pointwiseBias = PointwiseConv.PackBias(b, m);
@@ -115,8 +124,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
-    /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel) or "pooled" (the max pool after it inside, <see cref="ConvPool2x2"/>).</summary>
-    public string Lowering => _pooled is not null ? "pooled" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel), "pooled" (the max pool
+    /// after it inside, <see cref="ConvPool2x2"/>) or "dense" (1x1 on a 1x1 map, <see cref="DenseProduct"/>).</summary>
+    public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -188,8 +198,16 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// so there the layer before writes it plain even when it would otherwise write it padded.</summary>
     private bool MustPad(ParallelJob job) => _win.HasPadding && !(InputArrivesPadded && !job.Unfused);
 
+    internal override bool WholeBatchOnly => _dense is not null;
+
     internal override void Forward(ParallelJob job, int threads)
     {
+        if (_dense is not null)
+        {
+            job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _dense.Items(job.Batch), threads), threads);
+            return;
+        }
+
         if (_pooled is not null && !job.Unfused)
         {
             ForwardPooled(_pooled, job, threads);
@@ -223,6 +241,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
+        if (_dense is not null)
+        {
+            _dense.Run(job, chunk, FusedRelu && !job.Unfused);
+            return;
+        }
+
         (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
         if (_pointwiseWeights is not null)
         {

@@ -51,6 +51,10 @@ public abstract class Layer
     /// <summary>True when the output is the input's memory, unchanged (flatten, dropout, reshape): the plan runs nothing.</summary>
     internal virtual bool IsView => false;
 
+    /// <summary>True when the kernel a call takes depends on its batch size (<see cref="DenseProduct"/>), so its sums may round
+    /// differently on a chunk of the batch: such a layer always sees the whole batch (<see cref="BatchChunking.MayChunk"/>).</summary>
+    internal virtual bool WholeBatchOnly => false;
+
     /// <summary>Scratch floats one call needs for <paramref name="batch"/> images (shared by its threads; per-thread buffers come from ThreadScratch).</summary>
     internal virtual long ScratchFloats(int batch) => 0;
 

@@ -23,10 +23,10 @@ internal static class BatchChunking
     /// <summary>
     /// Whether a step may run chunk by chunk: its weights must be no larger than what one image reads and writes,
     /// or re-reading them for every chunk costs more than the cache saves (a dense layer's 5408x100 weights are 2 MB
-    /// against 22 KB of activations per image). Dense layers never do: below 4 images they take another kernel (GEMV),
-    /// whose sums may round differently, and a chunk must compute exactly what the whole batch does.
+    /// against 22 KB of activations per image). Dense products never do (<see cref="Layer.WholeBatchOnly"/>): below 4 images
+    /// they take another kernel (GEMV), whose sums may round differently, and a chunk must compute exactly what the whole batch does.
     /// </summary>
-    public static bool MayChunk(Layer layer, long ioFloatsPerImage) => layer is not Dense && layer.Parameters <= ioFloatsPerImage;
+    public static bool MayChunk(Layer layer, long ioFloatsPerImage) => !layer.WholeBatchOnly && layer.Parameters <= ioFloatsPerImage;
 
     /// <summary>
     /// Images per chunk for a run of layers whose largest step reads and writes <paramref name="bytesPerImage"/> per image:

@@ -148,6 +148,40 @@ public class Conv2DTests
     }
 
     [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void A_1x1_convolution_on_a_1x1_map_runs_as_a_dense_layer(SimdLevel simd)
+    {
+        // A squeeze-and-excitation layer: 40 channels squeezed to 10 on the 1x1 map a global average pool leaves.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 10, Kernel = Pair.Square(1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(40, 1, 1), conv), simd, out _);
+
+        Assert.Equal("dense", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    [InlineData(4, 1)]   // from 4 images the GEMM, as a dense layer
+    [InlineData(9, 2)]
+    public void A_1x1_convolution_on_a_1x1_map_computes_what_a_dense_layer_with_its_weights_does(int batch, int threads)
+    {
+        // Bit for bit: the same product, kernel for kernel, the ReLU fused in both.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 100, Kernel = Pair.Square(1) };
+        Model convModel = TestModels.Build(TestModels.Spec(new TensorShape(600, 1, 1), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads);
+        var weights = WeightSet.FromTensors([new NamedTensor("fc.weight", [100, 600], t["conv.weight"]), new NamedTensor("fc.bias", [100], t["conv.bias"])]);
+        var dense = new LayerSpec { Type = "dense", Name = "fc", Units = 100 };
+        Model denseModel = Model.Create(TestModels.Spec(new TensorShape(600, 1, 1), new LayerSpec { Type = "flatten" }, dense, new LayerSpec { Type = "relu" }), weights,
+            new EngineOptions { Simd = Simd.Best, Threads = threads });
+        float[] x = TestModels.Random(batch * 600, seed: 3);
+
+        float[] actual = TestModels.Forward(convModel, x, batch);
+        Assert.Equal(TestModels.Forward(denseModel, x, batch), actual);
+        float[] expected = Reference.Map(Reference.Conv2D(x, batch, 600, 1, 1, t["conv.weight"], t["conv.bias"], 100, 1, 1, 1, 1, 0, 0, 1, 1, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, actual);
+    }
+
+    [Theory]
     [InlineData(1, 1)]
     [InlineData(1, 2)]
     [InlineData(3, 1)]

@@ -64,6 +64,17 @@ public class BatchChunkingTests
     }
 
     [Fact]
+    public void A_1x1_convolution_on_a_1x1_map_takes_the_whole_batch_as_a_dense_layer_does()
+    {
+        // One weight and a bias per layer, as small as the two floats each image reads and writes: only its kernel's
+        // dependence on the batch (GEMV below 4 images) keeps it from chunks of 2.
+        ModelSpec spec = TestModels.Spec(new TensorShape(1, 1, 1), TestGraphs.Conv("a", 1, 1, 0), new LayerSpec { Type = "sigmoid" }, TestGraphs.Conv("b", 1, 1, 0));
+        Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 2 });
+
+        Assert.All(Enumerable.Range(0, model.Layers.Count), i => Assert.Equal(16, model.ImagesPerChunk(i, 16)));
+    }
+
+    [Fact]
     public void Chunk_images_fill_half_the_L2_with_the_widest_steps_activations()
     {
         long perImage = BatchChunking.L2Bytes / 10;
