@@ -12,7 +12,7 @@ namespace CnnService.Engine.Layers;
 internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
 {
     /// <summary>Below this many images the GEMM's 32-column panels are mostly padding.</summary>
-    private const int GemvMaxBatch = 4;
+    public const int GemvMaxBatch = 4;
 
     private bool UseGemv(int batch) => batch < GemvMaxBatch && Gemv.Supports(simd);
 

@@ -51,6 +51,23 @@ public class ModelTests
     }
 
     [Theory]
+    [InlineData("keras-mnist", 5)]   // one share: each layer split
+    [InlineData("keras-mnist", 8)]   // two shares of 4, each on its own thread
+    [InlineData("keras-mnist", 9)]
+    [InlineData("tinyvgg", 8)]
+    [InlineData("small-vgg", 11)]
+    public void A_batch_split_across_threads_gives_the_bits_of_one_thread(string arch, int batch)
+    {
+        // A share never holds fewer images than the dense layers take their GEMM for, so no share takes the GEMV the whole batch would not.
+        ModelSpec spec = Architectures.Get(arch);
+        Model one = Model.Create(spec, WeightInitializer.Initialize(spec, 5), new EngineOptions { Threads = 1 });
+        Model two = Model.Create(spec, WeightInitializer.Initialize(spec, 5), new EngineOptions { Threads = 2 });
+        float[] x = TestModels.Random(batch * one.InputShape.Size, seed: 8);
+
+        Assert.Equal(TestModels.Forward(one, x, batch), TestModels.Forward(two, x, batch));
+    }
+
+    [Theory]
     [InlineData("keras-mnist")]
     [InlineData("small-vgg")]   // batchnorms folded into its convolutions
     public void Forward_allocates_nothing_once_warm(string arch)
