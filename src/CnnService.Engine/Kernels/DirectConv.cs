@@ -37,9 +37,9 @@ internal static unsafe class DirectConv
     /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>
     public static bool TwoRows(int oh, int ow) => ow * 2 == Width && oh >= 2;
 
-    /// <summary>Whether a tile takes one row a little short of a tile (SqueezeNet's and AlexNet's 13x13) as two halves of 7
-    /// that overlap in the middle: at most 1 position in 6 computed twice, where the GEMM's 32-column panels
-    /// lose as much and its packing more.</summary>
+    /// <summary>Whether a tile takes one row a little short of a tile: 13 (SqueezeNet's and AlexNet's 13x13) as a 13-position
+    /// tile, 12 as two halves of 7 that overlap in the middle (1 position in 6 computed twice), where the GEMM's 32-column
+    /// panels lose as much and its packing more.</summary>
     public static bool SplitRow(int ow) => ow > Width / 2 && ow < Width && (Width - ow) * 6 <= ow;
 
     /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]) packed as [M/32][K][32].</summary>
@@ -94,8 +94,9 @@ internal static unsafe class DirectConv
         }
     }
 
-    /// <summary>The tile at the first <see cref="ITileWidth.N"/> positions only (14, or 7: the first half, a plane's short
-    /// last tile that would otherwise recompute up to 13 positions), its activation inlined (a clip's bounds are
+    /// <summary>The tile at the first <see cref="ITileWidth.N"/> positions only (14; 13, a row or plane that 13-position tiles
+    /// divide, as SqueezeNet's 13x13; or 7: the first half, a plane's short last tile that would otherwise recompute up to 13
+    /// positions), its activation inlined (a clip's bounds are
     /// <paramref name="lo"/> and <paramref name="hi"/>: passed as values, since a ClipOperator passed in was copied
     /// to the stack at every one of the 28 stores).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -104,7 +105,8 @@ internal static unsafe class DirectConv
         where TStride : struct, IStride where TWidth : struct, ITileWidth where TAct : struct, IUnaryOperator
     {
         int S = TStride.S;
-        bool whole = TWidth.N == Width; // a constant per instantiation: the half tile's code has no second half
+        // Constants per instantiation: the half tile's code has no second half, the 13-position tile no 14th position.
+        bool upper = TWidth.N > Width / 2, fourteenth = TWidth.N == Width;
         // Depth blocks of at most Gemm.MaxDepthBlock steps, each summed from zero and added to the
         // earlier blocks' total, the bias last: as the GEMM kernels and MLAS do. One running sum over
         // all of K, seeded with the bias, rounds twice as far from ONNX Runtime on deep 1x1 convs.
@@ -127,7 +129,7 @@ internal static unsafe class DirectConv
                     // (kernel +6-12 % on an AVX-512 Xeon). First and last position of each half; a prefetch past the
                     // input's end (after the last channel) is harmless, it never faults.
                     Sse.Prefetch0(x + plane); Sse.Prefetch0(x + 6 * S + plane);
-                    if (whole) { Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane); }
+                    if (upper) { Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane); }
                     c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
                     c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
                     c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
@@ -135,7 +137,7 @@ internal static unsafe class DirectConv
                     c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
                     c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
                     c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
-                    if (whole)
+                    if (upper)
                     {
                         c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
                         c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
@@ -143,7 +145,7 @@ internal static unsafe class DirectConv
                         c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
                         c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
                         c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
-                        c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b);
+                        if (fourteenth) { c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b); }
                     }
                 }
             }
@@ -238,4 +240,10 @@ internal readonly struct WholeTile : ITileWidth
 internal readonly struct HalfTile : ITileWidth
 {
     public static int N => DirectConv.Width / 2;
+}
+
+/// <summary>Thirteen positions: a tile one short, for rows and planes that 13 divides and 14 does not.</summary>
+internal readonly struct Tile13 : ITileWidth
+{
+    public static int N => DirectConv.Width - 1;
 }

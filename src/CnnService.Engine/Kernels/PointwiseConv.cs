@@ -38,8 +38,12 @@ internal static unsafe class PointwiseConv
     /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
     public static int Tiles(int m) => (m + DirectConv.Channels - 1) / DirectConv.Channels;
 
-    /// <summary>Position tiles of one plane: 14 at a time, the last moved back to end at P.</summary>
-    public static int Positions(int p) => (p + DirectConv.Width - 1) / DirectConv.Width;
+    /// <summary>Position tiles of one plane: 14 at a time, the last moved back to end at P; 13 at a time where 13 divides P
+    /// and 14 does not even with a half tile last (13x13: 12 tiles and a half computed 6 positions twice).</summary>
+    public static int Positions(int p) => (p + TileWidth(p) - 1) / TileWidth(p);
+
+    /// <summary>Positions a tile of this plane takes: 14, or 13 (see <see cref="Positions"/>).</summary>
+    public static int TileWidth(int p) => p % 13 == 0 && p % (DirectConv.Width / 2) != 0 ? DirectConv.Width - 1 : DirectConv.Width;
 
     /// <summary>
     /// Position tiles taken together so that the input they read ([C] x 14 a tile) stays in L2 while every channel tile
@@ -89,6 +93,7 @@ internal static unsafe class PointwiseConv
         const int Ch = DirectConv.Channels, W = DirectConv.Width;
         nint zero = 0;
         float* tile = scratch + 16 * Ch;
+        bool by13 = TileWidth(p) == W - 1;
         for (int t = tile0; t < tile1; t++)
         {
             int i0 = t * Ch, valid = Math.Min(Ch, m - i0);
@@ -102,11 +107,13 @@ internal static unsafe class PointwiseConv
                 // left it takes half a tile (13x13 = 12 tiles and 1 position: 13 recomputed, 6 with the half).
                 int q = x * W, width = p - q <= W / 2 ? W / 2 : W;
                 q = Math.Min(q, p - width);
+                if (by13) (q, width) = (x * (W - 1), W - 1);
 
                 // A short last channel tile goes through scratch, its valid filters copied out.
                 float* to = valid == Ch ? output + (nint)i0 * p + q : tile;
                 nint ld = valid == Ch ? p : W;
                 if (width == W) DirectConv.Tile<Stride1, WholeTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch);
+                else if (by13) DirectConv.Tile<Stride1, Tile13>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch);
                 else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch);
                 if (valid < Ch)
                     for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, width));

@@ -34,7 +34,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
     private readonly bool _directTwoRows;
 
-    /// <summary>Direct tiles take one row of 12 or 13 as two overlapping halves of 7.</summary>
+    /// <summary>Direct tiles take one row of 12 as two overlapping halves of 7, a row of 13 as one 13-position tile.</summary>
     private readonly bool _directSplitRow;
 
     /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
@@ -385,6 +385,13 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                             continue;
                         }
 
+                        if (_directSplitRow && ow == DirectConv.Width - 1)
+                        {
+                            // A row of 13 (SqueezeNet's last stage) is one 13-position tile, straight into the row.
+                            Tile<Tile13>(w, bias + c0, inRow, 7 * sw, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
+                            continue;
+                        }
+
                         if (_directSplitRow)
                         {
                             // Positions 7-13 start at OW - 7: the tile goes to scratch, and its halves into the row.
@@ -417,10 +424,14 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw)
+    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw) =>
+        Tile<WholeTile>(w, bias, input, second, taps, channels, plane, output, p, act, scratch, sw);
+
+    private void Tile<TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw)
+        where TWidth : struct, ITileWidth
     {
-        if (sw == 1) DirectConv.Tile<Stride1, WholeTile>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
-        else DirectConv.Tile<Stride2, WholeTile>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+        if (sw == 1) DirectConv.Tile<Stride1, TWidth>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+        else DirectConv.Tile<Stride2, TWidth>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
     }
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of channels [<paramref name="c0"/>,

@@ -29,7 +29,8 @@ public class Conv2DTests
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
         [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
-        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2; 13x13 ends in half a tile
+        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2; 13x13 in tiles of 13
+        [2, 16, 2, 13, 40, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 26 positions: two tiles of 13, a short channel tile
         [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
@@ -41,7 +42,7 @@ public class Conv2DTests
         [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
         [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
-        [1, 64, 13, 13, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // direct on rows of 13: two halves of 7 that share column 6
+        [1, 64, 13, 13, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // direct on rows of 13: one tile of 13 a row
         [2, 48, 5, 12, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct on rows of 12: halves sharing columns 5 and 6
         [1, 32, 9, 25, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, stride 2 onto rows of 13
         [1, 3, 27, 27, 64, 7, 7, 2, 2, Padding.Of(3, 3), false],       // direct, ResNet's stem in small: 7x7 stride 2, K = 147, OW = 14
@@ -130,7 +131,7 @@ public class Conv2DTests
     [InlineData(8, 32, 56, 1, "direct")]         // whole tiles of 32 filters, K = 72: channels in the lanes
     [InlineData(8, 32, 56, 2, "direct")]         // the same, strided: every other input along the row
     [InlineData(8, 32, 7, 1, "direct")]          // rows of 7: a tile takes two
-    [InlineData(8, 32, 13, 1, "direct")]         // rows of 13 (SqueezeNet's last stage): two halves of 7 overlapping by one
+    [InlineData(8, 32, 13, 1, "direct")]         // rows of 13 (SqueezeNet's last stage): one tile of 13
     [InlineData(8, 32, 12, 1, "direct")]         // rows of 12: overlapping by two, one position in six computed twice
     [InlineData(8, 32, 11, 1, "im2col")]         // rows of 11: three in fourteen computed twice, too many
     [InlineData(8, 32, 56, 3, "im2col")]         // stride 3 along the row
@@ -330,7 +331,7 @@ public class Conv2DTests
     [InlineData(3, 2, "zeros", 28)]
     [InlineData(16, 2, "zeros", 28)]     // the batch split across threads: each share runs the whole plan
     [InlineData(2, 1, "reflect", 28)]    // reflect padding is not zeros: the second layer pads for itself
-    [InlineData(3, 2, "zeros", 13)]      // rows of 13: each tile's two overlapping halves copied into the padded rows
+    [InlineData(3, 2, "zeros", 13)]      // rows of 13: a tile of 13 straight into the padded rows
     public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode, int w)
     {
         // conv1 runs direct tiles (32 filters, K = 144); conv2's "same" 4x4 pads 1 above and left, 2 below and right.
