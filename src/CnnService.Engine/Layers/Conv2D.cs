@@ -408,6 +408,13 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
+                            // A last stretch of 13 (rows of 27, 55, 111) takes a tile of 13; a shorter one moves the tile back.
+                            if (ow - x == DirectConv.Width - 1)
+                            {
+                                Tile<Tile13>(w, bias + c0, inRow + (nint)x * sw, second, taps, inShape.C, plane, output + x, outPlane, act, scratch, sw);
+                                break;
+                            }
+
                             int x0 = Math.Min(x, ow - DirectConv.Width);
                             Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, act, scratch, sw);
                         }

@@ -25,7 +25,7 @@ public class Conv2DTests
         [1, 32, 9, 36, 8, 1, 1, 1, 1, Padding.Zero, false],            // 1x1 on a wide map, implicit GEMM
         [2, 64, 5, 40, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 576 in one run of depth
         [1, 232, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM, K = 2088: deeper than one run, in depth blocks
-        [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, the row's last tile moved back to overlap
+        [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, rows of 27 as a tile of 14 and one of 13
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
         [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
@@ -41,7 +41,8 @@ public class Conv2DTests
         [2, 512, 7, 7, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, weights over 1 MB: filters outside rows, two rows of 7 a tile
         [1, 256, 6, 14, 128, 3, 3, 1, 1, Padding.Of(1, 1), false],     // direct, weights over 1 MB, one row a tile
         [2, 3, 23, 27, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet's stem in small: stride 2, K = 27, OW = 14
-        [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, the row's last tile moved back
+        [3, 16, 11, 53, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],      // direct, stride 2: OW = 27, a tile of 14 and one of 13
+        [1, 16, 4, 20, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: rows of 20, the last tile moved back over 8
         [1, 64, 13, 13, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],      // direct on rows of 13: one tile of 13 a row
         [2, 48, 5, 12, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct on rows of 12: halves sharing columns 5 and 6
         [1, 32, 9, 25, 32, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, stride 2 onto rows of 13
