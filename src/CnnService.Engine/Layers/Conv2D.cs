@@ -308,9 +308,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct work units per image: its filter tiles when the threads split filters, else its items.</summary>
     private int DirectUnits => _directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectItems;
 
-    /// <summary>The first output row of direct item <paramref name="item"/> of an image: a pair's last is moved back
-    /// to end at OH (an odd OH recomputes one row, the same values whichever chunk writes them).</summary>
-    private int DirectRow(int item) => _directTwoRows ? Math.Min(2 * item, _win.OH - 2) : item;
+    /// <summary>The first output row of direct item <paramref name="item"/> of an image: row 2 * item for pairs of rows of 7
+    /// (an odd OH's last item is its last row alone, a half tile).</summary>
+    private int DirectRow(int item) => _directTwoRows ? 2 * item : item;
 
     /// <summary>Units [start, end) of the batch (unit r is image r / items and its row or pair of rows r % items; with
     /// <see cref="_directSplitFilters"/>, image r / tiles and its filter tile r % tiles over every row) by
@@ -347,7 +347,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 // (a band of its rows for every filter, or every row for a share of the filters).
                 int n = unit / perImage, u0 = unit - n * perImage, u1 = Math.Min(perImage, u0 + end - unit);
                 (int i0, int i1, int t0, int t1) = _directSplitFilters ? (0, items, u0, u1) : (u0, u1, 0, allTiles);
-                int y0 = DirectRow(i0), y1 = DirectRow(i1 - 1) + rowsPerItem;
+                int y0 = DirectRow(i0), y1 = Math.Min(DirectRow(i1 - 1) + rowsPerItem, oh);
                 nint plane;
                 float* input;
                 if (padHere)
@@ -380,8 +380,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         float* w = weights + (nint)c0 * k;
                         if (_directTwoRows)
                         {
-                            // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane.
-                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
+                            // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane; an odd OH's last row is
+                            // half a tile (ResNet's 7x7 stage: a pair moved back over row 5 computed 8 rows for 7).
+                            if (y + 1 < oh) Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
+                            else Tile<HalfTile>(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
                             continue;
                         }
 
