@@ -43,8 +43,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>A direct layer at stride 2 whose weights outgrow L2 (ResNet's 128 -> 256 and 256 -> 512, 1.2 and 4.7 MB): the
     /// threads split its filters, each streaming its share of the weights once, rather than its few output rows, each
     /// streaming all of them. ResNet-18's 256 -> 512 layer on two threads 0.35 -> 0.30 ms (best; medians 0.37-0.38 ->
-    /// 0.30-0.31), its 128 -> 256 one unchanged (AMD Zen 5). At stride 1 the same split measured 4-9 % slower on the
-    /// 512 -> 512 layers, where twice the rows share each weight.</summary>
+    /// 0.30-0.31), its 128 -> 256 one unchanged (AMD Zen 5). So does a stride-1 layer of 7 rows (ResNet's 512 -> 512),
+    /// whose pairs of rows and last half row split 4 rows against 3: resnet18 on two threads 1.01-1.02x at batch 1,
+    /// 1.03x at batch 3 (paired in one process). When its rows were 8 (the last pair moved back), this split measured
+    /// 4-9 % slower there.</summary>
     private readonly bool _directSplitFilters;
 
     /// <summary>The weights and bias as <see cref="PointwiseConv"/> reads them, [tiles][C][32], when it runs this layer; else null.</summary>
@@ -113,7 +115,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
             _directSplitRow = DirectConv.SplitRow(win.OW);
             _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
-            _directSplitFilters = win.SH == 2 && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
+            _directSplitFilters = (win.SH == 2 || _directTwoRows && win.OH % 2 == 1) && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
             _directWeights = DirectConv.Pack(w, m, k);
             _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
         }

@@ -266,12 +266,29 @@ public class Conv2DTests
     }
 
     [Theory]
-    [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last pair recomputing row 5
+    [InlineData(1, 2)]
+    [InlineData(3, 2)]
+    [InlineData(2, 3)]
+    public void A_7x7_direct_layer_whose_weights_outgrow_L2_splits_its_filters_across_threads_and_matches_the_direct_convolution(int batch, int threads)
+    {
+        // ResNet's last stage in small: 7 rows (three pairs and a half tile) that threads would split unevenly, so they split the filters.
+        int c = (int)(BatchChunking.L2Bytes / (64 * 9 * sizeof(float))) + 8;
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, 7, 7), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads: threads);
+        float[] x = TestModels.Random(batch * c * 49, seed: 13);
+
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("direct", ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
+        float[] expected = Reference.Map(Reference.Conv2D(x, batch, c, 7, 7, t["conv.weight"], t["conv.bias"], 64, 3, 3, 1, 1, 1, 1, 7, 7, false), v => Math.Max(v, 0));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, batch));
+    }
+
+    [Theory]
+    [InlineData(1, 14, 2)]   // 14 -> 7: tiles of two rows, the last row half a tile
     [InlineData(3, 14, 2)]
     [InlineData(3, 7, 1)]
     [InlineData(1, 53, 2)]   // 53 -> 27: one row a tile, the last tile of each row moved back
     [InlineData(3, 53, 2)]
-    [InlineData(1, 13, 1)]   // rows of 13: a tile takes two halves of 7 that overlap
+    [InlineData(1, 13, 1)]   // rows of 13: one tile of 13 a row
     [InlineData(3, 25, 2)]   // 25 -> 13
     public void Direct_tiles_strided_or_on_short_rows_split_across_threads_match_the_direct_convolution(int batch, int size, int stride)
     {
