@@ -31,7 +31,8 @@ public class Conv2DTests
         [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
         [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2; 13x13 in tiles of 13
         [2, 16, 2, 13, 40, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 26 positions: two tiles of 13, a short channel tile
-        [3, 48, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // pointwise, stride 2 on odd sizes: the input subsampled first
+        [3, 48, 15, 13, 80, 1, 1, 2, 2, Padding.Zero, false],          // pointwise (80 filters), stride 2 on odd sizes: the input subsampled first
+        [2, 40, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // 1x1 stride 2 on direct tiles: every other input read in place, rows of 7 in pairs
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
         [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
@@ -307,10 +308,10 @@ public class Conv2DTests
     [InlineData(2)]
     public void Pointwise_and_strided_direct_layers_allocate_nothing_once_warm(int threads)
     {
-        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
+        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, 80 filters: subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 27, 27),
             new LayerSpec { Type = "conv2d", Name = "a", Filters = 32, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) },
-            new LayerSpec { Type = "conv2d", Name = "b", Filters = 64, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
+            new LayerSpec { Type = "conv2d", Name = "b", Filters = 80, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
             new LayerSpec { Type = "conv2d", Name = "c", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
             new LayerSpec { Type = "conv2d", Name = "d", Filters = 96, Kernel = Pair.Square(1) });
         Model model = TestModels.Build(spec, Simd.Best, out _, threads);
@@ -327,7 +328,8 @@ public class Conv2DTests
 
     [Theory]
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
-    [InlineData(64, 160, 14, 2, "pointwise")]      // strided: the input subsampled, then the same tiles
+    [InlineData(64, 144, 14, 2, "pointwise")]      // strided, filters not in whole tiles: the input subsampled, then the same tiles
+    [InlineData(64, 160, 14, 2, "direct")]         // strided, whole tiles of filters (ResNet's downsampling): direct tiles read every other input
     [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
     [InlineData(480, 80, 14, 1, "pointwise")]      // 80 filters (EfficientNet): three tiles, one lane in six wasted
     [InlineData(16, 96, 56, 1, "pointwise")]       // 16 channels (MobileNet's 16 -> 96 expansion): still worth the transposes
