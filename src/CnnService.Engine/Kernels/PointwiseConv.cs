@@ -103,11 +103,12 @@ internal static unsafe class PointwiseConv
             {
                 if (next is not null) PrefetchPart(next, c, x - x0, x1 - x0);
 
-                // The plane's last tile ends at P, moved back over positions already computed; when at most 7 are
-                // left it takes half a tile (13x13 = 12 tiles and 1 position: 13 recomputed, 6 with the half).
-                int q = x * W, width = p - q <= W / 2 ? W / 2 : W;
-                q = Math.Min(q, p - width);
+                // Tiles of 13 divide the plane. Tiles of 14: the plane's last ends at P, moved back over positions already
+                // computed; when at most 7 are left it takes half a tile (27x27 = 52 tiles and 1 position: 6 recomputed).
+                int q = x * W, width = W;
                 if (by13) (q, width) = (x * (W - 1), W - 1);
+                else if (p - q <= W / 2) (q, width) = (p - W / 2, W / 2);
+                else q = Math.Min(q, p - W);
 
                 // A short last channel tile goes through scratch, its valid filters copied out.
                 float* to = valid == Ch ? output + (nint)i0 * p + q : tile;
