@@ -70,24 +70,26 @@ internal static unsafe class DirectConv
     /// in channel 0 of the padded input (channel stride <paramref name="plane"/>): position j &lt; 7 at
     /// <paramref name="input"/> + j*S, position 7 + j at <paramref name="input"/> + <paramref name="second"/> + j*S
     /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
-    /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats.
+    /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats. When
+    /// <paramref name="ahead"/> is given, the tile asks for <paramref name="aheadLines"/> cache lines from there
+    /// (prefetcht2), spread evenly over its depth: the next tile's weights (<see cref="PointwiseConv"/>).
     /// </summary>
     /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip
     /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
     public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
-        float* output, nint p, in FusedActivation act, float* scratch)
+        float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
         where TStride : struct, IStride where TWidth : struct, ITileWidth
     {
         switch (act.Kind)
         {
             case FusedActivationKind.Clamp when act.Lo == 0 && float.IsPositiveInfinity(act.Hi):
-                Tile<TStride, TWidth, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
+                Tile<TStride, TWidth, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
                 break;
             case FusedActivationKind.Clamp:
-                Tile<TStride, TWidth, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch);
+                Tile<TStride, TWidth, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch, ahead, aheadLines);
                 break;
             case FusedActivationKind.None:
-                Tile<TStride, TWidth, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch);
+                Tile<TStride, TWidth, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
                 break;
             default:
                 throw new ArgumentException($"Tiles do not fuse {act}.", nameof(act));
@@ -101,7 +103,7 @@ internal static unsafe class DirectConv
     /// to the stack at every one of the 28 stores).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TStride, TWidth, TAct>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
-        float* output, nint p, float lo, float hi, float* scratch)
+        float* output, nint p, float lo, float hi, float* scratch, float* ahead, int aheadLines)
         where TStride : struct, IStride where TWidth : struct, ITileWidth where TAct : struct, IUnaryOperator
     {
         int S = TStride.S;
@@ -112,12 +114,16 @@ internal static unsafe class DirectConv
         // all of K, seeded with the bias, rounds twice as far from ONNX Runtime on deep 1x1 convs.
         int blocks = (channels * tapCount + Gemm.MaxDepthBlock - 1) / Gemm.MaxDepthBlock;
         int perBlock = (channels + blocks - 1) / blocks;
+        int aheadDue = 0;
         for (int c0 = 0; c0 < channels; c0 += perBlock)
         {
             Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default;
             Vector512<float> c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default, c12a = default, c12b = default, c13a = default, c13b = default;
             for (int c = c0, cEnd = Math.Min(channels, c0 + perBlock); c < cEnd; c++, input += plane)
             {
+                // aheadLines lines over the tile's channels, each asked for as it falls due: no division in the loop.
+                if (ahead != null)
+                    for (aheadDue += aheadLines; aheadDue >= channels; aheadDue -= channels, ahead += 16) Sse.Prefetch2(ahead);
                 for (int t = 0; t < tapCount; t++, w += Channels)
                 {
                     // Positions 0-6 read x, 7-13 read y: the same row further on, or (rows of 7) the next row.
