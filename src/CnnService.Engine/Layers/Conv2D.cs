@@ -34,7 +34,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles take two output rows of 7 at a time (a 7-wide map); else one row.</summary>
     private readonly bool _directTwoRows;
 
-    /// <summary>Direct tiles take one row of 12 as two overlapping halves of 7, a row of 13 as one 13-position tile.</summary>
+    /// <summary>Direct tiles take one row of 12 as two overlapping halves of 7 (a row of 13 is the row loop's one tile of 13).</summary>
     private readonly bool _directSplitRow;
 
     /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
@@ -116,7 +116,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
         {
             _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
-            _directSplitRow = DirectConv.SplitRow(win.OW);
+            _directSplitRow = DirectConv.SplitRow(win.OW) && win.OW != DirectConv.Width - 1;
             _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
             _directSplitFilters = (win.SH == 2 || _directTwoRows && win.OH % 2 == 1) && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
             _directWeights = DirectConv.Pack(w, m, k);
@@ -392,13 +392,6 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                             continue;
                         }
 
-                        if (_directSplitRow && ow == DirectConv.Width - 1)
-                        {
-                            // A row of 13 (SqueezeNet's last stage) is one 13-position tile, straight into the row.
-                            Tile<Tile13>(w, bias + c0, inRow, 7 * sw, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
-                            continue;
-                        }
-
                         if (_directSplitRow)
                         {
                             // Positions 7-13 start at OW - 7: the tile goes to scratch, and its halves into the row.
@@ -415,7 +408,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                         for (int x = 0; x < ow; x += DirectConv.Width)
                         {
-                            // A last stretch of 13 (rows of 27, 55, 111) takes a tile of 13; a shorter one moves the tile back.
+                            // A last stretch of 13 (rows of 13, 27, 55, 111) takes a tile of 13; a shorter one moves the tile back.
                             if (ow - x == DirectConv.Width - 1)
                             {
                                 Tile<Tile13>(w, bias + c0, inRow + (nint)x * sw, second, taps, inShape.C, plane, output + x, outPlane, act, scratch, sw);
