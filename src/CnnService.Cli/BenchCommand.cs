@@ -104,15 +104,15 @@ internal static class BenchCommand
         int repeats = (int)Math.Clamp(seconds / passSeconds, 3, 100_000);
         double[] times = model.TimeLayers(RandomInput(model, batch), batch, repeats, out double[] medians);
         double total = 0;
-        for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i)) total += medians[i];
+        for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i, batch)) total += medians[i];
 
         var rows = new List<LayerTime>();
         for (int i = 0; i < times.Length; i++)
         {
-            if (!model.RunsLayer(i)) continue;
+            if (!model.RunsLayer(i, batch)) continue;
             var layer = model.Layers[i];
             double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
-            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(layer), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, medians[i] * 1000, gflops,
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(model, i), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, medians[i] * 1000, gflops,
                 total > 0 ? medians[i] / total : 0));
         }
 

@@ -72,7 +72,7 @@ internal static class InfoCommand
             Layer layer = model.Layers[i];
             var row = new List<string> { i.ToString(CultureInfo.InvariantCulture), layer.Name ?? "-", DescribeType(model, i) };
             if (graph) row.Add(string.Join(",", model.InputsOf(i).Select(t => t < 0 ? "input" : t.ToString(CultureInfo.InvariantCulture))));
-            if (plan) row.Add(LayerPlan.Describe(layer));
+            if (plan) row.Add(LayerPlan.Describe(model, i));
             row.AddRange([layer.OutputShape.ToString(), Count(layer.Parameters), MFlops(layer.FlopsPerImage)]);
             table.Add([.. row]);
         }

@@ -3,12 +3,15 @@ namespace CnnService.Cli;
 /// <summary>
 /// How a loaded layer runs on this machine, in a few words: a convolution's kernel, its groups and the lowering the
 /// engine chose for its shape and SIMD level (direct tiles, pointwise tiles, implicit GEMM, im2col, depthwise), and what
-/// the load folded or fused into it. <c>cnn info --plan</c> and <c>cnn bench --per-layer</c> print it.
+/// the load folded or fused into it; a concat whose parts a pass of one image writes in place says so.
+/// <c>cnn info --plan</c> and <c>cnn bench --per-layer</c> print it.
 /// </summary>
 internal static class LayerPlan
 {
-    public static string Describe(Engine.Layers.Layer layer)
+    public static string Describe(Engine.Runtime.Model model, int index)
     {
+        Engine.Layers.Layer layer = model.Layers[index];
+        if (layer is Engine.Layers.Concat) return model.RunsLayer(index, batch: 1) ? "" : "in place at batch 1";
         if (layer is not Engine.Layers.IConvolution conv) return "";
         string detail = $"{conv.KernelHeight}x{conv.KernelWidth}";
         if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";

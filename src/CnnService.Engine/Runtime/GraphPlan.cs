@@ -7,7 +7,8 @@ namespace CnnService.Engine.Runtime;
 /// fused into the layer before it and views such as flatten run nothing), and where every tensor
 /// lives. Tensors are planned by lifetime: a buffer is reused once its last reader has run, an
 /// elementwise layer writes over its input when it is that input's last reader, and the step that
-/// produces the model's output writes straight into the caller's buffer. The arena is laid out both by
+/// produces the model's output writes straight into the caller's buffer (a plan for one image also has the layers
+/// making a concat's parts write them straight into its output). The arena is laid out both by
 /// first fit and from two ends, and the smaller layout kept (a chain then needs at most its two largest
 /// neighbouring activations). Offsets are in floats per image, so one plan serves every batch size:
 /// a pass multiplies them by its batch.
@@ -20,8 +21,9 @@ internal sealed class GraphPlan
     /// <summary>Buffers start on a cache line: 16 floats.</summary>
     private const long Align = 16;
 
-    /// <summary>One layer call: the buffers it reads, in order, and the one it writes.</summary>
-    public readonly record struct Step(Layer Layer, int[] Inputs, int Output);
+    /// <summary>One layer call: the buffers it reads, in order, and the one it writes, each tensor this many floats
+    /// into its buffer (0 but for the parts of a concat written in place, <see cref="Create"/>'s elideConcats).</summary>
+    public readonly record struct Step(Layer Layer, int[] Inputs, int Output, long[] InputOffsets, long OutputOffset);
 
     /// <summary>Steps [First, End) run a chunk of <see cref="ChunkImages"/> images through all of them before the next
     /// chunk (0: each step over the whole batch); their chunk-region buffers need that many times
@@ -99,12 +101,17 @@ internal sealed class GraphPlan
     /// <param name="chunked">Whether runs of layers take the batch a chunk of images at a time (<see cref="BatchChunking"/>);
     /// without, every step is a segment of its own over the whole batch.</param>
     /// <param name="chunkImages">Images per chunk, instead of what <see cref="BatchChunking.Images"/> gives (tests).</param>
-    public static GraphPlan Create(IReadOnlyList<Layer> layers, int[][] inputs, bool[] skipped, bool chunked = false, int? chunkImages = null)
+    /// <param name="elideConcats">A plan for one image: a concat whose parts nobody reads after it runs nothing, its
+    /// parts written in place, one after the other, into its output (SqueezeNet's eight concats copied 2.5 % of its
+    /// pass). One image only: with more, a part's images would lie a whole concat apart, and layers write theirs
+    /// back to back.</param>
+    public static GraphPlan Create(IReadOnlyList<Layer> layers, int[][] inputs, bool[] skipped, bool chunked = false, int? chunkImages = null, bool elideConcats = false)
     {
         int n = layers.Count, result = n; // the last layer's output is the model's
 
-        // Each tensor's buffer: views and fused layers share their input's.
+        // Each tensor's buffer: views and fused layers share their input's; a concat's parts lie inside its output.
         var bufferOf = new int[n + 1];
+        var offsetOf = new long[n + 1]; // floats into its buffer
         var size = new List<long> { 0, 0 };      // floats per image, by buffer
         var lastRead = new List<int> { -1, -1 }; // the last step reading each buffer
         var stepLayers = new List<int>();
@@ -115,6 +122,30 @@ internal sealed class GraphPlan
             if (skipped[i] || layer.IsView)
             {
                 bufferOf[i + 1] = bufferOf[inputs[i][0]];
+                offsetOf[i + 1] = offsetOf[inputs[i][0]];
+                continue;
+            }
+
+            if (elideConcats && layer is Concat && InPlaceParts(i) is int[] parts)
+            {
+                // The concat's output is a new buffer; every tensor in a part's buffer moves into it at the part's place.
+                int joined = size.Count;
+                size.Add(layer.OutputShape.Size);
+                lastRead.Add(-1);
+                long at = 0;
+                for (int k = 0; k < parts.Length; k++)
+                {
+                    for (int t = 0; t <= i; t++)
+                    {
+                        if (bufferOf[t] != parts[k]) continue;
+                        bufferOf[t] = joined;
+                        offsetOf[t] += at;
+                    }
+
+                    at += layer.InputShapes[k].Size;
+                }
+
+                bufferOf[i + 1] = joined;
                 continue;
             }
 
@@ -127,12 +158,30 @@ internal sealed class GraphPlan
             if (layer.InPlace && input != InputBuffer && lastRead[input] == step && !ReadLater(i, input))
             {
                 bufferOf[i + 1] = input;
+                offsetOf[i + 1] = offsetOf[inputs[i][0]];
                 continue;
             }
 
             bufferOf[i + 1] = size.Count;
             size.Add(layer is Conv2D conv ? conv.OutputFloatsPerImage : layer.OutputShape.Size);
             lastRead.Add(step);
+        }
+
+        // InPlaceParts: the buffers of concat i's parts if each holds that part alone (a layer's output, not the model's
+        // input, the part the whole buffer), no two the same, and nothing reads them after the concat (which leaves a
+        // layer after it free to write over the join in place); else null.
+        int[]? InPlaceParts(int i)
+        {
+            var parts = new int[inputs[i].Length];
+            for (int k = 0; k < parts.Length; k++)
+            {
+                int t = inputs[i][k], b = bufferOf[t];
+                if (b == InputBuffer || offsetOf[t] != 0 || size[b] != layers[i].InputShapes[k].Size || ReadLater(i, b)) return null;
+                for (int j = 0; j < k; j++) if (parts[j] == b) return null;
+                parts[k] = b;
+            }
+
+            return parts;
         }
 
         // ReadLater: whether a layer after i reads a tensor in buffer b (lastRead only knows steps so far).
@@ -174,7 +223,7 @@ internal sealed class GraphPlan
 
             int[] reads = inputs[i].Select(t => remap[bufferOf[t]]).ToArray();
             maxInputs = Math.Max(maxInputs, reads.Length);
-            stepsOut[s] = new Step(layers[i], reads, remap[produced]);
+            stepsOut[s] = new Step(layers[i], reads, remap[produced], inputs[i].Select(t => offsetOf[t]).ToArray(), offsetOf[i + 1]);
         }
 
         // Floats per image of every buffer, as its writer and readers step from one image to the next.

@@ -39,6 +39,9 @@ public sealed unsafe partial class Model : IParallelWork
     /// <summary>The same steps with runs of layers taking a chunk of images at a time (<see cref="BatchChunking"/>);
     /// null when no run can be chunked or <see cref="EngineOptions.ChunkBatches"/> is off.</summary>
     private readonly GraphPlan? _chunked;
+
+    /// <summary>The plan of a pass of one image when it differs: concats written in place by the layers that make their parts.</summary>
+    private readonly GraphPlan? _single;
     private readonly WorkspacePool _workspaces = new();
 
     private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, bool[] fusedAway, EngineOptions options)
@@ -62,6 +65,8 @@ public sealed unsafe partial class Model : IParallelWork
         }
 
         _plan = GraphPlan.Create(runs, inputs, fusedAway);
+        GraphPlan single = GraphPlan.Create(runs, inputs, fusedAway, elideConcats: true);
+        if (single.Steps.Length < _plan.Steps.Length) _single = single;
         GraphPlan chunked = GraphPlan.Create(runs, inputs, fusedAway, chunked: true, options.ChunkImages);
         if (options.ChunkBatches && chunked.Segments.Any(s => s.ChunkImages > 0)) _chunked = chunked;
     }
@@ -72,6 +77,7 @@ public sealed unsafe partial class Model : IParallelWork
     /// A batch no larger than every run's chunk takes the whole-batch plan without asking: it computes the same.</summary>
     private GraphPlan PlanFor(int batch)
     {
+        if (batch == 1) return _single ?? _plan;
         if (_chunked is not { } chunked || batch <= chunked.SmallestChunk) return _plan;
         if (batch < _chunkedFor.Length && _chunkedFor[batch] != 0) return _chunkedFor[batch] == 2 ? chunked : _plan;
         bool useChunked = chunked.ArenaFloats(batch) <= _plan.ArenaFloats(batch);
@@ -322,9 +328,9 @@ public sealed unsafe partial class Model : IParallelWork
                 for (int s = segment.First; s < segment.End; s++)
                 {
                     GraphPlan.Step step = plan.Steps[s];
-                    for (int k = 0; k < step.Inputs.Length; k++) job.Inputs[k] = (nint)Buffer(step.Inputs[k], start, images);
+                    for (int k = 0; k < step.Inputs.Length; k++) job.Inputs[k] = (nint)(Buffer(step.Inputs[k], start, images) + step.InputOffsets[k]);
                     job.Input = (float*)job.Inputs[0];
-                    job.Output = Buffer(step.Output, start, images);
+                    job.Output = Buffer(step.Output, start, images) + step.OutputOffset;
                     job.Batch = Math.Min(images, batch - start);
                     job.Scratch = chunkArena + local;
                     if (stepSeconds is null)

@@ -28,7 +28,8 @@ public sealed unsafe partial class Model
         var index = new Dictionary<Layers.Layer, int>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < _runs.Length; i++) index[_runs[i]] = i;
         var output = new float[batch * OutputShape.Size];
-        var stepSeconds = new double[_plan.Steps.Length]; // both plans have the same steps, in the same order
+        GraphPlan plan = PlanFor(batch); // the steps Run takes at this batch
+        var stepSeconds = new double[plan.Steps.Length];
         int kept = Math.Min(repeats, MedianSamples);
         var samples = new double[_layers.Length][];
         Workspace ws = _workspaces.Rent();
@@ -42,7 +43,7 @@ public sealed unsafe partial class Model
                     Run(ws, src, dst, batch, Options.Threads, stepSeconds);
                     for (int s = 0; s < stepSeconds.Length; s++)
                     {
-                        int i = index[_plan.Steps[s].Layer];
+                        int i = index[plan.Steps[s].Layer];
                         best[i] = Math.Min(best[i], stepSeconds[s]);
                         (samples[i] ??= new double[kept])[r % kept] = stepSeconds[s];
                     }
@@ -66,12 +67,13 @@ public sealed unsafe partial class Model
         return best;
     }
 
-    /// <summary>Whether the plan runs layer <paramref name="index"/> (of <see cref="Layers"/>) as a step of its own:
-    /// false for a ReLU fused into the layer before, a folded batchnorm, and views (flatten, reshape, dropout).</summary>
-    public bool RunsLayer(int index)
+    /// <summary>Whether a pass of <paramref name="batch"/> images runs layer <paramref name="index"/> (of <see cref="Layers"/>)
+    /// as a step of its own: false for a ReLU fused into the layer before, a folded batchnorm, views (flatten, reshape,
+    /// dropout), and, for one image, a concat whose parts are written in place.</summary>
+    public bool RunsLayer(int index, int batch = 1)
     {
         Layers.Layer layer = _runs[index];
-        foreach (var step in _plan.Steps) if (ReferenceEquals(step.Layer, layer)) return true;
+        foreach (var step in PlanFor(batch).Steps) if (ReferenceEquals(step.Layer, layer)) return true;
         return false;
     }
 }

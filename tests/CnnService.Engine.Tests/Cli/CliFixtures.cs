@@ -54,14 +54,14 @@ internal class TempDir : IDisposable
 }
 
 /// <summary>
-/// A temporary directory holding a Keras MNIST model with random weights, saved the way a real
+/// A temporary directory holding a Keras MNIST model (or the spec given) with random weights, saved the way a real
 /// model version is (model.json + weights.safetensors), plus room for input files.
 /// </summary>
 internal sealed class TempModel : TempDir
 {
-    public TempModel(int seed = 7)
+    public TempModel(int seed = 7, ModelSpec? spec = null)
     {
-        Spec = Architectures.KerasMnist();
+        Spec = spec ?? Architectures.KerasMnist();
         Directory.CreateDirectory(ModelDir);
         WeightSet weights = WeightInitializer.Initialize(Spec, seed);
         SafeTensors.Write(Path.Combine(ModelDir, ModelLoader.WeightsFile), weights.AllFloat32());

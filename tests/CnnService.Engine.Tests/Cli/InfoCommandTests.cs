@@ -105,6 +105,17 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_with_plan_says_which_concats_one_image_writes_in_place()
+    {
+        using var temp = new TempModel(spec: Support.TestGraphs.Fire());
+
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir, "--plan");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(["concat", "5,3", "in", "place", "at", "batch", "1", "[64,13,13]"], Row(r.StdoutLines, "6")[2..10]); // j = [e3r, e1r]
+    }
+
+    [Fact]
     public void Info_with_simd_but_no_plan_is_a_usage_error()
     {
         CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--simd", "scalar");

@@ -93,11 +93,78 @@ public class GraphPlanTests
         Assert.Equal(4, plan.MaxInputs);
     }
 
+    [Fact]
+    public void For_one_image_a_concat_runs_nothing_and_its_parts_are_written_in_order_into_its_output()
+    {
+        Model model = TestModels.Build(TestGraphs.Fire(), Simd.Best, out _);
+        GraphPlan plan = PlanOf(model, elideConcats: true);
+        GraphPlan.Step Writer(string name) => plan.Steps.Single(s => s.Layer.Name == name);
+        const long Plane = 13 * 13;
+
+        Assert.DoesNotContain(plan.Steps, s => s.Layer.Type == "concat");
+        // j = [e3, e1]: one buffer, the 3x3 expansion first although it runs second.
+        Assert.Equal(Writer("e3").Output, Writer("e1").Output);
+        Assert.Equal(0, Writer("e3").OutputOffset);
+        Assert.Equal(32 * Plane, Writer("e1").OutputOffset);
+        // out = [f, k] with k = [q, dw]: a join inside a join, and the last join the caller's output.
+        Assert.All(new[] { "q", "dw", "f" }, name => Assert.Equal(GraphPlan.OutputBuffer, Writer(name).Output));
+        Assert.Equal([8 * Plane, 72 * Plane, 0], new[] { "q", "dw", "f" }.Select(name => Writer(name).OutputOffset));
+        // What the fire graph is for: every kind of part written in place.
+        Assert.Equal(["pointwise", "direct", "im2col"], new[] { "e1", "e3", "f" }.Select(name => ((Conv2D)Writer(name).Layer).Lowering));
+        Assert.IsType<MaxPool2D>(Writer("q").Layer);
+        Assert.IsType<DepthwiseConv2D>(Writer("dw").Layer);
+        // The layers reading a join read its parts where they were written.
+        Assert.Equal(Writer("e3").Output, Writer("q").Inputs[0]);
+        Assert.Equal(0, Writer("q").InputOffsets[0]);
+    }
+
+    [Fact]
+    public void For_one_image_a_concat_whose_part_is_read_after_it_copies_its_parts()
+    {
+        Model model = TestModels.Build(PartReadLater(), Simd.Best, out _);
+
+        Assert.Contains(PlanOf(model, elideConcats: true).Steps, s => s.Layer.Type == "concat");
+    }
+
+    [Theory]
+    [InlineData("t", "t")]
+    [InlineData("input", "t")]
+    public void For_one_image_a_concat_of_one_tensor_twice_or_of_the_models_input_copies_its_parts(string first, string second)
+    {
+        Model model = TestModels.Build(TwoParts(first, second), Simd.Best, out _);
+
+        Assert.Contains(PlanOf(model, elideConcats: true).Steps, s => s.Layer.Type == "concat");
+    }
+
+    [Fact]
+    public void A_plan_for_every_batch_copies_every_concat()
+    {
+        Model model = TestModels.Build(TestGraphs.Fire(), Simd.Best, out _);
+
+        Assert.Equal(3, PlanOf(model).Steps.Count(s => s.Layer.Type == "concat"));
+        Assert.All(PlanOf(model).Steps, s => Assert.Equal(0, s.OutputOffset));
+    }
+
+    /// <summary>c = [t, u] and a ReLU over c, then t read again: written into c, t would be read after the ReLU ran over it in place.</summary>
+    internal static ModelSpec PartReadLater() => TestGraphs.Graph(new TensorShape(2, 6, 6),
+        TestGraphs.Conv("t", 4, 3, 1),
+        TestGraphs.Conv("u", 4, 3, 1, "input"),
+        TestGraphs.Layer("concat", "c", "t", "u"),
+        TestGraphs.Layer("relu", "r", "c"),
+        TestGraphs.Conv("v", 8, 1, 0, "t"),
+        TestGraphs.Layer("add", "out", "r", "v"));
+
+    /// <summary>A join of two of: t (a 3x3 convolution of the input, 2 channels) and the input itself.</summary>
+    internal static ModelSpec TwoParts(string first, string second) => TestGraphs.Graph(new TensorShape(2, 6, 6),
+        TestGraphs.Conv("t", 2, 3, 1),
+        TestGraphs.Layer("concat", "c", first, second),
+        TestGraphs.Conv("out", 3, 1, 0));
+
     /// <summary>The plan the model runs, rebuilt from what the model shows: its layers, their inputs, and which are fused away.</summary>
-    internal static GraphPlan PlanOf(Model model)
+    internal static GraphPlan PlanOf(Model model, bool elideConcats = false)
     {
         int n = model.Layers.Count;
         int[][] inputs = Enumerable.Range(0, n).Select(i => model.InputsOf(i).Select(t => t + 1).ToArray()).ToArray();
-        return GraphPlan.Create(model.Layers, inputs, Enumerable.Range(0, n).Select(model.IsFusedAway).ToArray());
+        return GraphPlan.Create(model.Layers, inputs, Enumerable.Range(0, n).Select(model.IsFusedAway).ToArray(), elideConcats: elideConcats);
     }
 }

@@ -129,6 +129,32 @@ public class GraphTests
         Assert.Equal(x, TestModels.Forward(model, x, 2));
     }
 
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void One_image_with_its_concats_written_in_place_gives_the_bits_of_a_batch_that_copies_them(string graph)
+    {
+        // Batch 1 runs the plan without concat copies, batch 3 the one with them; nothing else differs.
+        foreach (var level in TestModels.SimdLevels())
+        {
+            Model model = TestModels.Build(TestGraphs.Get(graph), (SimdLevel)level[0], out _, threads: 2);
+            float[] x = TestModels.Random(model.InputShape.Size, seed: 75);
+
+            float[] one = TestModels.Forward(model, x, 1), three = TestModels.Forward(model, [.. x, .. x, .. x], 3);
+
+            for (int image = 0; image < 3; image++) Assert.Equal(one, three.AsSpan(image * one.Length, one.Length).ToArray());
+        }
+    }
+
+    [Fact]
+    public void A_concat_whose_part_is_read_after_it_leaves_that_part_alone() => AssertEqualsReference(GraphPlanTests.PartReadLater());
+
+    [Theory]
+    [InlineData("t", "t")]
+    [InlineData("input", "t")]
+    [InlineData("t", "input")]
+    public void A_concat_of_one_tensor_twice_or_of_the_models_input_joins_copies(string first, string second) =>
+        AssertEqualsReference(GraphPlanTests.TwoParts(first, second));
+
     private static void AssertEqualsReference(ModelSpec spec)
     {
         foreach (int batch in new[] { 1, 3 })

@@ -6,7 +6,7 @@ namespace CnnService.Engine.Tests.Support;
 /// <summary>Small graphs with the shapes of real networks' blocks, for the graph engine's tests.</summary>
 internal static class TestGraphs
 {
-    public static readonly string[] Names = ["residual", "inception", "three-readers", "squeeze-excite", "inverted-residual", "mbconv"];
+    public static readonly string[] Names = ["residual", "inception", "three-readers", "squeeze-excite", "inverted-residual", "mbconv", "fire"];
 
     public static ModelSpec Get(string name) => name switch
     {
@@ -16,6 +16,7 @@ internal static class TestGraphs
         "squeeze-excite" => SqueezeExcite(),
         "inverted-residual" => InvertedResidual(),
         "mbconv" => MbConv(),
+        "fire" => Fire(),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -103,9 +104,30 @@ internal static class TestGraphs
         Clip("six", 0, 6),
         Layer("add", "out", "six", "dw3"));
 
-    public static LayerSpec Depthwise(string name, int channels, int kernel, int stride, int padding) => new()
+    /// <summary>
+    /// SqueezeNet's fire module (squeeze 1x1, then expand 1x1 and 3x3 side by side, joined), its parts joined in the
+    /// order opposite to the one they are made in; then a max pool and a depthwise layer over the join, joined, and
+    /// a 5x5 convolution of that join joined with it: at batch 1 every part is written in place (a direct, a pointwise,
+    /// a pool, a depthwise and an im2col layer), one join inside another, the last one the caller's output.
+    /// </summary>
+    public static ModelSpec Fire() => Graph(new TensorShape(3, 13, 13),
+        Conv("squeeze", 16, 1, 0),
+        Layer("relu", "s"),
+        Conv("e1", 32, 1, 0, "s"),
+        Layer("relu", "e1r"),
+        Conv("e3", 32, 3, 1, "s"),
+        Layer("relu", "e3r"),
+        Layer("concat", "j", "e3r", "e1r"),
+        new LayerSpec { Type = "maxpool2d", Name = "q", Inputs = ["j"], Kernel = Pair.Square(3), Stride = Pair.Square(1), Padding = Padding.Of(1, 1) },
+        Depthwise("dw", 64, 3, 1, 1, "j"),
+        Layer("concat", "k", "q", "dw"),
+        Conv("f", 8, 5, 2, "k"),
+        Layer("concat", "out", "f", "k"));
+
+    public static LayerSpec Depthwise(string name, int channels, int kernel, int stride, int padding, string? input = null) => new()
     {
         Type = "conv2d", Name = name, Filters = channels, Kernel = Pair.Square(kernel), Stride = Pair.Square(stride), Padding = Padding.Of(padding, padding),
+        Inputs = input is null ? null : [input],
         Extra = new System.Text.Json.Nodes.JsonObject { ["groups"] = channels },
     };
 
