@@ -13,6 +13,14 @@ internal readonly struct AddOperator : IBinaryOperator
     public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x + y;
 }
 
+/// <summary>max(x + y, 0): a residual add with the ReLU after it fused in, the same bits as <see cref="ReluOperator"/> after <see cref="AddOperator"/>.</summary>
+internal readonly struct AddReluOperator : IBinaryOperator
+{
+    public static float Invoke(float x, float y) => default(ReluOperator).Invoke(x + y);
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => default(ReluOperator).Invoke(x + y);
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => default(ReluOperator).Invoke(x + y);
+}
+
 /// <summary>x - y.</summary>
 internal readonly struct SubOperator : IBinaryOperator
 {

@@ -12,7 +12,8 @@ namespace CnnService.Engine.Layers;
 /// a residual add or SiLU's x * sigmoid(x) is one run per item, a squeeze-and-excite gate or a
 /// per-channel scale one run per channel. Writes over its first input when the output has its shape.
 /// A mul of a tensor and its own sigmoid is SiLU: the model's plan fuses the sigmoid in (<see cref="FuseSilu"/>),
-/// and the mul then computes x * sigmoid(x) in one pass.
+/// and the mul then computes x * sigmoid(x) in one pass; a ReLU that is the only reader of a same-shape add runs in
+/// the add's store (<see cref="FuseRelu"/>).
 /// </summary>
 public sealed unsafe class Binary : Layer, IParallelWork
 {
@@ -68,7 +69,20 @@ public sealed unsafe class Binary : Layer, IParallelWork
     internal bool FusedSilu => _silu;
 
     /// <summary>Whether this is a mul of two same-shape tensors, so that a sigmoid of one of them can be fused in.</summary>
-    internal bool CanFuseSilu => _op == Operation.Mul && _constant is null && InputShapes[0] == OutputShape && InputShapes[1] == OutputShape;
+    internal bool CanFuseSilu => _op == Operation.Mul && SameShape;
+
+    /// <summary>True when the plan has fused the ReLU that is this add's only reader: it stores max(left + right, 0).</summary>
+    internal bool FusedRelu { get; private set; }
+
+    /// <summary>Whether this is an add of two same-shape tensors (ResNet's residual add), so that the ReLU after it can run in its store.</summary>
+    internal bool CanFuseRelu => _op == Operation.Add && SameShape;
+
+    /// <summary>Set once by the model's plan, before the model is used: the ReLU reading this add runs nothing.</summary>
+    internal void FuseRelu()
+    {
+        if (!CanFuseRelu) throw new InvalidOperationException("Only an add of two same-shape tensors fuses a ReLU.");
+        FusedRelu = true;
+    }
 
     /// <summary>Set once by the model's plan, before the model is used: the second operand is the sigmoid of the first,
     /// whose layer runs nothing (so both inputs are the first operand's buffer).</summary>
@@ -77,6 +91,9 @@ public sealed unsafe class Binary : Layer, IParallelWork
         if (!CanFuseSilu) throw new InvalidOperationException("Only a mul of two same-shape tensors computes SiLU.");
         _silu = true;
     }
+
+    /// <summary>Whether both operands and the output have one shape (a residual add, SiLU's mul).</summary>
+    private bool SameShape => _constant is null && InputShapes[0] == OutputShape && InputShapes[1] == OutputShape;
 
     internal override void Forward(ParallelJob job, int threads)
     {
@@ -110,6 +127,7 @@ public sealed unsafe class Binary : Layer, IParallelWork
             float* right = _constant is null ? (float*)job.Inputs[1] : _constantFirst ? (float*)job.Inputs[0] : constant;
             switch (_op)
             {
+                case Operation.Add when FusedRelu && !job.Unfused: Rows<AddReluOperator>(left, right, job.Output, start, end); break;
                 case Operation.Add: Rows<AddOperator>(left, right, job.Output, start, end); break;
                 case Operation.Sub: Rows<SubOperator>(left, right, job.Output, start, end); break;
                 case Operation.Mul: Rows<MulOperator>(left, right, job.Output, start, end); break;

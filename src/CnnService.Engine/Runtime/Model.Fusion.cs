@@ -14,9 +14,10 @@ public sealed partial class Model
     /// depthwise convolution's output runs in that convolution's store, and so does a clip after a
     /// convolution that runs direct or pointwise tiles, unless a depthwise convolution that copies it in L2
     /// reads it; else, next to a depthwise convolution that is its only reader, it runs in the copy of that
-    /// one's input (MobileNet's and EfficientNet's expand, activate, depthwise, activate). A fused layer's
+    /// one's input (MobileNet's and EfficientNet's expand, activate, depthwise, activate). (3) A ReLU that is the only
+    /// reader of a same-shape add runs in the add's store (ResNet's residual add). A fused layer's
     /// output is its input's buffer. <paramref name="intoConvolutions"/> is off for a plan that training builds
-    /// on: its convolutions train with their ReLU only, and the clip after them must stay a layer.
+    /// on: its convolutions train with their ReLU only, and the clip after them (or a ReLU after an add) must stay a layer.
     /// </summary>
     private static void FuseActivations(Layer[] layers, int[][] inputs, bool[] fusedAway, bool intoConvolutions)
     {
@@ -55,6 +56,12 @@ public sealed partial class Model
                      && readers[x] == own && !CopiedCheaply(i + 1))
             {
                 conv.FuseOutput(act);
+                fusedAway[i] = true;
+            }
+            else if (intoConvolutions && act == FusedActivation.Relu && x > 0 && layers[x - 1] is Binary { CanFuseRelu: true, FusedRelu: false } add
+                     && !fusedAway[x - 1] && readers[x] == own)
+            {
+                add.FuseRelu();
                 fusedAway[i] = true;
             }
             else if (readers[i + 1] == 1 && OnlyReader(i + 1) is int r && layers[r] is DepthwiseConv2D after && !fusedAway[r] && after.FusedInput.IsNone)

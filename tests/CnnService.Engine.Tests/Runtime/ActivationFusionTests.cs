@@ -8,7 +8,7 @@ namespace CnnService.Engine.Tests.Runtime;
 
 /// <summary>
 /// Which activations the plan runs inside another layer (SiLU in its mul, clips and SiLU in a depthwise
-/// convolution's input copy or store, or in the store of a convolution's direct or pointwise tiles) and which it must leave alone. That the fused graphs compute what
+/// convolution's input copy or store, or in the store of a convolution's direct or pointwise tiles, a ReLU in a residual add's store) and which it must leave alone. That the fused graphs compute what
 /// their layers one by one do is <see cref="GraphTests"/>' job (the "inverted-residual" and "mbconv" graphs).
 /// </summary>
 public class ActivationFusionTests
@@ -36,6 +36,30 @@ public class ActivationFusionTests
         Assert.Equal((FusedActivation.Silu, FusedActivation.Silu), (dw.FusedInput, dw.FusedOutput));
         Assert.True(Layer<Binary>(model, "rx").FusedSilu);
         Assert.False(Layer<Binary>(model, "scaled").FusedSilu);   // a per-channel gate, not x * sigmoid(x)
+    }
+
+    [Fact]
+    public void A_relu_that_is_the_only_reader_of_a_residual_add_runs_in_the_adds_store()
+    {
+        Model model = Build(TestGraphs.Residual());
+
+        Assert.True(model.IsFusedAway(Index(model, "out")));
+        Assert.True(Layer<Binary>(model, "sum").FusedRelu);
+    }
+
+    [Fact]
+    public void A_relu_after_an_add_whose_sum_is_read_again_runs_on_its_own()
+    {
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(2, 6, 6),
+            TestGraphs.Conv("t", 4, 3, 1),
+            TestGraphs.Conv("u", 4, 3, 1, "input"),
+            TestGraphs.Layer("add", "s", "t", "u"),
+            TestGraphs.Layer("relu", "r", "s"),
+            TestGraphs.Layer("mul", "out", "r", "s"));
+        Model model = Build(spec);
+
+        Assert.False(model.IsFusedAway(Index(model, "r")));
+        Assert.False(Layer<Binary>(model, "s").FusedRelu);
     }
 
     [Fact]
