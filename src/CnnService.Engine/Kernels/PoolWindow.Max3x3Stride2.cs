@@ -39,6 +39,29 @@ internal static unsafe partial class PoolWindow
         }
     }
 
+    /// <summary>The input rows output row <paramref name="oy"/>'s windows read: the first, and how many (1-3: the padding clips them).</summary>
+    internal static (int First, int Count) WindowRows(in PoolGeometry g, int oy)
+    {
+        (int first, int count, _) = Rows(g, oy, includePad: false);
+        return (first, count);
+    }
+
+    /// <summary>
+    /// One output row of a 3x3 stride-2 max pool from its window's input rows, wherever they lie (a convolution that pools
+    /// its own rows as it makes them keeps only the last three): <paramref name="r0"/> to <paramref name="r2"/>, a row passed
+    /// again where <see cref="WindowRows"/> counts fewer than three. Writes at most <paramref name="room"/> floats from
+    /// <paramref name="output"/>. The same bits as <see cref="Max3x3Stride2"/>, its scalar twin included for a row that may
+    /// hold a NaN (<paramref name="scratch"/>: W floats).
+    /// </summary>
+    internal static void Max3x3Stride2Row(float* r0, float* r1, float* r2, in PoolGeometry g, float* output, int room, float* scratch)
+    {
+        if (Max3x3Stride2Row(r0, r1, r2, g.W, g.Left, output, g.OW, room)) return;
+
+        // RowScalar's reduction from the three rows (a clipped window's row twice gives the same bits: max(a, a) is a).
+        for (int x = 0; x < g.W; x++) scratch[x] = Math.Max(Math.Max(r0[x], r1[x]), r2[x]);
+        ColumnsScalar(output, g, max: true, 1f, scratch, divisors: null);
+    }
+
     /// <summary>One output row from its three input rows (a row passed twice when the window is clipped), writing at most
     /// <paramref name="room"/> floats from <paramref name="output"/> (its last vector whole when it fits); false when an input may be NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -9,14 +9,17 @@ public sealed unsafe partial class Conv2D
     private PooledStep? _pooled;
 
     /// <summary>
-    /// Plans the 2x2 stride-2 max pool <paramref name="pool"/>, the only reader of this layer's output (after the ReLU fused into it, if
-    /// any), to run inside this layer, when both suit <see cref="ConvPool2x2"/>: a stride-1 unpadded convolution with few taps on
-    /// AVX-512 or AVX2, a pool that drops a last odd row or column. Returns whether it does. Called once, by the model's plan,
-    /// before the model is shared. A trace still runs both layers as written.
+    /// Plans the max pool <paramref name="pool"/>, the only reader of this layer's output (after the ReLU fused into it, if
+    /// any), to run inside this layer: a 2x2 one when both suit <see cref="ConvPool2x2"/> (a stride-1 unpadded convolution
+    /// with few taps on AVX-512 or AVX2, a pool that drops a last odd row or column), a 3x3 stride-2 one after direct rows
+    /// (<see cref="TryFuseDirectPool"/>). Returns whether it does. Called once, by the model's plan, before the model is
+    /// shared. A trace still runs both layers as written.
     /// </summary>
     internal bool TryFusePool(Pool2D pool)
     {
-        if (_pooled is not null || _writesPaddedFor is not null || InputArrivesPadded || !FusedOutput.IsNone || !ConvPool2x2.Supports(_simd)) return false;
+        if (_pooled is not null || _directPool is not null || _writesPaddedFor is not null || InputArrivesPadded) return false;
+        if (TryFuseDirectPool(pool)) return true;
+        if (!FusedOutput.IsNone || !ConvPool2x2.Supports(_simd)) return false;
         if (_win is not { SH: 1, SW: 1, HasPadding: false } || !ConvPool2x2.Suits(InputShape.C, _win.KH, _win.KW, _win.OH, _win.OW)) return false;
         if (!pool.IsPlainMax2x2 || pool.OutputShape.H != _win.OH / 2 || pool.OutputShape.W != _win.OW / 2) return false;
         _pooled = new PooledStep(this, pool.OutputShape);

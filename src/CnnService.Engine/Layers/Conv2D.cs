@@ -130,8 +130,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
     /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel), "pooled" (the max pool
-    /// after it inside, <see cref="ConvPool2x2"/>) or "dense" (1x1 on a 1x1 map, <see cref="DenseProduct"/>).</summary>
-    public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    /// after it inside, <see cref="ConvPool2x2"/>), "direct+maxpool" (direct rows pooled 3x3 at stride 2 as they are made)
+    /// or "dense" (1x1 on a 1x1 map, <see cref="DenseProduct"/>).</summary>
+    public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _directPool is not null ? "direct+maxpool" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
 
     public int KernelHeight => _win.KH;
 
@@ -184,7 +185,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     internal bool InputArrivesPadded { get; private set; }
 
     /// <summary>Floats of one image's output as this layer writes it: padded for the next layer, pooled, or plain.</summary>
-    internal long OutputFloatsPerImage => _pooled is { } pooled ? pooled.Pooled.Size : _writesPaddedFor is { } next ? (long)OutputShape.C * next.PaddedH * next.PaddedW : OutputShape.Size;
+    internal long OutputFloatsPerImage => _pooled is { } pooled ? pooled.Pooled.Size : _directPool is { } directPool ? directPool.Pooled.Size : _writesPaddedFor is { } next ? (long)OutputShape.C * next.PaddedH * next.PaddedW : OutputShape.Size;
 
     /// <summary>
     /// Plans <paramref name="next"/>, the layer after this one, to read this layer's output already padded,
@@ -194,7 +195,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// </summary>
     internal void PlanPaddedOutputFor(Conv2D next)
     {
-        if (_directWeights is null || _pooled is not null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
+        if (_directWeights is null || _pooled is not null || _directPool is not null || _directTwoRows || !next._win.HasPadding || next._reflect || _writesPaddedFor is not null) return;
         _writesPaddedFor = next;
         next.InputArrivesPadded = true;
     }
@@ -216,6 +217,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         if (_pooled is not null && !job.Unfused)
         {
             ForwardPooled(_pooled, job, threads);
+            return;
+        }
+
+        if (_directPool is not null && !job.Unfused)
+        {
+            job.Run(_directPool, Parallelism.Chunks(FlopsPerImage * job.Batch, job.Batch * _directPool.Pooled.H, threads), threads);
             return;
         }
 
@@ -406,18 +413,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                             continue;
                         }
 
-                        for (int x = 0; x < ow; x += DirectConv.Width)
-                        {
-                            // A last stretch of 13 (rows of 13, 27, 55, 111) takes a tile of 13; a shorter one moves the tile back.
-                            if (ow - x == DirectConv.Width - 1)
-                            {
-                                Tile<Tile13>(w, bias + c0, inRow + (nint)x * sw, second, taps, inShape.C, plane, output + x, outPlane, act, scratch, sw);
-                                break;
-                            }
-
-                            int x0 = Math.Min(x, ow - DirectConv.Width);
-                            Tile(w, bias + c0, inRow + (nint)x0 * sw, second, taps, inShape.C, plane, output + x0, outPlane, act, scratch, sw);
-                        }
+                        DirectRow(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch);
                     }
                 }
 
@@ -428,6 +424,24 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                 unit += u1 - u0;
             }
+        }
+    }
+
+    /// <summary>One output row of 32 filters along the row, 14 positions a tile: a last stretch of 13 (rows of 13, 27, 55, 111)
+    /// takes a tile of 13; a shorter one moves the tile back.</summary>
+    private void DirectRow(float* w, float* bias, float* inRow, nint second, nint* taps, int channels, nint plane, float* output, nint outPlane, in FusedActivation act, float* scratch)
+    {
+        int ow = _win.OW, sw = _win.SW;
+        for (int x = 0; x < ow; x += DirectConv.Width)
+        {
+            if (ow - x == DirectConv.Width - 1)
+            {
+                Tile<Tile13>(w, bias, inRow + (nint)x * sw, second, taps, channels, plane, output + x, outPlane, act, scratch, sw);
+                break;
+            }
+
+            int x0 = Math.Min(x, ow - DirectConv.Width);
+            Tile(w, bias, inRow + (nint)x0 * sw, second, taps, channels, plane, output + x0, outPlane, act, scratch, sw);
         }
     }
 
