@@ -32,13 +32,13 @@ public abstract unsafe partial class Pool2D : Layer, IParallelWork
         _simd = simd;
     }
 
-    /// <summary>Max pooling over 2x2 windows at stride 2, unpadded: what <see cref="Conv2D.TryFusePool"/> can run inside a convolution.</summary>
     /// <summary>Whether this is a max pool (else an average).</summary>
     internal bool IsMax => _max;
 
     /// <summary>Its window over the input plane.</summary>
     internal PoolGeometry Geometry => _geometry;
 
+    /// <summary>Max pooling over 2x2 windows at stride 2, unpadded: what <see cref="Conv2D.TryFusePool"/> can run inside a convolution.</summary>
     internal bool IsPlainMax2x2 => _max && _win is { KH: 2, KW: 2, SH: 2, SW: 2, HasPadding: false };
 
     /// <summary>Whether the output size rounds up (PyTorch's and ONNX's ceil_mode), keeping a last, partial window.</summary>

@@ -145,6 +145,21 @@ public class GraphPlanTests
         Assert.All(PlanOf(model).Steps, s => Assert.Equal(0, s.OutputOffset));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Timing_layers_times_the_concats_a_pass_of_that_batch_runs_and_no_others(int batch)
+    {
+        Model model = TestModels.Build(TestGraphs.Fire(), Simd.Best, out _);
+        int[] concats = Enumerable.Range(0, model.Layers.Count).Where(i => model.Layers[i] is Concat).ToArray();
+
+        double[] seconds = model.TimeLayers(TestModels.Random(batch * model.InputShape.Size, seed: 3), batch, repeats: 2);
+
+        Assert.Equal(3, concats.Length);
+        Assert.All(concats, i => Assert.Equal(batch > 1, model.RunsLayer(i, batch)));
+        Assert.All(concats, i => Assert.Equal(batch > 1, seconds[i] > 0));
+    }
+
     /// <summary>c = [t, u] and a ReLU over c, then t read again: written into c, t would be read after the ReLU ran over it in place.</summary>
     internal static ModelSpec PartReadLater() => TestGraphs.Graph(new TensorShape(2, 6, 6),
         TestGraphs.Conv("t", 4, 3, 1),
