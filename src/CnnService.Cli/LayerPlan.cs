@@ -3,7 +3,8 @@ namespace CnnService.Cli;
 /// <summary>
 /// How a loaded layer runs on this machine, in a few words: a convolution's kernel, its groups and the lowering the
 /// engine chose for its shape and SIMD level (direct tiles, pointwise tiles, implicit GEMM, im2col, depthwise), and what
-/// the load folded or fused into it; a concat whose parts a pass of one image writes in place says so.
+/// the load folded or fused into it ("gated": a squeeze-and-excitation gate scales its weights); a concat whose parts a
+/// pass of one image writes in place says so.
 /// <c>cnn info --plan</c> and <c>cnn bench --per-layer</c> print it.
 /// </summary>
 internal static class LayerPlan
@@ -15,7 +16,7 @@ internal static class LayerPlan
         if (layer is not Engine.Layers.IConvolution conv) return "";
         string detail = $"{conv.KernelHeight}x{conv.KernelWidth}";
         if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";
-        if (layer is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering;
+        if (layer is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering + (plain.Gated ? ", gated" : "");
         return detail;
     }
 }

@@ -51,23 +51,25 @@ internal static unsafe class ImplicitGemm
     public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => (long)a.Panels * PackedMatrix.MR * PanelWidth(simd);
 
     /// <summary>Computes panels [panelStart, panelEnd) of the batch (image n's panels are n*PanelsPerImage onwards) into NCHW
-    /// <paramref name="c"/> with <paramref name="simd"/>'s micro-kernel (Vector512 or Vector256).</summary>
+    /// <paramref name="c"/> with <paramref name="simd"/>'s micro-kernel (Vector512 or Vector256). <paramref name="scaledA"/>, when
+    /// given, is read instead of A's panels: A with its columns scaled for these images (<see cref="PackedMatrix.ScaleColumns"/>).</summary>
     public static void Run(SimdLevel simd, PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu,
-        int panelStart, int panelEnd, float* tiles)
+        int panelStart, int panelEnd, float* tiles, float* scaledA = null)
     {
-        if (simd == SimdLevel.Vector512) Run<MicroKernel512>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles);
-        else Run<MicroKernel256>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles);
+        if (simd == SimdLevel.Vector512) Run<MicroKernel512>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles, scaledA);
+        else Run<MicroKernel256>(a, input, offsets, channels, hp, wp, oh, ow, c, relu, panelStart, panelEnd, tiles, scaledA);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TKernel>(PackedMatrix a, float* input, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu,
-        int panelStart, int panelEnd, float* tiles) where TKernel : struct, IRowMicroKernel
+        int panelStart, int panelEnd, float* tiles, float* scaledA) where TKernel : struct, IRowMicroKernel
     {
         int m = a.M, k = a.K, kc = DepthBlock(k), mr = PackedMatrix.MR, nr = TKernel.NR;
         int q = oh * wp, p = oh * ow, perImage = (q + nr - 1) / nr;
         nint imageFloats = (nint)channels * hp * wp;
-        fixed (float* aData = a.Data, bias = a.Bias)
+        fixed (float* packed = a.Data, bias = a.Bias)
         {
+            float* aData = scaledA != null ? scaledA : packed;
             for (int panelIndex = panelStart; panelIndex < panelEnd; panelIndex++)
             {
                 int n = panelIndex / perImage, q0 = (panelIndex - n * perImage) * nr;

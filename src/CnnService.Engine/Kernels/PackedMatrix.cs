@@ -44,6 +44,26 @@ internal sealed class PackedMatrix
         bias.CopyTo(Bias);
     }
 
+    /// <summary>
+    /// This matrix with column k times <paramref name="scale"/>[k], packed the same, into <paramref name="dst"/> (Panels * MR * K
+    /// floats): a 1x1 convolution's weights with a squeeze-and-excitation gate on its input channels folded in. A subnormal
+    /// product is zero, as <see cref="MulOperator"/> makes it on the gated map: multiply-adds that read subnormals cost microcode assists.
+    /// </summary>
+    public unsafe void ScaleColumns(float* scale, float* dst)
+    {
+        fixed (float* src = Data)
+        {
+            for (int panel = 0; panel < Panels; panel++)
+            {
+                for (int k = 0; k < K; k++)
+                {
+                    nint at = ((nint)panel * K + k) * MR;
+                    for (int r = 0; r < MR; r++) dst[at + r] = MulOperator.Invoke(src[at + r], scale[k]);
+                }
+            }
+        }
+    }
+
     /// <summary>The row-major M x K matrix back, as it was before packing.</summary>
     public float[] Unpack()
     {

@@ -92,6 +92,15 @@ public sealed unsafe class Binary : Layer, IParallelWork
         _silu = true;
     }
 
+    /// <summary>For a mul of a [C, H, W] map by a [C, 1, 1] gate (squeeze-and-excitation's scaling), the input that is the map
+    /// (0 or 1); else -1.</summary>
+    internal int GatedMapInput =>
+        _op != Operation.Mul || _constant is not null || _silu || OutputShape is { H: 1, W: 1 } ? -1
+        : InputShapes[0] == OutputShape && IsGate(InputShapes[1]) ? 0
+        : InputShapes[1] == OutputShape && IsGate(InputShapes[0]) ? 1 : -1;
+
+    private bool IsGate(TensorShape shape) => shape.C == OutputShape.C && shape.H == 1 && shape.W == 1;
+
     /// <summary>Whether both operands and the output have one shape (a residual add, SiLU's mul).</summary>
     private bool SameShape => _constant is null && InputShapes[0] == OutputShape && InputShapes[1] == OutputShape;
 

@@ -276,6 +276,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         {
             fixed (nint* offsets = _implicitOffsets)
             {
+                if (Gated && !job.Unfused)
+                {
+                    RunGated(job, offsets, start, end);
+                    return;
+                }
+
                 ImplicitGemm.Run(_simd, _weights, job.Input, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
                     ThreadScratch.Get(ImplicitGemm.ScratchFloats(_simd, _weights)));
             }

@@ -44,7 +44,9 @@ public sealed unsafe partial class Model : IParallelWork
     private readonly GraphPlan? _single;
     private readonly WorkspacePool _workspaces = new();
 
-    private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, bool[] fusedAway, EngineOptions options)
+    /// <param name="planInputs">What each layer reads in a pass: <paramref name="inputs"/>, but for layers that read a fused
+    /// layer's inputs too (<see cref="FuseGates"/>).</param>
+    private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, int[][] planInputs, bool[] fusedAway, EngineOptions options)
     {
         Spec = spec;
         Options = options;
@@ -64,10 +66,10 @@ public sealed unsafe partial class Model : IParallelWork
             if (t > 0 && t < layers.Length && runs[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
         }
 
-        _plan = GraphPlan.Create(runs, inputs, fusedAway);
-        GraphPlan single = GraphPlan.Create(runs, inputs, fusedAway, elideConcats: true);
+        _plan = GraphPlan.Create(runs, planInputs, fusedAway);
+        GraphPlan single = GraphPlan.Create(runs, planInputs, fusedAway, elideConcats: true);
         if (single.Steps.Length < _plan.Steps.Length) _single = single;
-        GraphPlan chunked = GraphPlan.Create(runs, inputs, fusedAway, chunked: true, options.ChunkImages);
+        GraphPlan chunked = GraphPlan.Create(runs, planInputs, fusedAway, chunked: true, options.ChunkImages);
         if (options.ChunkBatches && chunked.Segments.Any(s => s.ChunkImages > 0)) _chunked = chunked;
     }
 
@@ -219,11 +221,12 @@ public sealed unsafe partial class Model : IParallelWork
 
         FuseActivations(runs, inputs, fusedAway, intoConvolutions: foldBatchNorms);
         if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
+        int[][] planInputs = foldBatchNorms ? FuseGates(runs, inputs, fusedAway) : inputs;
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)
             throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shapes[n].Size} values per image.");
-        return new Model(spec, layers, runs, inputs, fusedAway, options);
+        return new Model(spec, layers, runs, inputs, planInputs, fusedAway, options);
     }
 
     /// <summary>Each layer's inputs as tensor ids (0: the model's input; i + 1: layer i's output). A layer that names

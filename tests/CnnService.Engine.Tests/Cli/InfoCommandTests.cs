@@ -116,6 +116,17 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_with_plan_says_which_convolution_takes_a_gate_into_its_weights()
+    {
+        using var temp = new TempModel(spec: Runtime.GateFusionTests.SqueezeExciteProject(20, 40, 8));
+
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir, "--plan");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(["1x1", "implicit-gemm,", "gated", "[8,20,40]"], Row(r.StdoutLines, "8")[4..8]);
+    }
+
+    [Fact]
     public void Info_with_simd_but_no_plan_is_a_usage_error()
     {
         CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--simd", "scalar");
