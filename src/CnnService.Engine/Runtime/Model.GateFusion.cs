@@ -23,7 +23,7 @@ public sealed partial class Model
             int k = mul.GatedMapInput;
             if (k < 0) continue;
             int map = inputs[m][k], gate = inputs[m][1 - k];
-            if (map == 0) continue; // the plan sizes the model's input from its readers' first inputs, and the mul's may be the gate
+            if (map == 0 || gate == 0) continue; // the plan sizes the model's input by the shapes its readers take it as
             int c = Array.FindIndex(inputs, m + 1, ins => Array.IndexOf(ins, m + 1) >= 0);
             if (c < 0 || fusedAway[c] || layers[c] is not Conv2D { CanFuseGate: true } conv || inputs[c] is not [_]) continue;
             conv.FuseGate();
