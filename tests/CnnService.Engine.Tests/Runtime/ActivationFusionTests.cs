@@ -18,7 +18,7 @@ public class ActivationFusionTests
     {
         Model model = Build(TestGraphs.InvertedResidual());
 
-        Assert.Equal(["a", "b", "c", "d"], FusedAway(model));
+        Assert.Equal(["a", "b", "c", "d"], TestModels.FusedAway(model));
         var dw1 = Layer<DepthwiseConv2D>(model, "dw1");
         var dw2 = Layer<DepthwiseConv2D>(model, "dw2");
         Assert.Equal((FusedActivation.Clamp(0, 6), FusedActivation.Clamp(0, 6)), (dw1.FusedInput, dw1.FusedOutput));
@@ -31,7 +31,7 @@ public class ActivationFusionTests
         Model model = Build(TestGraphs.MbConv());
 
         // ex (before dw) and dx (after it) run inside the depthwise convolution; rx, on the squeezed means, runs as SiLU in its mul.
-        Assert.Equal(["es", "ex", "ds", "dx", "rs"], FusedAway(model));
+        Assert.Equal(["es", "ex", "ds", "dx", "rs"], TestModels.FusedAway(model));
         var dw = Layer<DepthwiseConv2D>(model, "dw");
         Assert.Equal((FusedActivation.Silu, FusedActivation.Silu), (dw.FusedInput, dw.FusedOutput));
         Assert.True(Layer<Binary>(model, "rx").FusedSilu);
@@ -43,7 +43,7 @@ public class ActivationFusionTests
     {
         Model model = Build(TestGraphs.Residual());
 
-        Assert.True(model.IsFusedAway(Index(model, "out")));
+        Assert.True(model.IsFusedAway(TestModels.IndexOf(model, "out")));
         Assert.True(Layer<Binary>(model, "sum").FusedRelu);
     }
 
@@ -58,7 +58,7 @@ public class ActivationFusionTests
             TestGraphs.Layer("mul", "out", "r", "s"));
         Model model = Build(spec);
 
-        Assert.False(model.IsFusedAway(Index(model, "r")));
+        Assert.False(model.IsFusedAway(TestModels.IndexOf(model, "r")));
         Assert.False(Layer<Binary>(model, "s").FusedRelu);
     }
 
@@ -68,7 +68,7 @@ public class ActivationFusionTests
         // dw3's output is read by its clip and by the add: storing it clipped would change the add's input.
         Model model = Build(TestGraphs.MbConv());
 
-        Assert.False(model.IsFusedAway(Index(model, "six")));
+        Assert.False(model.IsFusedAway(TestModels.IndexOf(model, "six")));
         Assert.True(Layer<DepthwiseConv2D>(model, "dw3").FusedOutput.IsNone);
     }
 
@@ -82,7 +82,7 @@ public class ActivationFusionTests
             TestGraphs.Layer("concat", "out", "silu", "g"));
         Model model = Build(spec);
 
-        Assert.Empty(FusedAway(model));
+        Assert.Empty(TestModels.FusedAway(model));
         Assert.False(Layer<Binary>(model, "silu").FusedSilu);
         AssertEqualsReference(spec);
     }
@@ -98,7 +98,7 @@ public class ActivationFusionTests
             TestGraphs.Layer("add", "out", "dw", "c"));
         Model model = Build(spec);
 
-        Assert.Empty(FusedAway(model));
+        Assert.Empty(TestModels.FusedAway(model));
         AssertEqualsReference(spec);
     }
 
@@ -113,7 +113,7 @@ public class ActivationFusionTests
         Model model = Build(spec);
 
         var dw = Layer<DepthwiseConv2D>(model, "dw");
-        Assert.Equal(["c", "r"], FusedAway(model));
+        Assert.Equal(["c", "r"], TestModels.FusedAway(model));
         Assert.Equal((FusedActivation.Clamp(-0.5f, 0.5f), FusedActivation.Relu), (dw.FusedInput, dw.FusedOutput));
         AssertEqualsReference(spec);
     }
@@ -126,7 +126,7 @@ public class ActivationFusionTests
         ModelSpec spec = ExpandClipDepthwise(side);
         Model model = Build(spec);
 
-        Assert.Equal(["c", "d"], FusedAway(model));
+        Assert.Equal(["c", "d"], TestModels.FusedAway(model));
         var e = Layer<Conv2D>(model, "e");
         var dw = Layer<DepthwiseConv2D>(model, "dw");
         if (e.Lowering == "pointwise")
@@ -142,7 +142,7 @@ public class ActivationFusionTests
         ModelSpec spec = ExpandClipDepthwise(14);
         Model model = Build(spec);
 
-        Assert.Equal(["c", "d"], FusedAway(model));
+        Assert.Equal(["c", "d"], TestModels.FusedAway(model));
         Assert.True(Layer<Conv2D>(model, "e").FusedOutput.IsNone);
         Assert.Equal(FusedActivation.Clamp(0, 6), Layer<DepthwiseConv2D>(model, "dw").FusedInput);
         AssertEqualsReference(spec);
@@ -169,7 +169,7 @@ public class ActivationFusionTests
         var t = Layer<Conv2D>(model, "t");
         if (t.Lowering == "direct")
         {
-            Assert.Equal(["c", "g"], FusedAway(model));   // the sigmoid is part of the SiLU the mul computes
+            Assert.Equal(["c", "g"], TestModels.FusedAway(model));   // the sigmoid is part of the SiLU the mul computes
             Assert.Equal(FusedActivation.Clamp(-1, 1), t.FusedOutput);
             Assert.True(Layer<Conv2D>(model, "u").FusedOutput.IsNone);
         }
@@ -187,19 +187,14 @@ public class ActivationFusionTests
             TestGraphs.Layer("add", "out", "c", "e"));
         Model model = Build(spec);
 
-        Assert.Empty(FusedAway(model));
+        Assert.Empty(TestModels.FusedAway(model));
         Assert.True(Layer<Conv2D>(model, "e").FusedOutput.IsNone);
         AssertEqualsReference(spec);
     }
 
     private static Model Build(ModelSpec spec) => TestModels.Build(spec, Simd.Best, out _);
 
-    private static string[] FusedAway(Model model) =>
-        Enumerable.Range(0, model.Layers.Count).Where(model.IsFusedAway).Select(i => model.Layers[i].Name!).ToArray();
-
-    private static int Index(Model model, string name) => model.Layers.ToList().FindIndex(l => l.Name == name);
-
-    private static T Layer<T>(Model model, string name) where T : Layer => Assert.IsType<T>(model.Layers[Index(model, name)]);
+    private static T Layer<T>(Model model, string name) where T : Layer => Assert.IsType<T>(model.Layers[TestModels.IndexOf(model, name)]);
 
     private static void AssertEqualsReference(ModelSpec spec, int[]? batches = null)
     {

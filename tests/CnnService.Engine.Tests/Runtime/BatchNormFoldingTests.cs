@@ -31,7 +31,7 @@ public class BatchNormFoldingTests
         (TensorShape input, LayerSpec layer) = Convolution(conv);
         ModelSpec spec = TestGraphs.Graph(input, layer, TestGraphs.Layer("batchnorm", "bn"), TestGraphs.Layer("relu", "r"));
 
-        Assert.Equal(["bn", "r"], FusedAway(Build(spec, simd, out _)));
+        Assert.Equal(["bn", "r"], TestModels.FusedAway(Build(spec, simd, out _)));
         AssertEqualsReference(spec, simd);
     }
 
@@ -41,7 +41,7 @@ public class BatchNormFoldingTests
         ModelSpec spec = TestGraphs.Graph(new TensorShape(8, 9, 11),
             TestGraphs.Depthwise("dw", 8, 3, 1, 1), TestGraphs.Layer("batchnorm", "bn"), TestGraphs.Clip("six", 0, 6));
 
-        Assert.Equal(["bn", "six"], FusedAway(Build(spec, Simd.Best, out _)));
+        Assert.Equal(["bn", "six"], TestModels.FusedAway(Build(spec, Simd.Best, out _)));
         foreach (SimdLevel simd in TestModels.SimdLevels().Select(l => (SimdLevel)l[0])) AssertEqualsReference(spec, simd);
     }
 
@@ -53,7 +53,7 @@ public class BatchNormFoldingTests
             TestGraphs.Conv("c1", 32, 3, 1), TestGraphs.Layer("batchnorm", "bn1"), TestGraphs.Layer("relu", "r1"),
             TestGraphs.Conv("c2", 32, 3, 1), TestGraphs.Layer("batchnorm", "bn2"), TestGraphs.Layer("relu", "r2"));
 
-        Assert.Equal(["bn1", "r1", "bn2", "r2"], FusedAway(Build(spec, Simd.Best, out _)));
+        Assert.Equal(["bn1", "r1", "bn2", "r2"], TestModels.FusedAway(Build(spec, Simd.Best, out _)));
         foreach (SimdLevel simd in TestModels.SimdLevels().Select(l => (SimdLevel)l[0])) AssertEqualsReference(spec, simd);
     }
 
@@ -63,7 +63,7 @@ public class BatchNormFoldingTests
         ModelSpec spec = Architectures.Get("small-vgg");
         Model model = Build(spec, Simd.Best, out _);
 
-        Assert.Equal(["bn1", "bn2", "bn3", "bn4"], FusedAway(model).Where(name => name.StartsWith("bn", StringComparison.Ordinal)));
+        Assert.Equal(["bn1", "bn2", "bn3", "bn4"], TestModels.FusedAway(model).Where(name => name.StartsWith("bn", StringComparison.Ordinal)));
         int[] relus = Enumerable.Range(0, spec.Layers.Count).Where(i => spec.Layers[i].Type == "relu").ToArray();
         Assert.All(relus, i => Assert.True(model.IsFusedAway(i)));
         AssertEqualsReference(spec, Simd.Best);
@@ -76,8 +76,8 @@ public class BatchNormFoldingTests
             TestGraphs.Conv("t", 8, 3, 1), TestGraphs.Layer("batchnorm", "bn"), TestGraphs.Layer("relu", "r"), TestGraphs.Layer("add", "out", "r", "t"));
         Model model = Build(spec, Simd.Best, out _);
 
-        Assert.Empty(FusedAway(model));
-        Assert.True(model.RunsLayer(Index(model, "bn")));
+        Assert.Empty(TestModels.FusedAway(model));
+        Assert.True(model.RunsLayer(TestModels.IndexOf(model, "bn")));
         AssertEqualsReference(spec, Simd.Best);
     }
 
@@ -89,8 +89,8 @@ public class BatchNormFoldingTests
             TestGraphs.Conv("t", 8, 3, 1), TestGraphs.Layer("batchnorm", "bn"), TestGraphs.Layer("relu", "r"), TestGraphs.Layer("add", "out", "r", "bn"));
         Model model = Build(spec, Simd.Best, out _);
 
-        Assert.Equal(["bn"], FusedAway(model));
-        Assert.True(model.RunsLayer(Index(model, "r")));
+        Assert.Equal(["bn"], TestModels.FusedAway(model));
+        Assert.True(model.RunsLayer(TestModels.IndexOf(model, "r")));
         AssertEqualsReference(spec, Simd.Best);
     }
 
@@ -184,11 +184,6 @@ public class BatchNormFoldingTests
 
     private static Model Build(ModelSpec spec, SimdLevel simd, out Dictionary<string, float[]> tensors, int threads = 1) =>
         Model.Create(spec, Weights(spec, seed: 1, out tensors), new EngineOptions { Simd = simd, Threads = threads });
-
-    private static string[] FusedAway(Model model) =>
-        Enumerable.Range(0, model.Layers.Count).Where(model.IsFusedAway).Select(i => model.Layers[i].Name ?? model.Layers[i].Type).ToArray();
-
-    private static int Index(Model model, string name) => model.Layers.ToList().FindIndex(l => l.Name == name);
 
     private static void AssertEqualsReference(ModelSpec spec, SimdLevel simd)
     {

@@ -20,7 +20,7 @@ public class DirectPoolFusionTests
         if (!Avx512) return;   // the pool's row kernel is AVX-512
         Model model = TestModels.Build(Stem(poolPadding), SimdLevel.Vector512, out _);
 
-        Assert.Equal(["r", "p"], FusedAway(model));
+        Assert.Equal(["r", "p"], TestModels.FusedAway(model));
         Assert.Equal("direct+maxpool", Assert.IsType<Conv2D>(model.Layers[0]).Lowering);
         Assert.Equal(model.Layers[2].OutputShape, model.OutputShape);
     }
@@ -30,7 +30,7 @@ public class DirectPoolFusionTests
     {
         Model model = TestModels.Build(Stem(1), SimdLevel.Vector256, out _);
 
-        Assert.Equal(["r"], FusedAway(model));
+        Assert.Equal(["r"], TestModels.FusedAway(model));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public class DirectPoolFusionTests
             new LayerSpec { Type = "maxpool2d", Name = "p", Kernel = Pair.Square(3), Stride = Pair.Square(1), Padding = Padding.Of(1, 1) });
         Model model = TestModels.Build(spec, Simd.Best, out _);
 
-        Assert.Equal(["r"], FusedAway(model));
+        Assert.Equal(["r"], TestModels.FusedAway(model));
     }
 
     [Theory]
@@ -96,7 +96,4 @@ public class DirectPoolFusionTests
         });
 
     private static LayerSpec StrideTwoConv() => new() { Type = "conv2d", Name = "c", Filters = 64, Kernel = Pair.Square(3), Stride = Pair.Square(2) };
-
-    private static string[] FusedAway(Model model) =>
-        Enumerable.Range(0, model.Layers.Count).Where(model.IsFusedAway).Select(i => model.Layers[i].Name!).ToArray();
 }

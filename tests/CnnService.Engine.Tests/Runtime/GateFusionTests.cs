@@ -15,7 +15,7 @@ public class GateFusionTests
         Model model = TestModels.Build(SqueezeExciteProject(20, 40, 8), Simd.Best, out _);
         Assert.Equal("implicit-gemm", Assert.IsType<Conv2D>(model.Layers[^1]).Lowering);
 
-        Assert.True(model.IsFusedAway(Index(model, "scaled")));
+        Assert.True(model.IsFusedAway(TestModels.IndexOf(model, "scaled")));
         Assert.True(Assert.IsType<Conv2D>(model.Layers[^1]).Gated);
     }
 
@@ -37,7 +37,7 @@ public class GateFusionTests
         Model model = TestModels.Build(SqueezeExciteProject(1, 40, 16), SimdLevel.Vector256, out _);
 
         Assert.Equal("implicit-gemm", Assert.IsType<Conv2D>(model.Layers[^1]).Lowering);
-        Assert.False(model.IsFusedAway(Index(model, "scaled")));
+        Assert.False(model.IsFusedAway(TestModels.IndexOf(model, "scaled")));
     }
 
     [Fact]
@@ -56,8 +56,6 @@ public class GateFusionTests
         from level in TestModels.SimdLevels()
         from run in new (int Batch, int Threads)[] { (1, 1), (1, 2), (3, 2), (5, 1) }
         select new object[] { level[0], run.Batch, run.Threads };
-
-    private static int Index(Model model, string name) => model.Layers.ToList().FindIndex(l => l.Name == name);
 
     /// <summary>EfficientNet's squeeze-and-excitation and projection: a 1x1 expansion to 16 channels, its means, 16 -> 4 -> 16
     /// dense layers, a sigmoid gate, the map times the gate, and a 1x1 projection to <paramref name="filters"/> on an

@@ -17,7 +17,7 @@ public class PoolFusionTests
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the fused kernel is AVX-512
         Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Vector512, out _);
 
-        Assert.Equal(["r", "p"], FusedAway(model));
+        Assert.Equal(["r", "p"], TestModels.FusedAway(model));
         Assert.Equal("pooled", Assert.IsType<Conv2D>(model.Layers[0]).Lowering);
     }
 
@@ -27,7 +27,7 @@ public class PoolFusionTests
         if (!CnnService.Engine.Kernels.ConvPool2x2.Supports(SimdLevel.Vector256)) return;   // the 256-bit kernel needs AVX2 and FMA
         Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Vector256, out _);
 
-        Assert.Equal(["r", "p"], FusedAway(model));
+        Assert.Equal(["r", "p"], TestModels.FusedAway(model));
         Assert.Equal("pooled", Assert.IsType<Conv2D>(model.Layers[0]).Lowering);
     }
 
@@ -36,7 +36,7 @@ public class PoolFusionTests
     {
         Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Scalar, out _);
 
-        Assert.Equal(["r"], FusedAway(model));
+        Assert.Equal(["r"], TestModels.FusedAway(model));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public class PoolFusionTests
     {
         Model model = TestModels.Build(TestGraphs.Graph(Mnist, TestGraphs.Conv("c", 8, 3, 1), TestGraphs.Layer("relu", "r"), Pool("p")), Simd.Best, out _);
 
-        Assert.Equal(["r"], FusedAway(model));
+        Assert.Equal(["r"], TestModels.FusedAway(model));
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public class PoolFusionTests
             TestGraphs.Layer("concat", "out", "fp", "fc"));
         Model model = TestModels.Build(spec, Simd.Best, out _);
 
-        Assert.Empty(FusedAway(model));
+        Assert.Empty(TestModels.FusedAway(model));
         AssertEqualsReference(spec);
     }
 
@@ -69,7 +69,7 @@ public class PoolFusionTests
         ModelSpec spec = TestGraphs.Graph(new TensorShape(1, 9, 9), TestGraphs.Conv("c", 4, 3, 0), ceil);   // a 7x7 map: 4x4 with ceil_mode
         Model model = TestModels.Build(spec, Simd.Best, out _);
 
-        Assert.Empty(FusedAway(model));
+        Assert.Empty(TestModels.FusedAway(model));
         Assert.Equal(new TensorShape(4, 4, 4), model.OutputShape);
     }
 
@@ -83,7 +83,7 @@ public class PoolFusionTests
     public void A_pool_runs_inside_a_convolution_without_a_relu_too()
     {
         ModelSpec spec = TestGraphs.Graph(new TensorShape(2, 12, 12), TestGraphs.Conv("c", 6, 3, 0), Pool("p"));
-        if (Simd.IsSupported(SimdLevel.Vector512)) Assert.Equal(["p"], FusedAway(TestModels.Build(spec, SimdLevel.Vector512, out _)));
+        if (Simd.IsSupported(SimdLevel.Vector512)) Assert.Equal(["p"], TestModels.FusedAway(TestModels.Build(spec, SimdLevel.Vector512, out _)));
         AssertEqualsReference(spec);
     }
 
@@ -110,9 +110,6 @@ public class PoolFusionTests
         new LayerSpec { Type = "dense", Name = "d", Units = 10 });
 
     private static LayerSpec Pool(string name) => new() { Type = "maxpool2d", Name = name, Kernel = Pair.Square(2) };
-
-    private static string[] FusedAway(Model model) =>
-        Enumerable.Range(0, model.Layers.Count).Where(model.IsFusedAway).Select(i => model.Layers[i].Name!).ToArray();
 
     private static void AssertEqualsReference(ModelSpec spec)
     {

@@ -33,6 +33,13 @@ internal static class TestModels
         return values;
     }
 
+    /// <summary>The layers the model's plan runs inside others (fused, folded), by name (an unnamed one by its type).</summary>
+    public static string[] FusedAway(Model model) =>
+        Enumerable.Range(0, model.Layers.Count).Where(model.IsFusedAway).Select(i => model.Layers[i].Name ?? model.Layers[i].Type).ToArray();
+
+    /// <summary>The index of the layer named <paramref name="name"/> (-1: none is).</summary>
+    public static int IndexOf(Model model, string name) => model.Layers.ToList().FindIndex(l => l.Name == name);
+
     public static float[] Forward(Model model, float[] input, int batch)
     {
         var output = new float[batch * model.OutputShape.Size];
