@@ -32,7 +32,9 @@ public unsafe class Im2ColTests
     [Fact]
     public void Col2Im_adds_onto_the_image()
     {
-        float[] g = TestModels.Random(2 * 3 * 4, seed: 3), image = TestModels.Random(2 * 5 * 4, seed: 4);
+        // Two 5x4 planes, a 3x1 kernel: 3x4 outputs, so the columns are (2 * 3 * 1) rows of 3 * 4. (They were 2 * 3 * 4
+        // floats, a third of that: Col2Im read past them into whatever the heap held, and failed when that was a NaN.)
+        float[] g = TestModels.Random(2 * 3 * 1 * (3 * 4), seed: 3), image = TestModels.Random(2 * 5 * 4, seed: 4);
         var fromZero = new float[image.Length];
         float[] onto = (float[])image.Clone();
         fixed (float* pg = g, pz = fromZero, po = onto)
