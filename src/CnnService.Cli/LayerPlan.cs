@@ -3,7 +3,8 @@ namespace CnnService.Cli;
 /// <summary>
 /// How a loaded layer runs on this machine, in a few words: a convolution's kernel, its groups and the lowering the
 /// engine chose for its shape and SIMD level (direct tiles, pointwise tiles, implicit GEMM, im2col, depthwise), and what
-/// the load folded or fused into it ("gated": a squeeze-and-excitation gate scales its weights); a concat whose parts a
+/// the load folded or fused into it ("gated": a squeeze-and-excitation gate scales its weights; "#5 in bands": a depthwise layer
+/// runs the expansion before it, layer 5, a band of rows at a time); a concat whose parts a
 /// pass of one image writes in place says so.
 /// <c>cnn info --plan</c> and <c>cnn bench --per-layer</c> print it.
 /// </summary>
@@ -16,7 +17,11 @@ internal static class LayerPlan
         if (layer is not Engine.Layers.IConvolution conv) return "";
         string detail = $"{conv.KernelHeight}x{conv.KernelWidth}";
         if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";
-        if (layer is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering + (plain.Gated ? ", gated" : "");
+        Engine.Layers.Layer running = model.RunningLayer(index);
+        if (running is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering + (plain.Gated ? ", gated" : "");
+        if (running is Engine.Layers.DepthwiseConv2D { Expansion: { } expansion })
+            for (int j = 0; j < index; j++)
+                if (ReferenceEquals(model.RunningLayer(j), expansion)) detail += $", #{j} in bands";
         return detail;
     }
 }

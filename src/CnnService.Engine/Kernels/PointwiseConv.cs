@@ -86,13 +86,23 @@ internal static unsafe class PointwiseConv
     /// Channel tiles [tile0, tile1) at position tiles [x0, x1) of one image: <paramref name="input"/> is its
     /// [C][P] plane, <paramref name="output"/> its [M][P]. <paramref name="scratch"/> holds <see cref="ScratchFloats"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* weights, float* bias, float* input, int c, int p, float* output, int m, in FusedActivation act,
-        int tile0, int tile1, int x0, int x1, float* scratch)
+        int tile0, int tile1, int x0, int x1, float* scratch) =>
+        Run(weights, bias, input, p, c, p, output, p, m, act, tile0, tile1, x0, x1, scratch);
+
+    /// <summary>
+    /// As above over <paramref name="positions"/> consecutive positions of planes that may be longer: the input's channels
+    /// lie <paramref name="inPlane"/> floats apart, the output's <paramref name="outPlane"/> (a band of rows of the map, written
+    /// into a buffer of its own). Position tiles are counted over <paramref name="positions"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* weights, float* bias, float* input, nint inPlane, int c, int positions, float* output, nint outPlane, int m,
+        in FusedActivation act, int tile0, int tile1, int x0, int x1, float* scratch)
     {
         const int Ch = DirectConv.Channels, W = DirectConv.Width;
         nint zero = 0;
         float* tile = scratch + 16 * Ch;
+        int p = positions;
         bool by13 = TileWidth(p) == W - 1;
         for (int t = tile0; t < tile1; t++)
         {
@@ -112,13 +122,13 @@ internal static unsafe class PointwiseConv
                 else q = Math.Min(q, p - W);
 
                 // A short last channel tile goes through scratch, its valid filters copied out.
-                float* to = valid == Ch ? output + (nint)i0 * p + q : tile;
-                nint ld = valid == Ch ? p : W;
-                if (width == W) DirectConv.Tile<Stride1, WholeTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch, ahead, aheadLines);
-                else if (by13) DirectConv.Tile<Stride1, Tile13>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch, ahead, aheadLines);
-                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, p, to, ld, act, scratch, ahead, aheadLines);
+                float* to = valid == Ch ? output + (nint)i0 * outPlane + q : tile;
+                nint ld = valid == Ch ? outPlane : W;
+                if (width == W) DirectConv.Tile<Stride1, WholeTile>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+                else if (by13) DirectConv.Tile<Stride1, Tile13>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
                 if (valid < Ch)
-                    for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (nint)(i0 + r) * p + q, width));
+                    for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (i0 + r) * outPlane + q, width));
             }
         }
     }

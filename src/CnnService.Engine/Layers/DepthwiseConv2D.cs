@@ -11,9 +11,10 @@ namespace CnnService.Engine.Layers;
 /// planes by <see cref="DepthwiseBlocked"/>, sixteen channels per work item, with
 /// zero padding and bias inside the kernel, and the activations on either side fused by the model's plan:
 /// the one before (ReLU6, SiLU after a 1x1 expansion) applied as the input is read, the one after
-/// (ReLU, ReLU6, SiLU) as the output is stored.
+/// (ReLU, ReLU6, SiLU) as the output is stored. A 1x1 expansion before it whose output outgrows the L2 it runs itself,
+/// a band of rows at a time (<see cref="Expansion"/>).
 /// </summary>
-public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
+public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 {
     private readonly float[] _weights;   // [C * mult][kh][kw], pinned
     private readonly float[] _bias;      // [C * mult], zeros without a bias, pinned
@@ -92,6 +93,12 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 
     internal override void Forward(ParallelJob job, int threads)
     {
+        if (_expansion is not null && !job.Unfused)
+        {
+            ForwardBands(job, threads);
+            return;
+        }
+
         // Chunks of whole 16-channel groups where the blocked kernel runs the layer.
         int items = job.Batch * InputShape.C / (_blocked is null ? 1 : DepthwiseBlocked.Lanes);
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * CostPerFlop, items, threads), threads);
@@ -99,6 +106,12 @@ public sealed unsafe class DepthwiseConv2D : Layer, IParallelWork, IConvolution
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
+        if (_expansion is not null && !job.Unfused)
+        {
+            RunBands(job, chunk);
+            return;
+        }
+
         DepthwiseGeometry g = _geometry;
         int c = InputShape.C, mult = _multiplier;
         nint inPlane = (nint)g.H * g.W, outPlanes = (nint)mult * g.OH * g.OW;

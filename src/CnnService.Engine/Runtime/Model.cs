@@ -45,7 +45,7 @@ public sealed unsafe partial class Model : IParallelWork
     private readonly WorkspacePool _workspaces = new();
 
     /// <param name="planInputs">What each layer reads in a pass: <paramref name="inputs"/>, but for layers that read a fused
-    /// layer's inputs too (<see cref="FuseGates"/>).</param>
+    /// layer's inputs too (<see cref="FuseGates"/>) or instead (<see cref="FuseExpansions"/>).</param>
     private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, int[][] planInputs, bool[] fusedAway, EngineOptions options)
     {
         Spec = spec;
@@ -141,12 +141,17 @@ public sealed unsafe partial class Model : IParallelWork
     /// <see cref="Trace"/> show them), while the forward pass runs a folded copy.</summary>
     public IReadOnlyList<Layer> Layers => _layers;
 
+    /// <summary>The layer a pass runs for layer <paramref name="index"/>: itself, or the copy with a batchnorm folded into it
+    /// (which carries what the plan fused into it: a gate, an expansion run in bands).</summary>
+    public Layer RunningLayer(int index) => _runs[index];
+
     /// <summary>The layers layer <paramref name="index"/> reads, by index into <see cref="Layers"/>; -1 is the model's input.</summary>
     public IReadOnlyList<int> InputsOf(int index) => _inputs[index].Select(t => t - 1).ToArray();
 
     /// <summary>True for a layer that runs inside another rather than on its own: a ReLU in the GEMM store of the layer
     /// before it, a batchnorm folded into the weights of the convolution it reads (and a ReLU after that batchnorm),
-    /// a sigmoid in the mul that makes it SiLU, an activation in a depthwise convolution next to it.</summary>
+    /// a sigmoid in the mul that makes it SiLU, an activation in a depthwise convolution next to it, a 1x1 expansion run in
+    /// bands by the depthwise convolution after it.</summary>
     public bool IsFusedAway(int index) => _fusedAway[index];
     public IReadOnlyList<string> Labels => Spec.Labels;
     public long Parameters => _layers.Sum(l => l.Parameters);
@@ -222,6 +227,7 @@ public sealed unsafe partial class Model : IParallelWork
         FuseActivations(runs, inputs, fusedAway, intoConvolutions: foldBatchNorms);
         if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
         int[][] planInputs = foldBatchNorms ? FuseGates(runs, inputs, fusedAway) : inputs;
+        if (foldBatchNorms) FuseExpansions(runs, fusedAway, planInputs);
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)

@@ -127,6 +127,19 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_with_plan_says_which_depthwise_layer_runs_its_expansion_in_bands()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return; // bands run pointwise tiles, an AVX-512 lowering
+        using var temp = new TempModel(spec: Runtime.ExpansionFusionTests.ExpandDepthwise(Runtime.ExpansionFusionTests.LargeSide, kernel: 3, stride: 2));
+
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir, "--plan");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(["conv2d", "(fused)", "1x1", "pointwise"], Row(r.StdoutLines, "1")[2..6]);
+        Assert.Equal(["conv2d", "3x3", "depthwise,", "#1", "in", "bands"], Row(r.StdoutLines, "3")[2..8]);
+    }
+
+    [Fact]
     public void Info_with_simd_but_no_plan_is_a_usage_error()
     {
         CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--simd", "scalar");
