@@ -87,7 +87,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
     /// How many FLOPs of a GEMM-like layer one depthwise FLOP costs, for the split across threads: with KH*KW
     /// multiply-adds per output and a padded copy per plane it runs at about an eighth of a dense convolution's
     /// GFLOP/s. Counted at face value, MobileNet's and EfficientNet's 7x7 layers (960 or 1152 planes, 0.1-0.5 ms)
-    /// stayed below one chunk's worth and ran on one thread at batch 1.
+    /// stayed below two chunks' worth (of half a million FLOPs then) and ran on one thread at batch 1.
     /// </summary>
     internal const long CostPerFlop = 8;
 
