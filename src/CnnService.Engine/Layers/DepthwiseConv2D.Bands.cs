@@ -46,6 +46,17 @@ public sealed unsafe partial class DepthwiseConv2D
         _bandScratchFloats = InputShape.C * BandPlane + Conv2D.RowsScratchFloats + kernel;
     }
 
+    /// <summary>The geometry of output rows [<paramref name="oy0"/>, <paramref name="oy1"/>) as a plane of their own, reading
+    /// input rows from <paramref name="r0"/>: the map's padding above only if they start at its top, below only if they end at its bottom.</summary>
+    private DepthwiseGeometry BandOf(int oy0, int oy1, out int r0)
+    {
+        DepthwiseGeometry g = _geometry;
+        int start = oy0 * g.SH - g.Top, end = (oy1 - 1) * g.SH - g.Top + g.KH;
+        r0 = Math.Max(0, start);
+        int r1 = Math.Min(g.H, end);
+        return new DepthwiseGeometry(r1 - r0, g.W, g.KH, g.KW, g.SH, g.SW, r0 - start, g.Left, oy1 - oy0, g.OW);
+    }
+
     private int Bands => (_geometry.OH + _bandRows - 1) / _bandRows;
 
     /// <summary>Floats between two channels of the band buffer: the rows a whole band reads.</summary>
@@ -73,9 +84,8 @@ public sealed unsafe partial class DepthwiseConv2D
         for (int u = first; u < last; u++)
         {
             int n = u / bands, oy0 = u % bands * _bandRows, oy1 = Math.Min(g.OH, oy0 + _bandRows);
-            int start = oy0 * g.SH - g.Top, end = (oy1 - 1) * g.SH - g.Top + g.KH;
-            int r0 = Math.Max(0, start), r1 = Math.Min(g.H, end);
-            var band = new DepthwiseGeometry(r1 - r0, w, g.KH, g.KW, g.SH, g.SW, r0 - start, g.Left, oy1 - oy0, g.OW);
+            DepthwiseGeometry band = BandOf(oy0, oy1, out int r0);
+            int r1 = r0 + band.H;
 
             int from = r0;
             if (heldImage == n && r0 >= held0 && r0 < held1)
