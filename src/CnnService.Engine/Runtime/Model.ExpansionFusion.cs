@@ -37,10 +37,13 @@ public sealed partial class Model
             if ((long)conv.OutputShape.Size * sizeof(float) < BandedExpansionBytes || !dw.CanTakeExpansion(conv)) continue;
             chain.Add(x);
 
-            // And the fused layers those read besides (SiLU's sigmoid, read by its mul).
+            // And the fused layers those read besides (SiLU's sigmoid, read by its mul); not the expansion's own input.
             for (int k = 0; k < chain.Count; k++)
+            {
+                if (chain[k] == x) continue;
                 foreach (int r in planInputs[chain[k] - 1])
                     if (r > 0 && r != x && fusedAway[r - 1] && !chain.Contains(r)) chain.Add(r);
+            }
             if (ReadElsewhere(chain, d)) continue;
             dw.TakeExpansion(conv);
             fusedAway[x - 1] = true;

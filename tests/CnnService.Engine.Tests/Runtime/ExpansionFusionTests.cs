@@ -91,6 +91,25 @@ public class ExpansionFusionTests
     }
 
     [Fact]
+    public void An_expansion_of_a_tensor_other_layers_read_too_still_runs_in_bands()
+    {
+        // The expansion reads a ReLU fused into the convolution before it, which a pool reads as well.
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(8, LargeSide, LargeSide),
+            TestGraphs.Conv("a", 16, 1, 0),
+            TestGraphs.Layer("relu", "ar"),
+            TestGraphs.Conv("e", 32, 1, 0),
+            TestGraphs.Clip("c", 0, 6),
+            TestGraphs.Depthwise("dw", 32, 3, 2, 1),
+            new LayerSpec { Type = "maxpool2d", Name = "p", Inputs = ["ar"], Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) },
+            TestGraphs.Layer("concat", "out", "dw", "p"));
+        Model model = TestModels.Build(spec, Simd.Best, out var tensors);
+        float[] x = TestModels.Random(model.InputShape.Size, seed: 94);
+
+        if (Layer<Conv2D>(model, "e").Lowering == "pointwise") Assert.NotNull(Layer<DepthwiseConv2D>(model, "dw").Expansion);
+        TestModels.AssertClose(GraphReference.Run(spec, tensors, x, 1)[^1], TestModels.Forward(model, x, 1));
+    }
+
+    [Fact]
     public void A_trace_still_shows_the_expansions_map()
     {
         ModelSpec spec = ExpandDepthwise(LargeSide, kernel: 3, stride: 2);
