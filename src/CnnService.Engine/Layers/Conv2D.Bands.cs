@@ -19,11 +19,10 @@ public sealed unsafe partial class Conv2D
     internal void RunRows(float* image, int row0, int row1, float* band, nint bandPlane, float* scratch)
     {
         int w = _win.OW, positions = (row1 - row0) * w;
-        FusedActivation act = FusedRelu ? FusedActivation.Relu : FusedOutput;
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
             PointwiseConv.Run(weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
-                OutputShape.C, act, 0, PointwiseConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
+                OutputShape.C, StoredActivation, 0, PointwiseConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
         }
     }
 }

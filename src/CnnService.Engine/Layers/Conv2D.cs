@@ -164,7 +164,10 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     /// <summary>What the tiles apply as they store: nothing in a trace (which runs the fused layers on their own).</summary>
-    private FusedActivation TileActivation(ParallelJob job) => job.Unfused ? FusedActivation.None : FusedRelu ? FusedActivation.Relu : FusedOutput;
+    private FusedActivation TileActivation(ParallelJob job) => job.Unfused ? FusedActivation.None : StoredActivation;
+
+    /// <summary>What the tiles apply as they store in a pass: the fused ReLU, or a clip the plan fused.</summary>
+    private FusedActivation StoredActivation => FusedRelu ? FusedActivation.Relu : FusedOutput;
 
     public override long Parameters => (long)_weights.M * _weights.K + (_hasBias ? _weights.M : 0);
 

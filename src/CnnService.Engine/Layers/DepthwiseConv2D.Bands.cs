@@ -57,6 +57,9 @@ public sealed unsafe partial class DepthwiseConv2D
         return new DepthwiseGeometry(r1 - r0, g.W, g.KH, g.KW, g.SH, g.SW, r0 - start, g.Left, oy1 - oy0, g.OW);
     }
 
+    /// <summary>Whether a call runs the expansion and this layer in bands: in a pass, not in a trace (which runs each layer alone).</summary>
+    private bool InBands(ParallelJob job) => _expansion is not null && !job.Unfused;
+
     private int Bands => (_geometry.OH + _bandRows - 1) / _bandRows;
 
     /// <summary>Floats between two channels of the band buffer: the rows a whole band reads.</summary>

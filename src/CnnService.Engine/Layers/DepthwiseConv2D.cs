@@ -93,7 +93,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
 
     internal override void Forward(ParallelJob job, int threads)
     {
-        if (_expansion is not null && !job.Unfused)
+        if (InBands(job))
         {
             ForwardBands(job, threads);
             return;
@@ -106,7 +106,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
-        if (_expansion is not null && !job.Unfused)
+        if (InBands(job))
         {
             RunBands(job, chunk);
             return;
