@@ -11,7 +11,8 @@ namespace CnnService.Benchmarks;
 /// interleaved round by round, so a busy shared machine slows both alike. Reports images per second,
 /// the median of the rounds, and the ratio engine / ONNX Runtime (above 1: the engine is faster); then the
 /// same from each runtime's fastest single call over all rounds, which on a shared machine is the figure
-/// least disturbed by neighbours (a burst slows some calls, never speeds one up).
+/// least disturbed by neighbours (a burst slows some calls, never speeds one up); then the median call's
+/// time (the p50 latency of a batch, issue 17's measure at batch 1), the median of the rounds' medians.
 /// </summary>
 public static class OnnxComparison
 {
@@ -59,7 +60,7 @@ public static class OnnxComparison
             .Where(f => filter is null ? DefaultModels.Contains(Path.GetFileNameWithoutExtension(f)) : Path.GetFileName(f).Contains(filter, StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToArray();
         Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {rounds} interleaved rounds of {seconds} s");
-        Console.WriteLine($"{"model",-24} {"batch",5} {"engine img/s",13} {"ORT img/s",11} {"engine/ORT",11}   {"best: engine",12} {"ORT",8} {"engine/ORT",11}");
+        Console.WriteLine($"{"model",-24} {"batch",5} {"engine img/s",13} {"ORT img/s",11} {"engine/ORT",11}   {"best: engine",12} {"ORT",8} {"engine/ORT",11}   {"p50 ms: engine",14} {"ORT",8} {"ORT/engine",11}");
         HostCpuTime? host = HostCpuTime.Read();
         foreach (string file in files)
         {
@@ -87,18 +88,23 @@ public static class OnnxComparison
                 Ort();
                 var ours = new List<double>();
                 var theirs = new List<double>();
+                var oursP50 = new List<double>();
+                var theirsP50 = new List<double>();
                 double oursBest = double.MaxValue, theirsBest = double.MaxValue;
                 for (int r = 0; r < rounds; r++)
                 {
                     Timing.Settle();
-                    ours.Add(batch * Timing.Rate(Engine, seconds, ref oursBest));
+                    ours.Add(batch * Timing.Rate(Engine, seconds, ref oursBest, out double median));
+                    oursP50.Add(median);
                     Timing.Settle();
-                    theirs.Add(batch * Timing.Rate(Ort, seconds, ref theirsBest));
+                    theirs.Add(batch * Timing.Rate(Ort, seconds, ref theirsBest, out median));
+                    theirsP50.Add(median);
                 }
 
                 double a = Timing.Median(ours), b = Timing.Median(theirs), bestA = batch / oursBest, bestB = batch / theirsBest;
+                double p50A = Timing.Median(oursP50) * 1e3, p50B = Timing.Median(theirsP50) * 1e3;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{Path.GetFileNameWithoutExtension(file),-24} {batch,5} {a,13:F1} {b,11:F1} {a / b,10:F2}x   {bestA,12:F1} {bestB,8:F1} {bestA / bestB,10:F2}x"));
+                    $"{Path.GetFileNameWithoutExtension(file),-24} {batch,5} {a,13:F1} {b,11:F1} {a / b,10:F2}x   {bestA,12:F1} {bestB,8:F1} {bestA / bestB,10:F2}x   {p50A,14:F3} {p50B,8:F3} {p50B / p50A,10:F2}x"));
             }
         }
 

@@ -85,10 +85,10 @@ internal sealed class SeedPair : IDisposable
         double oursBest = double.MaxValue, theirsBest = double.MaxValue;
         for (int r = 0; r < rounds; r++)
         {
-            if (r % 2 == 1) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest)); }
+            if (r % 2 == 1) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest, out _)); }
             Settle();
-            ours.Add(SeedComparison.Batch * Rate(engine, seconds, ref oursBest));
-            if (r % 2 == 0) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest)); }
+            ours.Add(SeedComparison.Batch * Rate(engine, seconds, ref oursBest, out _));
+            if (r % 2 == 0) { Settle(); theirs.Add(SeedComparison.Batch * Rate(ort, seconds, ref theirsBest, out _)); }
         }
 
         return new Measured(Median(ours), Median(theirs), oursBest, theirsBest);
