@@ -48,7 +48,11 @@ internal static class BenchCommand
                          chunk (a run of layers takes a chunk of images through all of them while
                          it is in L2; the batch for a layer run over all of it), ms per pass (best
                          of the passes, and the median: the medians add up to a typical pass),
-                         GFLOP/s at its best and share of the pass (of the sum of the medians)
+                         the medians of the calling thread's time in it (all but its waits for
+                         helpers) and the helper threads' time in its chunks (two threads that
+                         split a layer evenly show two equal figures; helpers 0: it ran on the
+                         caller alone), GFLOP/s at its best and share of the pass (of the sum of
+                         the medians)
           --json         print one JSON object instead of text: images_per_sec, latency_ms_p50,
                          latency_ms_p99, gflops, model, batch, threads, simd, cpu, cpus and more
                          (with --per-layer, a "layers" array too)
@@ -90,8 +94,10 @@ internal static class BenchCommand
         public string Host { get; init; } = "";
     }
 
-    /// <summary>One row of the per-layer view: a layer that runs, its best and median time per pass and its share of the medians' sum.</summary>
-    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, int Chunk, double Ms, double MedianMs, double GFlops, double Share);
+    /// <summary>One row of the per-layer view: a layer that runs, its best and median time per pass, the medians of the calling
+    /// thread's time in it and the helpers' (<see cref="LayerProfile"/>), and its share of the medians' sum.</summary>
+    internal sealed record LayerTime(int Index, string Name, string Type, string Detail, string Output, int Chunk, double Ms, double MedianMs,
+        double CallerMs, double HelpersMs, double GFlops, double Share);
 
     /// <summary>
     /// Times every layer over as many passes as fill <paramref name="seconds"/> again (at least 3), keeping each
@@ -102,7 +108,8 @@ internal static class BenchCommand
     {
         double passSeconds = Math.Max(result.Mean / 1000, 1e-6);
         int repeats = (int)Math.Clamp(seconds / passSeconds, 3, 100_000);
-        double[] times = model.TimeLayers(RandomInput(model, batch), batch, repeats, out double[] medians);
+        LayerProfile profile = model.ProfileLayers(RandomInput(model, batch), batch, repeats);
+        double[] times = profile.Best, medians = profile.Median;
         double total = 0;
         for (int i = 0; i < times.Length; i++) if (model.RunsLayer(i, batch)) total += medians[i];
 
@@ -112,8 +119,8 @@ internal static class BenchCommand
             if (!model.RunsLayer(i, batch)) continue;
             var layer = model.Layers[i];
             double gflops = times[i] > 0 ? layer.FlopsPerImage * (double)batch / times[i] / 1e9 : 0;
-            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(model, i), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, medians[i] * 1000, gflops,
-                total > 0 ? medians[i] / total : 0));
+            rows.Add(new LayerTime(i, layer.Name ?? "", layer.Type, LayerPlan.Describe(model, i), layer.OutputShape.ToString(), model.ImagesPerChunk(i, batch), times[i] * 1000, medians[i] * 1000,
+                profile.CallerMedian[i] * 1000, profile.HelpersMedian[i] * 1000, gflops, total > 0 ? medians[i] / total : 0));
         }
 
         return rows.ToArray();
@@ -184,10 +191,11 @@ internal static class BenchCommand
         if (layers is null) return;
 
         stdout.WriteLine();
-        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("chunk", true), ("best", true), ("p50", true), ("GFLOP/s", true), ("share", true));
+        var table = new TextTable(("#", true), ("layer", false), ("type", false), ("detail", false), ("output", false), ("chunk", true), ("best", true), ("p50", true),
+            ("caller", true), ("helpers", true), ("GFLOP/s", true), ("share", true));
         foreach (LayerTime l in layers)
             table.Add(l.Index.ToString(CultureInfo.InvariantCulture), l.Name.Length > 0 ? l.Name : "-", l.Type, l.Detail, l.Output, l.Chunk.ToString(CultureInfo.InvariantCulture),
-                F(l.Ms, "F3"), F(l.MedianMs, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
+                F(l.Ms, "F3"), F(l.MedianMs, "F3"), F(l.CallerMs, "F3"), F(l.HelpersMs, "F3"), F(l.GFlops, "F1"), F(l.Share * 100, "F1") + "%");
         table.Write(stdout);
     }
 
@@ -228,6 +236,8 @@ internal static class BenchCommand
                     json.WriteNumber("chunk_images", l.Chunk);
                     json.WriteNumber("ms", l.Ms);
                     json.WriteNumber("p50_ms", l.MedianMs);
+                    json.WriteNumber("caller_p50_ms", l.CallerMs);
+                    json.WriteNumber("helpers_p50_ms", l.HelpersMs);
                     json.WriteNumber("gflops", l.GFlops);
                     json.WriteNumber("share", l.Share);
                     json.WriteEndObject();

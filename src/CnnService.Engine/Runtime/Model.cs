@@ -318,9 +318,9 @@ public sealed unsafe partial class Model : IParallelWork
     /// Runs the plan's segments in order: a whole-batch segment is one step over every image; a chunked one takes
     /// a chunk of images through all its steps before the next chunk. The layout is image-major, so a chunk of a
     /// batch-region tensor is the contiguous run of images from its start; a chunk-region tensor holds one chunk.
-    /// <paramref name="stepSeconds"/>, when given, gathers each step's time over all its chunks.
+    /// <paramref name="times"/>, when given, gathers each step's time over all its chunks (<see cref="ProfileLayers"/>).
     /// </summary>
-    private void Run(Workspace ws, float* input, float* output, int batch, int threads, double[]? stepSeconds = null)
+    private void Run(Workspace ws, float* input, float* output, int batch, int threads, StepTimes? times = null)
     {
         GraphPlan plan = PlanFor(batch);
         long activations = batch * plan.ArenaFloatsPerImage, local = plan.LocalFloats(batch);
@@ -342,15 +342,13 @@ public sealed unsafe partial class Model : IParallelWork
                     job.Output = Buffer(step.Output, start, images) + step.OutputOffset;
                     job.Batch = Math.Min(images, batch - start);
                     job.Scratch = chunkArena + local;
-                    if (stepSeconds is null)
+                    if (times is null)
                     {
                         step.Layer.Forward(job, threads);
                         continue;
                     }
 
-                    long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                    step.Layer.Forward(job, threads);
-                    stepSeconds[s] += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+                    times.Run(step.Layer, job, threads, s);
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace CnnService.Engine.Runtime;
@@ -37,6 +38,16 @@ public sealed unsafe class ParallelJob
     /// <summary>Set while a <see cref="Model.Trace"/> runs: conv2d and dense store their output before the ReLU fused into them.</summary>
     internal bool Unfused;
 
+    /// <summary>Set while <see cref="Model.ProfileLayers"/> runs: calls add the time their caller waited for helpers to
+    /// <see cref="WaitTicks"/>, and the helpers' time in chunks to <see cref="HelperTicks"/>.</summary>
+    internal bool TimeChunks;
+
+    /// <summary><see cref="Stopwatch"/> ticks the caller spent waiting for helpers after its own chunks (with <see cref="TimeChunks"/>).</summary>
+    internal long WaitTicks;
+
+    /// <summary>Ticks helpers spent in chunks (with <see cref="TimeChunks"/>), all helpers together, each chunk added before it counts as done.</summary>
+    internal long HelperTicks;
+
     internal void Run(IParallelWork work, int chunks, int threads) => Run(work, chunks, threads, WorkerPool.Shared);
 
     internal void Run(IParallelWork work, int chunks, int threads, WorkerPool pool)
@@ -54,9 +65,11 @@ public sealed unsafe class ParallelJob
         pool.Ensure(threads - 1);
         int slot = pool.Post(this, Math.Min(threads, chunks) - 1);
 
-        Drain();
+        Drain(helper: false);
+        long waiting = TimeChunks ? Stopwatch.GetTimestamp() : 0;
         SpinWait spin = default;
         while (Volatile.Read(ref _done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+        if (TimeChunks) WaitTicks += Stopwatch.GetTimestamp() - waiting;
         pool.Withdraw(slot);
         _work = null;
         if (Interlocked.Exchange(ref _error, null) is Exception error) ExceptionDispatchInfo.Throw(error);
@@ -73,9 +86,9 @@ public sealed unsafe class ParallelJob
     }
 
     /// <summary>A worker's share: claims and runs chunks until none is left; exceptions go to the caller, never up the worker.</summary>
-    internal void Help() => Drain();
+    internal void Help() => Drain(helper: true);
 
-    private void Drain()
+    private void Drain(bool helper)
     {
         while (true)
         {
@@ -83,6 +96,8 @@ public sealed unsafe class ParallelJob
             int next = (int)s, chunks = (int)(s >> 32);
             if (next >= chunks) return;
             if (Interlocked.CompareExchange(ref _state, s + 1, s) != s) continue;
+            bool timed = helper && TimeChunks;
+            long start = timed ? Stopwatch.GetTimestamp() : 0;
             try
             {
                 _work!.RunChunk(this, next);
@@ -93,6 +108,9 @@ public sealed unsafe class ParallelJob
             }
             finally
             {
+                // Added before the chunk counts as done: the caller reads the helpers' ticks once every chunk is.
+                if (timed) Interlocked.Add(ref HelperTicks, Stopwatch.GetTimestamp() - start);
+
                 Interlocked.Increment(ref _done);
             }
         }

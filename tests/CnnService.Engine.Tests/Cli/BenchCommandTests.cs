@@ -55,7 +55,7 @@ public class BenchCommandTests
     }
 
     [Fact]
-    public void Bench_per_layer_prints_one_row_per_layer_that_runs_with_best_and_median_time_rate_and_share()
+    public void Bench_per_layer_prints_one_row_per_layer_that_runs_with_its_times_thread_shares_rate_and_share()
     {
         CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "1", "--seconds", "0.1", "--warmup", "0", "--per-layer");
 
@@ -68,7 +68,7 @@ public class BenchCommandTests
         string[] lines = r.StdoutLines;
         int header = Array.FindIndex(lines, l => l.StartsWith("#  layer", StringComparison.Ordinal));
         Assert.True(header > 0, "the table follows the summary");
-        Assert.Equal(["#", "layer", "type", "detail", "output", "chunk", "best", "p50", "GFLOP/s", "share"], Words(lines[header]));
+        Assert.Equal(["#", "layer", "type", "detail", "output", "chunk", "best", "p50", "caller", "helpers", "GFLOP/s", "share"], Words(lines[header]));
         Assert.Matches("^[- ]+$", lines[header + 1]);
         string[] rows = lines[(header + 2)..];
         Assert.Equal(running.Length, rows.Length);
@@ -79,11 +79,13 @@ public class BenchCommandTests
             Assert.Equal(running[i].ToString(CultureInfo.InvariantCulture), cells[0]);
             Assert.Equal(layer.Name ?? "-", cells[1]);
             Assert.Equal(layer.Type, cells[2]);
-            Assert.Equal(layer.OutputShape.ToString(), cells[^6]);
-            Assert.Equal("1", cells[^5]);
+            Assert.Equal(layer.OutputShape.ToString(), cells[^8]);
+            Assert.Equal("1", cells[^7]);
+            Assert.Matches(@"^\d+\.\d{3}$", cells[^6]);
+            Assert.Matches(@"^\d+\.\d{3}$", cells[^5]);
+            Assert.True(double.Parse(cells[^6], CultureInfo.InvariantCulture) <= double.Parse(cells[^5], CultureInfo.InvariantCulture), "the best is at most the median");
             Assert.Matches(@"^\d+\.\d{3}$", cells[^4]);
-            Assert.Matches(@"^\d+\.\d{3}$", cells[^3]);
-            Assert.True(double.Parse(cells[^4], CultureInfo.InvariantCulture) <= double.Parse(cells[^3], CultureInfo.InvariantCulture), "the best is at most the median");
+            Assert.Equal("0.000", cells[^3]); // one thread: no helper ran any of it
             Assert.Matches(@"^\d+\.\d$", cells[^2]);
             Assert.Matches(@"^\d+\.\d%$", cells[^1]);
         }
@@ -125,6 +127,8 @@ public class BenchCommandTests
                 Assert.Equal(JsonValueKind.String, layer.GetProperty(key).ValueKind);
             Assert.True(layer.GetProperty("ms").GetDouble() >= 0);
             Assert.True(layer.GetProperty("p50_ms").GetDouble() >= layer.GetProperty("ms").GetDouble(), "the median is at least the best");
+            foreach (string share in new[] { "caller_p50_ms", "helpers_p50_ms" })
+                Assert.InRange(layer.GetProperty(share).GetDouble(), 0, layer.GetProperty("p50_ms").GetDouble());
             Assert.True(layer.GetProperty("gflops").GetDouble() >= 0);
             shares += layer.GetProperty("share").GetDouble();
         }
