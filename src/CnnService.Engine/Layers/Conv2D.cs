@@ -326,15 +326,20 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct work items per image: output rows, or pairs of rows of 7.</summary>
     private int DirectItems => _directTwoRows ? (_win.OH + 1) / 2 : _win.OH;
 
-    /// <summary>Direct work units per image: its filter tiles when the threads split filters, else its items.</summary>
-    private int DirectUnits => _directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectItems;
+    /// <summary>Direct work units per image: its filter tiles when the threads split filters; its items when each chunk sweeps
+    /// a tile's weights across all its rows (<see cref="_directWeightsOuter"/>); else each item's filter tiles, so that a
+    /// chunk may end mid-row and threads split an odd count of rows evenly (SqueezeNet's 13, 27 and 55: by rows, one
+    /// thread took 7 of 13, and the other waited for it).</summary>
+    private int DirectUnits => _directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectRowTiles ? DirectItems * (OutputShape.C / DirectConv.Channels) : DirectItems;
+
+    /// <summary>Whether a direct unit is one filter tile of one item (see <see cref="DirectUnits"/>).</summary>
+    private bool DirectRowTiles => !_directSplitFilters && !_directWeightsOuter;
 
     /// <summary>The first output row of direct item <paramref name="item"/> of an image: row 2 * item for pairs of rows of 7
     /// (an odd OH's last item is its last row alone, a half tile).</summary>
     private int DirectRow(int item) => _directTwoRows ? 2 * item : item;
 
-    /// <summary>Units [start, end) of the batch (unit r is image r / items and its row or pair of rows r % items; with
-    /// <see cref="_directSplitFilters"/>, image r / tiles and its filter tile r % tiles over every row) by
+    /// <summary>Units [start, end) of the batch (<see cref="DirectUnits"/>: image r / units and its unit r % units) by
     /// <see cref="DirectConv"/> tiles: every 32 channels, 14 positions at a time along a row (the last tile of a
     /// row moved back to end at OW: it recomputes a few positions rather than read or write past the row), or two
     /// rows of 7. Unless the layer before wrote the input padded, the chunk first pads the input rows its outputs
@@ -355,19 +360,24 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
         nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
         const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
-        int maxBandRows = (Math.Min(oh, _directSplitFilters ? oh : (end - start) * rowsPerItem) - 1) * sh + _win.KH;
+        int allTiles = m / DirectConv.Channels, perImage = DirectUnits;
+        bool rowTiles = DirectRowTiles;
+        int spanItems = _directSplitFilters ? items : rowTiles ? Math.Min(items, (end - start + allTiles - 1) / allTiles + 1) : end - start;
+        int maxBandRows = (Math.Min(oh, spanItems * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
         float* splitTile = scratch + 16 * DirectConv.Channels;
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
-            int allTiles = m / DirectConv.Channels, perImage = DirectUnits;
             for (int unit = start; unit < end;)
             {
                 // Items [i0, i1) of image n, output rows [y0, y1), filter tiles [t0, t1): one image's part of the chunk
-                // (a band of its rows for every filter, or every row for a share of the filters).
+                // (a band of its rows for every filter, or every row for a share of the filters). With row tiles the
+                // first item starts at tile first and the last ends before tile last.
                 int n = unit / perImage, u0 = unit - n * perImage, u1 = Math.Min(perImage, u0 + end - unit);
-                (int i0, int i1, int t0, int t1) = _directSplitFilters ? (0, items, u0, u1) : (u0, u1, 0, allTiles);
+                (int i0, int i1, int t0, int t1) = _directSplitFilters ? (0, items, u0, u1)
+                    : rowTiles ? (u0 / allTiles, (u1 - 1) / allTiles + 1, 0, allTiles) : (u0, u1, 0, allTiles);
+                int first = rowTiles ? u0 % allTiles : t0, last = rowTiles ? (u1 - 1) % allTiles + 1 : t1;
                 int y0 = DirectRow(i0), y1 = Math.Min(DirectRow(i1 - 1) + rowsPerItem, oh);
                 nint plane;
                 float* input;
@@ -394,7 +404,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 {
                     for (int b = 0; b < inner; b++)
                     {
-                        int i = i0 + (_directWeightsOuter ? b : a), c0 = DirectConv.Channels * (t0 + (_directWeightsOuter ? a : b));
+                        int i = i0 + (_directWeightsOuter ? b : a), tile = t0 + (_directWeightsOuter ? a : b), c0 = DirectConv.Channels * tile;
+                        if (i == i0 && tile < first || i == i1 - 1 && tile >= last) continue; // a chunk's first or last item is partly another's
                         int y = DirectRow(i);
                         float* inRow = input + (nint)y * sh * wp;
                         float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;
@@ -428,7 +439,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                 if (next is not null)
                 {
-                    for (int i = i0; i < i1; i++) ZeroBorder(next, image, outPlane, DirectRow(i), t0 * DirectConv.Channels, t1 * DirectConv.Channels);
+                    for (int i = i0; i < i1; i++)
+                        ZeroBorder(next, image, outPlane, DirectRow(i), (i == i0 ? first : t0) * DirectConv.Channels, (i == i1 - 1 ? last : t1) * DirectConv.Channels);
                 }
 
                 unit += u1 - u0;

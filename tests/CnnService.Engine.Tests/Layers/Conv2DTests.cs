@@ -304,6 +304,51 @@ public class Conv2DTests
     }
 
     [Theory]
+    [InlineData(13, 256, 1, 2)]   // SqueezeNet's 13x13 64 -> 256: 13 rows of 8 filter tiles, 52 units a thread
+    [InlineData(13, 64, 3, 2)]    // three images: the second thread starts mid-row in the second image
+    [InlineData(13, 64, 1, 3)]    // three threads on 26 units
+    [InlineData(55, 64, 1, 2)]    // SqueezeNet's 55x55 expansion: 110 units
+    public void A_direct_layer_on_an_odd_count_of_rows_splits_mid_row_and_computes_the_bits_of_one_thread(int size, int filters, int batch, int threads)
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        ModelSpec spec = TestModels.Spec(new TensorShape(32, size, size), conv);
+        Model split = TestModels.Build(spec, Simd.Best, out var t, threads);
+        Model alone = TestModels.Build(spec, Simd.Best, out _, threads: 1);
+        float[] x = TestModels.Random(batch * 32 * size * size, seed: 11);
+
+        float[] y = TestModels.Forward(split, x, batch);
+
+        Assert.Equal(TestModels.Forward(alone, x, batch), y);
+        TestModels.AssertClose(Reference.Conv2D(x, batch, 32, size, size, t["conv.weight"], t["conv.bias"], filters, 3, 3, 1, 1, 1, 1, size, size, false), y);
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 3)]
+    public void A_direct_layer_split_mid_row_still_zeroes_the_whole_border_it_writes_for_the_next_one(int batch, int threads)
+    {
+        // conv1's 13 rows of 2 filter tiles split mid-row; it writes conv2's padded input, whose border its chunks zero row by row.
+        // The two 1x1 layers before leave values in the buffer conv1 then writes padded.
+        var conv0 = new LayerSpec { Type = "conv2d", Name = "conv0", Filters = 32, Kernel = Pair.Square(1) };
+        var conv0b = new LayerSpec { Type = "conv2d", Name = "conv0b", Filters = 32, Kernel = Pair.Square(1) };
+        var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        ModelSpec spec = TestModels.Spec(new TensorShape(32, 13, 13), conv0, conv0b, conv1, conv2);
+        Model split = TestModels.Build(spec, Simd.Best, out var t, threads);
+        Model alone = TestModels.Build(spec, Simd.Best, out _, threads: 1);
+        float[] x = TestModels.Random(batch * 32 * 13 * 13, seed: 12);
+
+        float[] y = TestModels.Forward(split, x, batch);
+
+        Assert.Equal(Simd.Best == SimdLevel.Vector512, ((CnnService.Engine.Layers.Conv2D)split.Layers[3]).InputArrivesPadded);
+        Assert.Equal(TestModels.Forward(alone, x, batch), y);
+        float[] x0 = Reference.Conv2D(x, batch, 32, 13, 13, t["conv0.weight"], t["conv0.bias"], 32, 1, 1, 1, 1, 0, 0, 13, 13, false);
+        float[] x0b = Reference.Conv2D(x0, batch, 32, 13, 13, t["conv0b.weight"], t["conv0b.bias"], 32, 1, 1, 1, 1, 0, 0, 13, 13, false);
+        float[] x1 = Reference.Conv2D(x0b, batch, 32, 13, 13, t["conv1.weight"], t["conv1.bias"], 64, 3, 3, 1, 1, 1, 1, 13, 13, false);
+        TestModels.AssertClose(Reference.Conv2D(x1, batch, 64, 13, 13, t["conv2.weight"], t["conv2.bias"], 32, 3, 3, 1, 1, 1, 1, 13, 13, false), y);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public void Pointwise_and_strided_direct_layers_allocate_nothing_once_warm(int threads)
