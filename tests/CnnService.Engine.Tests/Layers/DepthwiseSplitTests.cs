@@ -1,4 +1,5 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
 using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Tests.Support;
@@ -20,6 +21,27 @@ public unsafe class DepthwiseSplitTests
     {
         // 2 planes of 5x5: a few nanoseconds of work, less than handing half of it to a helper costs.
         Assert.Equal(1, ChunksAtBatch1(TestGraphs.Graph(new TensorShape(2, 5, 5), TestGraphs.Depthwise("dw", 2, 3, 1, 1)), threads: 2));
+    }
+
+    [Theory]
+    [InlineData(144, 28, 3, 2, 1, 2)]   // MobileNet's 144-channel stride-2 layer: 9 groups, the fifth split by its rows
+    [InlineData(144, 28, 5, 2, 3, 2)]   // EfficientNet's 5x5, three images: a chunk starts at a group's second half
+    [InlineData(240, 14, 3, 2, 1, 3)]   // 15 groups on three threads
+    [InlineData(240, 28, 3, 2, 1, 2)]   // EfficientNet's 240-channel stride-2 layer: 14 output rows of 15 groups
+    public void A_depthwise_layer_of_an_odd_count_of_groups_splits_a_group_by_its_rows_and_computes_the_bits_of_one_thread(
+        int channels, int size, int kernel, int stride, int batch, int threads)
+    {
+        int padding = kernel / 2, outSize = (size + 2 * padding - kernel) / stride + 1;
+        var g = new DepthwiseGeometry(size, size, kernel, kernel, stride, stride, padding, padding, outSize, outSize);
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(channels, size, size), TestGraphs.Depthwise("dw", channels, kernel, stride, padding), TestGraphs.Clip("six", 0, 6));
+        Model split = TestModels.Build(spec, Simd.Best, out _, threads);
+        Model alone = TestModels.Build(spec, Simd.Best, out _, threads: 1);
+        float[] x = TestModels.Random(batch * channels * size * size, seed: 13, scale: 8);
+
+        float[] y = TestModels.Forward(split, x, batch);
+
+        Assert.Equal(Simd.Best == SimdLevel.Vector512, DepthwiseConv.IsBlocked(Simd.Best, g, channels, 1));
+        Assert.Equal(TestModels.Forward(alone, x, batch), y);
     }
 
     private static int ChunksAtBatch1(ModelSpec spec, int threads)
