@@ -28,7 +28,7 @@ internal static class BenchCommand
         "time forward passes and report images/s, latency and GFLOP/s",
         $"""
         usage: cnn bench (--model PATH | --arch NAME) [--batch N] [--threads T] [--seconds S]
-                         [--warmup S] [--simd LEVEL] [--per-layer] [--json]
+                         [--warmup S] [--simd LEVEL] [--measure [--plan-cache F]] [--per-layer] [--json]
 
         Runs forward passes of one batch of seeded random input: first a warm-up, then as many
         as fit in the measuring time, each timed. Reports images per second, milliseconds per
@@ -43,6 +43,10 @@ internal static class BenchCommand
           --seconds S    how long to measure (default: {DefaultSeconds})
           --warmup S     how long to warm up first (default: {DefaultWarmup}; at least one pass runs)
           --simd LEVEL   best (default: {Simd.Best}), vector512, vector256 or scalar
+          --measure      choose each convolution's lowering by timing the candidates on this
+                         machine at load (batch 1, these threads), not by its shape alone
+          --plan-cache F with --measure: keep the choices in the JSON file F, and take those
+                         already there (by CPU, SIMD level, threads and layer shape)
           --per-layer    then time each layer for as long again and print where a pass goes: for
                          every layer that runs, its index, name, type, output shape, images per
                          chunk (a run of layers takes a chunk of images through all of them while
@@ -58,7 +62,7 @@ internal static class BenchCommand
                          (with --per-layer, a "layers" array too)
           -h, --help     show this help
         """,
-        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, ModelSource.SimdOption, PerLayer, Json],
+        [ModelSource.ModelOption, ModelSource.ArchOption, Batch, Threads, Seconds, Warmup, ModelSource.SimdOption, ModelSource.MeasureOption, ModelSource.PlanCacheOption, PerLayer, Json],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -71,7 +75,7 @@ internal static class BenchCommand
         SimdLevel simd = ModelSource.ParseSimd(args.GetString(ModelSource.SimdOption.Name));
         args.RequireExactlyOne(ModelSource.ModelOption.Name, ModelSource.ArchOption.Name);
 
-        Model model = ModelSource.Load(args, new EngineOptions { Threads = threads, Simd = simd }, out string source);
+        Model model = ModelSource.Load(args, ModelSource.WithPlan(args, new EngineOptions { Threads = threads, Simd = simd }), out string source);
         if ((long)batch * model.InputShape.Size > Array.MaxLength || (long)batch * model.OutputShape.Size > Array.MaxLength)
             throw new UsageException($"--batch {batch} is too large for input {model.InputShape}");
 
@@ -182,6 +186,7 @@ internal static class BenchCommand
         stdout.WriteLine($"batch        {r.Batch}");
         stdout.WriteLine($"threads      {model.Options.Threads}");
         stdout.WriteLine($"simd         {model.Options.Simd}");
+        stdout.WriteLine($"plan         {LayerPlan.Summary(model)}");
         stdout.WriteLine($"work         {F(model.FlopsPerImage / 1e6, "F3")} MFLOPs per image");
         stdout.WriteLine($"runs         {r.Batches:N0} batches in {F(r.Seconds, "F2")} s, after {F(r.WarmupSeconds, "F2")} s of warm-up");
         stdout.WriteLine($"images/s     {F(r.ImagesPerSecond, "F1")}");
@@ -210,6 +215,7 @@ internal static class BenchCommand
             json.WriteNumber("batch", r.Batch);
             json.WriteNumber("threads", model.Options.Threads);
             json.WriteString("simd", model.Options.Simd.ToString());
+            json.WriteString("plan", model.Options.Plan == PlanMode.Measure ? "measure" : "fixed");
             json.WriteString("cpu", HostCpu.Name);
             json.WriteNumber("cpus", Environment.ProcessorCount);
             json.WriteNumber("flops_per_image", model.FlopsPerImage);

@@ -11,13 +11,14 @@ internal static class InfoCommand
     private const int LabelsShown = 10;
 
     private static readonly OptionSpec Plan = new("--plan", TakesValue: false);
+    private static readonly OptionSpec Threads = new("--threads", TakesValue: true);
 
     public static Command Definition { get; } = new(
         "info",
         "describe a model: input, labels, and every layer's shape, parameters and FLOPs",
         $"""
-        usage: cnn info --model DIR [--plan [--simd LEVEL]]
-               cnn info --arch NAME [--plan [--simd LEVEL]]
+        usage: cnn info --model DIR [--plan [--simd LEVEL] [--measure [--threads T] [--plan-cache F]]]
+               cnn info --arch NAME [--plan [--simd LEVEL] [--measure [--threads T] [--plan-cache F]]]
 
         Describes a model: its name and description, the input it expects, its labels, then a
         table of its layers (index, name, type, output shape, parameters, MFLOPs per image)
@@ -30,9 +31,14 @@ internal static class InfoCommand
                         implicit-gemm, im2col, dense, depthwise), with the CPU and SIMD level
           --simd LEVEL  the SIMD level the plan is for: best (default: {Simd.Best}), vector512,
                         vector256 or scalar
+          --measure     choose each convolution's lowering by timing the candidates on this
+                        machine (batch 1), and add a column of their ms per pass (* the one kept)
+          --threads T   the threads a pass of the measured plan uses (default: 1)
+          --plan-cache F  keep the measured choices in the JSON file F, and take those already
+                        there (by CPU, SIMD level, threads and layer shape)
           -h, --help    show this help
         """,
-        [ModelSource.ModelOption, ModelSource.ArchOption, Plan, ModelSource.SimdOption],
+        [ModelSource.ModelOption, ModelSource.ArchOption, Plan, ModelSource.SimdOption, ModelSource.MeasureOption, Threads, ModelSource.PlanCacheOption],
         Run);
 
     private static int Run(ParsedArgs args, TextWriter stdout)
@@ -41,7 +47,11 @@ internal static class InfoCommand
         bool plan = args.Has(Plan.Name);
         string? simd = args.GetString(ModelSource.SimdOption.Name);
         if (simd is not null && !plan) throw new UsageException("--simd only says which plan --plan shows; add --plan");
-        Model model = ModelSource.Load(args, EngineOptions.Default with { Threads = 1, Simd = ModelSource.ParseSimd(simd) }, out string source);
+        if (args.Has(ModelSource.MeasureOption.Name) && !plan) throw new UsageException("--measure chooses the plan --plan shows; add --plan");
+        if (args.GetString(Threads.Name) is not null && !args.Has(ModelSource.MeasureOption.Name)) throw new UsageException("--threads is what --measure times a pass with; add --measure");
+        int threads = args.GetInt(Threads.Name, 1, min: 1, max: 1024);
+        var options = EngineOptions.Default with { Threads = threads, Simd = ModelSource.ParseSimd(simd) };
+        Model model = ModelSource.Load(args, ModelSource.WithPlan(args, options), out string source);
         Write(model, source, stdout, plan);
         return ExitCodes.Ok;
     }
@@ -57,7 +67,7 @@ internal static class InfoCommand
         stdout.WriteLine($"output       {model.OutputShape}");
         stdout.WriteLine($"labels       {DescribeLabels(spec.Labels)}");
         if (spec.Metrics is not null) stdout.WriteLine($"metrics      {spec.Metrics.ToJsonString()}");
-        if (plan) stdout.WriteLine($"plan         {model.Options.Simd} on {HostCpu.Name}, {Environment.ProcessorCount} CPUs");
+        if (plan) stdout.WriteLine($"plan         {model.Options.Simd} on {HostCpu.Name}, {Environment.ProcessorCount} CPUs; {LayerPlan.Summary(model)}");
         stdout.WriteLine();
 
         // A graph says what each layer reads; a chain needs no such column.
@@ -65,6 +75,8 @@ internal static class InfoCommand
         var columns = new List<(string, bool)> { ("#", true), ("name", false), ("type", false) };
         if (graph) columns.Add(("inputs", false));
         if (plan) columns.Add(("runs as", false));
+        bool measured = plan && model.MeasuredPlan.Count > 0;
+        if (measured) columns.Add(("measured ms (* kept)", false));
         columns.AddRange([("output", false), ("parameters", true), ("MFLOPs", true)]);
         var table = new TextTable([.. columns]);
         for (int i = 0; i < model.Layers.Count; i++)
@@ -73,6 +85,7 @@ internal static class InfoCommand
             var row = new List<string> { i.ToString(CultureInfo.InvariantCulture), layer.Name ?? "-", DescribeType(model, i) };
             if (graph) row.Add(string.Join(",", model.InputsOf(i).Select(t => t < 0 ? "input" : t.ToString(CultureInfo.InvariantCulture))));
             if (plan) row.Add(LayerPlan.Describe(model, i));
+            if (measured) row.Add(LayerPlan.Measured(model, i));
             row.AddRange([layer.OutputShape.ToString(), Count(layer.Parameters), MFlops(layer.FlopsPerImage)]);
             table.Add([.. row]);
         }
@@ -80,6 +93,7 @@ internal static class InfoCommand
         var total = new List<string> { "", "total", "" };
         if (graph) total.Add("");
         if (plan) total.Add("");
+        if (measured) total.Add("");
         total.AddRange(["", Count(model.Parameters), MFlops(model.FlopsPerImage)]);
         table.Add([.. total]);
         table.Write(stdout);

@@ -13,6 +13,17 @@ internal static class ModelSource
     public static readonly OptionSpec ModelOption = new("--model", TakesValue: true);
     public static readonly OptionSpec ArchOption = new("--arch", TakesValue: true);
     public static readonly OptionSpec SimdOption = new("--simd", TakesValue: true);
+    public static readonly OptionSpec MeasureOption = new("--measure", TakesValue: false);
+    public static readonly OptionSpec PlanCacheOption = new("--plan-cache", TakesValue: true);
+
+    /// <summary><paramref name="options"/> with a measured plan when --measure is given.</summary>
+    public static EngineOptions WithPlan(ParsedArgs args, EngineOptions options)
+    {
+        string? cache = args.GetString(PlanCacheOption.Name);
+        if (!args.Has(MeasureOption.Name))
+            return cache is null ? options : throw new UsageException("--plan-cache keeps what --measure measures; add --measure");
+        return options with { Plan = PlanMode.Measure, PlanCache = cache is null ? null : new PlanCache(cache) };
+    }
 
     public static string ArchNames => string.Join(", ", Architectures.Names);
 

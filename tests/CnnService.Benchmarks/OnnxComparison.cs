@@ -17,7 +17,7 @@ namespace CnnService.Benchmarks;
 public static class OnnxComparison
 {
     public const string Usage = """
-        usage: dotnet run -c Release --project tests/CnnService.Benchmarks -- onnx [--models DIR] [--threads N] [--batches 1,8] [--rounds 5] [--seconds S] [--filter TEXT]
+        usage: dotnet run -c Release --project tests/CnnService.Benchmarks -- onnx [--models DIR] [--threads N] [--batches 1,8] [--rounds 5] [--seconds S] [--filter TEXT] [--plan measure]
 
           --models DIR   folder of .onnx files (default: data/onnx/torchvision, made by scripts/make-onnx-models.sh)
           --filter TEXT  only files whose name contains TEXT (default: resnet18, mobilenet_v2, squeezenet1_1 and efficientnet_b0 at opset 13)
@@ -25,6 +25,7 @@ public static class OnnxComparison
           --batches LIST batch sizes (default: 1,8)
           --rounds N     interleaved rounds; the median is reported (default: 5)
           --seconds S    time per runtime per round (default: 1)
+          --plan MODE    the engine's plan: fixed (default) or measure (each convolution's lowering timed at load)
         """;
 
     private static readonly string[] DefaultModels = ["resnet18-opset13", "mobilenet_v2-opset13", "squeezenet1_1-opset13", "efficientnet_b0-opset13"];
@@ -36,6 +37,7 @@ public static class OnnxComparison
         int threads = 2, rounds = 5;
         double seconds = 1;
         int[] batches = [1, 8];
+        PlanMode plan = PlanMode.Fixed;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -45,6 +47,7 @@ public static class OnnxComparison
                 case "--threads": threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--rounds": rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--seconds": seconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--plan": plan = Enum.Parse<PlanMode>(args[i + 1], ignoreCase: true); break;
                 case "--batches": batches = args[i + 1].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray(); break;
                 default: Console.Error.WriteLine(Usage); return 2;
             }
@@ -59,13 +62,13 @@ public static class OnnxComparison
         string[] files = Directory.GetFiles(models, "*.onnx")
             .Where(f => filter is null ? DefaultModels.Contains(Path.GetFileNameWithoutExtension(f)) : Path.GetFileName(f).Contains(filter, StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToArray();
-        Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {rounds} interleaved rounds of {seconds} s");
+        Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {rounds} interleaved rounds of {seconds} s, plan {plan.ToString().ToLowerInvariant()}");
         Console.WriteLine($"{"model",-24} {"batch",5} {"engine img/s",13} {"ORT img/s",11} {"engine/ORT",11}   {"best: engine",12} {"ORT",8} {"engine/ORT",11}   {"p50 ms: engine",14} {"ORT",8} {"ORT/engine",11}");
         HostCpuTime? host = HostCpuTime.Read();
         foreach (string file in files)
         {
             var (spec, weights) = OnnxImporter.Import(file);
-            Model model = Model.Create(spec, weights, EngineOptions.Default with { Threads = threads });
+            Model model = Model.Create(spec, weights, EngineOptions.Default with { Threads = threads, Plan = plan });
             using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             using var session = new InferenceSession(file, options);
             string inputName = session.InputMetadata.Keys.First(), outputName = session.OutputMetadata.Keys.First();

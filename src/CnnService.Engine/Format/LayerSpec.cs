@@ -18,7 +18,8 @@ public sealed class LayerSpec
     /// What the layer reads, by name: earlier layers' names, or <see cref="ModelInput"/> for the model's input.
     /// Null (the sequential form) reads the previous layer's output, or the model's input for the first layer.
     /// </summary>
-    public IReadOnlyList<string>? Inputs { get; init; }
+    public IReadOnlyList<string>? Inputs { get => _inputs; init => _inputs = value; }
+    private IReadOnlyList<string>? _inputs;
 
     /// <summary>The name <see cref="Inputs"/> uses for the model's input.</summary>
     public const string ModelInput = "input";
@@ -60,6 +61,14 @@ public sealed class LayerSpec
     {
         var copy = (LayerSpec)MemberwiseClone();
         copy._useBias = true;
+        return copy;
+    }
+
+    /// <summary>As <see cref="WithBias"/>, reading the model's input: the layer as a model of its own (a measured plan times it so).</summary>
+    internal LayerSpec AloneWithBias()
+    {
+        LayerSpec copy = WithBias();
+        copy._inputs = null;
         return copy;
     }
 }

@@ -5,7 +5,8 @@ using CnnService.Engine.Runtime;
 namespace CnnService.Engine.Layers;
 
 /// <summary>
-/// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape.
+/// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape (or, in a measured plan, by
+/// timing those the shape admits: <see cref="Candidates"/>).
 /// An unpadded 1x1 convolution runs <see cref="PointwiseConv"/> (the flat plane in 14-position tiles,
 /// output channels in the lanes; a strided one subsamples its input first). Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
@@ -66,9 +67,16 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// its padding already in place (set once, at plan time): the copy that pads it is saved.</summary>
     private Conv2D? _writesPaddedFor;
 
-    internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+    /// <summary>The spec as written and the error prefix it was built from: to plan it again with another lowering.</summary>
+    internal LayerSpec Spec { get; }
+    private readonly string _where;
+
+    /// <summary>Plans the layer; <paramref name="lowering"/> forces one of the lowerings its shape admits (else the fixed choice).</summary>
+    internal Conv2D(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu, ConvLowering? lowering = null)
         : base("conv2d", spec.Name, input, Output(spec, where, input, out Window2D win))
     {
+        Spec = spec;
+        _where = where;
         _win = win;
         _simd = simd;
         _pad = new PadStep(this);
@@ -89,42 +97,38 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         _weights = new PackedMatrix(w, m, k, b);
         bool stride1 = win.SH == 1 && win.SW == 1;
 
-        // Choice of lowering (AVX-512; AVX2 takes the implicit GEMM where it suits, else the packed GEMM, as the scalar level does):
-        // - 1x1, unpadded: channels in the lanes over the flat plane (PointwiseConv); the
-        //   plane is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles better than
-        //   32-column panels. Stride 2 first subsamples its input (C*P copies, against M*C*P FMAs), unless
-        //   direct tiles take the layer (ResNet's downsampling 1x1s): they read every other input of a row
-        //   in place, with no gathering pass (resnet18 1.01x on one and two threads, AMD Zen 5).
-        // - whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14:
-        //   channels in the lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps
-        //   4 tiles of 14 per image where the GEMM fills two 32-column panels.
-        // - stride 1 on a wide map: GEMM reading B in place (ImplicitGemm).
-        // - anything else: GEMM with im2col panels packed on the fly (Im2ColPacker).
         // A 1x1 convolution on a 1x1 map is the dense product, whatever the SIMD level: [N][C] times the weights.
         if (win.KH == 1 && win.KW == 1 && !win.HasPadding && input.H == 1 && input.W == 1)
         {
+            if (lowering is not null) throw new ArgumentException($"{where}: a 1x1 convolution on a 1x1 map runs as a dense product, not {lowering.Value.Name()}.", nameof(lowering));
             _dense = new DenseProduct(_weights, simd);
+            Candidates = [];
+            return;
         }
-        else if (simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW)
-                 && (stride1 || !DirectConv.Suits(m, k, win.OH, win.OW, win.SW)))
+
+        Candidates = LoweringsFor(simd, m, k, win, PaddedW);
+        ConvLowering chosen = lowering ?? Candidates[0];
+        if (!Candidates.Contains(chosen))
+            throw new ArgumentException($"{where}: {chosen.Name()} cannot run this layer at {simd} (it can: {string.Join(", ", Candidates.Select(c => c.Name()))}).", nameof(lowering));
+        switch (chosen)
         {
-            _pointwiseWeights = PointwiseConv.Pack(w, m, k);
-            _pointwiseBias = PointwiseConv.PackBias(b, m);
-            _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW);
-            if (!stride1) _subsample = new SubsampleStep(this);
-        }
-        else if (simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW))
-        {
-            _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
-            _directSplitRow = DirectConv.SplitRow(win.OW) && win.OW != DirectConv.Width - 1;
-            _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
-            _directSplitFilters = (win.SH == 2 || _directTwoRows && win.OH % 2 == 1) && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
-            _directWeights = DirectConv.Pack(w, m, k);
-            _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
-        }
-        else if (simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, PaddedW, win.KW))
-        {
-            _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
+            case ConvLowering.Pointwise:
+                _pointwiseWeights = PointwiseConv.Pack(w, m, k);
+                _pointwiseBias = PointwiseConv.PackBias(b, m);
+                _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW);
+                if (!stride1) _subsample = new SubsampleStep(this);
+                break;
+            case ConvLowering.Direct:
+                _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
+                _directSplitRow = DirectConv.SplitRow(win.OW) && win.OW != DirectConv.Width - 1;
+                _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
+                _directSplitFilters = (win.SH == 2 || _directTwoRows && win.OH % 2 == 1) && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
+                _directWeights = DirectConv.Pack(w, m, k);
+                _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
+                break;
+            case ConvLowering.ImplicitGemm:
+                _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
+                break;
         }
     }
 
@@ -132,7 +136,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel), "pooled" (the max pool
     /// after it inside, <see cref="ConvPool2x2"/>), "direct+maxpool" (direct rows pooled 3x3 at stride 2 as they are made)
     /// or "dense" (1x1 on a 1x1 map, <see cref="DenseProduct"/>).</summary>
-    public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _directPool is not null ? "direct+maxpool" : _pointwiseWeights is not null ? "pointwise" : _directWeights is not null ? "direct" : _implicitOffsets is null ? "im2col" : "implicit-gemm";
+    public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _directPool is not null ? "direct+maxpool" : Lowered!.Value.Name();
 
     public int KernelHeight => _win.KH;
 

@@ -33,10 +33,11 @@ internal readonly record struct ConvSettings(int Groups, Pair Dilation)
     public static string NotTrainable(IConvolution conv) =>
         $"a conv2d with groups {conv.Groups} and dilation {conv.Dilation.H}x{conv.Dilation.W} cannot be trained yet (only groups 1, dilation 1)";
 
-    public static Layer Create(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu)
+    public static Layer Create(LayerSpec spec, string where, TensorShape input, IWeightSource weights, SimdLevel simd, bool fuseRelu, ConvLowering? lowering = null)
     {
         ConvSettings settings = Read(spec, where, input);
-        if (settings.IsPlain) return new Conv2D(spec, where, input, weights, simd, fuseRelu);
+        if (settings.IsPlain) return new Conv2D(spec, where, input, weights, simd, fuseRelu, lowering);
+        if (lowering is not null) throw new ArgumentException($"{where}: a grouped or dilated convolution has one lowering; {lowering.Value.Name()} was asked for.", nameof(lowering));
         bool depthwise = settings.Groups == input.C && settings.Dilation == new Pair(1, 1) && spec.PaddingMode == "zeros"
             && spec.Kernel is { } k && (long)k.H * k.W <= DepthwiseConv.MaxTaps;
         return depthwise

@@ -120,7 +120,7 @@ public sealed partial class Model
     /// each output channel's kernel times scale[c], and bias[c] * scale[c] + shift[c] as its bias (zero bias for one without),
     /// computed in double and rounded once. It takes its tensors as taken for the layer as written, so the source is read once.
     /// </summary>
-    private static Layer FoldBatchNorm(LayerSpec conv, int index, TensorShape input, BatchNorm bn, TakenWeights taken, SimdLevel simd, bool fuseRelu)
+    private static Layer FoldBatchNorm(LayerSpec conv, int index, TensorShape input, BatchNorm bn, TakenWeights taken, SimdLevel simd, bool fuseRelu, ConvLowering? lowering)
     {
         string weightName = $"{conv.Name}.weight", biasName = $"{conv.Name}.bias";
         float[] w = taken.Get(weightName);
@@ -137,7 +137,7 @@ public sealed partial class Model
         }
 
         var folded = new Dictionary<string, float[]>(StringComparer.Ordinal) { [weightName] = weight, [biasName] = bias };
-        return LayerFactory.Create(conv.WithBias(), index, [input], new FoldedWeights(folded), simd, fuseRelu);
+        return LayerFactory.Create(conv.WithBias(), index, [input], new TensorWeights(folded), simd, fuseRelu, lowering);
     }
 
     /// <summary>The source the layers are built from, remembering the tensors of the convolutions named (those a batchnorm
@@ -158,15 +158,5 @@ public sealed partial class Model
         public void EnsureAllTaken() => inner.EnsureAllTaken();
 
         public float[] Get(string name) => _taken[name];
-    }
-
-    /// <summary>A folded convolution's weight and bias, computed here: the only tensors it asks for.</summary>
-    private sealed class FoldedWeights(Dictionary<string, float[]> tensors) : IWeightSource
-    {
-        public float[] Take(string name, params int[] shape) => tensors[name];
-
-        public void Ignore(string name) { }
-
-        public void EnsureAllTaken() { }
     }
 }

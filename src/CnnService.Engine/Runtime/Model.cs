@@ -46,9 +46,11 @@ public sealed unsafe partial class Model : IParallelWork
 
     /// <param name="planInputs">What each layer reads in a pass: <paramref name="inputs"/>, but for layers that read a fused
     /// layer's inputs too (<see cref="FuseGates"/>) or instead (<see cref="FuseExpansions"/>).</param>
-    private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, int[][] planInputs, bool[] fusedAway, EngineOptions options)
+    private Model(ModelSpec spec, Layer[] layers, Layer[] runs, int[][] inputs, int[][] planInputs, bool[] fusedAway, EngineOptions options,
+        IReadOnlyDictionary<int, LoweringChoice> measured)
     {
         Spec = spec;
+        MeasuredPlan = measured;
         Options = options;
         _layers = layers;
         _runs = runs;
@@ -56,15 +58,6 @@ public sealed unsafe partial class Model : IParallelWork
         _fusedAway = fusedAway;
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         OutputShape = layers[^1].OutputShape;
-
-        // A convolution whose output only a zero-padded convolution reads writes it already padded, if it can.
-        int[] readers = CountReaders(inputs, layers.Length, fusedAway);
-        for (int i = 0; i < layers.Length; i++)
-        {
-            if (runs[i] is not Conv2D next || fusedAway[i]) continue;
-            int t = Producer(inputs[i][0]);
-            if (t > 0 && t < layers.Length && runs[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
-        }
 
         _plan = GraphPlan.Create(runs, planInputs, fusedAway);
         GraphPlan single = GraphPlan.Create(runs, planInputs, fusedAway, elideConcats: true);
@@ -106,7 +99,21 @@ public sealed unsafe partial class Model : IParallelWork
     }
 
     /// <summary>The tensor a fused layer stands for: the output of the layer it runs inside (through a folded batchnorm and the ReLU after it).</summary>
-    private int Producer(int tensor) => tensor > 0 && _fusedAway[tensor - 1] ? Producer(_inputs[tensor - 1][0]) : tensor;
+    private int Producer(int tensor) => Producer(tensor, _inputs, _fusedAway);
+
+    private static int Producer(int tensor, int[][] inputs, bool[] fusedAway) => tensor > 0 && fusedAway[tensor - 1] ? Producer(inputs[tensor - 1][0], inputs, fusedAway) : tensor;
+
+    /// <summary>A convolution whose output only a zero-padded convolution reads writes it already padded, if it can.</summary>
+    private static void PlanPaddedOutputs(Layer[] runs, int[][] inputs, bool[] fusedAway)
+    {
+        int[] readers = CountReaders(inputs, runs.Length, fusedAway);
+        for (int i = 0; i < runs.Length; i++)
+        {
+            if (runs[i] is not Conv2D next || fusedAway[i]) continue;
+            int t = Producer(inputs[i][0], inputs, fusedAway);
+            if (t > 0 && t < runs.Length && runs[t - 1] is Conv2D conv && readers[t] == 1) conv.PlanPaddedOutputFor(next);
+        }
+    }
 
     /// <summary>How many layers that run read each tensor, counting a fused ReLU's readers as its producer's; the model's output counts as a reader.</summary>
     private static int[] CountReaders(int[][] inputs, int n, bool[] fusedAway)
@@ -207,7 +214,7 @@ public sealed unsafe partial class Model : IParallelWork
             LayerSpec layer = spec.Layers[i];
             TensorShape[] inShapes = inputs[i].Select(t => shapes[t]).ToArray();
             int t = inputs[i][0];
-            runs[i] = layers[i] = LayerFactory.Create(layer, i, inShapes, taken, options.Simd, fuse[i] && !foldTarget[i]);
+            runs[i] = layers[i] = LayerFactory.Create(layer, i, inShapes, taken, options.Simd, fuse[i] && !foldTarget[i], Forced(options, i));
             TensorShape shape = shapes[i + 1] = layers[i].OutputShape;
             if ((long)shape.C * shape.H * shape.W > MaxActivationFloats)
                 throw new ModelFormatException($"model.json: {layer.Describe(i)}: output {shape} is larger than {MaxActivationFloats:N0} values per image.");
@@ -215,7 +222,7 @@ public sealed unsafe partial class Model : IParallelWork
             {
                 // The convolution runs again with this batchnorm in its weights; the layer as written stays for Layers and Trace.
                 int c = t - 1;
-                runs[c] = FoldBatchNorm(spec.Layers[c], c, shapes[inputs[c][0]], (BatchNorm)layers[i], taken, options.Simd, fuse[c]);
+                runs[c] = FoldBatchNorm(spec.Layers[c], c, shapes[inputs[c][0]], (BatchNorm)layers[i], taken, options.Simd, fuse[c], Forced(options, c));
                 fusedAway[i] = true;
                 continue;
             }
@@ -228,12 +235,26 @@ public sealed unsafe partial class Model : IParallelWork
         if (foldBatchNorms) FusePools(runs, inputs, fusedAway);
         int[][] planInputs = foldBatchNorms ? FuseGates(runs, inputs, fusedAway) : inputs;
         if (foldBatchNorms) FuseExpansions(runs, fusedAway, planInputs);
+        PlanPaddedOutputs(runs, inputs, fusedAway);
+
+        // Measured once the fused plan stands: a convolution that is part of a fusion keeps the lowering that fusion needs.
+        IReadOnlyDictionary<int, LoweringChoice> measured = options.Plan == PlanMode.Measure ? PlanMeasurement.Choose(runs, layers, fusedAway, options) : NoMeasurements;
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)
             throw new ModelFormatException($"model.json: {spec.Labels.Count} labels, but the network outputs {shapes[n].Size} values per image.");
-        return new Model(spec, layers, runs, inputs, planInputs, fusedAway, options);
+        return new Model(spec, layers, runs, inputs, planInputs, fusedAway, options, measured);
     }
+
+    private static readonly IReadOnlyDictionary<int, LoweringChoice> NoMeasurements = new Dictionary<int, LoweringChoice>();
+
+    /// <summary>The lowering <see cref="EngineOptions.Lowerings"/> forces on layer <paramref name="index"/>, if any.</summary>
+    private static ConvLowering? Forced(EngineOptions options, int index) =>
+        options.Lowerings is { } forced && forced.TryGetValue(index, out ConvLowering lowering) ? lowering : null;
+
+    /// <summary>What a measured plan (<see cref="PlanMode.Measure"/>) timed and chose, by layer index: the convolutions that more
+    /// than one lowering could run. Empty for a fixed plan.</summary>
+    public IReadOnlyDictionary<int, LoweringChoice> MeasuredPlan { get; }
 
     /// <summary>Each layer's inputs as tensor ids (0: the model's input; i + 1: layer i's output). A layer that names
     /// none reads the one before it. Every layer must lead to the output: a branch that goes nowhere is a mistake.</summary>

@@ -34,7 +34,14 @@ public sealed partial class ModelRepository : IModelPublisher, IDisposable
         _metrics = metrics;
         _logger = logger;
         Root = Path.GetFullPath(_options.Root, environment.ContentRootPath);
-        EngineOptions = EngineOptions.Default with { Threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount };
+        PlanCache? plans = null;
+        if (_options.Plan == PlanMode.Measure)
+        {
+            plans = new PlanCache(_options.PlanCache.Length == 0 ? null : Path.GetFullPath(_options.PlanCache, environment.ContentRootPath));
+            if (plans.LoadError is { } error) _logger.LogWarning("Plan cache not read ({Reason}); it is measured again and rewritten", error);
+        }
+
+        EngineOptions = EngineOptions.Default with { Threads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount, Plan = _options.Plan, PlanCache = plans };
     }
 
     /// <summary>The models root, absolute.</summary>
@@ -208,7 +215,16 @@ public sealed partial class ModelRepository : IModelPublisher, IDisposable
         (Model model, string sha) = LoadAndWarm(dir);
         _logger.LogInformation("Model {Model} version {Version} loaded and warmed up in {Milliseconds:F0} ms ({Parameters:N0} parameters)",
             name, version, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, model.Parameters);
+        if (EngineOptions.Plan == PlanMode.Measure) LogMeasuredPlan(name, version, model);
         return Serve(name, version, dir, model, sha);
+    }
+
+    private void LogMeasuredPlan(string name, int version, Model model)
+    {
+        int changed = model.MeasuredPlan.Values.Count(c => c.Lowering != c.Fixed), cached = model.MeasuredPlan.Values.Count(c => c.FromCache);
+        _logger.LogInformation("Model {Model} version {Version}: plan measured, {Convolutions} convolutions with a choice, {Changed} not the fixed one, {Cached} from the cache",
+            name, version, model.MeasuredPlan.Count, changed, cached);
+        if (EngineOptions.PlanCache?.SaveError is { } error) _logger.LogWarning("Plan cache not saved: {Reason}", error);
     }
 
     /// <summary>What loading a version folder means, for the watcher and for an upload's validation alike.</summary>

@@ -19,4 +19,12 @@ public sealed class ModelsOptions
 
     /// <summary>Threads one forward pass may use; 0 means every CPU this process may use (a container's limit included).</summary>
     public int Threads { get; set; }
+
+    /// <summary>How each convolution's lowering is chosen: <c>Fixed</c> (by its shape) or <c>Measure</c> (by timing the
+    /// candidates at load, on this machine; see <see cref="Engine.Runtime.PlanMode"/>).</summary>
+    public Engine.Runtime.PlanMode Plan { get; set; } = Engine.Runtime.PlanMode.Fixed;
+
+    /// <summary>With <see cref="Plan"/> <c>Measure</c>: a JSON file keeping the measured choices across restarts (relative to
+    /// the content root). Empty keeps them in memory, for the process's later loads and hot swaps.</summary>
+    public string PlanCache { get; set; } = "";
 }

@@ -180,4 +180,25 @@ public class BenchCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("cnn: 'cnn bench' needs --model or --arch (see 'cnn bench --help')", r.Error);
     }
+
+    [Fact]
+    public void Bench_with_measure_says_the_plan_was_measured()
+    {
+        CliResult text = Cnn.Run("bench", "--arch", "tinyvgg", "--threads", "1", "--seconds", "0.05", "--warmup", "0", "--measure");
+        CliResult json = Cnn.Run("bench", "--arch", "tinyvgg", "--threads", "1", "--seconds", "0.05", "--warmup", "0", "--measure", "--json");
+
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains(text.StdoutLines, l => l.StartsWith("plan         measured: ", StringComparison.Ordinal));
+        using var doc = JsonDocument.Parse(Assert.Single(json.StdoutLines));
+        Assert.Equal("measure", doc.RootElement.GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public void Bench_without_measure_says_the_plan_is_fixed()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "lenet5", "--threads", "1", "--seconds", "0.05", "--warmup", "0", "--json");
+
+        using var doc = JsonDocument.Parse(Assert.Single(r.StdoutLines));
+        Assert.Equal("fixed", doc.RootElement.GetProperty("plan").GetString());
+    }
 }

@@ -166,6 +166,50 @@ public class InfoCommandTests
         Assert.Equal("cnn: unknown architecture 'resnet50' (known: keras-mnist, lenet5, tinyvgg, small-vgg)", r.Error);
     }
 
+    [Fact]
+    public void Info_with_plan_and_measure_lists_each_candidates_time_and_marks_the_one_kept()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector256)) return; // the scalar level has one lowering: nothing to measure
+
+        CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--plan", "--measure", "--threads", "2");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains(r.StdoutLines, l => l.StartsWith("plan ", StringComparison.Ordinal) && l.Contains("measured: ", StringComparison.Ordinal));
+        Assert.Contains("measured ms (* kept)", r.Stdout);
+        // "0 conv_1_1 conv2d 3x3 implicit-gemm | implicit-gemm 0.123*, im2col 0.456 | [10,62,62] ...": the time marked is the lowering's.
+        string[] conv = Row(r.StdoutLines, "0");
+        int kept = Array.FindIndex(conv, c => c.TrimEnd(',').EndsWith('*'));
+        Assert.Equal(conv[4], conv[kept - 1]);
+    }
+
+    [Fact]
+    public void Info_with_a_plan_cache_measures_once_and_then_reads_the_file()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
+        using var temp = new TempDir();
+        string cache = temp.PathOf("plans.json");
+
+        CliResult first = Cnn.Run("info", "--arch", "tinyvgg", "--plan", "--measure", "--plan-cache", cache);
+        CliResult second = Cnn.Run("info", "--arch", "tinyvgg", "--plan", "--measure", "--plan-cache", cache);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.True(File.Exists(cache));
+        Assert.Contains(first.StdoutLines, l => l.Contains(", 0 from the cache", StringComparison.Ordinal));
+        Assert.Equal(0, second.ExitCode);
+        Assert.DoesNotContain(second.StdoutLines, l => l.Contains(", 0 from the cache", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--measure")]
+    [InlineData("--plan-cache", "plans.json")]
+    [InlineData("--threads", "2")]
+    public void Info_plan_options_without_what_they_qualify_are_usage_errors(params string[] option)
+    {
+        CliResult r = Cnn.Run(["info", "--arch", "tinyvgg", .. option]);
+
+        Assert.Equal(2, r.ExitCode);
+    }
+
     /// <summary>The cells of the table row whose first cell is <paramref name="first"/>.</summary>
     private static string[] Row(string[] lines, string first) =>
         lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Single(cells => cells.Length > 0 && cells[0] == first);

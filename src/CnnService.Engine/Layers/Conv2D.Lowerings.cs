@@ -1,0 +1,73 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Engine.Layers;
+
+/// <summary>The lowerings a convolution's shape admits, and the layer planned again with another: what a plan chosen by
+/// measurement (<see cref="PlanMeasurement"/>) picks among.</summary>
+public sealed partial class Conv2D
+{
+    /// <summary>
+    /// The lowerings that can run a convolution of this shape at <paramref name="simd"/>, the plan's fixed choice first:
+    /// <list type="bullet">
+    /// <item>1x1, unpadded: channels in the lanes over the flat plane (PointwiseConv); the plane is B itself, and small maps
+    /// (7x7, 13x13, 14x14) fit 14-position tiles better than 32-column panels. Stride 2 first subsamples its input (C*P copies,
+    /// against M*C*P FMAs), unless direct tiles can take the layer (ResNet's downsampling 1x1s): they read every other input of
+    /// a row in place, with no gathering pass (resnet18 1.01x on one and two threads, AMD Zen 5), and come first.</item>
+    /// <item>whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14: channels in the
+    /// lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps 4 tiles of 14 per image where the GEMM
+    /// fills two 32-column panels.</item>
+    /// <item>stride 1 on a wide map: GEMM reading B in place (ImplicitGemm; AVX-512 and AVX2).</item>
+    /// <item>anything: GEMM with im2col panels packed on the fly (Im2ColPacker), the only lowering at the scalar level.</item>
+    /// </list>
+    /// Which is fastest depends on the CPU as well as the shape (MobileNet's 16 -> 96 expansion at 112x112: pointwise tiles on
+    /// an Intel Xeon, implicit GEMM on AMD Zen 5), which is what <see cref="PlanMode.Measure"/> settles.
+    /// </summary>
+    internal static ConvLowering[] LoweringsFor(SimdLevel simd, int m, int k, Window2D win, int paddedW)
+    {
+        bool stride1 = win.SH == 1 && win.SW == 1;
+        bool pointwise = simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW);
+        bool direct = simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
+        bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, paddedW, win.KW);
+        var list = new List<ConvLowering>(4);
+        bool pointwiseFirst = pointwise && (stride1 || !direct);
+        if (pointwiseFirst) list.Add(ConvLowering.Pointwise);
+        if (direct) list.Add(ConvLowering.Direct);
+        if (pointwise && !pointwiseFirst) list.Add(ConvLowering.Pointwise);
+        if (implicitGemm) list.Add(ConvLowering.ImplicitGemm);
+        list.Add(ConvLowering.Im2Col);
+        return list.ToArray();
+    }
+
+    /// <summary>The lowerings that can run this layer, the plan's fixed choice first; none for the dense product (a 1x1
+    /// convolution on a 1x1 map), which is the only way it runs.</summary>
+    public IReadOnlyList<ConvLowering> Candidates { get; }
+
+    /// <summary>The lowering its tiles or GEMM run (<see cref="Lowering"/> also names the fused forms); null for the dense product.</summary>
+    public ConvLowering? Lowered => _dense is not null ? null : _pointwiseWeights is not null ? ConvLowering.Pointwise
+        : _directWeights is not null ? ConvLowering.Direct : _implicitOffsets is not null ? ConvLowering.ImplicitGemm : ConvLowering.Im2Col;
+
+    /// <summary>What decides the layer's best lowering on a given CPU: its shapes, window, padding mode and fused ReLU (a measured
+    /// plan's cache key, with the CPU, SIMD level and threads).</summary>
+    internal string Signature =>
+        $"conv2d {InputShape.C}x{InputShape.H}x{InputShape.W} -> {OutputShape.C}, kernel {_win.KH}x{_win.KW}, stride {_win.SH}x{_win.SW}, "
+        + $"padding {_win.Top},{_win.Left},{_win.Bottom},{_win.Right}{(_reflect ? " reflect" : "")}{(FusedRelu ? ", relu" : "")}";
+
+    /// <summary>Whether no fusion involves this layer: nothing fused into its store but its ReLU, no gate, no pool, no padded
+    /// output or input. Only such a layer may be planned again with another lowering once the model's plan stands.</summary>
+    internal bool StandsAlone => FusedOutput.IsNone && !Gated && _pooled is null && _directPool is null && _writesPaddedFor is null && !InputArrivesPadded;
+
+    /// <summary>This layer planned again with <paramref name="lowering"/> (one of <see cref="Candidates"/>): the same weights,
+    /// bias and fused ReLU. Called by the plan on a layer that <see cref="StandsAlone"/>.</summary>
+    internal Conv2D WithLowering(ConvLowering lowering)
+    {
+        if (!StandsAlone) throw new InvalidOperationException($"{Name} ({Lowering}) is part of a fusion; its lowering stays.");
+        string name = Spec.Name ?? "";
+        var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal) { [$"{name}.weight"] = CopyWeights(), [$"{name}.bias"] = CopyBias() };
+        return new Conv2D(Spec.WithBias(), _where, InputShape, new TensorWeights(tensors), _simd, FusedRelu, lowering);
+    }
+
+    /// <summary>A copy of the bias, one per filter (zeros for a layer without one).</summary>
+    internal float[] CopyBias() => _weights.Bias.AsSpan(0, OutputShape.C).ToArray();
+}

@@ -1,0 +1,131 @@
+using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
+using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
+
+namespace CnnService.Engine.Tests.Layers;
+
+/// <summary>The lowerings a convolution's shape admits (<see cref="Conv2D.Candidates"/>), the fixed choice first, and that
+/// each of them, forced, computes the convolution: what a measured plan may choose among.</summary>
+public class ConvLoweringTests
+{
+    public static IEnumerable<object[]> CasesAtEveryLevel() => Conv2DTests.CasesAtEveryLevel();
+
+    [Theory]
+    [MemberData(nameof(CasesAtEveryLevel))]
+    public void Every_lowering_a_shape_admits_matches_the_direct_convolution(int n, int c, int h, int w, int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect, SimdLevel simd)
+    {
+        var layer = new LayerSpec
+        {
+            Type = "conv2d", Name = "conv", Filters = m, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw),
+            Padding = padding, PaddingMode = reflect ? "reflect" : "zeros",
+        };
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w), layer);
+        Conv2D fixedPlan = Conv(Build(spec, simd, lowering: null, out var t));
+        float[] x = TestModels.Random(n * c * h * w, seed: 2);
+        (int top, int left) = padding.Kind switch
+        {
+            PaddingKind.Same => ((kh - 1) / 2, (kw - 1) / 2),
+            PaddingKind.Valid => (0, 0),
+            _ => (padding.Top, padding.Left),
+        };
+        TensorShape o = fixedPlan.OutputShape;
+        float[] expected = Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);
+
+        foreach (ConvLowering lowering in fixedPlan.Candidates)
+        {
+            Model model = Build(spec, simd, lowering, out _);
+
+            Assert.Equal(lowering.Name(), Conv(model).Lowering);
+            TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+        }
+    }
+
+    [Fact]
+    public void A_3x3_layer_of_32_filter_tiles_may_run_direct_in_place_or_packed_with_avx512()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
+
+        Assert.Equal([ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector512));
+    }
+
+    [Fact]
+    public void With_avx2_a_wide_3x3_layer_may_run_in_place_or_packed()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
+
+        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
+    }
+
+    [Fact]
+    public void The_scalar_level_has_one_lowering_so_nothing_to_measure()
+    {
+        Assert.Equal([ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Scalar));
+    }
+
+    [Fact]
+    public void A_1x1_layer_on_a_wide_map_puts_pointwise_tiles_first()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 96, Kernel = Pair.Square(1) };
+
+        Assert.Equal([ConvLowering.Pointwise, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 40, 40), conv, SimdLevel.Vector512));
+    }
+
+    [Fact]
+    public void A_strided_1x1_layer_that_direct_tiles_can_read_in_place_puts_them_first()
+    {
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 128, Kernel = Pair.Square(1), Stride = Pair.Square(2) };
+
+        Assert.Equal([ConvLowering.Direct, ConvLowering.Pointwise, ConvLowering.Im2Col], Candidates(new TensorShape(64, 56, 56), conv, SimdLevel.Vector512));
+    }
+
+    [Fact]
+    public void A_1x1_layer_on_a_1x1_map_is_a_dense_product_with_no_lowering_to_choose()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(1) };
+
+        Assert.Empty(Candidates(new TensorShape(16, 1, 1), conv, Simd.Best));
+        var error = Assert.Throws<ArgumentException>(() => Build(TestModels.Spec(new TensorShape(16, 1, 1), conv), Simd.Best, ConvLowering.Im2Col, out _));
+        Assert.Contains("dense product", error.Message);
+    }
+
+    [Fact]
+    public void Forcing_a_lowering_the_shape_cannot_take_names_those_it_can()
+    {
+        // 8 filters: no whole tile of 32 for direct tiles.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+
+        var error = Assert.Throws<ArgumentException>(() => Build(TestModels.Spec(new TensorShape(4, 10, 10), conv), Simd.Best, ConvLowering.Direct, out _));
+
+        Assert.Contains("direct cannot run this layer", error.Message);
+        Assert.Contains("im2col", error.Message);
+    }
+
+    [Fact]
+    public void Forcing_a_lowering_on_a_depthwise_layer_is_refused()
+    {
+        ModelSpec spec = TestModels.Spec(new TensorShape(8, 10, 10), TestGraphs.Depthwise("dw", 8, 3, 1, 1));
+
+        var error = Assert.Throws<ArgumentException>(() => Build(spec, Simd.Best, ConvLowering.Im2Col, out _));
+
+        Assert.Contains("one lowering", error.Message);
+    }
+
+    private static LayerSpec Conv3x3(int filters) => new() { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+
+    private static ConvLowering[] Candidates(TensorShape input, LayerSpec conv, SimdLevel simd) =>
+        [.. Conv(Build(TestModels.Spec(input, conv), simd, lowering: null, out _)).Candidates];
+
+    private static Conv2D Conv(Model model) => (Conv2D)model.RunningLayer(0);
+
+    /// <summary>A model of the spec with random weights, its layer 0 forced to <paramref name="lowering"/> (null: the fixed choice).</summary>
+    internal static Model Build(ModelSpec spec, SimdLevel simd, ConvLowering? lowering, out Dictionary<string, float[]> tensors)
+    {
+        WeightSet weights = WeightInitializer.Initialize(spec, 1);
+        tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
+        var forced = lowering is { } l ? new Dictionary<int, ConvLowering> { [0] = l } : null;
+        return Model.Create(spec, weights, new EngineOptions { Simd = simd, Threads = 1, Lowerings = forced });
+    }
+}
