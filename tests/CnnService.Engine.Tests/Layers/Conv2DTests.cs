@@ -60,24 +60,31 @@ public class Conv2DTests
     [MemberData(nameof(CasesAtEveryLevel))]
     public void Forward_matches_the_direct_convolution(int n, int c, int h, int w, int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect, SimdLevel simd)
     {
-        var layer = new LayerSpec
-        {
-            Type = "conv2d", Name = "conv", Filters = m, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw),
-            Padding = padding, PaddingMode = reflect ? "reflect" : "zeros",
-        };
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, h, w), layer), simd, out var t);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, h, w), CaseLayer(m, kh, kw, sh, sw, padding, reflect)), simd, out var t);
         float[] x = TestModels.Random(n * c * h * w, seed: 2);
 
+        float[] expected = Expected(x, n, c, h, w, t, m, kh, kw, sh, sw, padding, reflect, model.OutputShape);
+
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+    }
+
+    /// <summary>The layer of a case: a conv2d named "conv".</summary>
+    internal static LayerSpec CaseLayer(int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect) => new()
+    {
+        Type = "conv2d", Name = "conv", Filters = m, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw),
+        Padding = padding, PaddingMode = reflect ? "reflect" : "zeros",
+    };
+
+    /// <summary>A case's convolution of <paramref name="x"/> by the plain reference loop, with the weights in <paramref name="t"/>.</summary>
+    internal static float[] Expected(float[] x, int n, int c, int h, int w, Dictionary<string, float[]> t, int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect, TensorShape o)
+    {
         (int top, int left) = padding.Kind switch
         {
             PaddingKind.Same => ((kh - 1) / 2, (kw - 1) / 2),
             PaddingKind.Valid => (0, 0),
             _ => (padding.Top, padding.Left),
         };
-        TensorShape o = model.OutputShape;
-        float[] expected = Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);
-
-        TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+        return Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);
     }
 
     public static IEnumerable<object[]> ReluCases() =>

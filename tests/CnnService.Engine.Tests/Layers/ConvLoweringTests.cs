@@ -15,22 +15,10 @@ public class ConvLoweringTests
     [MemberData(nameof(CasesAtEveryLevel))]
     public void Every_lowering_a_shape_admits_matches_the_direct_convolution(int n, int c, int h, int w, int m, int kh, int kw, int sh, int sw, Padding padding, bool reflect, SimdLevel simd)
     {
-        var layer = new LayerSpec
-        {
-            Type = "conv2d", Name = "conv", Filters = m, Kernel = new Pair(kh, kw), Stride = new Pair(sh, sw),
-            Padding = padding, PaddingMode = reflect ? "reflect" : "zeros",
-        };
-        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w), layer);
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w), Conv2DTests.CaseLayer(m, kh, kw, sh, sw, padding, reflect));
         Conv2D fixedPlan = Conv(Build(spec, simd, lowering: null, out var t));
         float[] x = TestModels.Random(n * c * h * w, seed: 2);
-        (int top, int left) = padding.Kind switch
-        {
-            PaddingKind.Same => ((kh - 1) / 2, (kw - 1) / 2),
-            PaddingKind.Valid => (0, 0),
-            _ => (padding.Top, padding.Left),
-        };
-        TensorShape o = fixedPlan.OutputShape;
-        float[] expected = Reference.Conv2D(x, n, c, h, w, t["conv.weight"], t["conv.bias"], m, kh, kw, sh, sw, top, left, o.H, o.W, reflect);
+        float[] expected = Conv2DTests.Expected(x, n, c, h, w, t, m, kh, kw, sh, sw, padding, reflect, fixedPlan.OutputShape);
 
         foreach (ConvLowering lowering in fixedPlan.Candidates)
         {
