@@ -85,7 +85,8 @@ public static class PlanMeasurement
         return new LoweringChoice(kept, candidates[0], ms, FromCache: false);
     }
 
-    /// <summary>Each candidate as a model of one layer, timed in turns: <paramref name="best"/>[c] is candidate c's best round median, ms.</summary>
+    /// <summary>Each candidate as a model of one layer, timed in turns: <paramref name="best"/>[c] is candidate c's best round median,
+    /// ms (or its fastest warm-up call, when that was over twice another's).</summary>
     private static void TimeAlone(Conv2D conv, IReadOnlyList<ConvLowering> candidates, EngineOptions options, double[] best)
     {
         var models = new Model[candidates.Count];
@@ -99,12 +100,19 @@ public static class PlanMeasurement
 
         // Warm up (the first call touches fresh scratch), then size each candidate's round from its fastest warm call.
         var passes = new int[candidates.Count];
+        var warm = new double[candidates.Count];
         for (int c = 0; c < candidates.Count; c++)
         {
-            double first = double.MaxValue;
-            for (int w = 0; w < 3; w++) first = Math.Min(first, Pass(models[c], input, output));
-            passes[c] = Math.Clamp((int)Math.Ceiling(RoundMilliseconds / Math.Max(first, 1e-3)), 1, 64);
-            best[c] = double.MaxValue;
+            warm[c] = double.MaxValue;
+            for (int w = 0; w < 3; w++) warm[c] = Math.Min(warm[c], Pass(models[c], input, output));
+            passes[c] = Math.Clamp((int)Math.Ceiling(RoundMilliseconds / Math.Max(warm[c], 1e-3)), 1, 64);
+        }
+
+        // A candidate twice as slow as another when warm cannot win: its warm time stands, and the rounds skip it.
+        double fastestWarm = warm.Min();
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            best[c] = warm[c] > 2 * fastestWarm ? warm[c] : double.MaxValue;
         }
 
         var times = new double[64];
@@ -112,6 +120,7 @@ public static class PlanMeasurement
         {
             for (int c = 0; c < candidates.Count; c++)
             {
+                if (warm[c] > 2 * fastestWarm) continue;
                 for (int p = 0; p < passes[c]; p++) times[p] = Pass(models[c], input, output);
                 Array.Sort(times, 0, passes[c]);
                 best[c] = Math.Min(best[c], times[passes[c] / 2]);
