@@ -31,8 +31,13 @@ internal static unsafe class DirectConv
     /// tile wide (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra), or
     /// exactly half a tile (7: the last stage of ResNet and MobileNet), a tile then taking two rows.</summary>
     public static bool Suits(int m, int k, int oh, int ow, int sw) =>
-        m % Channels == 0 && k >= (sw == 1 ? 64 : 27) && sw is 1 or 2
-        && (ow >= Width && (ow + Width - 1) / Width * Width - ow <= ow / 12 || TwoRows(oh, ow) || SplitRow(ow));
+        Runs(m, oh, ow, sw) && k >= (sw == 1 ? 64 : 27) && (ow < Width || (ow + Width - 1) / Width * Width - ow <= ow / 12);
+
+    /// <summary>Whether these tiles can run the layer at all, worth it or not (a plan chosen by measurement times them where
+    /// <see cref="Suits"/> would not choose them): whole tiles of 32 filters, a stride along the row of 1 or 2, and rows of at
+    /// least a tile, of 7 taken in pairs, or of 12 or 13.</summary>
+    public static bool Runs(int m, int oh, int ow, int sw) =>
+        m % Channels == 0 && sw is 1 or 2 && (ow >= Width || TwoRows(oh, ow) || SplitRow(ow));
 
     /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>
     public static bool TwoRows(int oh, int ow) => ow * 2 == Width && oh >= 2;

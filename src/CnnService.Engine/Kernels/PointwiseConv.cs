@@ -33,7 +33,11 @@ internal static unsafe class PointwiseConv
     /// transposes cost about as much as the FMAs).
     /// </summary>
     public static bool Suits(int m, int c, int p) =>
-        p >= DirectConv.Width && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 4 <= m;
+        Runs(p) && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 4 <= m;
+
+    /// <summary>Whether these tiles can run a plane of <paramref name="p"/> positions at all, worth it or not (a plan chosen by
+    /// measurement times them where <see cref="Suits"/> would not choose them): any depth and filters, a plane of a tile or more.</summary>
+    public static bool Runs(int p) => p >= DirectConv.Width;
 
     /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
     public static int Tiles(int m) => (m + DirectConv.Channels - 1) / DirectConv.Channels;

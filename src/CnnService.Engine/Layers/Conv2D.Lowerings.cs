@@ -26,17 +26,20 @@ public sealed partial class Conv2D
     /// </summary>
     internal static ConvLowering[] LoweringsFor(SimdLevel simd, int m, int k, Window2D win, int paddedW)
     {
-        bool stride1 = win.SH == 1 && win.SW == 1;
-        bool pointwise = simd == SimdLevel.Vector512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Suits(m, k, win.OH * win.OW);
-        bool direct = simd == SimdLevel.Vector512 && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
+        bool stride1 = win.SH == 1 && win.SW == 1, avx512 = simd == SimdLevel.Vector512;
+        bool pointwiseRuns = avx512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Runs(win.OH * win.OW);
+        bool directRuns = avx512 && DirectConv.Runs(m, win.OH, win.OW, win.SW);
+        bool pointwise = pointwiseRuns && PointwiseConv.Suits(m, k, win.OH * win.OW), direct = directRuns && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
         bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, paddedW, win.KW);
-        var list = new List<ConvLowering>(4);
-        bool pointwiseFirst = pointwise && (stride1 || !direct);
-        if (pointwiseFirst) list.Add(ConvLowering.Pointwise);
-        if (direct) list.Add(ConvLowering.Direct);
-        if (pointwise && !pointwiseFirst) list.Add(ConvLowering.Pointwise);
-        if (implicitGemm) list.Add(ConvLowering.ImplicitGemm);
-        list.Add(ConvLowering.Im2Col);
+
+        // The fixed choice first, then the others that can run the layer.
+        ConvLowering first = pointwise && (stride1 || !direct) ? ConvLowering.Pointwise : direct ? ConvLowering.Direct
+            : pointwise ? ConvLowering.Pointwise : implicitGemm ? ConvLowering.ImplicitGemm : ConvLowering.Im2Col;
+        var list = new List<ConvLowering>(4) { first };
+        if (directRuns && first != ConvLowering.Direct) list.Add(ConvLowering.Direct);
+        if (pointwiseRuns && first != ConvLowering.Pointwise) list.Add(ConvLowering.Pointwise);
+        if (implicitGemm && first != ConvLowering.ImplicitGemm) list.Add(ConvLowering.ImplicitGemm);
+        if (first != ConvLowering.Im2Col) list.Add(ConvLowering.Im2Col);
         return list.ToArray();
     }
 

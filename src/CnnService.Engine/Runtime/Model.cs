@@ -238,7 +238,21 @@ public sealed unsafe partial class Model : IParallelWork
         PlanPaddedOutputs(runs, inputs, fusedAway);
 
         // Measured once the fused plan stands: a convolution that is part of a fusion keeps the lowering that fusion needs.
-        IReadOnlyDictionary<int, LoweringChoice> measured = options.Plan == PlanMode.Measure ? PlanMeasurement.Choose(runs, layers, fusedAway, options) : NoMeasurements;
+        IReadOnlyDictionary<int, LoweringChoice> measured = NoMeasurements;
+        if (options.Plan == PlanMode.Measure)
+        {
+            // Each layer is timed on what it reads in a pass of an image-like input: the lowerings meet its zeros and
+            // subnormals (SiLU's products) as they will when serving; random values have neither.
+            Func<int, float[]>? inputOf = null;
+            if (options.PlanTimer is null)
+            {
+                float[] image = PlanMeasurement.ImageLike(shapes[0].Size);
+                float[][] traced = new Model(spec, layers, runs, inputs, planInputs, fusedAway, options, NoMeasurements).Trace(image);
+                inputOf = i => inputs[i][0] == 0 ? image : traced[inputs[i][0] - 1];
+            }
+
+            measured = PlanMeasurement.Choose(runs, layers, fusedAway, options, inputOf);
+        }
 
         weights.EnsureAllTaken();
         if (spec.Labels.Count > 0 && spec.Labels.Count != shapes[n].Size)

@@ -48,13 +48,14 @@ public sealed class PlanCache
         }
     }
 
-    /// <summary>The choice kept for <paramref name="key"/>, if it names one of <paramref name="candidates"/> and times for them all.</summary>
+    /// <summary>The choice kept for <paramref name="key"/>, if it names one of <paramref name="candidates"/> (the first its fixed
+    /// choice) and times for exactly those.</summary>
     internal bool TryGet(string key, IReadOnlyList<ConvLowering> candidates, out LoweringChoice choice)
     {
         lock (_lock)
         {
             if (_choices.TryGetValue(key, out LoweringChoice? found) && candidates.Contains(found.Lowering) && found.Fixed == candidates[0]
-                && candidates.All(found.Milliseconds.ContainsKey))
+                && found.Milliseconds.Count == candidates.Count && candidates.All(found.Milliseconds.ContainsKey))
             {
                 choice = found with { FromCache = true };
                 return true;

@@ -14,8 +14,8 @@ namespace CnnService.Engine.Runtime;
 /// </summary>
 public static class PlanMeasurement
 {
-    /// <summary>How much faster than the fixed choice another lowering must measure to replace it: 3 %.</summary>
-    public const double Margin = 0.03;
+    /// <summary>How much faster than the fixed choice another lowering must measure to replace it: 5 %.</summary>
+    public const double Margin = 0.05;
 
     /// <summary>Rounds in which every candidate runs, alternating.</summary>
     private const int Rounds = 5;
@@ -29,8 +29,9 @@ public static class PlanMeasurement
     /// pointwise tiles, an expansion run in bands, direct rows that write the next layer's padding) and that
     /// <see cref="EngineOptions.Lowerings"/> does not force, replacing the layer with one planned so where the choice is
     /// not the fixed one (in <paramref name="layers"/> too when it is the same layer). Returns the choices by layer index.
+    /// <paramref name="inputOf"/> gives the input a layer is timed on, by index (null: random values).
     /// </summary>
-    internal static IReadOnlyDictionary<int, LoweringChoice> Choose(Layer[] runs, Layer[] layers, bool[] fusedAway, EngineOptions options)
+    internal static IReadOnlyDictionary<int, LoweringChoice> Choose(Layer[] runs, Layer[] layers, bool[] fusedAway, EngineOptions options, Func<int, float[]>? inputOf = null)
     {
         var choices = new Dictionary<int, LoweringChoice>();
         PlanCache? cache = options.PlanCache;
@@ -40,7 +41,7 @@ public static class PlanMeasurement
             string key = Key(conv, options);
             if (cache is null || !cache.TryGet(key, conv.Candidates, out LoweringChoice? choice))
             {
-                choice = Measure(conv, options);
+                choice = Measure(conv, options, inputOf?.Invoke(i));
                 cache?.Add(key, choice);
             }
 
@@ -58,8 +59,8 @@ public static class PlanMeasurement
     /// <summary>The cache key: the CPU's model name, SIMD level and threads, then the layer's shape.</summary>
     internal static string Key(Conv2D conv, EngineOptions options) => $"{HostCpu.Name} | {options.Simd} | {options.Threads} threads | {conv.Signature}";
 
-    /// <summary>Times each candidate and picks one (see the class).</summary>
-    internal static LoweringChoice Measure(Conv2D conv, EngineOptions options)
+    /// <summary>Times each candidate on <paramref name="input"/> (one image; null: random values) and picks one (see the class).</summary>
+    internal static LoweringChoice Measure(Conv2D conv, EngineOptions options, float[]? input = null)
     {
         IReadOnlyList<ConvLowering> candidates = conv.Candidates;
         var best = new double[candidates.Count];
@@ -69,7 +70,7 @@ public static class PlanMeasurement
         }
         else
         {
-            TimeAlone(conv, candidates, options, best);
+            TimeAlone(conv, candidates, options, input ?? Random(conv.InputShape.Size), best);
         }
 
         var ms = new Dictionary<ConvLowering, double>(candidates.Count);
@@ -87,15 +88,10 @@ public static class PlanMeasurement
 
     /// <summary>Each candidate as a model of one layer, timed in turns: <paramref name="best"/>[c] is candidate c's best round median,
     /// ms (or its fastest warm-up call, when that was over twice another's).</summary>
-    private static void TimeAlone(Conv2D conv, IReadOnlyList<ConvLowering> candidates, EngineOptions options, double[] best)
+    private static void TimeAlone(Conv2D conv, IReadOnlyList<ConvLowering> candidates, EngineOptions options, float[] input, double[] best)
     {
         var models = new Model[candidates.Count];
         for (int c = 0; c < candidates.Count; c++) models[c] = Alone(conv, candidates[c], options);
-
-        // Any input will do for timing; a fixed one keeps runs alike.
-        var input = new float[conv.InputShape.Size];
-        var random = new Random(1);
-        for (int j = 0; j < input.Length; j++) input[j] = (float)(random.NextDouble() * 2 - 1);
         var output = new float[models[0].OutputShape.Size];
 
         // Warm up (the first call touches fresh scratch), then size each candidate's round from its fastest warm call.
@@ -126,6 +122,23 @@ public static class PlanMeasurement
                 best[c] = Math.Min(best[c], times[passes[c] / 2]);
             }
         }
+    }
+
+    /// <summary>An image-like input of <paramref name="size"/> values: uniform in [0, 1), as pixels scaled to 1 are (seeded: loads alike).</summary>
+    internal static float[] ImageLike(int size)
+    {
+        var random = new Random(1);
+        var image = new float[size];
+        for (int j = 0; j < image.Length; j++) image[j] = (float)random.NextDouble();
+        return image;
+    }
+
+    /// <summary>Values uniform in [-1, 1): an input for a layer timed without a traced pass.</summary>
+    private static float[] Random(int size)
+    {
+        float[] values = ImageLike(size);
+        for (int j = 0; j < values.Length; j++) values[j] = values[j] * 2 - 1;
+        return values;
     }
 
     private static double Pass(Model model, float[] input, float[] output)

@@ -57,7 +57,26 @@ public class ConvLoweringTests
         if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 96, Kernel = Pair.Square(1) };
 
-        Assert.Equal([ConvLowering.Pointwise, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 40, 40), conv, SimdLevel.Vector512));
+        Assert.Equal([ConvLowering.Pointwise, ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 40, 40), conv, SimdLevel.Vector512));
+    }
+
+    [Fact]
+    public void A_layer_the_fixed_rules_give_the_gemm_still_lists_the_tiles_that_can_run_it()
+    {
+        // SqueezeNet's 256 -> 48 squeeze on 13x13: 48 filters waste a third of two tiles, so the fixed plan packs im2col panels.
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 48, Kernel = Pair.Square(1) };
+
+        Assert.Equal([ConvLowering.Im2Col, ConvLowering.Pointwise], Candidates(new TensorShape(256, 13, 13), conv, SimdLevel.Vector512));
+    }
+
+    [Fact]
+    public void A_shallow_3x3_layer_lists_direct_tiles_after_the_fixed_choice()
+    {
+        // K = 36: below the depth where the fixed plan takes direct tiles, which can still run it.
+        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
+
+        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(4, 20, 56), Conv3x3(32), SimdLevel.Vector512));
     }
 
     [Fact]

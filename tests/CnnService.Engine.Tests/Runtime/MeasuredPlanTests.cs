@@ -159,6 +159,23 @@ public class MeasuredPlanTests
         TestModels.AssertClose(GraphReference.Run(Wide3x3(), tensors, x, 2)[^1], TestModels.Forward(model, x, 2));
     }
 
+    [Fact]
+    public void The_clock_times_each_layer_of_a_graph_on_what_it_reads_in_a_pass()
+    {
+        // Layers past the first are timed on their inputs from a traced pass: each is a tensor of its own shape.
+        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
+        ModelSpec spec = WideResidual();
+        WeightSet weights = WeightInitializer.Initialize(spec, 3);
+        Dictionary<string, float[]> tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
+
+        Model model = Model.Create(spec, weights, new EngineOptions { Threads = 2, Plan = PlanMode.Measure });
+
+        Assert.Contains(model.MeasuredPlan.Keys, i => model.InputsOf(i)[0] >= 0);
+        Assert.All(model.MeasuredPlan.Values, c => Assert.All(c.Milliseconds.Values, ms => Assert.True(double.IsFinite(ms) && ms > 0, $"{ms} ms")));
+        float[] x = TestModels.Random(2 * model.InputShape.Size, seed: 5);
+        TestModels.AssertClose(GraphReference.Run(spec, tensors, x, 2)[^1], TestModels.Forward(model, x, 2));
+    }
+
     /// <summary>A stand-in clock: <paramref name="lowering"/> takes <paramref name="ms"/>, every other <paramref name="others"/>.</summary>
     internal static Func<Conv2D, ConvLowering, double> Clock(ConvLowering lowering, double ms, double others) => (_, l) => l == lowering ? ms : others;
 
