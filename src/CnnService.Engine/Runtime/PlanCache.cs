@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CnnService.Engine.Layers;
@@ -92,7 +93,7 @@ public sealed class PlanCache
                 plans[key] = new JsonObject { ["lowering"] = choice.Lowering.Name(), ["fixed"] = choice.Fixed.Name(), ["ms"] = ms };
             }
 
-            json = new JsonObject { ["format"] = Format, ["plans"] = plans }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+            json = new JsonObject { ["format"] = Format, ["plans"] = plans }.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             _dirty = false; // set again if the write fails, so a later load tries again
         }
 

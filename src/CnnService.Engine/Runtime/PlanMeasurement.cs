@@ -56,8 +56,8 @@ public static class PlanMeasurement
         return choices;
     }
 
-    /// <summary>The cache key: the CPU's model name, SIMD level and threads, then the layer's shape.</summary>
-    internal static string Key(Conv2D conv, EngineOptions options) => $"{HostCpu.Name} | {options.Simd} | {options.Threads} threads | {conv.Signature}";
+    /// <summary>The cache key: the CPU (name, family and model, L2), SIMD level and threads, then the layer's shape.</summary>
+    internal static string Key(Conv2D conv, EngineOptions options) => $"{HostCpu.Signature} | {options.Simd} | threads {options.Threads} | {conv.Signature}";
 
     /// <summary>Times each candidate on <paramref name="input"/> (one image; null: random values) and picks one (see the class).</summary>
     internal static LoweringChoice Measure(Conv2D conv, EngineOptions options, float[]? input = null)
