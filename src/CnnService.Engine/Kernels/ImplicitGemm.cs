@@ -30,25 +30,27 @@ internal static unsafe class ImplicitGemm
     internal static int DepthBlock(int k) => k <= MaxFullDepth ? k : Gemm.DepthBlock(k);
 
     /// <summary>Whether a stride-1 convolution over a padded width <paramref name="wp"/> and kernel width <paramref name="kw"/> should take this path
-    /// at <paramref name="simd"/> (Vector512 or Vector256): few discarded columns, and every panel's read stays inside the image.</summary>
+    /// at <paramref name="simd"/> (Vector512 or Vector256): a row at least a panel and a kernel wide, and few discarded columns.</summary>
     public static bool Suits(SimdLevel simd, int wp, int kw) => wp >= PanelWidth(simd) + kw && (kw - 1) * 16 <= wp;
 
-    /// <summary>off(k) for k = (c, ki, kj) in order.</summary>
-    public static nint[] Offsets(int c, int hp, int wp, int kh, int kw)
+    /// <summary>off(k) for k = (c, ki, kj) in order, then K more: k * NR, the rows of a panel copied out (see <see cref="Run"/>).</summary>
+    public static nint[] Offsets(SimdLevel simd, int c, int hp, int wp, int kh, int kw)
     {
-        nint[] offsets = GC.AllocateArray<nint>(c * kh * kw, pinned: true);
+        int depth = c * kh * kw, nr = PanelWidth(simd);
+        nint[] offsets = GC.AllocateArray<nint>(2 * depth, pinned: true);
         int k = 0;
         for (int ci = 0; ci < c; ci++)
             for (int ki = 0; ki < kh; ki++)
                 for (int kj = 0; kj < kw; kj++) offsets[k++] = ((nint)ci * hp + ki) * wp + kj;
+        for (int kk = 0; kk < depth; kk++) offsets[depth + kk] = (nint)kk * nr;
         return offsets;
     }
 
     /// <summary>Panels of one image: its wide positions in groups of the panel width.</summary>
     public static int PanelsPerImage(SimdLevel simd, int oh, int wp) => (oh * wp + PanelWidth(simd) - 1) / PanelWidth(simd);
 
-    /// <summary>Floats of per-thread scratch: one tile per row panel of A.</summary>
-    public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => (long)a.Panels * PackedMatrix.MR * PanelWidth(simd);
+    /// <summary>Floats of per-thread scratch: one tile per row panel of A, then a depth block of B rows copied out.</summary>
+    public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => ((long)a.Panels * PackedMatrix.MR + DepthBlock(a.K)) * PanelWidth(simd);
 
     /// <summary>Computes panels [panelStart, panelEnd) of the batch (image n's panels are n*PanelsPerImage onwards) into NCHW
     /// <paramref name="c"/> with <paramref name="simd"/>'s micro-kernel (Vector512 or Vector256). <paramref name="scaledA"/>, when
@@ -66,7 +68,8 @@ internal static unsafe class ImplicitGemm
     {
         int m = a.M, k = a.K, kc = DepthBlock(k), mr = PackedMatrix.MR, nr = TKernel.NR;
         int q = oh * wp, p = oh * ow, perImage = (q + nr - 1) / nr;
-        nint imageFloats = (nint)channels * hp * wp;
+        nint imageFloats = (nint)channels * hp * wp, reach = offsets[k - 1] + nr; // a panel reads [q0, q0 + reach) of its image
+        float* copied = tiles + (nint)a.Panels * mr * nr;
         fixed (float* packed = a.Data, bias = a.Bias)
         {
             float* aData = scaledA != null ? scaledA : packed;
@@ -77,11 +80,15 @@ internal static unsafe class ImplicitGemm
                 bool inPlace = x0 + nr <= ow && q0 + nr <= q;
                 float* origin = input + n * imageFloats + q0;
                 float* cImage = c + (nint)n * m * p;
+
+                // An image's last panel reads up to kw + NR - 2 floats past it (columns past the grid, discarded), and the
+                // image may end where the caller's memory does: that panel reads a copy of its rows instead, zero past the image.
+                bool copy = q0 + reach > imageFloats;
                 for (int k0 = 0; k0 < k; k0 += kc)
                 {
                     int depth = Math.Min(kc, k - k0);
                     bool first = k0 == 0, last = k0 + depth == k;
-                    var rows = new OffsetRows(origin, offsets + k0);
+                    var rows = copy ? CopyRows(origin, offsets + k0, depth, nr, imageFloats - q0, copied, offsets + k) : new OffsetRows(origin, offsets + k0);
                     for (int i0 = 0; i0 < m; i0 += mr)
                     {
                         float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
@@ -97,6 +104,22 @@ internal static unsafe class ImplicitGemm
                 }
             }
         }
+    }
+
+    /// <summary>Rows [0, <paramref name="depth"/>) of a panel at <paramref name="origin"/>, each NR floats from its offset, copied to
+    /// <paramref name="copied"/> ([depth][NR]) with only the floats before <paramref name="left"/> (the image's end, from
+    /// <paramref name="origin"/>) read, the rest zero; read back through <paramref name="packedOffsets"/> (k * NR).</summary>
+    private static OffsetRows CopyRows(float* origin, nint* offsets, int depth, int nr, nint left, float* copied, nint* packedOffsets)
+    {
+        for (int kk = 0; kk < depth; kk++)
+        {
+            int inside = (int)Math.Clamp(left - offsets[kk], 0, nr);
+            var row = new Span<float>(copied + (nint)kk * nr, nr);
+            new ReadOnlySpan<float>(origin + offsets[kk], inside).CopyTo(row);
+            row[inside..].Clear();
+        }
+
+        return new OffsetRows(copied, packedOffsets);
     }
 
     /// <summary>Copies a tile's kept columns (x &lt; OW) to their output rows, one run per output row.</summary>

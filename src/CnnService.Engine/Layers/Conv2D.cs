@@ -127,7 +127,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
                 break;
             case ConvLowering.ImplicitGemm:
-                _implicitOffsets = ImplicitGemm.Offsets(input.C, PaddedH, PaddedW, win.KH, win.KW);
+                _implicitOffsets = ImplicitGemm.Offsets(simd, input.C, PaddedH, PaddedW, win.KH, win.KW);
                 break;
         }
     }

@@ -25,8 +25,44 @@ public class ConvLoweringTests
             Model model = Build(spec, simd, lowering, out _);
 
             Assert.Equal(lowering.Name(), Conv(model).Lowering);
-            TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
+            TestModels.AssertClose(expected, ForwardAtAGuardPage(model, x, n));
         }
+    }
+
+    [Theory]
+    [InlineData(3, 16, 64, 10, 3, 0)]    // TinyVGG's first layer: unpadded 3x3, implicit GEMM reading the caller's input in place
+    [InlineData(3, 12, 40, 64, 1, 0)]    // a 1x1 first layer on too few channels for pointwise tiles: implicit GEMM
+    [InlineData(16, 9, 45, 32, 3, 1)]    // padded: the padded copy is the engine's, the input only read row by row
+    public void No_lowering_reads_past_the_end_of_the_callers_input(int c, int h, int w, int filters, int kernel, int padding)
+    {
+        // An image's last implicit-GEMM panel reads kw + NR - 2 floats past the image; the caller's memory may end there.
+        if (!GuardedMemory.Supported) return;
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w),
+            new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(kernel), Padding = Padding.Of(padding, padding) });
+
+        foreach (object[] level in TestModels.SimdLevels())
+        {
+            SimdLevel simd = (SimdLevel)level[0];
+            foreach (ConvLowering lowering in Conv(Build(spec, simd, lowering: null, out _)).Candidates)
+            {
+                Model model = Build(spec, simd, lowering, out _);
+                foreach (int batch in new[] { 1, 2 })
+                {
+                    float[] x = TestModels.Random(batch * c * h * w, seed: 6);
+                    TestModels.AssertClose(TestModels.Forward(model, x, batch), ForwardAtAGuardPage(model, x, batch));
+                }
+            }
+        }
+    }
+
+    /// <summary>The model's output for <paramref name="x"/> read from memory that ends at a page nothing may read (where supported).</summary>
+    private static float[] ForwardAtAGuardPage(Model model, float[] x, int batch)
+    {
+        if (!GuardedMemory.Supported) return TestModels.Forward(model, x, batch);
+        using var input = new GuardedMemory(x);
+        var output = new float[batch * model.OutputShape.Size];
+        model.Forward(input.Span, output, batch);
+        return output;
     }
 
     [Fact]
