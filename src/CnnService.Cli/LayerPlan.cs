@@ -39,9 +39,8 @@ internal static class LayerPlan
     public static string Summary(Engine.Runtime.Model model)
     {
         if (model.Options.Plan == Engine.Runtime.PlanMode.Fixed) return "fixed (each convolution's lowering by its shape)";
-        IReadOnlyCollection<Engine.Runtime.LoweringChoice> choices = model.MeasuredPlan.Values as IReadOnlyCollection<Engine.Runtime.LoweringChoice> ?? [.. model.MeasuredPlan.Values];
-        int changed = choices.Count(c => c.Lowering != c.Fixed), cached = choices.Count(c => c.FromCache);
+        var tally = Engine.Runtime.PlanTally.Of(model.MeasuredPlan);
         string cache = model.Options.PlanCache?.Path is { } path ? $", cache {path}" : "";
-        return $"measured: {choices.Count} convolutions with a choice, {changed} not the fixed one, {cached} from the cache{cache}";
+        return $"measured: {tally.Measured} convolutions with a choice, {tally.Changed} not the fixed one, {tally.FromCache} from the cache{cache}";
     }
 }

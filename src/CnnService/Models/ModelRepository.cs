@@ -221,9 +221,9 @@ public sealed partial class ModelRepository : IModelPublisher, IDisposable
 
     private void LogMeasuredPlan(string name, int version, Model model)
     {
-        int changed = model.MeasuredPlan.Values.Count(c => c.Lowering != c.Fixed), cached = model.MeasuredPlan.Values.Count(c => c.FromCache);
+        var tally = PlanTally.Of(model.MeasuredPlan);
         _logger.LogInformation("Model {Model} version {Version}: plan measured, {Convolutions} convolutions with a choice, {Changed} not the fixed one, {Cached} from the cache",
-            name, version, model.MeasuredPlan.Count, changed, cached);
+            name, version, tally.Measured, tally.Changed, tally.FromCache);
         if (EngineOptions.PlanCache?.SaveError is { } error) _logger.LogWarning("Plan cache not saved: {Reason}", error);
     }
 

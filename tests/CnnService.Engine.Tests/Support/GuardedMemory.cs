@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Tests.Support;
 
@@ -36,6 +37,16 @@ internal sealed unsafe class GuardedMemory : IDisposable
     public Span<float> Span => new(Pointer, Length);
 
     public void Dispose() => munmap(_mapping, _bytes);
+
+    /// <summary><paramref name="model"/>'s output for <paramref name="x"/>, read from guarded memory where supported.</summary>
+    public static float[] Forward(Model model, float[] x, int batch)
+    {
+        if (!Supported) return TestModels.Forward(model, x, batch);
+        using var input = new GuardedMemory(x);
+        var output = new float[batch * model.OutputShape.Size];
+        model.Forward(input.Span, output, batch);
+        return output;
+    }
 
     [DllImport("libc", SetLastError = true)]
     private static extern void* mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
