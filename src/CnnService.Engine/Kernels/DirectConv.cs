@@ -83,18 +83,26 @@ internal static unsafe class DirectConv
     /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
     public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
-        where TStride : struct, IStride where TWidth : struct, ITileWidth
+        where TStride : struct, IStride where TWidth : struct, ITileWidth =>
+        Tile<TStride, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch, ahead, aheadLines);
+
+    /// <summary>The tile with <typeparamref name="TChannels"/> output channels: 32 (<see cref="TwoVectors"/>), or the first 16 of
+    /// the 32 its weights and bias hold (<see cref="OneVector"/>: a layer's last tile when at most 16 of its filters are left,
+    /// as 80, 112 and 1000 filters leave, where the second vector's FMAs would all be thrown away).</summary>
+    public static void Tile<TStride, TWidth, TChannels>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
+        float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
+        where TStride : struct, IStride where TWidth : struct, ITileWidth where TChannels : struct, ITileChannels
     {
         switch (act.Kind)
         {
             case FusedActivationKind.Clamp when act.Lo == 0 && float.IsPositiveInfinity(act.Hi):
-                Tile<TStride, TWidth, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
+                Tile<TStride, TWidth, TChannels, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
                 break;
             case FusedActivationKind.Clamp:
-                Tile<TStride, TWidth, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch, ahead, aheadLines);
+                Tile<TStride, TWidth, TChannels, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch, ahead, aheadLines);
                 break;
             case FusedActivationKind.None:
-                Tile<TStride, TWidth, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
+                Tile<TStride, TWidth, TChannels, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
                 break;
             default:
                 throw new ArgumentException($"Tiles do not fuse {act}.", nameof(act));
@@ -107,11 +115,12 @@ internal static unsafe class DirectConv
     /// <paramref name="lo"/> and <paramref name="hi"/>: passed as values, since a ClipOperator passed in was copied
     /// to the stack at every one of the 28 stores).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TStride, TWidth, TAct>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
+    private static void Tile<TStride, TWidth, TChannels, TAct>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, float lo, float hi, float* scratch, float* ahead, int aheadLines)
-        where TStride : struct, IStride where TWidth : struct, ITileWidth where TAct : struct, IUnaryOperator
+        where TStride : struct, IStride where TWidth : struct, ITileWidth where TChannels : struct, ITileChannels where TAct : struct, IUnaryOperator
     {
         int S = TStride.S;
+        bool two = TChannels.Two; // a constant per instantiation: the one-vector tile has no second half
         // Constants per instantiation: the half tile's code has no second half, the 13-position tile no 14th position.
         bool upper = TWidth.N > Width / 2, fourteenth = TWidth.N == Width;
         // Depth blocks of at most Gemm.MaxDepthBlock steps, each summed from zero and added to the
@@ -133,7 +142,7 @@ internal static unsafe class DirectConv
                 {
                     // Positions 0-6 read x, 7-13 read y: the same row further on, or (rows of 7) the next row.
                     float* x = input + taps[t], y = x + second;
-                    Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16);
+                    Vector512<float> w0 = Vector512.Load(w), w1 = two ? Vector512.Load(w + 16) : default;
 
                     // The same tap of the next channel, a plane (pages) further on: the hardware prefetchers do not
                     // follow it (the tap offsets break the stride), and these loads otherwise wait on L2 each channel
@@ -141,75 +150,76 @@ internal static unsafe class DirectConv
                     // input's end (after the last channel) is harmless, it never faults.
                     Sse.Prefetch0(x + plane); Sse.Prefetch0(x + 6 * S + plane);
                     if (upper) { Sse.Prefetch0(y + plane); Sse.Prefetch0(y + 6 * S + plane); }
-                    c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
-                    c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
-                    c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
-                    c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w0, c3a); c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w1, c3b);
-                    c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
-                    c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
-                    c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
+                    c0a = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w0, c0a); if (two) c0b = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), w1, c0b);
+                    c1a = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w0, c1a); if (two) c1b = Vector512.FusedMultiplyAdd(Vector512.Create(x[S]), w1, c1b);
+                    c2a = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w0, c2a); if (two) c2b = Vector512.FusedMultiplyAdd(Vector512.Create(x[2 * S]), w1, c2b);
+                    c3a = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w0, c3a); if (two) c3b = Vector512.FusedMultiplyAdd(Vector512.Create(x[3 * S]), w1, c3b);
+                    c4a = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w0, c4a); if (two) c4b = Vector512.FusedMultiplyAdd(Vector512.Create(x[4 * S]), w1, c4b);
+                    c5a = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w0, c5a); if (two) c5b = Vector512.FusedMultiplyAdd(Vector512.Create(x[5 * S]), w1, c5b);
+                    c6a = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w0, c6a); if (two) c6b = Vector512.FusedMultiplyAdd(Vector512.Create(x[6 * S]), w1, c6b);
                     if (upper)
                     {
-                        c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
-                        c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
-                        c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
-                        c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
-                        c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
-                        c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
-                        if (fourteenth) { c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b); }
+                        c7a = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w0, c7a); if (two) c7b = Vector512.FusedMultiplyAdd(Vector512.Create(y[0]), w1, c7b);
+                        c8a = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w0, c8a); if (two) c8b = Vector512.FusedMultiplyAdd(Vector512.Create(y[S]), w1, c8b);
+                        c9a = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w0, c9a); if (two) c9b = Vector512.FusedMultiplyAdd(Vector512.Create(y[2 * S]), w1, c9b);
+                        c10a = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w0, c10a); if (two) c10b = Vector512.FusedMultiplyAdd(Vector512.Create(y[3 * S]), w1, c10b);
+                        c11a = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w0, c11a); if (two) c11b = Vector512.FusedMultiplyAdd(Vector512.Create(y[4 * S]), w1, c11b);
+                        c12a = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w0, c12a); if (two) c12b = Vector512.FusedMultiplyAdd(Vector512.Create(y[5 * S]), w1, c12b);
+                        if (fourteenth) { c13a = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w0, c13a); if (two) c13b = Vector512.FusedMultiplyAdd(Vector512.Create(y[6 * S]), w1, c13b); }
                     }
                 }
             }
 
             if (c0 > 0)
             {
-                c0a += Vector512.Load(scratch + 0); c0b += Vector512.Load(scratch + 16);
-                c1a += Vector512.Load(scratch + 32); c1b += Vector512.Load(scratch + 48);
-                c2a += Vector512.Load(scratch + 64); c2b += Vector512.Load(scratch + 80);
-                c3a += Vector512.Load(scratch + 96); c3b += Vector512.Load(scratch + 112);
-                c4a += Vector512.Load(scratch + 128); c4b += Vector512.Load(scratch + 144);
-                c5a += Vector512.Load(scratch + 160); c5b += Vector512.Load(scratch + 176);
-                c6a += Vector512.Load(scratch + 192); c6b += Vector512.Load(scratch + 208);
-                c7a += Vector512.Load(scratch + 224); c7b += Vector512.Load(scratch + 240);
-                c8a += Vector512.Load(scratch + 256); c8b += Vector512.Load(scratch + 272);
-                c9a += Vector512.Load(scratch + 288); c9b += Vector512.Load(scratch + 304);
-                c10a += Vector512.Load(scratch + 320); c10b += Vector512.Load(scratch + 336);
-                c11a += Vector512.Load(scratch + 352); c11b += Vector512.Load(scratch + 368);
-                c12a += Vector512.Load(scratch + 384); c12b += Vector512.Load(scratch + 400);
-                c13a += Vector512.Load(scratch + 416); c13b += Vector512.Load(scratch + 432);
+                c0a += Vector512.Load(scratch + 0); if (two) c0b += Vector512.Load(scratch + 16);
+                c1a += Vector512.Load(scratch + 32); if (two) c1b += Vector512.Load(scratch + 48);
+                c2a += Vector512.Load(scratch + 64); if (two) c2b += Vector512.Load(scratch + 80);
+                c3a += Vector512.Load(scratch + 96); if (two) c3b += Vector512.Load(scratch + 112);
+                c4a += Vector512.Load(scratch + 128); if (two) c4b += Vector512.Load(scratch + 144);
+                c5a += Vector512.Load(scratch + 160); if (two) c5b += Vector512.Load(scratch + 176);
+                c6a += Vector512.Load(scratch + 192); if (two) c6b += Vector512.Load(scratch + 208);
+                c7a += Vector512.Load(scratch + 224); if (two) c7b += Vector512.Load(scratch + 240);
+                c8a += Vector512.Load(scratch + 256); if (two) c8b += Vector512.Load(scratch + 272);
+                c9a += Vector512.Load(scratch + 288); if (two) c9b += Vector512.Load(scratch + 304);
+                c10a += Vector512.Load(scratch + 320); if (two) c10b += Vector512.Load(scratch + 336);
+                c11a += Vector512.Load(scratch + 352); if (two) c11b += Vector512.Load(scratch + 368);
+                c12a += Vector512.Load(scratch + 384); if (two) c12b += Vector512.Load(scratch + 400);
+                c13a += Vector512.Load(scratch + 416); if (two) c13b += Vector512.Load(scratch + 432);
             }
 
             if (c0 + perBlock >= channels)
             {
                 // The last block: bias (after the sums, as above), activation and two 16 x 16 transposes to [channel][position]
                 // straight from the accumulators. Rows past the tile's width are never stored.
-                Vector512<float> b0 = Vector512.Load(bias), b1 = Vector512.Load(bias + 16);
+                Vector512<float> b0 = Vector512.Load(bias), b1 = two ? Vector512.Load(bias + 16) : default;
                 Vector512<float> l = Vector512.Create(lo), h = Vector512.Create(hi);
                 Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(TWidth.N)).AsSingle();
                 Transpose16.Store(Out<TAct>(c0a, b0, l, h), Out<TAct>(c1a, b0, l, h), Out<TAct>(c2a, b0, l, h), Out<TAct>(c3a, b0, l, h), Out<TAct>(c4a, b0, l, h), Out<TAct>(c5a, b0, l, h), Out<TAct>(c6a, b0, l, h),
                     Out<TAct>(c7a, b0, l, h), Out<TAct>(c8a, b0, l, h), Out<TAct>(c9a, b0, l, h), Out<TAct>(c10a, b0, l, h), Out<TAct>(c11a, b0, l, h), Out<TAct>(c12a, b0, l, h), Out<TAct>(c13a, b0, l, h),
                     b0, b0, output, p, mask);
-                Transpose16.Store(Out<TAct>(c0b, b1, l, h), Out<TAct>(c1b, b1, l, h), Out<TAct>(c2b, b1, l, h), Out<TAct>(c3b, b1, l, h), Out<TAct>(c4b, b1, l, h), Out<TAct>(c5b, b1, l, h), Out<TAct>(c6b, b1, l, h),
+                if (two)
+                    Transpose16.Store(Out<TAct>(c0b, b1, l, h), Out<TAct>(c1b, b1, l, h), Out<TAct>(c2b, b1, l, h), Out<TAct>(c3b, b1, l, h), Out<TAct>(c4b, b1, l, h), Out<TAct>(c5b, b1, l, h), Out<TAct>(c6b, b1, l, h),
                     Out<TAct>(c7b, b1, l, h), Out<TAct>(c8b, b1, l, h), Out<TAct>(c9b, b1, l, h), Out<TAct>(c10b, b1, l, h), Out<TAct>(c11b, b1, l, h), Out<TAct>(c12b, b1, l, h), Out<TAct>(c13b, b1, l, h),
                     b1, b1, output + 16 * p, p, mask);
                 return;
             }
 
             // An earlier block's sums wait in scratch, [position][channel].
-            c0a.Store(scratch + 0); c0b.Store(scratch + 16);
-            c1a.Store(scratch + 32); c1b.Store(scratch + 48);
-            c2a.Store(scratch + 64); c2b.Store(scratch + 80);
-            c3a.Store(scratch + 96); c3b.Store(scratch + 112);
-            c4a.Store(scratch + 128); c4b.Store(scratch + 144);
-            c5a.Store(scratch + 160); c5b.Store(scratch + 176);
-            c6a.Store(scratch + 192); c6b.Store(scratch + 208);
-            c7a.Store(scratch + 224); c7b.Store(scratch + 240);
-            c8a.Store(scratch + 256); c8b.Store(scratch + 272);
-            c9a.Store(scratch + 288); c9b.Store(scratch + 304);
-            c10a.Store(scratch + 320); c10b.Store(scratch + 336);
-            c11a.Store(scratch + 352); c11b.Store(scratch + 368);
-            c12a.Store(scratch + 384); c12b.Store(scratch + 400);
-            c13a.Store(scratch + 416); c13b.Store(scratch + 432);
+            c0a.Store(scratch + 0); if (two) c0b.Store(scratch + 16);
+            c1a.Store(scratch + 32); if (two) c1b.Store(scratch + 48);
+            c2a.Store(scratch + 64); if (two) c2b.Store(scratch + 80);
+            c3a.Store(scratch + 96); if (two) c3b.Store(scratch + 112);
+            c4a.Store(scratch + 128); if (two) c4b.Store(scratch + 144);
+            c5a.Store(scratch + 160); if (two) c5b.Store(scratch + 176);
+            c6a.Store(scratch + 192); if (two) c6b.Store(scratch + 208);
+            c7a.Store(scratch + 224); if (two) c7b.Store(scratch + 240);
+            c8a.Store(scratch + 256); if (two) c8b.Store(scratch + 272);
+            c9a.Store(scratch + 288); if (two) c9b.Store(scratch + 304);
+            c10a.Store(scratch + 320); if (two) c10b.Store(scratch + 336);
+            c11a.Store(scratch + 352); if (two) c11b.Store(scratch + 368);
+            c12a.Store(scratch + 384); if (two) c12b.Store(scratch + 400);
+            c13a.Store(scratch + 416); if (two) c13b.Store(scratch + 432);
         }
     }
 
@@ -257,4 +267,21 @@ internal readonly struct HalfTile : ITileWidth
 internal readonly struct Tile13 : ITileWidth
 {
     public static int N => DirectConv.Width - 1;
+}
+
+/// <summary>How many output channels a <see cref="DirectConv.Tile"/> computes, a constant per instantiation: two vectors
+/// (32) or one (16).</summary>
+internal interface ITileChannels
+{
+    static abstract bool Two { get; }
+}
+
+internal readonly struct TwoVectors : ITileChannels
+{
+    public static bool Two => true;
+}
+
+internal readonly struct OneVector : ITileChannels
+{
+    public static bool Two => false;
 }

@@ -17,7 +17,8 @@ namespace CnnService.Engine.Kernels;
 /// (the last tile of a plane moves back to end at P, recomputing a few positions). Stride 2 is
 /// the same after its input is subsampled (<see cref="Subsample"/>), which costs C*P copies against
 /// M*C*P multiply-adds. Filters are padded up to whole tiles of 32 with zero weights; the last
-/// tile of a layer whose filters are not a multiple of 32 goes through a scratch tile.
+/// tile of a layer whose filters are not a multiple of 32 goes through a scratch tile, and computes
+/// one vector of 16 channels, not two, when at most 16 filters are left.
 /// </summary>
 internal static unsafe class PointwiseConv
 {
@@ -104,7 +105,6 @@ internal static unsafe class PointwiseConv
         in FusedActivation act, int tile0, int tile1, int x0, int x1, float* scratch)
     {
         const int Ch = DirectConv.Channels, W = DirectConv.Width;
-        nint zero = 0;
         float* tile = scratch + 16 * Ch;
         int p = positions;
         bool by13 = TileWidth(p) == W - 1;
@@ -125,16 +125,27 @@ internal static unsafe class PointwiseConv
                 else if (p - q <= W / 2) (q, width) = (p - W / 2, W / 2);
                 else q = Math.Min(q, p - W);
 
-                // A short last channel tile goes through scratch, its valid filters copied out.
-                float* to = valid == Ch ? output + (nint)i0 * outPlane + q : tile;
-                nint ld = valid == Ch ? outPlane : W;
-                if (width == W) DirectConv.Tile<Stride1, WholeTile>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
-                else if (by13) DirectConv.Tile<Stride1, Tile13>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
-                else DirectConv.Tile<Stride1, HalfTile>(w, bias + i0, input + q, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
-                if (valid < Ch)
+                // A short last channel tile goes through scratch, its valid filters copied out; one of 16 exactly is one vector's
+                // tile, stored in place (EfficientNet's 80 and 112 filters: a sixth and an eighth of their FMAs thrown away before).
+                bool whole = valid == Ch || valid == Ch / 2;
+                float* to = whole ? output + (nint)i0 * outPlane + q : tile;
+                nint ld = whole ? outPlane : W;
+                if (valid > Ch / 2) Tile<TwoVectors>(width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+                else Tile<OneVector>(width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+                if (!whole)
                     for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (i0 + r) * outPlane + q, width));
             }
         }
+    }
+
+    /// <summary>One tile of <typeparamref name="TChannels"/> at <paramref name="width"/> positions (14, 13 or 7).</summary>
+    private static void Tile<TChannels>(int width, bool by13, float* w, float* bias, float* input, int c, nint inPlane, float* to, nint ld,
+        in FusedActivation act, float* scratch, float* ahead, int aheadLines) where TChannels : struct, ITileChannels
+    {
+        nint zero = 0;
+        if (width == DirectConv.Width) DirectConv.Tile<Stride1, WholeTile, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+        else if (by13) DirectConv.Tile<Stride1, Tile13, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+        else DirectConv.Tile<Stride1, HalfTile, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
     }
 
     /// <summary>
