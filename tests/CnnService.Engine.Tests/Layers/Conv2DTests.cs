@@ -29,14 +29,14 @@ public class Conv2DTests
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
         [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
-        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a short last channel tile, batch 2; 13x13 in tiles of 13
-        [2, 16, 2, 13, 40, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 26 positions: two tiles of 13, a short channel tile
+        [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a last tile of one vector, batch 2; 13x13 in tiles of 13
+        [2, 16, 2, 13, 40, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 26 positions: two tiles of 13, a last tile of 8 filters in one vector through scratch
         [3, 48, 15, 13, 80, 1, 1, 2, 2, Padding.Zero, false],          // pointwise (80 filters), stride 2 on odd sizes: the input subsampled first
         [2, 40, 15, 13, 64, 1, 1, 2, 2, Padding.Zero, false],          // 1x1 stride 2 on direct tiles: every other input read in place, rows of 7 in pairs
         [1, 32, 9, 11, 264, 1, 1, 2, 1, Padding.Zero, false],          // pointwise, stride 2 by 1, short last channel tile
         [2, 32, 2, 7, 32, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on exactly one tile of 14 positions
         [1, 16, 9, 9, 96, 1, 1, 1, 1, Padding.Zero, false],            // pointwise at the shallowest depth it takes, C = 16
-        [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile half empty
+        [2, 41, 14, 15, 80, 1, 1, 1, 1, Padding.Zero, false],          // pointwise, 80 filters: the last tile one vector of 16, stored in place
         [2, 24, 4, 4, 56, 1, 1, 1, 1, Padding.Zero, false],            // pointwise on 16 positions: a whole tile, then half a tile moved back over 5, a short channel tile
         [1, 20, 3, 11, 64, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 33 positions: two whole tiles, then half a tile moved back over 2
         [2, 512, 7, 7, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, weights over 1 MB: filters outside rows, two rows of 7 a tile
