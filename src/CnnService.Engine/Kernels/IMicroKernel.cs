@@ -27,8 +27,8 @@ internal unsafe interface IMicroKernel
     /// <summary>
     /// c[r*ldc + j] = relu?(start[r, j] + sum_k a[k*MR + r] * b[k*NR + j]) for r &lt; rows (at most MR), j &lt; NR,
     /// where start is bias[r], or the tile's current contents when <paramref name="accumulate"/>
-    /// (a later depth block adding to an earlier one). All MR rows are computed (A's padding rows
-    /// are zero); only <paramref name="rows"/> are read and stored.
+    /// (a later depth block adding to an earlier one). Only <paramref name="rows"/> are read and stored;
+    /// the vector kernels compute them rounded up to an even count (A's padding rows are zero).
     /// </summary>
     static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu);
 }
@@ -40,3 +40,17 @@ internal unsafe interface IRowMicroKernel : IMicroKernel
     static abstract void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource;
 }
+
+/// <summary>
+/// How many of a tile's MR rows a micro-kernel computes, as a type: the JIT folds the constant, so each count compiles
+/// its own loop without the others' multiply-adds. A short tile (the last rows of M) takes the smallest that holds it.
+/// </summary>
+internal interface ITileRows
+{
+    static abstract int Count { get; }
+}
+
+internal readonly struct TileRows2 : ITileRows { public static int Count => 2; }
+internal readonly struct TileRows4 : ITileRows { public static int Count => 4; }
+internal readonly struct TileRows6 : ITileRows { public static int Count => 6; }
+internal readonly struct TileRows8 : ITileRows { public static int Count => 8; }

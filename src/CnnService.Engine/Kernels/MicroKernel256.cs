@@ -16,10 +16,24 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu) =>
         Run(k, a, new PackedRows8(b), bias, c, ldc, rows, accumulate, relu);
 
-    /// <summary>The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.
+    /// A short tile (the last rows of M) computes only its valid rows rounded up to an even count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource
+    {
+        if (rows > 6) Run<TRows, TileRows8>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 4) Run<TRows, TileRows6>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 2) Run<TRows, TileRows4>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else Run<TRows, TileRows2>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TRows, TCount>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource
+        where TCount : struct, ITileRows
     {
         // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
         // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
@@ -29,12 +43,24 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
             Vector256<float> b0 = Vector256.Load(b.Row(kk));
             c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
             c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
-            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
-            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
-            c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b0, c6);
-            c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
+            if (TCount.Count > 2)
+            {
+                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            }
+
+            if (TCount.Count > 4)
+            {
+                c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+                c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            }
+
+            if (TCount.Count > 6)
+            {
+                c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b0, c6);
+                c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
+            }
+
             a += 8;
         }
 
@@ -52,16 +78,18 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         else
         {
             c0 += Vector256.Create(bias[0]); c1 += Vector256.Create(bias[1]);
-            c2 += Vector256.Create(bias[2]); c3 += Vector256.Create(bias[3]);
-            c4 += Vector256.Create(bias[4]); c5 += Vector256.Create(bias[5]);
-            c6 += Vector256.Create(bias[6]); c7 += Vector256.Create(bias[7]);
+            if (TCount.Count > 2) { c2 += Vector256.Create(bias[2]); c3 += Vector256.Create(bias[3]); }
+            if (TCount.Count > 4) { c4 += Vector256.Create(bias[4]); c5 += Vector256.Create(bias[5]); }
+            if (TCount.Count > 6) { c6 += Vector256.Create(bias[6]); c7 += Vector256.Create(bias[7]); }
         }
 
         if (relu)
         {
             Vector256<float> z = Vector256<float>.Zero;
-            c0 = Vector256.Max(c0, z); c1 = Vector256.Max(c1, z); c2 = Vector256.Max(c2, z); c3 = Vector256.Max(c3, z);
-            c4 = Vector256.Max(c4, z); c5 = Vector256.Max(c5, z); c6 = Vector256.Max(c6, z); c7 = Vector256.Max(c7, z);
+            c0 = Vector256.Max(c0, z); c1 = Vector256.Max(c1, z);
+            if (TCount.Count > 2) { c2 = Vector256.Max(c2, z); c3 = Vector256.Max(c3, z); }
+            if (TCount.Count > 4) { c4 = Vector256.Max(c4, z); c5 = Vector256.Max(c5, z); }
+            if (TCount.Count > 6) { c6 = Vector256.Max(c6, z); c7 = Vector256.Max(c7, z); }
         }
 
         c0.Store(c);

@@ -17,10 +17,25 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu) =>
         Run(k, a, new PackedRows(b), bias, c, ldc, rows, accumulate, relu);
 
-    /// <summary>The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.
+    /// A short tile (the last rows of M) computes only its valid rows rounded up to an even count: TinyVGG's 10 filters
+    /// are 8 + 2 rows of multiply-adds, not 8 + 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource
+    {
+        if (rows > 6) Run<TRows, TileRows8>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 4) Run<TRows, TileRows6>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 2) Run<TRows, TileRows4>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else Run<TRows, TileRows2>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TRows, TCount>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource
+        where TCount : struct, ITileRows
     {
         // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
         // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
@@ -34,18 +49,30 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             x = Vector512.Create(a[1]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            if (TCount.Count > 2)
+            {
+                x = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+                x = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            }
+
+            if (TCount.Count > 4)
+            {
+                x = Vector512.Create(a[4]);
+                c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+                x = Vector512.Create(a[5]);
+                c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            }
+
+            if (TCount.Count > 6)
+            {
+                x = Vector512.Create(a[6]);
+                c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+                x = Vector512.Create(a[7]);
+                c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            }
+
             a += 8;
         }
 
@@ -64,12 +91,9 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
         {
             Vector512<float> s = Vector512.Create(bias[0]); c00 += s; c01 += s;
             s = Vector512.Create(bias[1]); c10 += s; c11 += s;
-            s = Vector512.Create(bias[2]); c20 += s; c21 += s;
-            s = Vector512.Create(bias[3]); c30 += s; c31 += s;
-            s = Vector512.Create(bias[4]); c40 += s; c41 += s;
-            s = Vector512.Create(bias[5]); c50 += s; c51 += s;
-            s = Vector512.Create(bias[6]); c60 += s; c61 += s;
-            s = Vector512.Create(bias[7]); c70 += s; c71 += s;
+            if (TCount.Count > 2) { s = Vector512.Create(bias[2]); c20 += s; c21 += s; s = Vector512.Create(bias[3]); c30 += s; c31 += s; }
+            if (TCount.Count > 4) { s = Vector512.Create(bias[4]); c40 += s; c41 += s; s = Vector512.Create(bias[5]); c50 += s; c51 += s; }
+            if (TCount.Count > 6) { s = Vector512.Create(bias[6]); c60 += s; c61 += s; s = Vector512.Create(bias[7]); c70 += s; c71 += s; }
         }
 
         if (relu)
@@ -77,12 +101,9 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
             Vector512<float> z = Vector512<float>.Zero;
             c00 = Vector512.Max(c00, z); c01 = Vector512.Max(c01, z);
             c10 = Vector512.Max(c10, z); c11 = Vector512.Max(c11, z);
-            c20 = Vector512.Max(c20, z); c21 = Vector512.Max(c21, z);
-            c30 = Vector512.Max(c30, z); c31 = Vector512.Max(c31, z);
-            c40 = Vector512.Max(c40, z); c41 = Vector512.Max(c41, z);
-            c50 = Vector512.Max(c50, z); c51 = Vector512.Max(c51, z);
-            c60 = Vector512.Max(c60, z); c61 = Vector512.Max(c61, z);
-            c70 = Vector512.Max(c70, z); c71 = Vector512.Max(c71, z);
+            if (TCount.Count > 2) { c20 = Vector512.Max(c20, z); c21 = Vector512.Max(c21, z); c30 = Vector512.Max(c30, z); c31 = Vector512.Max(c31, z); }
+            if (TCount.Count > 4) { c40 = Vector512.Max(c40, z); c41 = Vector512.Max(c41, z); c50 = Vector512.Max(c50, z); c51 = Vector512.Max(c51, z); }
+            if (TCount.Count > 6) { c60 = Vector512.Max(c60, z); c61 = Vector512.Max(c61, z); c70 = Vector512.Max(c70, z); c71 = Vector512.Max(c71, z); }
         }
 
         c00.Store(c); c01.Store(c + 16);

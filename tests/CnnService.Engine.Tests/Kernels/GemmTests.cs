@@ -26,6 +26,29 @@ public unsafe class GemmTests
         TestModels.AssertClose(expected, Multiply(a, b, bias, m, k, n, simd, relu: false), 1e-4f * MathF.Sqrt(k));
     }
 
+    public static IEnumerable<object[]> ShortTiles() =>
+        from level in TestModels.SimdLevels()
+        from m in Enumerable.Range(9, 8) from k in new[] { 5, 300 }
+        select new object[] { m, k, level[0] };
+
+    /// <summary>
+    /// The last rows of M make a short tile, which computes only its valid rows rounded up to an even count: every count
+    /// from 1 to 8 behind a full tile, with the bias, ReLU and (K = 300: two depth blocks) the second block's sum.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ShortTiles))]
+    public void Every_count_of_rows_in_the_last_tile_matches_the_triple_loop(int m, int k, SimdLevel simd)
+    {
+        const int n = 45;   // one whole panel and one cut short
+        float[] a = TestModels.Random(m * k, seed: m), b = TestModels.Random(k * n, seed: k), bias = TestModels.Random(m, seed: m + k);
+        var expected = new float[m * n];
+        GemmReference.Multiply(a, b, expected, m, n, k);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) expected[i * n + j] = Math.Max(expected[i * n + j] + bias[i], 0f);
+
+        TestModels.AssertClose(expected, Multiply(a, b, bias, m, k, n, simd, relu: true), 1e-4f * MathF.Sqrt(k));
+    }
+
     [Theory]
     [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
     public void Fused_relu_clamps_negative_results_to_zero(SimdLevel simd)
