@@ -95,15 +95,16 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     }
 
     /// <summary>
-    /// Copies every run as NR floats whatever its length: the surplus lands on columns that a
-    /// later run of the same row, or the next row, writes afterwards (the last row spills into the
-    /// panel's slack row). Most runs are short (an output row of a small image), so this beats
-    /// exact copies with scalar tails.
+    /// Copies every run as NR floats whatever its length (16 where no output row is longer: a run
+    /// never is): the surplus lands on columns that a later run of the same row, or the next row,
+    /// writes afterwards (the last row spills into the panel's slack row). Most runs are short (an
+    /// output row of a small image), so this beats exact copies with scalar tails.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackWhole(float* panel, int nr, int count, int k0, int depth, nint* runSrc, int* runDst, int runs)
     {
         var walk = new WindowWalk(_h, _w, _kh, _kw, k0);
+        bool narrow = _ow <= 16;   // LeNet-5's 10-wide rows: half the stores
         for (int kk = 0; kk < depth; kk++, walk.Next())
         {
             float* src = _input + walk.Offset;
@@ -114,7 +115,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
                 if (nr == 32)
                 {
                     Vector512.Store(Vector512.Load(from), to);
-                    Vector512.Store(Vector512.Load(from + 16), to + 16);
+                    if (!narrow) Vector512.Store(Vector512.Load(from + 16), to + 16);
                 }
                 else
                 {
