@@ -211,7 +211,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// so there the layer before writes it plain even when it would otherwise write it padded.</summary>
     private bool MustPad(ParallelJob job) => _win.HasPadding && !(InputArrivesPadded && !job.Unfused);
 
-    internal override bool WholeBatchOnly => _dense is not null;
+    internal override bool WholeBatchOnly => _dense is { SameAtAnyBatch: false };
 
     internal override void Forward(ParallelJob job, int threads)
     {

@@ -63,12 +63,34 @@ public class BatchChunkingTests
         Assert.Equal(16, model.ImagesPerChunk(2, 16));
     }
 
-    [Fact]
-    public void A_1x1_convolution_on_a_1x1_map_takes_the_whole_batch_as_a_dense_layer_does()
+    /// <summary>
+    /// A 1x1 convolution on a 1x1 map is a dense product (EfficientNet's squeeze-and-excitation layers). With small weights it
+    /// takes the matrix-vector kernel at every batch, so a chunk of it computes the bits the whole batch does, and it runs in
+    /// chunks with the layers around it: batch 7 in chunks of 2, and 19 on two threads in shares of 9 and 10, which pair the
+    /// images differently.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void A_1x1_convolution_on_a_1x1_map_with_small_weights_runs_in_chunks_and_gives_the_whole_batchs_bits(SimdLevel simd)
     {
-        // One weight and a bias per layer, as small as the two floats each image reads and writes: only its kernel's
-        // dependence on the batch (GEMV below 4 images) keeps it from chunks of 2.
-        ModelSpec spec = TestModels.Spec(new TensorShape(1, 1, 1), TestGraphs.Conv("a", 1, 1, 0), new LayerSpec { Type = "sigmoid" }, TestGraphs.Conv("b", 1, 1, 0));
+        ModelSpec spec = TestModels.Spec(new TensorShape(96, 1, 1), TestGraphs.Conv("a", 4, 1, 0), new LayerSpec { Type = "sigmoid" }, TestGraphs.Conv("b", 96, 1, 0));
+        foreach ((int batch, int threads) in new[] { (7, 1), (19, 2) })
+        {
+            Model chunked = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Simd = simd, Threads = threads, ChunkImages = 2 });
+            Model whole = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Simd = simd, Threads = threads, ChunkBatches = false });
+            float[] x = TestModels.Random(batch * 96, seed: batch, scale: 2f);
+
+            Assert.All(Enumerable.Range(0, chunked.Layers.Count), i => Assert.Equal(2, chunked.ImagesPerChunk(i, batch)));
+            Assert.Equal(TestModels.Forward(whole, x, batch), TestModels.Forward(chunked, x, batch));
+        }
+    }
+
+    [Fact]
+    public void A_1x1_convolution_on_a_1x1_map_with_large_weights_takes_the_whole_batch_as_a_dense_layer_does()
+    {
+        // 1024 x 512 weights (2 MB): the GEMM from 4 images, the matrix-vector kernel below, and re-reading them for every chunk
+        // would cost more than the chunk saves.
+        ModelSpec spec = TestModels.Spec(new TensorShape(1024, 1, 1), TestGraphs.Conv("a", 512, 1, 0), new LayerSpec { Type = "sigmoid" }, TestGraphs.Conv("b", 1024, 1, 0));
         Model model = Model.Create(spec, WeightInitializer.Initialize(spec, seed: 1), new EngineOptions { Threads = 1, ChunkImages = 2 });
 
         Assert.All(Enumerable.Range(0, model.Layers.Count), i => Assert.Equal(16, model.ImagesPerChunk(i, 16)));
