@@ -7,10 +7,8 @@ namespace CnnService.Engine.Tests.Kernels;
 /// <summary>SiLU's vector paths (their own exponential and reciprocal) and the plane sum of a global average pool, against their twins.</summary>
 public unsafe class SiluAndPlaneSumTests
 {
-    public static IEnumerable<object[]> VectorLevels() => TestModels.SimdLevels().Where(l => (SimdLevel)l[0] != SimdLevel.Scalar);
-
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Silu_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
         // Every value from -87 to 87 in steps of about 0.01, and the lengths leave a scalar tail.
@@ -25,7 +23,7 @@ public unsafe class SiluAndPlaneSumTests
     }
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Silu_saturates_to_x_and_to_zero_far_out_and_passes_nan_through(SimdLevel level)
     {
         float[] x = [1e30f, float.PositiveInfinity, -1e30f, -200f, float.NaN, 100f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f];
@@ -40,7 +38,7 @@ public unsafe class SiluAndPlaneSumTests
     }
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void The_plane_sum_matches_its_double_precision_twin(SimdLevel level)
     {
         foreach (int length in new[] { 1, 7, 8, 15, 16, 17, 49, 63, 64, 65, 196, 784, 3136, 12544 })

@@ -7,15 +7,13 @@ namespace CnnService.Engine.Tests.Kernels;
 /// <summary>tanh's and the sigmoid's vector paths (their own exponential, reciprocal and, for tanh, a polynomial near 0) against the definitions.</summary>
 public unsafe class TanhAndSigmoidTests
 {
-    public static IEnumerable<object[]> VectorLevels() => TestModels.SimdLevels().Where(l => (SimdLevel)l[0] != SimdLevel.Scalar);
-
     // Every value from -12 to 12 in steps of about 0.001 (across the polynomial's edge at +-0.625 and saturation at +-10),
     // tiny ones where 1 - 2 / (e^2x + 1) would have lost every digit, and a length that leaves a tail.
     private static readonly float[] Grid =
         Enumerable.Range(0, 24_001).Select(i => -12f + i * 0.001f).Concat([0.625f, -0.625f, 0.62499994f, 1e-3f, -1e-5f, 3e-8f, 1e-30f]).ToArray();
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Tanh_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
         float[] y = Apply(new TanhOperator(), level, Grid);
@@ -28,7 +26,7 @@ public unsafe class TanhAndSigmoidTests
     }
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Tanh_is_odd_reaches_exactly_one_far_out_and_passes_nan_through(SimdLevel level)
     {
         float[] x = [1e30f, float.PositiveInfinity, -1e30f, float.NegativeInfinity, 10.5f, -20f, float.NaN, 0f, -0f, 0.3f, -0.3f, 2f, -2f];
@@ -42,7 +40,7 @@ public unsafe class TanhAndSigmoidTests
     }
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Sigmoid_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
         float[] x = Enumerable.Range(0, 17_401).Select(i => -87f + i * 0.01f).Append(0f).Append(1e-30f).ToArray();
@@ -56,7 +54,7 @@ public unsafe class TanhAndSigmoidTests
     }
 
     [Theory]
-    [MemberData(nameof(VectorLevels))]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Sigmoid_saturates_to_one_and_to_exactly_zero_and_passes_nan_through(SimdLevel level)
     {
         float[] x = [1e30f, float.PositiveInfinity, 100f, -1e30f, float.NegativeInfinity, -88f, float.NaN, 0f];

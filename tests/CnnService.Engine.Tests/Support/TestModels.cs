@@ -9,6 +9,9 @@ internal static class TestModels
     public static IEnumerable<object[]> SimdLevels() =>
         Enum.GetValues<SimdLevel>().Where(Simd.IsSupported).Select(level => new object[] { level });
 
+    /// <summary>The vector levels this CPU runs: for a kernel's vector paths, tested against a definition (the scalar level is the definition's twin).</summary>
+    public static IEnumerable<object[]> VectorLevels() => SimdLevels().Where(l => (SimdLevel)l[0] != SimdLevel.Scalar);
+
     public static ModelSpec Spec(TensorShape input, params LayerSpec[] layers) => new()
     {
         Name = "test",
