@@ -30,7 +30,7 @@ public sealed partial class Conv2D
         bool pointwiseRuns = avx512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Runs(win.OH * win.OW);
         bool directRuns = avx512 && DirectConv.Runs(m, win.OH, win.OW, win.SW);
         bool pointwise = pointwiseRuns && PointwiseConv.Suits(m, k, win.OH * win.OW), direct = directRuns && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
-        bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, paddedW, win.KW);
+        bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, m, paddedW, win.KW);
 
         // The fixed choice first, then the others that can run the layer.
         ConvLowering first = pointwise && (stride1 || !direct) ? ConvLowering.Pointwise : direct ? ConvLowering.Direct

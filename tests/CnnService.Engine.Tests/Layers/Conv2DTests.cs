@@ -122,7 +122,9 @@ public class Conv2DTests
     [Theory]
     [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place, 8 columns a panel
     [InlineData(8, 32, 56, 1, "implicit-gemm")]  // no direct tiles without AVX-512
-    [InlineData(2, 4, 28, 1, "im2col")]          // narrow: two discarded columns in 30
+    [InlineData(2, 4, 28, 1, "implicit-gemm")]   // two discarded columns in 30, but 4 filters: packing 8-column panels costs more
+    [InlineData(2, 32, 28, 1, "im2col")]         // the same with 32 filters, which share each packed panel
+    [InlineData(2, 4, 12, 1, "im2col")]          // narrow: two discarded columns in 14
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
     public void With_avx2_the_plan_reads_a_wide_stride_1_map_in_place(int channels, int filters, int width, int stride, string lowering)
     {
