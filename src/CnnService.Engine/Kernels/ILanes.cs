@@ -127,18 +127,13 @@ internal readonly unsafe partial struct Lanes256 : ILanes<Vector256<float>>
         return Vector256.Load(buffer);
     }
 
+    /// <summary>With AVX-512 one masked store, else <see cref="Lanes256Avx2.StoreFirst"/>'s plain ones.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFirst(float* p, Vector256<float> v, int count)
     {
-        if (Avx.IsSupported)
-        {
-            Avx.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle(), v);
-            return;
-        }
-
-        float* buffer = stackalloc float[8];
-        v.Store(buffer);
-        new ReadOnlySpan<float>(buffer, count).CopyTo(new Span<float>(p, count));
+        if (count >= Vector256<float>.Count) v.Store(p);
+        else if (Avx512F.VL.IsSupported) Avx512F.VL.MaskStore(p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle(), v);
+        else Lanes256Avx2.StoreFirst(p, v, count);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -69,7 +69,7 @@ public sealed unsafe partial class Conv2D
                     int n = item / Blocks, j0 = (item - n * Blocks) * ConvPool2x2.Lanes, cols = Math.Min(ConvPool2x2.Lanes, pw - j0);
                     float* source = job.Input + (nint)n * input.Size, image = job.Output + (nint)n * m * outPlane + j0;
                     if (wide) ConvPool2x2.DeinterleaveVector(source, input.C, input.H, input.W, kw, j0, cols, phases);
-                    else ConvPool2x2.Deinterleave(source, input.C, input.H, input.W, kw, j0, cols, phases);
+                    else ConvPool2x2.Deinterleave256(source, input.C, input.H, input.W, kw, j0, cols, phases);
                     for (int py = 0; py < ph; py++)
                     {
                         if (wide) ConvPool2x2.Row(weights, bias, m, phases, taps, _taps.Length, rowStride, py, image + (nint)py * pw, outPlane, cols, relu);

@@ -15,6 +15,7 @@ public unsafe class ConvPool2x2Tests
         { 6, 3, 3, 3, 11, 9, false },     // channels not a multiple of 4, odd conv output (the last row and column dropped)
         { 5, 2, 2, 4, 9, 40, true },      // two column blocks, the second partial
         { 4, 1, 5, 5, 6, 6, true },       // one pooled cell per row
+        { 7, 1, 3, 3, 6, 21, true },      // nine pooled columns (the second half of a block holds one); 7 = 3 + 3 + 1 channels
     };
 
     [Theory]
@@ -33,14 +34,26 @@ public unsafe class ConvPool2x2Tests
         Assert.Equal(Run(m, c, kh, kw, h, w, relu, SimdLevel.Scalar), Run(m, c, kh, kw, h, w, relu, SimdLevel.Vector256));
     }
 
-    [Theory]
-    [InlineData(1, 3, 28, 28)]   // c, kw, h, w: Keras' MNIST network
-    [InlineData(3, 3, 11, 9)]    // an odd width: the last column is read by no pooled cell
-    [InlineData(2, 4, 9, 40)]    // two column blocks, the second partial
-    [InlineData(1, 5, 6, 6)]     // one pooled cell per row
-    public void The_vector_deinterleave_writes_the_same_phases_as_the_plain_copy(int c, int kw, int h, int w)
+    public static TheoryData<SimdLevel, int, int, int, int> DeinterleaveShapes()
     {
-        if (!ConvPool2x2.IsSupported) return;
+        var data = new TheoryData<SimdLevel, int, int, int, int>();
+        foreach (SimdLevel level in new[] { SimdLevel.Vector512, SimdLevel.Vector256 })
+        {
+            data.Add(level, 1, 3, 28, 28);   // c, kw, h, w: Keras' MNIST network
+            data.Add(level, 3, 3, 11, 9);    // an odd width: the last column is read by no pooled cell
+            data.Add(level, 2, 4, 9, 40);    // two column blocks, the second partial
+            data.Add(level, 1, 5, 6, 6);     // one pooled cell per row
+            data.Add(level, 1, 3, 4, 21);    // nine pooled columns: the second half of a block holds one
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DeinterleaveShapes))]
+    public void The_vector_deinterleave_writes_the_same_phases_as_the_plain_copy(SimdLevel level, int c, int kw, int h, int w)
+    {
+        if (!ConvPool2x2.Supports(level)) return;
         // The image ends the buffer: a load past its last row would read (or fault on) what is not there, so the masks must hold it back.
         float[] x = TestModels.Random(c * h * w, seed: 3);
         int pw = (w - kw + 1) / 2;
@@ -54,7 +67,8 @@ public unsafe class ConvPool2x2Tests
                 Array.Fill(plain, float.NaN);
                 Array.Fill(vector, -1f);
                 ConvPool2x2.Deinterleave(px, c, h, w, kw, j0, cols, pp);
-                ConvPool2x2.DeinterleaveVector(px, c, h, w, kw, j0, cols, pv);
+                if (level == SimdLevel.Vector512) ConvPool2x2.DeinterleaveVector(px, c, h, w, kw, j0, cols, pv);
+                else ConvPool2x2.Deinterleave256(px, c, h, w, kw, j0, cols, pv);
                 Assert.Equal(plain, vector);
             }
         }
@@ -104,6 +118,7 @@ public unsafe class ConvPool2x2Tests
             {
                 int cols = Math.Min(ConvPool2x2.Lanes, pw - j0);
                 if (level == SimdLevel.Vector512) ConvPool2x2.DeinterleaveVector(px, c, h, w, kw, j0, cols, pd);
+                else if (level == SimdLevel.Vector256) ConvPool2x2.Deinterleave256(px, c, h, w, kw, j0, cols, pd);
                 else ConvPool2x2.Deinterleave(px, c, h, w, kw, j0, cols, pd);
                 for (int py = 0; py < ph; py++)
                 {
