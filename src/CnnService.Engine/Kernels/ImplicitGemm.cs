@@ -9,7 +9,7 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// Convolution as a GEMM that never packs B, for stride 1 on wide maps. On the wide output grid,
 /// B[k, q] = input[c, y + ki, x + kj] = input[off(k) + q] with off(k) = (c*Hp + ki)*Wp + kj, so
-/// each row of a panel (32 columns with AVX-512, 8 with AVX2) is a contiguous slice of the padded input:
+/// each row of a panel (32 columns with AVX-512, 16 with AVX2) is a contiguous slice of the padded input:
 /// the micro-kernel reads it in place through a table of K offsets made at load time. The price is the
 /// kw - 1 discarded columns per row, which is why the plan uses it only on maps a panel plus kw wide.
 /// With AVX2 the alternative, packing im2col panels, took as long as the multiply-adds on TinyVGG's

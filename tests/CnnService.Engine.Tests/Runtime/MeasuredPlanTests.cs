@@ -127,6 +127,7 @@ public class MeasuredPlanTests
     {
         // Whatever the clock favours, wherever the shape admits it: the model still computes the graph.
         if (!Simd.IsSupported(SimdLevel.Vector256)) return;
+        if (graph == "fire" && Simd.Best != SimdLevel.Vector512) return;   // with AVX2 alone its 13-wide map admits im2col only
         ModelSpec spec = graph == "fire" ? TestGraphs.Fire() : WideResidual();
         WeightSet weights = WeightInitializer.Initialize(spec, 7);
         Dictionary<string, float[]> tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
