@@ -26,8 +26,13 @@ internal static unsafe class ImplicitGemm
     /// stay in L2 while the MR-row panels of A sweep them; deeper layers fall back to blocks.</summary>
     public const int MaxFullDepth = 2048;
 
-    /// <summary>The depth block: all of K when it is at most <see cref="MaxFullDepth"/>, else the GEMM's blocks.</summary>
-    internal static int DepthBlock(int k) => k <= MaxFullDepth ? k : Gemm.DepthBlock(k);
+    /// <summary>
+    /// The depth block of a panel <paramref name="nr"/> wide: with AVX-512's 32 columns all of K when it is at most
+    /// <see cref="MaxFullDepth"/>, else the GEMM's blocks; with AVX2's 16 always the GEMM's blocks (at most 256 rows, 16 KB),
+    /// since its tile reads each B row twice, once per half: held in L1 the 3x3 64->64 layer ran at 82 % of the Vector256
+    /// peak, not 71 % (Zen 4 as an AVX2-only CPU, one thread).
+    /// </summary>
+    internal static int DepthBlock(int nr, int k) => nr == MicroKernel512.NR && k <= MaxFullDepth ? k : Gemm.DepthBlock(k);
 
     /// <summary>
     /// Whether a stride-1 convolution of <paramref name="m"/> filters over a padded width <paramref name="wp"/> and kernel width
@@ -56,7 +61,7 @@ internal static unsafe class ImplicitGemm
     public static int PanelsPerImage(SimdLevel simd, int oh, int wp) => (oh * wp + PanelWidth(simd) - 1) / PanelWidth(simd);
 
     /// <summary>Floats of per-thread scratch: one tile per row panel of A, then a depth block of B rows copied out.</summary>
-    public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => ((long)a.Panels * PackedMatrix.MR + DepthBlock(a.K)) * PanelWidth(simd);
+    public static long ScratchFloats(SimdLevel simd, PackedMatrix a) => ((long)a.Panels * PackedMatrix.MR + DepthBlock(PanelWidth(simd), a.K)) * PanelWidth(simd);
 
     /// <summary>Computes panels [panelStart, panelEnd) of the batch of <paramref name="images"/> at <paramref name="input"/> (image n's
     /// panels are n*PanelsPerImage onwards) into NCHW <paramref name="c"/> with <paramref name="simd"/>'s micro-kernel (Vector512
@@ -73,7 +78,7 @@ internal static unsafe class ImplicitGemm
     private static void Run<TKernel>(PackedMatrix a, float* input, int images, nint* offsets, int channels, int hp, int wp, int oh, int ow, float* c, bool relu,
         int panelStart, int panelEnd, float* tiles, float* scaledA) where TKernel : struct, IRowMicroKernel
     {
-        int m = a.M, k = a.K, kc = DepthBlock(k), mr = PackedMatrix.MR, nr = TKernel.NR;
+        int m = a.M, k = a.K, nr = TKernel.NR, kc = DepthBlock(nr, k), mr = PackedMatrix.MR;
         int q = oh * wp, p = oh * ow, perImage = (q + nr - 1) / nr;
         nint imageFloats = (nint)channels * hp * wp, reach = offsets[k - 1] + nr; // a panel reads [q0, q0 + reach) of its image
         float* copied = tiles + (nint)a.Panels * mr * nr;
