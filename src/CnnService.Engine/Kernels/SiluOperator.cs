@@ -97,7 +97,8 @@ internal static class FastExp
         return p * bits.AsSingle();
     }
 
-    /// <summary>As above, eight lanes (no scale instruction in AVX2: the exponent bits directly).</summary>
+    /// <summary>As above, eight lanes (no scale instruction in AVX2: the exponent bits directly, n converted by the plain
+    /// truncating instruction: n is whole, and a NaN lane's garbage exponent still multiplies a NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ExpNegated(Vector256<float> x)
     {
@@ -110,7 +111,8 @@ internal static class FastExp
         p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(-P4));
         p = Vector256.FusedMultiplyAdd(p, q, Vector256.Create(P5));
         p = Vector256.FusedMultiplyAdd(p, q * q, Vector256<float>.One - q);
-        Vector256<int> bits = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23);
+        Vector256<int> whole = Avx.IsSupported ? Avx.ConvertToVector256Int32WithTruncation(n) : Vector256.ConvertToInt32(n);
+        Vector256<int> bits = Vector256.ShiftLeft(whole + Vector256.Create(127), 23);
         return p * bits.AsSingle();
     }
 }
