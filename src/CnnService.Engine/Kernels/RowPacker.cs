@@ -1,27 +1,39 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// B for a dense layer: column j is row j of the row-major [N][K] input (one image's features),
-/// so packing is a small transpose of NR rows into the [K][NR] panel. With <paramref name="vector"/>
-/// (AVX-512) whole 16 x 16 blocks go through <see cref="Transpose16"/>, as a scalar copy would take one
-/// strided store per float (a 32-image panel of Keras MNIST's fc1 is 173,000 of them); the edges, and
-/// every float without it, take the scalar copy. Both move the same floats: the panel is the same.
+/// so packing is a small transpose of NR rows into the [K][NR] panel. At Vector512 whole 16 x 16 blocks go
+/// through <see cref="Transpose16"/>, at Vector256 8 x 8 ones through <see cref="Transpose8"/>, as a scalar copy
+/// would take one strided store per float (a 32-image panel of Keras MNIST's fc1 is 173,000 of them; at Vector256
+/// they were 14 % of the layer); the edges, and every float at the scalar level, take the scalar copy. All move the
+/// same floats: the panel is the same.
 /// </summary>
-internal readonly unsafe struct RowPacker(float* input, int k, bool vector) : IPanelPacker
+internal readonly unsafe struct RowPacker(float* input, int k, SimdLevel simd) : IPanelPacker
 {
-    private const int Block = 16;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int j0, int count, int k0, int depth, float* panel, int nr)
     {
-        // Whole 16 x 16 blocks: images [0, rows) by depth [0, cols); the scalar copy does the rest.
-        int cols = vector ? depth / Block * Block : 0, rows = cols > 0 ? count / Block * Block : 0;
-        for (int jj = 0; jj < rows; jj += Block)
-            for (int kk = 0; kk < cols; kk += Block)
-                Transpose16.Store(input + (nint)(j0 + jj) * k + k0 + kk, k, panel + (nint)kk * nr + jj, nr, Vector512<float>.AllBitsSet);
+        // Whole blocks: images [0, rows) by depth [0, cols); the scalar copy does the rest.
+        int block = simd switch
+        {
+            SimdLevel.Vector512 when Vector512.IsHardwareAccelerated => 16,
+            SimdLevel.Vector256 when Transpose8.IsSupported => 8,
+            _ => 0,
+        };
+        int cols = block > 0 ? depth / block * block : 0, rows = cols > 0 ? count / block * block : 0;
+        for (int jj = 0; jj < rows; jj += block)
+        {
+            for (int kk = 0; kk < cols; kk += block)
+            {
+                float* from = input + (nint)(j0 + jj) * k + k0 + kk, to = panel + (nint)kk * nr + jj;
+                if (block == 16) Transpose16.Store(from, k, to, nr, Vector512<float>.AllBitsSet);
+                else Transpose8.Store(from, k, to, nr);
+            }
+        }
 
         for (int jj = 0; jj < count; jj++)
         {

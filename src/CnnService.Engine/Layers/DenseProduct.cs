@@ -42,7 +42,7 @@ internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
             return;
         }
 
-        Gemm.Run(simd, weights, new RowPacker(job.Input, weights.K, vector: simd == SimdLevel.Vector512), job.Batch, job.Output, 1, relu, start, end,
+        Gemm.Run(simd, weights, new RowPacker(job.Input, weights.K, simd), job.Batch, job.Output, 1, relu, start, end,
             ThreadScratch.Get(Gemm.ScratchFloats(weights, simd)));
     }
 }
