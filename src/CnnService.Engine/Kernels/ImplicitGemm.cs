@@ -38,8 +38,9 @@ internal static unsafe class ImplicitGemm
     /// Whether a stride-1 convolution of <paramref name="m"/> filters over a padded width <paramref name="wp"/> and kernel width
     /// <paramref name="kw"/> should take this path at <paramref name="simd"/> (Vector512 or Vector256): a row at least a panel and
     /// a kernel wide, and at most 1/16 of the columns discarded; at Vector256 with fewer than 32 filters up to 1/8, since there
-    /// packing im2col's 8-column panels costs as much as the multiply-adds it feeds (AMD Zen 4, one thread, Vector256, with their
-    /// 28- and 26-wide layers on this path: TinyVGG 1.17-1.19x the images/s, LeNet-5, its first layer, 1.14-1.28x).
+    /// packing im2col's panels costs as much as the multiply-adds it feeds (AMD Zen 4, one thread, Vector256, with their
+    /// 28- and 26-wide layers on this path: TinyVGG 1.17-1.19x the images/s, LeNet-5, its first layer, 1.14-1.28x, with 8-column
+    /// panels; with 16, as an AVX2-only CPU, TinyVGG 1.09-1.17x and LeNet-5 1.03-1.24x at batch 1 and 64).
     /// </summary>
     public static bool Suits(SimdLevel simd, int m, int wp, int kw) =>
         wp >= PanelWidth(simd) + kw && (kw - 1) * (simd == SimdLevel.Vector256 && m < 32 ? 8 : 16) <= wp;
