@@ -56,7 +56,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
         // Whole-vector copies read up to NR floats from each run's start; allow them when even
         // the last run at the deepest kernel offset stays inside the input (all but the batch's end).
         nint deepest = ((nint)(_c - 1) * _h + _kh - 1) * _w + _kw - 1;
-        if (_sw == 1 && (nr == 32 || nr == 16) && _input + runSrc[runs - 1] + deepest + nr <= _inputEnd)
+        if (_sw == 1 && (nr == 32 || nr == 24) && _input + runSrc[runs - 1] + deepest + nr <= _inputEnd)
         {
             if (nr == 32 && runs <= 2 && count == nr) PackOneOrTwoRuns(panel, k0, depth, runSrc, runDst, runLen, runs);
             else PackWhole(panel, nr, count, k0, depth, runSrc, runDst, runs);
@@ -95,8 +95,8 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     }
 
     /// <summary>
-    /// Copies every run as NR floats whatever its length (NR / 2 where no output row is longer: a run
-    /// never is): the surplus lands on columns that a later run of the same row, or the next row,
+    /// Copies every run as NR floats whatever its length (at NR = 32 16 where no output row is longer, at
+    /// NR = 24 the 8-float vectors that cover an output row: a run is never longer): the surplus lands on columns that a later run of the same row, or the next row,
     /// writes afterwards (the last row spills into the panel's slack row). Most runs are short (an
     /// output row of a small image), so this beats exact copies with scalar tails.
     /// </summary>
@@ -104,7 +104,7 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     private void PackWhole(float* panel, int nr, int count, int k0, int depth, nint* runSrc, int* runDst, int runs)
     {
         var walk = new WindowWalk(_h, _w, _kh, _kw, k0);
-        bool narrow = _ow <= nr / 2;   // LeNet-5's 10-wide rows at NR = 32: half the stores
+        bool narrow = _ow <= 16;   // LeNet-5's 10-wide rows at NR = 32: half the stores
         for (int kk = 0; kk < depth; kk++, walk.Next())
         {
             float* src = _input + walk.Offset;
@@ -120,7 +120,8 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
                 else
                 {
                     Vector256.Store(Vector256.Load(from), to);
-                    if (!narrow) Vector256.Store(Vector256.Load(from + 8), to + 8);
+                    if (_ow > 8) Vector256.Store(Vector256.Load(from + 8), to + 8);
+                    if (_ow > 16) Vector256.Store(Vector256.Load(from + 16), to + 16);
                 }
             }
 

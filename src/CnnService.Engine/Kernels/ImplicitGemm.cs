@@ -9,7 +9,7 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// Convolution as a GEMM that never packs B, for stride 1 on wide maps. On the wide output grid,
 /// B[k, q] = input[c, y + ki, x + kj] = input[off(k) + q] with off(k) = (c*Hp + ki)*Wp + kj, so
-/// each row of a panel (32 columns with AVX-512, 16 with AVX2) is a contiguous slice of the padded input:
+/// each row of a panel (32 columns with AVX-512, 24 with AVX2) is a contiguous slice of the padded input:
 /// the micro-kernel reads it in place through a table of K offsets made at load time. The price is the
 /// kw - 1 discarded columns per row, which is why the plan uses it only on maps a panel plus kw wide.
 /// With AVX2 the alternative, packing im2col panels, took as long as the multiply-adds on TinyVGG's
@@ -28,9 +28,9 @@ internal static unsafe class ImplicitGemm
 
     /// <summary>
     /// The depth block of a panel <paramref name="nr"/> wide: with AVX-512's 32 columns all of K when it is at most
-    /// <see cref="MaxFullDepth"/>, else the GEMM's blocks; with AVX2's 16 always the GEMM's blocks (at most 256 rows, 16 KB),
+    /// <see cref="MaxFullDepth"/>, else the GEMM's blocks; with AVX2's 24 always the GEMM's blocks (at most 256 rows, 24 KB),
     /// since its tile reads each B row twice, once per half: held in L1 the 3x3 64->64 layer ran at 82 % of the Vector256
-    /// peak, not 71 % (Zen 4 as an AVX2-only CPU, one thread).
+    /// peak, not 71 % (Zen 4 as an AVX2-only CPU, one thread, 16-column panels).
     /// </summary>
     internal static int DepthBlock(int nr, int k) => nr == MicroKernel512.NR && k <= MaxFullDepth ? k : Gemm.DepthBlock(k);
 

@@ -137,11 +137,11 @@ internal readonly unsafe struct PackedRows(float* panel) : IRowSource
     public float* Row(int k) => panel + (nint)k * 32;
 }
 
-/// <summary>A packed [K][16] panel (<see cref="MicroKernel256"/>'s).</summary>
-internal readonly unsafe struct PackedRows16(float* panel) : IRowSource
+/// <summary>A packed [K][24] panel (<see cref="MicroKernel256"/>'s).</summary>
+internal readonly unsafe struct PackedRows24(float* panel) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Row(int k) => panel + (nint)k * 16;
+    public float* Row(int k) => panel + (nint)k * 24;
 }
 
 /// <summary>Rows read in place: row k starts at origin + offsets[k] (implicit GEMM).</summary>

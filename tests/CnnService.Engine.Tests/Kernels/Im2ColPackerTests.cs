@@ -8,7 +8,7 @@ public unsafe class Im2ColPackerTests
 {
     /// <summary>
     /// Output rows shorter and longer than one vector (the packer copies a run as one or two 16-float vectors at NR = 32,
-    /// one or two 8-float ones at NR = 16),
+    /// one to three 8-float ones at NR = 24),
     /// rows that a panel cuts into several runs, panels that cross images, and a stride of 2 (the exact, strided walk).
     /// </summary>
     [Theory]
@@ -19,11 +19,13 @@ public unsafe class Im2ColPackerTests
     [InlineData(32, 1, 28, 5)]   // one or two runs a panel
     [InlineData(32, 1, 33, 3)]   // a run longer than the panel
     [InlineData(32, 2, 12, 3)]
-    [InlineData(16, 1, 10, 5)]   // the AVX2 panel: rows longer than 8
-    [InlineData(16, 1, 8, 3)]    // rows of one 8-float vector
-    [InlineData(16, 1, 3, 3)]
-    [InlineData(16, 1, 20, 3)]   // a run longer than the panel
-    [InlineData(16, 2, 12, 3)]
+    [InlineData(24, 1, 10, 5)]   // the AVX2 panel: rows of two 8-float vectors
+    [InlineData(24, 1, 8, 3)]    // rows of one
+    [InlineData(24, 1, 3, 3)]
+    [InlineData(24, 1, 17, 3)]   // rows of three, the third holding one float
+    [InlineData(24, 1, 20, 3)]
+    [InlineData(24, 1, 30, 3)]   // a run longer than the panel
+    [InlineData(24, 2, 12, 3)]
     public void Every_panel_holds_the_window_values_of_its_columns(int nr, int stride, int ow, int kernel)
     {
         const int n = 3, c = 2, oh = 4;
