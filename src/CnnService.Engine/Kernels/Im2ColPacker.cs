@@ -95,10 +95,11 @@ internal readonly unsafe struct Im2ColPacker : IPanelPacker
     }
 
     /// <summary>
-    /// Copies every run as NR floats whatever its length (at NR = 32 16 where no output row is longer, at
-    /// NR = 24 the 8-float vectors that cover an output row: a run is never longer): the surplus lands on columns that a later run of the same row, or the next row,
-    /// writes afterwards (the last row spills into the panel's slack row). Most runs are short (an
-    /// output row of a small image), so this beats exact copies with scalar tails.
+    /// Copies every run as NR floats whatever its length (at NR = 32, 16 where no output row is longer;
+    /// at NR = 24, the 8-float vectors that cover an output row: a run is never longer): the surplus
+    /// lands on columns that a later run of the same row, or the next row, writes afterwards (the last
+    /// row spills into the panel's slack row). Most runs are short (an output row of a small image), so
+    /// this beats exact copies with scalar tails.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackWhole(float* panel, int nr, int count, int k0, int depth, nint* runSrc, int* runDst, int runs)

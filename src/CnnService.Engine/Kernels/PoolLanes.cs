@@ -131,6 +131,7 @@ internal readonly unsafe struct Lanes256Avx2 : IPoolLanes<Vector256<float>>
 
         if ((count & 1) != 0) *p = part.ToScalar();
     }
+
     public static Vector256<float> Apply<TOp>(in TOp op, Vector256<float> v) where TOp : struct, IUnaryOperator => op.Invoke(v);
     public static bool CanDeinterleave => Lanes256.CanDeinterleave;
     public static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd) => Lanes256.Deinterleave(p, out even, out odd);
