@@ -4,7 +4,7 @@ using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Layers;
 
-/// <summary>clip, hardsigmoid and hardswish: the activations the ONNX importer maps Clip, HardSigmoid and HardSwish to.</summary>
+/// <summary>clip, hardsigmoid and hardswish: the activations the ONNX importer maps Clip, HardSigmoid and HardSwish to; and ReLU with a NaN.</summary>
 public class ActivationOpsTests
 {
     private static readonly TensorShape Shape = new(3, 5, 7); // 105 values an image: every vector path leaves a tail
@@ -36,7 +36,7 @@ public class ActivationOpsTests
         TestModels.AssertClose(Reference.Map(x, Ops[op].F), TestModels.Forward(model, x, 17), 1e-6f);
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(OpsAtVectorLevels))]
     public void Vector_paths_equal_the_scalar_twin_bit_for_bit(string op, SimdLevel simd)
     {
@@ -61,6 +61,23 @@ public class ActivationOpsTests
         float[] y = TestModels.Forward(model, x, 1);
         Assert.True(float.IsNaN(y[0]) && float.IsNaN(y[18]), "NaN stays NaN, as numpy.clip and ONNX Clip keep it");
         Assert.Equal((1f, -1f), (y[9], y[17]));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void Relu_passes_nan_through_at_every_level_as_a_fused_relu_does(SimdLevel simd)
+    {
+        // A fused ReLU is a clip to [0, inf), which keeps NaN (as PyTorch's relu does); the layer on its own must agree,
+        // or a pass and its trace would differ where a NaN arrives.
+        Model model = Build(new TensorShape(19, 1, 1), simd, LayerJson.Parse("""{ "type": "relu" }"""));
+        float[] x = new float[19];
+        x[0] = float.NaN; x[3] = -0f; x[5] = -2f; x[7] = 3f; x[18] = float.NaN; // vector lanes and the scalar tail
+
+        float[] y = TestModels.Forward(model, x, 1);
+
+        Assert.True(float.IsNaN(y[0]) && float.IsNaN(y[18]), "NaN stays NaN");
+        Assert.Equal((0f, 0f, 3f), (y[3], y[5], y[7]));
+        Assert.False(float.IsNegative(y[3]), "relu(-0) is +0");
     }
 
     [Fact]
