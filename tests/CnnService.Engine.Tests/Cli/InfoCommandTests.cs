@@ -1,6 +1,7 @@
 using System.Globalization;
 using CnnService.Cli;
 using CnnService.Engine.Runtime;
+using CnnService.Engine.Tests.Support;
 
 namespace CnnService.Engine.Tests.Cli;
 
@@ -115,7 +116,7 @@ public class InfoCommandTests
         Assert.Equal(["concat", "5,3", "in", "place", "at", "batch", "1", "[64,13,13]"], Row(r.StdoutLines, "6")[2..10]); // j = [e3r, e1r]
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]   // implicit GEMM is a vector lowering
     public void Info_with_plan_says_which_convolution_takes_a_gate_into_its_weights()
     {
         using var temp = new TempModel(spec: Runtime.GateFusionTests.SqueezeExciteProject(20, 40, 8));
@@ -126,10 +127,9 @@ public class InfoCommandTests
         Assert.Equal(["1x1", "implicit-gemm,", "gated", "[8,20,40]"], Row(r.StdoutLines, "8")[4..8]);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]   // bands run pointwise tiles, an AVX-512 lowering
     public void Info_with_plan_says_which_depthwise_layer_runs_its_expansion_in_bands()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return; // bands run pointwise tiles, an AVX-512 lowering
         using var temp = new TempModel(spec: Runtime.ExpansionFusionTests.ExpandDepthwise(Runtime.ExpansionFusionTests.LargeSide, kernel: 3, stride: 2));
 
         CliResult r = Cnn.Run("info", "--model", temp.ModelDir, "--plan");
@@ -166,11 +166,9 @@ public class InfoCommandTests
         Assert.Equal("cnn: unknown architecture 'resnet50' (known: keras-mnist, lenet5, tinyvgg, small-vgg)", r.Error);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]   // the scalar level has one lowering: nothing to measure
     public void Info_with_plan_and_measure_lists_each_candidates_time_and_marks_the_one_kept()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return; // the scalar level has one lowering: nothing to measure
-
         CliResult r = Cnn.Run("info", "--arch", "tinyvgg", "--plan", "--measure", "--threads", "2");
 
         Assert.Equal(0, r.ExitCode);
@@ -182,10 +180,9 @@ public class InfoCommandTests
         Assert.Equal(conv[4], conv[kept - 1]);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void Info_with_a_plan_cache_measures_once_and_then_reads_the_file()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var temp = new TempDir();
         string cache = temp.PathOf("plans.json");
 

@@ -28,11 +28,10 @@ public unsafe class DepthwiseBlockedTests
         [5, 5, 3, 3, 2, 2, 0, 0, 0, 0],        // no padding: outputs 2x2, fewer than a block of four in a row
     ];
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [MemberData(nameof(Geometries))]
     public void Every_listed_geometry_takes_the_blocked_path_where_AVX512_runs(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         Assert.True(DepthwiseConv.IsBlocked(SimdLevel.Vector512, Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right), Channels, 1));
     }
 
@@ -48,38 +47,35 @@ public unsafe class DepthwiseBlockedTests
         Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector256, s2, Channels, 1));
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [MemberData(nameof(Geometries))]
     public void The_blocked_path_matches_the_banded_path_bit_for_bit(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
     {
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
         foreach (var (pre, post) in DepthwiseFusions.Exact)
             Assert.Equal(Banded(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g));
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [MemberData(nameof(Geometries))]
     public void The_blocked_path_matches_the_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
     {
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
         foreach (var (pre, post) in DepthwiseFusions.All)
             TestModels.AssertClose(Scalar(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g), 1e-5f);
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [MemberData(nameof(Geometries))]
     public void A_value_at_a_row_end_never_reaches_the_padding_or_the_next_row(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
     {
         // NaN in the first and last column of every row: an output is NaN exactly where the twin's taps read those columns;
         // a transpose's columns past the row landing in the padding, or in the next row, would spread it.
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         float[] input = TestModels.Random(Channels * h * w, seed: 7), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
         for (int r = 0; r < Channels * h; r++)
@@ -94,12 +90,11 @@ public unsafe class DepthwiseBlockedTests
         for (int i = 0; i < expected.Length; i++) Assert.True(float.IsNaN(expected[i]) == float.IsNaN(actual[i]), $"output {i}: expected {expected[i]}, got {actual[i]}");
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_run_of_groups_matches_the_banded_path_across_an_image_boundary_and_writes_nothing_past_its_end()
     {
         // Three channel groups per image; the run starts at group 2 of image 0 and takes three groups, ending in image 1.
         const int groups = 3, channels = groups * DepthwiseBlocked.Lanes, first = 2, count = 3;
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         DepthwiseGeometry g = Geometry(14, 14, 3, 3, 2, 2, 1, 1, 1, 1);
         int planes = count * DepthwiseBlocked.Lanes;
         nint inPlane = g.H * g.W, outPlane = g.OH * g.OW;

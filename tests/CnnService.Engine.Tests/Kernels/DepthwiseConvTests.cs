@@ -46,7 +46,7 @@ public unsafe class DepthwiseConvTests
     public static IEnumerable<object[]> GeometriesAtEveryVectorLevel() =>
         from level in TestModels.SimdLevels() where (SimdLevel)level[0] != SimdLevel.Scalar from g in Geometries select g.Append(level[0]).ToArray();
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(GeometriesAtEveryVectorLevel))]
     public void The_vector_kernel_matches_its_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
     {
@@ -62,7 +62,7 @@ public unsafe class DepthwiseConvTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(GeometriesAtEveryVectorLevel))]
     public void The_kernel_writes_only_its_output_planes_and_never_reads_stale_scratch(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
     {
@@ -92,7 +92,7 @@ public unsafe class DepthwiseConvTests
         (FusedActivation.Silu, FusedActivation.Clamp(0, 6)),
     ];
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(GeometriesAtEveryVectorLevel))]
     public void Fused_activations_on_either_side_match_the_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
     {
@@ -107,7 +107,7 @@ public unsafe class DepthwiseConvTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(GeometriesAtEveryVectorLevel))]
     public void The_kernel_with_an_input_activation_stays_inside_its_scratch(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult, SimdLevel level)
     {

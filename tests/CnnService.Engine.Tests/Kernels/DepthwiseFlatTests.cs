@@ -29,12 +29,11 @@ public unsafe class DepthwiseFlatTests
 
     private static bool Flat(DepthwiseGeometry g) => Simd.IsSupported(SimdLevel.Vector512) && DepthwiseConv.IsFlat(SimdLevel.Vector512, g);
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [MemberData(nameof(Geometries))]
     public void Every_listed_geometry_takes_the_flat_path_where_AVX512_runs(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, int mult)
     {
         _ = mult;
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         Assert.True(DepthwiseConv.IsFlat(SimdLevel.Vector512, Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right)));
     }
 
@@ -105,7 +104,7 @@ public unsafe class DepthwiseFlatTests
         for (int i = 0; i < expected.Length; i++) Assert.True(float.IsNaN(expected[i]) == float.IsNaN(actual[i]), $"output {i}: expected {expected[i]}, got {actual[i]}");
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]
     [InlineData(7, 7, 3, 1, 1, 2)]      // seven planes per group, then two; multiplier 2
     [InlineData(7, 7, 5, 1, 2, 1)]      // four per group, then one
     [InlineData(7, 7, 7, 1, 3, 1)]      // two per group
@@ -114,7 +113,6 @@ public unsafe class DepthwiseFlatTests
     {
         // Five channels; the run starts at channel 3 of image 0 and ends in image 2, so the channel wraps twice.
         const int channels = 5, first = 3, count = 9;
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         DepthwiseGeometry g = Geometry(h, w, k, k, s, s, pad, pad, pad, pad);
         nint inPlane = h * w, outPlanes = mult * g.OH * g.OW;
         float[] input = TestModels.Random(count * h * w, seed: 3, scale: 2f), weights = TestModels.Random(channels * mult * k * k, seed: 4),

@@ -29,7 +29,7 @@ public unsafe class PoolWindowTests
         from ceil in new[] { false, true }
         select new object[] { path[0], k, s, pad, ceil };
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(WindowsOnEveryPath))]
     public void The_vector_path_equals_the_scalar_twin_at_every_width(Path path, int k, int s, int pad, bool ceil)
     {
@@ -45,7 +45,7 @@ public unsafe class PoolWindowTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void Rectangular_windows_and_uneven_padding_match_the_scalar_twin(Path path)
     {
@@ -70,7 +70,7 @@ public unsafe class PoolWindowTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void A_NaN_makes_every_max_whose_window_holds_it_NaN_and_no_other(Path path)
     {
@@ -93,7 +93,7 @@ public unsafe class PoolWindowTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void A_NaN_makes_the_mean_of_its_windows_NaN_too(Path path)
     {
@@ -105,7 +105,7 @@ public unsafe class PoolWindowTests
         Assert.Contains(twin, float.IsNaN);
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void Minus_infinity_is_a_value_the_max_returns_and_padding_never_beats(Path path)
     {
@@ -118,7 +118,7 @@ public unsafe class PoolWindowTests
         Assert.All(y.Skip(1), v => Assert.Equal(float.NegativeInfinity, v));
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void Plus_and_minus_infinity_in_the_same_rows_give_the_exact_max(Path path)
     {
@@ -133,7 +133,7 @@ public unsafe class PoolWindowTests
         Assert.Contains(float.PositiveInfinity, y);
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void Plus_zero_beats_minus_zero_in_either_order(Path path)
     {
@@ -148,7 +148,7 @@ public unsafe class PoolWindowTests
             Assert.Equal(i is 1 or 2 ? 0 : int.MinValue, BitConverter.SingleToInt32Bits(y[i])); // +0 where a +0 was, else -0
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void The_result_does_not_depend_on_what_the_scratch_held(Path path)
     {
@@ -158,7 +158,7 @@ public unsafe class PoolWindowTests
             AssertSameBits(Run(path, x, 4, g, max, includePad: false, scratchFill: 0f), Run(path, x, 4, g, max, includePad: false, scratchFill: float.NaN), $"max={max}");
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Paths))]
     public void Rows_pooled_in_separate_calls_write_only_their_own_rows(Path path)
     {

@@ -25,7 +25,7 @@ public unsafe class RowPackerTests
         return data;
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(Panels))]
     public void The_transposing_pack_writes_the_same_panel_as_the_plain_copy(SimdLevel level, int count, int k0, int depth) =>
         Assert.Equal(Pack(count, k0, depth, SimdLevel.Scalar), Pack(count, k0, depth, level));

@@ -7,7 +7,7 @@ namespace CnnService.Engine.Tests.Kernels;
 /// <summary>SiLU's vector paths (their own exponential and reciprocal) and the plane sum of a global average pool, against their twins.</summary>
 public unsafe class SiluAndPlaneSumTests
 {
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Silu_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
@@ -22,7 +22,7 @@ public unsafe class SiluAndPlaneSumTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Silu_saturates_to_x_and_to_zero_far_out_and_passes_nan_through(SimdLevel level)
     {
@@ -37,7 +37,7 @@ public unsafe class SiluAndPlaneSumTests
         Assert.True(float.IsNaN(y[4]));
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void The_plane_sum_matches_its_double_precision_twin(SimdLevel level)
     {

@@ -12,7 +12,7 @@ public unsafe class TanhAndSigmoidTests
     private static readonly float[] Grid =
         Enumerable.Range(0, 24_001).Select(i => -12f + i * 0.001f).Concat([0.625f, -0.625f, 0.62499994f, 1e-3f, -1e-5f, 3e-8f, 1e-30f]).ToArray();
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Tanh_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
@@ -25,7 +25,7 @@ public unsafe class TanhAndSigmoidTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Tanh_is_odd_reaches_exactly_one_far_out_and_passes_nan_through(SimdLevel level)
     {
@@ -39,7 +39,7 @@ public unsafe class TanhAndSigmoidTests
         Assert.Equal((-y[9], -y[11]), (y[10], y[12]));
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Sigmoid_vector_paths_match_the_definition_within_a_few_ulps(SimdLevel level)
     {
@@ -53,7 +53,7 @@ public unsafe class TanhAndSigmoidTests
         }
     }
 
-    [Theory]
+    [VectorTheory]
     [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
     public void Sigmoid_saturates_to_one_and_to_exactly_zero_and_passes_nan_through(SimdLevel level)
     {

@@ -119,7 +119,7 @@ public class Conv2DTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 3));
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector256)]
     [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place, 8 columns a panel
     [InlineData(8, 32, 56, 1, "implicit-gemm")]  // no direct tiles without AVX-512
     [InlineData(2, 4, 28, 1, "implicit-gemm")]   // two discarded columns in 30, but 4 filters: packing 8-column panels costs more
@@ -128,14 +128,13 @@ public class Conv2DTests
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
     public void With_avx2_the_plan_reads_a_wide_stride_1_map_in_place(int channels, int filters, int width, int stride, string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector256, out _);
 
         Assert.Equal(lowering, ((CnnService.Engine.Layers.Conv2D)model.Layers[0]).Lowering);
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]   // the direct and pointwise paths are AVX-512 only
     [InlineData(2, 4, 56, 1, "implicit-gemm")]   // wide, stride 1: B read in place
     [InlineData(2, 4, 28, 1, "im2col")]          // narrow: the discarded columns would cost more than packing
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
@@ -152,7 +151,6 @@ public class Conv2DTests
     [InlineData(8, 32, 36, 1, "implicit-gemm")]  // 36 = 3 tiles of 14 less 6: too much recomputed
     public void The_plan_chooses_the_lowering_by_shape(int channels, int filters, int width, int stride, string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the direct and pointwise paths are AVX-512 only
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(3), Stride = Pair.Square(stride), Padding = Padding.Of(1, 1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 8, width), conv), SimdLevel.Vector512, out _);
 
@@ -380,7 +378,7 @@ public class Conv2DTests
         }));
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector512)]   // pointwise tiles are AVX-512 only
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
     [InlineData(64, 144, 14, 2, "pointwise")]      // strided, filters not in whole tiles: the input subsampled, then the same tiles
     [InlineData(64, 160, 14, 2, "direct")]         // strided, whole tiles of filters (ResNet's downsampling): direct tiles read every other input
@@ -393,7 +391,6 @@ public class Conv2DTests
     [InlineData(24, 56, 4, 1, "pointwise")]        // 16 positions: a whole tile and half a tile
     public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // pointwise tiles are AVX-512 only
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = filters, Kernel = Pair.Square(1), Stride = Pair.Square(stride) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, size, size), conv), SimdLevel.Vector512, out _);
 

@@ -55,19 +55,15 @@ public class ConvLoweringTests
         }
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_3x3_layer_of_32_filter_tiles_may_run_direct_in_place_or_packed_with_avx512()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
-
         Assert.Equal([ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector512));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void With_avx2_a_wide_3x3_layer_may_run_in_place_or_packed()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
-
         Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
     }
 
@@ -77,38 +73,34 @@ public class ConvLoweringTests
         Assert.Equal([ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Scalar));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_1x1_layer_on_a_wide_map_puts_pointwise_tiles_first()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 96, Kernel = Pair.Square(1) };
 
         Assert.Equal([ConvLowering.Pointwise, ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 40, 40), conv, SimdLevel.Vector512));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_layer_the_fixed_rules_give_the_gemm_still_lists_the_tiles_that_can_run_it()
     {
         // SqueezeNet's 256 -> 48 squeeze on 13x13: 48 filters waste a third of two tiles, so the fixed plan packs im2col panels.
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 48, Kernel = Pair.Square(1) };
 
         Assert.Equal([ConvLowering.Im2Col, ConvLowering.Pointwise], Candidates(new TensorShape(256, 13, 13), conv, SimdLevel.Vector512));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_shallow_3x3_layer_lists_direct_tiles_after_the_fixed_choice()
     {
         // K = 36: below the depth where the fixed plan takes direct tiles, which can still run it.
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
 
         Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(4, 20, 56), Conv3x3(32), SimdLevel.Vector512));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_strided_1x1_layer_that_direct_tiles_can_read_in_place_puts_them_first()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 128, Kernel = Pair.Square(1), Stride = Pair.Square(2) };
 
         Assert.Equal([ConvLowering.Direct, ConvLowering.Pointwise, ConvLowering.Im2Col], Candidates(new TensorShape(64, 56, 56), conv, SimdLevel.Vector512));

@@ -25,7 +25,7 @@ public class DirectPoolFusionTests
         Assert.Equal(model.Layers[2].OutputShape, model.OutputShape);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void At_vector256_the_stem_pool_stays_a_layer()
     {
         Model model = TestModels.Build(Stem(1), SimdLevel.Vector256, out _);

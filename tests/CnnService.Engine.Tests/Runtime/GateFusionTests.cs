@@ -9,7 +9,7 @@ namespace CnnService.Engine.Tests.Runtime;
 /// (<see cref="Conv2D.FuseGate"/>): when the plan does it, and that the pass computes what the layers one by one do.</summary>
 public class GateFusionTests
 {
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]   // implicit GEMM is a vector lowering
     public void A_gate_whose_scaled_map_only_a_1x1_implicit_gemm_layer_reads_runs_in_its_weights()
     {
         Model model = TestModels.Build(SqueezeExciteProject(20, 40, 8), Simd.Best, out _);
@@ -30,7 +30,7 @@ public class GateFusionTests
         TestModels.AssertClose(GraphReference.Run(spec, tensors, x, batch)[^1], TestModels.Forward(model, x, batch));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void A_gate_on_a_map_too_small_for_the_filters_stays_a_mul()
     {
         // 16 filters on 1 x 40: scaling 16 x 16 weights would cost more than a quarter of the 16 x 40 map's pass.

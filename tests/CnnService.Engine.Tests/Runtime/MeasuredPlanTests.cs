@@ -15,11 +15,9 @@ public class MeasuredPlanTests
         new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
         new LayerSpec { Type = "relu" });
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void The_plan_keeps_the_lowering_that_times_fastest()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
-
         Model model = Build(Wide3x3(), Clock(ConvLowering.Im2Col, 1.0, others: 2.0));
 
         Assert.Equal("im2col", Conv(model).Lowering);
@@ -30,10 +28,9 @@ public class MeasuredPlanTests
         Assert.False(choice.FromCache);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void A_lowering_within_the_margin_of_the_fixed_one_does_not_replace_it()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         ConvLowering fixedChoice = Conv(Build(Wide3x3(), timer: null)).Candidates[0];
 
         Model model = Build(Wide3x3(), (_, l) => l == fixedChoice ? 1.0 + PlanMeasurement.Margin / 2 : 1.0);
@@ -42,10 +39,9 @@ public class MeasuredPlanTests
         Assert.Equal(fixedChoice, model.MeasuredPlan[0].Lowering);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void A_lowering_beyond_the_margin_replaces_the_fixed_one()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         ConvLowering fixedChoice = Conv(Build(Wide3x3(), timer: null)).Candidates[0];
 
         Model model = Build(Wide3x3(), (_, l) => l == fixedChoice ? 1.0 + 2 * PlanMeasurement.Margin : l == ConvLowering.Im2Col ? 1.0 : 9.0);
@@ -75,11 +71,10 @@ public class MeasuredPlanTests
         Assert.Equal(0, calls);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void A_convolution_whose_store_takes_a_clip_keeps_the_lowering_the_fusion_needs()
     {
         // Pointwise tiles apply the ReLU6 as they store; a GEMM lowering would need the clip's own pass.
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 20, 56),
             new LayerSpec { Type = "conv2d", Name = "e", Filters = 64, Kernel = Pair.Square(1) },
             TestGraphs.Clip("c", 0, 6));
@@ -90,10 +85,9 @@ public class MeasuredPlanTests
         Assert.Empty(model.MeasuredPlan);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]
     public void Direct_rows_that_write_the_next_layers_padding_keep_their_lowering()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 20, 56),
             new LayerSpec { Type = "conv2d", Name = "a", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
             new LayerSpec { Type = "conv2d", Name = "b", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) });
@@ -121,12 +115,11 @@ public class MeasuredPlanTests
         from threads in new[] { 1, 2 }
         select new object[] { graph, lowering, threads };
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector256)]
     [MemberData(nameof(GraphsAndLowerings))]
     public void A_measured_plan_computes_what_the_layers_compute(string graph, ConvLowering fastest, int threads)
     {
         // Whatever the clock favours, wherever the shape admits it: the model still computes the graph.
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         if (graph == "fire" && Simd.Best != SimdLevel.Vector512) return;   // with AVX2 alone its 13-wide map admits im2col only
         ModelSpec spec = graph == "fire" ? TestGraphs.Fire() : WideResidual();
         WeightSet weights = WeightInitializer.Initialize(spec, 7);
@@ -143,10 +136,9 @@ public class MeasuredPlanTests
         });
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void The_clock_times_every_candidate_and_the_model_computes_the_same()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         WeightSet weights = WeightInitializer.Initialize(Wide3x3(), 1);
         Dictionary<string, float[]> tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);
 
@@ -160,11 +152,10 @@ public class MeasuredPlanTests
         TestModels.AssertClose(GraphReference.Run(Wide3x3(), tensors, x, 2)[^1], TestModels.Forward(model, x, 2));
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void The_clock_times_each_layer_of_a_graph_on_what_it_reads_in_a_pass()
     {
         // Layers past the first are timed on their inputs from a traced pass: each is a tensor of its own shape.
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         ModelSpec spec = WideResidual();
         WeightSet weights = WeightInitializer.Initialize(spec, 3);
         Dictionary<string, float[]> tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);

@@ -14,10 +14,9 @@ public class PlanCacheTests
     private static ModelSpec Spec() => TestModels.Spec(new TensorShape(16, 20, 56),
         new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) });
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void A_second_load_takes_the_choice_from_the_cache_without_measuring()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         var cache = new PlanCache();
         MeasuredPlanTests.Build(Spec(), MeasuredPlanTests.Clock(ConvLowering.Im2Col, 1.0, others: 2.0), cache: cache);
         int calls = 0;
@@ -31,10 +30,9 @@ public class PlanCacheTests
         Assert.Equal("im2col", ((Conv2D)again.RunningLayer(0)).Lowering);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void Another_thread_count_is_measured_again()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         var cache = new PlanCache();
         MeasuredPlanTests.Build(Spec(), MeasuredPlanTests.Clock(ConvLowering.Im2Col, 1.0, others: 2.0), cache: cache);
         int calls = 0;
@@ -46,10 +44,9 @@ public class PlanCacheTests
         Assert.Equal(2, cache.Count);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void Choices_saved_to_a_file_are_read_by_a_new_cache()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var dir = new TempDir();
         string path = dir.File("plans/cache.json");
         MeasuredPlanTests.Build(Spec(), MeasuredPlanTests.Clock(ConvLowering.Im2Col, 1.0, others: 2.0), cache: new PlanCache(path));
@@ -63,10 +60,9 @@ public class PlanCacheTests
         Assert.Equal("im2col", ((Conv2D)model.RunningLayer(0)).Lowering);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void The_file_names_each_layer_shape_with_its_choice_and_times()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var dir = new TempDir();
         string path = dir.File("cache.json");
 
@@ -80,7 +76,7 @@ public class PlanCacheTests
         Assert.Equal(((Conv2D)model.RunningLayer(0)).Candidates.Select(c => c.Name()).Order(), entry["ms"]!.AsObject().Select(e => e.Key).Order());
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector256)]
     [InlineData("not json at all")]
     [InlineData("[1, 2, 3]")]
     [InlineData("{\"format\": 2, \"plans\": {}}")]
@@ -88,7 +84,6 @@ public class PlanCacheTests
     [InlineData("{\"format\": 1, \"plans\": []}")]
     public void A_file_that_is_not_a_plan_cache_is_ignored_and_rewritten(string text)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var dir = new TempDir();
         string path = dir.File("cache.json");
         File.WriteAllText(path, text);
@@ -103,12 +98,11 @@ public class PlanCacheTests
         Assert.Equal(1, reread.Count);
     }
 
-    [Theory]
+    [SimdTheory(SimdLevel.Vector256)]
     [InlineData("pointwise")]        // a lowering a 3x3 layer cannot take
     [InlineData("winograd")]         // no such lowering
     public void A_cached_choice_the_layer_cannot_take_is_measured_again(string lowering)
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var dir = new TempDir();
         string path = dir.File("cache.json");
         Model probe = MeasuredPlanTests.Build(Spec(), MeasuredPlanTests.Clock(ConvLowering.Im2Col, 1.0, others: 2.0), cache: new PlanCache(path));
@@ -126,10 +120,9 @@ public class PlanCacheTests
         Assert.Equal(((Conv2D)probe.RunningLayer(0)).Lowering, ((Conv2D)model.RunningLayer(0)).Lowering);
     }
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector256)]
     public void A_cache_that_cannot_be_saved_keeps_its_choices_in_memory_and_says_why()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector256)) return;
         using var dir = new TempDir();
         File.WriteAllText(dir.File("file"), "a file, not a folder");
         var cache = new PlanCache(dir.File("file/cache.json"));

@@ -11,10 +11,9 @@ public class PoolFusionTests
 {
     private static readonly TensorShape Mnist = new(1, 28, 28);
 
-    [Fact]
+    [SimdFact(SimdLevel.Vector512)]   // the fused kernel is AVX-512
     public void A_max_pool_after_a_convolution_on_one_channel_and_its_relu_runs_inside_the_convolution()
     {
-        if (!Simd.IsSupported(SimdLevel.Vector512)) return;   // the fused kernel is AVX-512
         Model model = TestModels.Build(ConvReluPool(Mnist), SimdLevel.Vector512, out _);
 
         Assert.Equal(["r", "p"], TestModels.FusedAway(model));
