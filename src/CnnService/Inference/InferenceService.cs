@@ -78,7 +78,31 @@ public sealed class InferenceService(ModelRepository repository, IOptions<Predic
                 TimeSpan.FromSeconds(b.RetryAfterSeconds));
         }
 
-        return new InferenceResult(version, images.Count, await submitted);
+        var result = new InferenceResult(version, images.Count, await submitted);
+        CheckFinite(result, images);
+        return result;
+    }
+
+    /// <summary>
+    /// The readers refuse NaN and infinity, but finite inputs far outside what a model reads (3e38 in a normalised tensor)
+    /// overflow float32 inside the network, and an output of NaN or infinity would be a wrong answer or, in JSON, no answer
+    /// at all. Such a request is refused, naming the image and its largest input value.
+    /// </summary>
+    private static void CheckFinite(InferenceResult result, PredictInputs images)
+    {
+        ReadOnlySpan<float> output = result.Output;
+        int classes = result.Classes, size = result.Version.Model.InputShape.Size;
+        for (int n = 0; n < result.Count; n++)
+        {
+            foreach (float y in output.Slice(n * classes, classes))
+            {
+                if (float.IsFinite(y)) continue;
+                float largest = 0;
+                foreach (float x in images.Buffer.AsSpan(n * size, size)) largest = Math.Max(largest, Math.Abs(x));
+                throw InferenceException.Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"Image {n} of the request overflows float32 arithmetic in the network: its output holds {y}. Its largest input value (normalised as the model reads it) is {largest:G4}; see the model's metadata for the input it expects."));
+            }
+        }
     }
 
     /// <summary>The request's input as the model's normalised input, in a pooled buffer the caller disposes.</summary>

@@ -220,6 +220,18 @@ public sealed class GrpcInferenceTests(GrpcServer server) : IClassFixture<GrpcSe
     }
 
     [Fact]
+    public async Task Finite_values_that_overflow_the_network_are_INVALID_ARGUMENT()
+    {
+        float[] values = new float[784];
+        values.AsSpan().Fill(3e38f);
+
+        RpcException refused = await RefusedAsync(RawRequest("FP32", [1, 1, 28, 28], MemoryMarshal.AsBytes(values.AsSpan()).ToArray()));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("Image 0 of the request overflows float32", refused.Status.Detail);
+    }
+
+    [Fact]
     public async Task A_uint8_value_past_255_is_INVALID_ARGUMENT_naming_the_input_and_element()
     {
         ModelInferRequest.Types.InferInputTensor input = Input("UINT8", 1, 1, 28, 28);

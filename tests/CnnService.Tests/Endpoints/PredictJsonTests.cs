@@ -83,6 +83,17 @@ public sealed class PredictJsonTests : IClassFixture<ShippedModelsService>
         Assert.Contains("instances[0][0][0][0] is not a finite float32", problem.GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task Finite_instances_that_overflow_the_network_are_a_400_not_a_500()
+    {
+        string row = "[" + string.Join(",", Enumerable.Repeat("3e38", 28)) + "]";
+        string json = $$"""{"instances": [[[{{string.Join(",", Enumerable.Repeat(row, 28))}}]]]}""";
+
+        JsonElement problem = await PostProblemAsync("/v1/models/mnist/predict", json, HttpStatusCode.BadRequest);
+
+        Assert.Contains("Image 0 of the request overflows float32", problem.GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]

@@ -30,6 +30,17 @@ public sealed class TfServingErrorTests : IClassFixture<ShippedModelsService>
         Assert.Contains("nosuch", error);
     }
 
+    [Fact]
+    public async Task Finite_instances_that_overflow_the_network_are_a_400_not_a_500()
+    {
+        string row = "[" + string.Join(",", Enumerable.Repeat("3e38", 28)) + "]";
+        string json = $$"""{"instances": [[[{{string.Join(",", Enumerable.Repeat(row, 28))}}]]]}""";
+
+        string error = await PostErrorAsync("/v1/models/mnist:predict", json, HttpStatusCode.BadRequest);
+
+        Assert.Contains("overflows float32", error);
+    }
+
     [Theory]
     [InlineData("/v1/models/mnist/versions/9:predict")]
     [InlineData("/v1/models/mnist/versions/9:classify")]

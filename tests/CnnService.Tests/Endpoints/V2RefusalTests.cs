@@ -56,6 +56,18 @@ public sealed class V2RefusalTests(ShippedModelsService service) : IClassFixture
     }
 
     [Fact]
+    public async Task Finite_values_that_overflow_the_network_are_400_naming_the_image()
+    {
+        float[] values = new float[2 * 784];
+        values.AsSpan(784).Fill(3e38f); // image 1: finite, and far past anything a normalised input holds
+
+        string error = await RefusedAsync(V2Wire.Json(V2Wire.Request(V2Wire.Input("FP32", [2, 1, 28, 28], V2Wire.Floats(values)))));
+
+        Assert.Contains("Image 1 of the request overflows float32", error);
+        Assert.Contains("3E+38", error);
+    }
+
+    [Fact]
     public async Task An_unknown_datatype_is_400_naming_the_input()
     {
         string error = await RefusedAsync(V2Wire.Json(V2Wire.Request(V2Wire.Input("FLOAT32", [1, 1, 28, 28], Zeros(784)))));
