@@ -102,6 +102,19 @@ public class BinaryTests
         TestModels.AssertClose(Reference.Broadcast(x, input, true, value, constant, false, 7, Ops["mul"]), TestModels.Forward(model, x, 7), 1e-6f);
     }
 
+    [Fact]
+    public void A_residual_add_of_a_14x14_map_splits_across_two_threads()
+    {
+        // 64 x 14x14 (MobileNet V2's): the layers before it were split, and each core adds the part it holds in cache.
+        Assert.Equal(2, AddChunksAtBatch1(new TensorShape(64, 14, 14), threads: 2));
+    }
+
+    [Fact]
+    public void A_tiny_add_stays_on_one_thread()
+    {
+        Assert.Equal(1, AddChunksAtBatch1(new TensorShape(4, 8, 8), threads: 2));
+    }
+
     [Theory]
     [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
     public void A_subnormal_product_is_flushed_to_zero_and_normal_ones_are_kept(SimdLevel simd)
@@ -279,5 +292,24 @@ public class BinaryTests
     {
         int[] d = s.Split(',').Select(int.Parse).ToArray();
         return new TensorShape(d[0], d[1], d[2]);
+    }
+
+    /// <summary>The chunks one call of a residual add (input + ReLU of input) takes at batch 1.</summary>
+    private static unsafe int AddChunksAtBatch1(TensorShape shape, int threads)
+    {
+        Model model = TestModels.Build(TestGraphs.Graph(shape, TestGraphs.Layer("relu", "r"), TestGraphs.Layer("add", "sum", "r", "input")), Simd.Best, out _);
+        var add = Assert.IsType<Binary>(model.Layers[^1]);
+        float[] left = new float[shape.Size], right = new float[shape.Size], output = new float[shape.Size];
+        var job = new ParallelJob();
+        fixed (float* l = left, r = right, y = output)
+        {
+            job.Input = l;
+            job.Inputs = [(nint)l, (nint)r];
+            job.Output = y;
+            job.Batch = 1;
+            add.Forward(job, threads);
+        }
+
+        return job.Chunks;
     }
 }
