@@ -21,6 +21,7 @@ internal static class LayerPlan
         if (conv.Groups > 1) detail += conv.Groups == conv.InputShape.C ? " depthwise" : $" groups {conv.Groups}";
         Engine.Layers.Layer running = model.RunningLayer(index);
         if (running is Engine.Layers.Conv2D plain) detail += " " + plain.Lowering + (plain.Gated ? ", gated" : "");
+        if (running is Engine.Layers.GroupedConv2D grouped) detail += grouped.Direct ? " direct" : " im2col";
         if (running is Engine.Layers.DepthwiseConv2D { Expansion: { } expansion })
             for (int j = 0; j < index; j++)
                 if (ReferenceEquals(model.RunningLayer(j), expansion)) detail += $", #{j} in bands";

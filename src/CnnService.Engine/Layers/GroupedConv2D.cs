@@ -10,9 +10,10 @@ namespace CnnService.Engine.Layers;
 /// weights are packed once, as their own GEMM A operand. A call pads the batch (zeros or reflect),
 /// then splits (image, group, block of output positions) items across threads; an item unrolls its
 /// block of the group's dilated taps into the thread's scratch (<see cref="DilatedIm2Col"/>) and
-/// multiplies it with the engine's GEMM, bias and a following ReLU applied in its store.
+/// multiplies it with the engine's GEMM, bias and a following ReLU applied in its store. Groups of 16 or of whole 32s of
+/// filters at stride 1 or 2 run <see cref="DirectConv"/>'s tiles on the padded input in place instead (GroupedConv2D.Direct.cs).
 /// </summary>
-public sealed unsafe class GroupedConv2D : Layer, IParallelWork, IConvolution
+public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvolution
 {
     /// <summary>Floats of one im2col block (256 KB): big enough for whole GEMM panels, small enough for L2.</summary>
     private const int BlockFloats = 1 << 16;
@@ -56,6 +57,7 @@ public sealed unsafe class GroupedConv2D : Layer, IParallelWork, IConvolution
 
         int nr = Gemm.PanelWidth(simd), positions = win.OH * win.OW;
         _blockColumns = Math.Min(Math.Max(nr, BlockFloats / kg / nr * nr), (positions + nr - 1) / nr * nr);
+        if (DirectSuits(simd, mg, win, _dilation)) (_direct, _directBias, _directTaps) = PackDirect(w, b, mg, kg);
     }
 
     public int KernelHeight => _win.KH;
@@ -102,12 +104,18 @@ public sealed unsafe class GroupedConv2D : Layer, IParallelWork, IConvolution
             job.Input = job.Scratch;
         }
 
-        int items = job.Batch * Groups * BlocksPerGroup;
+        int items = job.Batch * Groups * (_direct is null ? BlocksPerGroup : DirectRows);
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, items, threads), threads);
     }
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
+        if (_direct is not null)
+        {
+            RunDirect(job, chunk);
+            return;
+        }
+
         int blocks = BlocksPerGroup, positions = Positions, hp = PaddedH, wp = PaddedW;
         int cg = InputShape.C / Groups, mg = OutputShape.C / Groups;
         (int start, int end) = Parallelism.Range(job.Batch * Groups * blocks, job.Chunks, chunk);

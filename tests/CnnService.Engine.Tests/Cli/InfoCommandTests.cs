@@ -1,5 +1,6 @@
 using System.Globalization;
 using CnnService.Cli;
+using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Tests.Support;
 
@@ -125,6 +126,19 @@ public class InfoCommandTests
 
         Assert.Equal(0, r.ExitCode);
         Assert.Equal(["1x1", "implicit-gemm,", "gated", "[8,20,40]"], Row(r.StdoutLines, "8")[4..8]);
+    }
+
+    [SimdFact(SimdLevel.Vector512)]   // direct tiles are AVX-512
+    public void Info_with_plan_says_whether_a_grouped_convolution_runs_direct_tiles()
+    {
+        ModelSpec spec = TestModels.Spec(new TensorShape(32, 14, 14),
+            Layers.GroupedConvTests.Conv(32, 2, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1)));
+        using var temp = new TempModel(spec: spec);
+
+        CliResult r = Cnn.Run("info", "--model", temp.ModelDir, "--plan");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(["3x3", "groups", "2", "direct"], Row(r.StdoutLines, "0")[3..7]);
     }
 
     [SimdFact(SimdLevel.Vector512)]   // bands run pointwise tiles, an AVX-512 lowering

@@ -32,6 +32,11 @@ public class GroupedConvTests
         [1, 4, 11, 23, 8, 4, 3, 1, 2, 1, 1, 1, Padding.Sides(1, 0, 1, 0), "depthwise"],       // depthwise 3x1, stride [2,1], multiplier 2
         [2, 6, 10, 34, 6, 6, 3, 3, 2, 2, 1, 1, Padding.Of(1, 1), "depthwise"],                // depthwise stride 2 on a row wider than two vectors
         [1, 4, 11, 11, 4, 4, 3, 3, 1, 1, 2, 2, Padding.Of(2, 2), "grouped"],                  // depthwise with dilation 2: the general class
+        [2, 32, 14, 14, 32, 2, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "grouped"],                // RegNet's groups of 16 filters: one direct tile a row (AVX-512)
+        [1, 64, 29, 29, 64, 4, 3, 3, 2, 2, 1, 1, Padding.Of(1, 1), "grouped"],                // stride 2 onto 15 wide: a second tile moved back
+        [1, 48, 14, 14, 48, 3, 3, 3, 2, 2, 1, 1, Padding.Of(1, 1), "grouped"],                // stride 2 onto 7x7: rows in pairs, the last half a tile
+        [1, 64, 9, 20, 64, 2, 3, 3, 1, 1, 1, 1, Padding.Of(1, 1), "grouped"],                 // groups of 32 filters: two-vector tiles
+        [1, 32, 16, 16, 32, 2, 3, 3, 1, 1, 1, 1, Padding.Zero, "grouped"],                    // unpadded: the input read in place
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -105,6 +110,33 @@ public class GroupedConvTests
         Assert.True(((IConvolution)model.Layers[0]).FusedRelu);
         Assert.True(model.IsFusedAway(1));
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 3));
+    }
+
+    [SimdTheory(SimdLevel.Vector512)]
+    [InlineData(32, 2, 1, 1, true)]    // groups of 16 filters
+    [InlineData(64, 2, 1, 1, true)]    // groups of 32
+    [InlineData(48, 3, 2, 1, true)]    // stride 2 onto 7x7, rows in pairs
+    [InlineData(24, 3, 1, 1, false)]   // groups of 8 filters: im2col
+    [InlineData(32, 2, 1, 2, false)]   // dilation 2: im2col
+    public void Groups_of_16_or_32_filters_run_direct_tiles_with_avx512(int channels, int groups, int stride, int dilation, bool direct)
+    {
+        var conv = Conv(channels, groups, Pair.Square(3), Pair.Square(stride), Pair.Square(dilation), Padding.Of(dilation, dilation));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 14, 14), conv), SimdLevel.Vector512, out _);
+
+        Assert.Equal(direct, Assert.IsType<GroupedConv2D>(model.Layers[0]).Direct);
+    }
+
+    [Fact]
+    public void Direct_grouped_tiles_apply_a_fused_relu_in_their_store()
+    {
+        var conv = Conv(32, 2, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(32, 7, 14), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t);
+        float[] x = TestModels.Random(2 * 32 * 7 * 14, seed: 5);
+
+        float[] expected = Reference.Map(Reference.GroupedConv2D(x, 2, 32, 7, 14, t["conv.weight"], t["conv.bias"], 32, 2, 3, 3, 1, 1, 1, 1, 1, 1, 7, 14), v => Math.Max(v, 0));
+
+        Assert.True(model.IsFusedAway(1));
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 2));
     }
 
     [Theory]
