@@ -21,20 +21,17 @@ public sealed unsafe partial class GroupedConv2D
         simd == SimdLevel.Vector512 && (filtersPerGroup == 16 || filtersPerGroup % DirectConv.Channels == 0)
         && dilation.H == 1 && dilation.W == 1 && win.SW is 1 or 2 && (win.OW >= DirectConv.Width || DirectConv.TwoRows(win.OH, win.OW));
 
+    /// <summary>Each group's weights and bias as <see cref="PointwiseConv.Pack"/> lays out tiles (padded to whole tiles of 32),
+    /// one group after another.</summary>
     private (float[] Weights, float[] Bias, nint[] Taps) PackDirect(float[] weights, float[] bias, int mg, int kg)
     {
-        int tiles = (mg + DirectConv.Channels - 1) / DirectConv.Channels, groupFloats = tiles * DirectConv.Channels * kg;
+        int tiles = PointwiseConv.Tiles(mg), groupFloats = tiles * DirectConv.Channels * kg;
         float[] packed = GC.AllocateArray<float>(Groups * groupFloats, pinned: true);
         float[] paddedBias = GC.AllocateArray<float>(Groups * tiles * DirectConv.Channels, pinned: true);
         for (int g = 0; g < Groups; g++)
         {
-            for (int i = 0; i < mg; i++)
-            {
-                int tile = i / DirectConv.Channels, lane = i % DirectConv.Channels;
-                for (int k = 0; k < kg; k++)
-                    packed[g * groupFloats + (tile * kg + k) * DirectConv.Channels + lane] = weights[((long)g * mg + i) * kg + k];
-                if (bias.Length > 0) paddedBias[(g * tiles + tile) * DirectConv.Channels + lane] = bias[g * mg + i];
-            }
+            PointwiseConv.Pack(weights.AsSpan(g * mg * kg, mg * kg), mg, kg).CopyTo(packed, g * groupFloats);
+            if (bias.Length > 0) PointwiseConv.PackBias(bias.AsSpan(g * mg, mg), mg).CopyTo(paddedBias, g * tiles * DirectConv.Channels);
         }
 
         return (packed, paddedBias, DirectConv.Taps(_win.KH, _win.KW, PaddedW));
@@ -50,7 +47,7 @@ public sealed unsafe partial class GroupedConv2D
     private void RunDirect(ParallelJob job, int chunk)
     {
         int rows = DirectRows, cg = InputShape.C / Groups, mg = OutputShape.C / Groups, ow = _win.OW, oh = _win.OH;
-        int tiles = (mg + DirectConv.Channels - 1) / DirectConv.Channels, kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
+        int tiles = PointwiseConv.Tiles(mg), kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
         nint plane = (nint)PaddedH * wp, positions = (nint)oh * ow;
         nint second = TwoRows ? (nint)sh * wp : 7 * sw;
         FusedActivation act = FusedRelu && !job.Unfused ? FusedActivation.Relu : FusedActivation.None;
