@@ -9,10 +9,12 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// Matrix times a few vectors, for dense layers at small batch: the GEMM's 32-column panel would
 /// be mostly padding, and the cost is streaming the weights, not multiplying. Reads A in its
-/// packed [K][8] panels, two depth steps per 512-bit load (lanes 0-7 step k, lanes 8-15 step
-/// k+1), with four independent accumulators per image so the loads, not the FMA latency, set
-/// the pace; two images share each pass over the weights. The Vector256 forms (what AVX2-only
-/// CPUs run) take one depth step per load, four accumulators over four steps.
+/// packed [K][8] panels, one depth step of a panel's eight rows per 256-bit load, four independent
+/// accumulators per image over four steps so the loads, not the FMA latency, set the pace; two
+/// images share each pass over the weights. With 512-bit vectors two panels go side by side
+/// (lanes 0-7 and 8-15), so each multiply-add does sixteen rows and the image's value is one
+/// broadcast: every lane sums in the same order at both widths, so the two give the same bits,
+/// whichever panels pair up in a thread's range and whatever the batch.
 /// </summary>
 internal static unsafe class Gemv
 {
@@ -24,108 +26,118 @@ internal static unsafe class Gemv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(SimdLevel level, PackedMatrix a, float* x, int n, float* y, bool relu, int panelStart, int panelEnd)
     {
-        bool wide = level == SimdLevel.Vector512;
         int k = a.K, m = a.M;
-        float* sums = stackalloc float[2 * 8];
+        float* sums = stackalloc float[2 * 16];
         fixed (float* aData = a.Data, bias = a.Bias)
         {
-            for (int panel = panelStart; panel < panelEnd; panel++)
+            int panel = panelStart;
+            if (level == SimdLevel.Vector512)
+            {
+                for (; panel + 2 <= panelEnd; panel += 2)
+                {
+                    float* ap = aData + (nint)panel * 8 * k;
+                    for (int n0 = 0; n0 < n; n0 += 2)
+                    {
+                        float* x0 = x + (nint)n0 * k;
+                        if (n - n0 >= 2) PanelPairTimesTwo(ap, k, x0, x0 + k, sums);
+                        else PanelPairTimesOne(ap, k, x0, sums);
+                        Store(sums, 16, n0, Math.Min(2, n - n0), panel, m, bias, y, relu);
+                    }
+                }
+            }
+
+            for (; panel < panelEnd; panel++)
             {
                 float* ap = aData + (nint)panel * 8 * k;
-                int rows = Math.Min(8, m - panel * 8);
                 for (int n0 = 0; n0 < n; n0 += 2)
                 {
-                    int pair = Math.Min(2, n - n0);
                     float* x0 = x + (nint)n0 * k;
-                    if (pair == 2)
-                    {
-                        if (wide) PanelTimesTwo(ap, k, x0, x0 + k, sums);
-                        else PanelTimesTwo256(ap, k, x0, x0 + k, sums);
-                    }
-                    else if (wide) PanelTimesOne(ap, k, x0, sums);
+                    if (n - n0 >= 2) PanelTimesTwo256(ap, k, x0, x0 + k, sums);
                     else PanelTimesOne256(ap, k, x0, sums);
-                    for (int g = 0; g < pair; g++)
-                    {
-                        for (int r = 0; r < rows; r++)
-                        {
-                            float v = sums[g * 8 + r] + bias[panel * 8 + r];
-                            y[(nint)(n0 + g) * m + panel * 8 + r] = relu && v < 0f ? 0f : v;
-                        }
-                    }
+                    Store(sums, 8, n0, Math.Min(2, n - n0), panel, m, bias, y, relu);
                 }
             }
         }
     }
 
-    /// <summary>sums[r] = sum_k ap[k*8 + r] * x0[k] and sums[8 + r] likewise for x1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelTimesTwo(float* ap, int k, float* x0, float* x1, float* sums)
+    /// <summary>Adds the bias to <paramref name="images"/> images' sums (<paramref name="lanes"/> rows each, from panel
+    /// <paramref name="panel"/>'s first row), applies the ReLU and stores the rows that exist.</summary>
+    private static void Store(float* sums, int lanes, int n0, int images, int panel, int m, float* bias, float* y, bool relu)
     {
+        int row0 = panel * 8, rows = Math.Min(lanes, m - row0);
+        for (int g = 0; g < images; g++)
+        {
+            float* yg = y + (nint)(n0 + g) * m + row0;
+            for (int r = 0; r < rows; r++)
+            {
+                float v = sums[g * lanes + r] + bias[row0 + r];
+                yg[r] = relu && v < 0f ? 0f : v;
+            }
+        }
+    }
+
+    /// <summary>Sums[r] for panels ap and the next (rows 0-7 and 8-15) times x0, sums[16 + r] times x1: <see
+    /// cref="PanelTimesTwo256"/> on both panels at once, lane for lane the same FMAs in the same order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PanelPairTimesTwo(float* ap, int k, float* x0, float* x1, float* sums)
+    {
+        float* aq = ap + (nint)8 * k;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         int kk = 0;
-        for (; kk <= k - 8; kk += 8)
+        for (; kk <= k - 4; kk += 4)
         {
-            float* w = ap + (nint)kk * 8;
-            Vector512<float> w0 = Vector512.Load(w), w1 = Vector512.Load(w + 16), w2 = Vector512.Load(w + 32), w3 = Vector512.Load(w + 48);
-            a0 = Vector512.FusedMultiplyAdd(w0, Pair(x0 + kk), a0);
-            a1 = Vector512.FusedMultiplyAdd(w1, Pair(x0 + kk + 2), a1);
-            a2 = Vector512.FusedMultiplyAdd(w2, Pair(x0 + kk + 4), a2);
-            a3 = Vector512.FusedMultiplyAdd(w3, Pair(x0 + kk + 6), a3);
-            b0 = Vector512.FusedMultiplyAdd(w0, Pair(x1 + kk), b0);
-            b1 = Vector512.FusedMultiplyAdd(w1, Pair(x1 + kk + 2), b1);
-            b2 = Vector512.FusedMultiplyAdd(w2, Pair(x1 + kk + 4), b2);
-            b3 = Vector512.FusedMultiplyAdd(w3, Pair(x1 + kk + 6), b3);
+            nint at = (nint)kk * 8;
+            Vector512<float> w0 = Rows(ap + at, aq + at), w1 = Rows(ap + at + 8, aq + at + 8);
+            Vector512<float> w2 = Rows(ap + at + 16, aq + at + 16), w3 = Rows(ap + at + 24, aq + at + 24);
+            a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(x0[kk]), a0);
+            a1 = Vector512.FusedMultiplyAdd(w1, Vector512.Create(x0[kk + 1]), a1);
+            a2 = Vector512.FusedMultiplyAdd(w2, Vector512.Create(x0[kk + 2]), a2);
+            a3 = Vector512.FusedMultiplyAdd(w3, Vector512.Create(x0[kk + 3]), a3);
+            b0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(x1[kk]), b0);
+            b1 = Vector512.FusedMultiplyAdd(w1, Vector512.Create(x1[kk + 1]), b1);
+            b2 = Vector512.FusedMultiplyAdd(w2, Vector512.Create(x1[kk + 2]), b2);
+            b3 = Vector512.FusedMultiplyAdd(w3, Vector512.Create(x1[kk + 3]), b3);
         }
 
-        for (; kk <= k - 2; kk += 2)
+        for (; kk < k; kk++)
         {
-            Vector512<float> w0 = Vector512.Load(ap + (nint)kk * 8);
-            a0 = Vector512.FusedMultiplyAdd(w0, Pair(x0 + kk), a0);
-            b0 = Vector512.FusedMultiplyAdd(w0, Pair(x1 + kk), b0);
+            Vector512<float> w0 = Rows(ap + (nint)kk * 8, aq + (nint)kk * 8);
+            a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(x0[kk]), a0);
+            b0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(x1[kk]), b0);
         }
 
-        Vector512<float> a = (a0 + a1) + (a2 + a3), b = (b0 + b1) + (b2 + b3);
-        Vector256<float> ta = a.GetLower() + a.GetUpper(), tb = b.GetLower() + b.GetUpper();
-        if (kk < k)
-        {
-            Vector256<float> w = Vector256.Load(ap + (nint)kk * 8);
-            ta = Vector256.FusedMultiplyAdd(w, Vector256.Create(x0[kk]), ta);
-            tb = Vector256.FusedMultiplyAdd(w, Vector256.Create(x1[kk]), tb);
-        }
-
-        ta.Store(sums);
-        tb.Store(sums + 8);
+        ((a0 + a1) + (a2 + a3)).Store(sums);
+        ((b0 + b1) + (b2 + b3)).Store(sums + 16);
     }
 
-    /// <summary>sums[r] = sum_k ap[k*8 + r] * x0[k]: <see cref="PanelTimesTwo"/>'s first image alone, the same FMAs in the same
-    /// order (so the same bits), without the second image's half of the work (batch 1, or an odd batch's last image).</summary>
+    /// <summary>As <see cref="PanelPairTimesTwo"/>'s first image alone.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PanelTimesOne(float* ap, int k, float* x0, float* sums)
+    private static void PanelPairTimesOne(float* ap, int k, float* x0, float* sums)
     {
+        float* aq = ap + (nint)8 * k;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int kk = 0;
-        for (; kk <= k - 8; kk += 8)
+        for (; kk <= k - 4; kk += 4)
         {
-            float* w = ap + (nint)kk * 8;
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w), Pair(x0 + kk), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w + 16), Pair(x0 + kk + 2), a1);
-            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(w + 32), Pair(x0 + kk + 4), a2);
-            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(w + 48), Pair(x0 + kk + 6), a3);
+            nint at = (nint)kk * 8;
+            a0 = Vector512.FusedMultiplyAdd(Rows(ap + at, aq + at), Vector512.Create(x0[kk]), a0);
+            a1 = Vector512.FusedMultiplyAdd(Rows(ap + at + 8, aq + at + 8), Vector512.Create(x0[kk + 1]), a1);
+            a2 = Vector512.FusedMultiplyAdd(Rows(ap + at + 16, aq + at + 16), Vector512.Create(x0[kk + 2]), a2);
+            a3 = Vector512.FusedMultiplyAdd(Rows(ap + at + 24, aq + at + 24), Vector512.Create(x0[kk + 3]), a3);
         }
 
-        for (; kk <= k - 2; kk += 2) a0 = Vector512.FusedMultiplyAdd(Vector512.Load(ap + (nint)kk * 8), Pair(x0 + kk), a0);
-
-        Vector512<float> a = (a0 + a1) + (a2 + a3);
-        Vector256<float> ta = a.GetLower() + a.GetUpper();
-        if (kk < k) ta = Vector256.FusedMultiplyAdd(Vector256.Load(ap + (nint)kk * 8), Vector256.Create(x0[kk]), ta);
-        ta.Store(sums);
+        for (; kk < k; kk++) a0 = Vector512.FusedMultiplyAdd(Rows(ap + (nint)kk * 8, aq + (nint)kk * 8), Vector512.Create(x0[kk]), a0);
+        ((a0 + a1) + (a2 + a3)).Store(sums);
     }
 
+    /// <summary>One depth step of two panels' rows: eight from each, in one vector. (Vector512.Create of the two halves
+    /// compiles to two inserts; this is one load and one insert from memory.)</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Pair(float* x) => Vector512.Create(Vector256.Create(x[0]), Vector256.Create(x[1]));
+    private static Vector512<float> Rows(float* low, float* high) => Vector256.Load(low).ToVector512Unsafe().WithUpper(Vector256.Load(high));
 
-    /// <summary>As <see cref="PanelTimesTwo"/> with 256-bit vectors: one depth step (the panel's eight rows) per load.</summary>
+    /// <summary>sums[r] = sum_k ap[k*8 + r] * x0[k] and sums[8 + r] likewise for x1: one depth step (the panel's eight rows)
+    /// per load.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PanelTimesTwo256(float* ap, int k, float* x0, float* x1, float* sums)
     {

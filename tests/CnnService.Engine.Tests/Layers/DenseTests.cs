@@ -75,4 +75,23 @@ public class DenseTests
 
         for (int n = 0; n < 3; n++) Assert.Equal(three[(n * 100)..((n + 1) * 100)], TestModels.Forward(model, x[(n * k)..((n + 1) * k)], 1));
     }
+
+    // 24 units: three panels, so a pair and one alone; 120 on two threads splits the 15 panels at an odd one.
+    [SimdTheory(SimdLevel.Vector512)]
+    [InlineData(24, 1, 1)]
+    [InlineData(24, 3, 1)]
+    [InlineData(100, 2, 1)]
+    [InlineData(120, 3, 2)]
+    [InlineData(120, 64, 2)]
+    public void The_512_bit_matrix_vector_kernel_gives_the_256_bit_one_s_bits(int units, int batch, int threads)
+    {
+        // Each lane sums its row in the same order at both widths: a host's choice of width changes no answer.
+        ModelSpec spec = TestModels.Spec(new TensorShape(403, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = units });
+        float[] x = TestModels.Random(batch * 403, seed: 11);
+
+        float[] wide = TestModels.Forward(TestModels.Build(spec, SimdLevel.Vector512, out _, threads), x, batch);
+        float[] narrow = TestModels.Forward(TestModels.Build(spec, SimdLevel.Vector256, out _, threads), x, batch);
+
+        Assert.Equal(narrow, wide);
+    }
 }
