@@ -1,7 +1,7 @@
 namespace CnnService.Engine.Kernels;
 
-/// <summary>Which elementwise function a kernel fuses: none, a clamp to [Lo, Hi] (ReLU, ReLU6, clip), or SiLU.</summary>
-internal enum FusedActivationKind { None, Clamp, Silu }
+/// <summary>Which elementwise function a kernel fuses: none, a clamp to [Lo, Hi] (ReLU, ReLU6, clip), SiLU or hardswish.</summary>
+internal enum FusedActivationKind { None, Clamp, Silu, HardSwish }
 
 /// <summary>
 /// An activation a kernel applies as it reads its input or stores its output, so that it needs no
@@ -16,6 +16,8 @@ internal readonly record struct FusedActivation(FusedActivationKind Kind, float 
 
     public static FusedActivation Silu => new(FusedActivationKind.Silu, 0f, 0f);
 
+    public static FusedActivation HardSwish => new(FusedActivationKind.HardSwish, 0f, 0f);
+
     /// <summary>min(max(x, lo), hi); an infinite bound is no bound.</summary>
     public static FusedActivation Clamp(float lo, float hi) => new(FusedActivationKind.Clamp, lo, hi);
 
@@ -26,6 +28,7 @@ internal readonly record struct FusedActivation(FusedActivationKind Kind, float 
     {
         FusedActivationKind.Clamp => new ClipOperator(Lo, Hi).Invoke(x),
         FusedActivationKind.Silu => new SiluOperator().Invoke(x),
+        FusedActivationKind.HardSwish => new HardSwishOperator().Invoke(x),
         _ => x,
     };
 
@@ -34,6 +37,7 @@ internal readonly record struct FusedActivation(FusedActivationKind Kind, float 
         FusedActivationKind.Clamp when Lo == 0 && float.IsPositiveInfinity(Hi) => "relu",
         FusedActivationKind.Clamp => $"clip [{Lo}, {Hi}]",
         FusedActivationKind.Silu => "silu",
+        FusedActivationKind.HardSwish => "hardswish",
         _ => "none",
     };
 }
@@ -48,7 +52,7 @@ internal interface IFusedKernel
 
 /// <summary>
 /// Where a pair of <see cref="FusedActivation"/>s (the depthwise kernels' before and after) becomes operator types: each
-/// combination of (none, clamp, SiLU) compiles its own copy of the kernel, with both functions inlined into its loops.
+/// combination of (none, clamp, SiLU, hardswish) compiles its own copy of the kernel, with both functions inlined into its loops.
 /// The direct and pointwise tiles fuse only after, and map it themselves (<see cref="DirectConv"/>'s Tile): a ReLU there is
 /// one max rather than a clamp to +infinity, and a clip's bounds go in as values, since an operator passed in was copied
 /// to the stack at each of the tile's 28 stores.
@@ -62,6 +66,7 @@ internal static class FusedActivations
         {
             case FusedActivationKind.Clamp: After(new ClipOperator(pre.Lo, pre.Hi), post, ref kernel); break;
             case FusedActivationKind.Silu: After(default(SiluOperator), post, ref kernel); break;
+            case FusedActivationKind.HardSwish: After(new HardSwishOperator(), post, ref kernel); break;
             default: After(default(IdentityOperator), post, ref kernel); break;
         }
     }
@@ -74,6 +79,7 @@ internal static class FusedActivations
         {
             case FusedActivationKind.Clamp: kernel.Run(pre, new ClipOperator(post.Lo, post.Hi)); break;
             case FusedActivationKind.Silu: kernel.Run(pre, default(SiluOperator)); break;
+            case FusedActivationKind.HardSwish: kernel.Run(pre, new HardSwishOperator()); break; // not default: it holds its gate's constants
             default: kernel.Run(pre, default(IdentityOperator)); break;
         }
     }

@@ -20,8 +20,8 @@ public sealed unsafe partial class Activation : Layer, IParallelWork
     private readonly ClipOperator _clip;
     private readonly HardSigmoidOperator _hardSigmoid;
 
-    /// <summary>clip's bounds, and hardsigmoid's slope (backward reads them).</summary>
-    private readonly float _lo, _hi, _slope;
+    /// <summary>clip's bounds, and hardsigmoid's slope (backward reads them) and offset.</summary>
+    private readonly float _lo, _hi, _slope, _offset;
 
     internal Activation(LayerSpec spec, string where, TensorShape input, SimdLevel simd)
         : base(spec.Type, spec.Name, input, input)
@@ -46,8 +46,8 @@ public sealed unsafe partial class Activation : Layer, IParallelWork
         }
         else if (_function == Function.HardSigmoid)
         {
-            _slope = spec.Alpha ?? 0.2f;
-            _hardSigmoid = new HardSigmoidOperator(_slope, spec.Beta ?? 0.5f);
+            (_slope, _offset) = (spec.Alpha ?? 0.2f, spec.Beta ?? 0.5f);
+            _hardSigmoid = new HardSigmoidOperator(_slope, _offset);
         }
     }
 
@@ -55,11 +55,21 @@ public sealed unsafe partial class Activation : Layer, IParallelWork
 
     public override long FlopsPerImage => InputShape.Size;
 
-    /// <summary>This activation as a kernel can fuse it (relu and clip as a clamp), or none.</summary>
+    /// <summary>This activation as a kernel can fuse it (relu and clip as a clamp, hardswish), or none.</summary>
     internal FusedActivation AsFused => _function switch
     {
         Function.Relu => FusedActivation.Relu,
         Function.Clip => FusedActivation.Clamp(_lo, _hi),
+        Function.HardSwish => FusedActivation.HardSwish,
+        _ => FusedActivation.None,
+    };
+
+    /// <summary>What a mul of x and this activation of x computes, as one activation: SiLU for the sigmoid, hardswish for
+    /// hardswish's own gate (alpha 1/6, beta 0.5: PyTorch's hardswish before opset 14 exports as that mul); else none.</summary>
+    internal FusedActivation TimesItsInput => _function switch
+    {
+        Function.Sigmoid => FusedActivation.Silu,
+        Function.HardSigmoid when _slope == 1f / 6f && _offset == 0.5f => FusedActivation.HardSwish,
         _ => FusedActivation.None,
     };
 

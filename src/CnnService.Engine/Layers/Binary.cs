@@ -11,8 +11,8 @@ namespace CnnService.Engine.Layers;
 /// dimension (see <see cref="Broadcast"/>), each row one SIMD run against a run or a repeated value:
 /// a residual add or SiLU's x * sigmoid(x) is one run per item, a squeeze-and-excite gate or a
 /// per-channel scale one run per channel. Writes over its first input when the output has its shape.
-/// A mul of a tensor and its own sigmoid is SiLU: the model's plan fuses the sigmoid in (<see cref="FuseSilu"/>),
-/// and the mul then computes x * sigmoid(x) in one pass; a ReLU that is the only reader of a same-shape add runs in
+/// A mul of a tensor and its own sigmoid is SiLU, and of its own hard sigmoid (alpha 1/6) hardswish: the model's plan
+/// fuses the gate in (<see cref="FuseSelfGate"/>), and the mul then computes x * gate(x) in one pass; a ReLU that is the only reader of a same-shape add runs in
 /// the add's store (<see cref="FuseRelu"/>).
 /// </summary>
 public sealed unsafe class Binary : Layer, IParallelWork
@@ -27,7 +27,7 @@ public sealed unsafe class Binary : Layer, IParallelWork
     /// next to no arithmetic, and its inputs come from layers that were split, each core holding its part in cache. Counted
     /// as one FLOP an element, MobileNet V2's 32 x 28x28 residual add stayed on one core and read half of its inputs from
     /// the other's cache: 0.011 ms at batch 1 on two threads, 0.002 ms on one; split, 0.006 ms (its ten adds 0.071 -> 0.042 ms
-    /// a pass; AMD EPYC Zen 4). SiLU's exponential costs about as much.
+    /// a pass; AMD EPYC Zen 4). SiLU's exponential costs about as much (a hardswish less, counted the same).
     /// </summary>
     private const int WorkPerElement = 16;
 
@@ -38,7 +38,7 @@ public sealed unsafe class Binary : Layer, IParallelWork
     private readonly Broadcast _plan;
     private readonly long _leftItem, _rightItem; // floats per item of each operand; 0 for the constant
     private readonly int _blocks;                // blocks per row
-    private bool _silu;
+    private FusedActivation _selfGate;
 
     internal Binary(LayerSpec spec, string where, TensorShape[] inputs, IWeightSource weights, SimdLevel simd)
         : base(spec.Type, spec.Name, inputs, Output(spec, where, inputs, out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst))
@@ -74,11 +74,12 @@ public sealed unsafe class Binary : Layer, IParallelWork
     /// <summary>Elementwise over the first input when it already has the output's shape; a broadcast output is a new tensor.</summary>
     internal override bool InPlace => OutputShape == InputShape;
 
-    /// <summary>True when the plan has fused the sigmoid of one operand into this mul: it computes x * sigmoid(x).</summary>
-    internal bool FusedSilu => _silu;
+    /// <summary>What this mul computes from one operand alone once the plan has fused the other, that operand's gate, in:
+    /// SiLU (x * sigmoid(x)) or hardswish (x * hardsigmoid(x)); none for a plain mul.</summary>
+    internal FusedActivation SelfGate => _selfGate;
 
-    /// <summary>Whether this is a mul of two same-shape tensors, so that a sigmoid of one of them can be fused in.</summary>
-    internal bool CanFuseSilu => _op == Operation.Mul && SameShape;
+    /// <summary>Whether this is a mul of two same-shape tensors, so that a gate of one of them can be fused in.</summary>
+    internal bool CanFuseSelfGate => _op == Operation.Mul && SameShape;
 
     /// <summary>True when the plan has fused the ReLU that is this add's only reader: it stores max(left + right, 0).</summary>
     internal bool FusedRelu { get; private set; }
@@ -93,32 +94,33 @@ public sealed unsafe class Binary : Layer, IParallelWork
         FusedRelu = true;
     }
 
-    /// <summary>Set once by the model's plan, before the model is used: the second operand is the sigmoid of the first,
-    /// whose layer runs nothing (so both inputs are the first operand's buffer).</summary>
-    internal void FuseSilu()
+    /// <summary>Set once by the model's plan, before the model is used: the second operand is the first's gate, whose layer
+    /// runs nothing (so both inputs are the first operand's buffer), and this mul computes <paramref name="act"/>.</summary>
+    internal void FuseSelfGate(FusedActivation act)
     {
-        if (!CanFuseSilu) throw new InvalidOperationException("Only a mul of two same-shape tensors computes SiLU.");
-        _silu = true;
+        if (!CanFuseSelfGate || act.Kind is not (FusedActivationKind.Silu or FusedActivationKind.HardSwish))
+            throw new InvalidOperationException($"Only a mul of two same-shape tensors computes SiLU or hardswish, not {act}.");
+        _selfGate = act;
     }
 
     /// <summary>For a mul of a [C, H, W] map by a [C, 1, 1] gate (squeeze-and-excitation's scaling), the input that is the map
     /// (0 or 1); else -1.</summary>
     internal int GatedMapInput =>
-        _op != Operation.Mul || _constant is not null || _silu || OutputShape is { H: 1, W: 1 } ? -1
+        _op != Operation.Mul || _constant is not null || !_selfGate.IsNone || OutputShape is { H: 1, W: 1 } ? -1
         : InputShapes[0] == OutputShape && IsGate(InputShapes[1]) ? 0
         : InputShapes[1] == OutputShape && IsGate(InputShapes[0]) ? 1 : -1;
 
     private bool IsGate(TensorShape shape) => shape.C == OutputShape.C && shape.H == 1 && shape.W == 1;
 
-    /// <summary>Whether both operands and the output have one shape (a residual add, SiLU's mul).</summary>
+    /// <summary>Whether both operands and the output have one shape (a residual add, SiLU's and hardswish's mul).</summary>
     private bool SameShape => _constant is null && InputShapes[0] == OutputShape && InputShapes[1] == OutputShape;
 
     internal override void Forward(ParallelJob job, int threads)
     {
         long length = (long)job.Batch * OutputShape.Size;
-        if (_silu && !job.Unfused)
+        if (!_selfGate.IsNone && !job.Unfused)
         {
-            job.Run(this, Parallelism.Chunks(WorkPerElement * length, SiluBlocks(length), threads), threads);
+            job.Run(this, Parallelism.Chunks(WorkPerElement * length, GateBlocks(length), threads), threads);
             return;
         }
 
@@ -127,12 +129,14 @@ public sealed unsafe class Binary : Layer, IParallelWork
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
-        if (_silu && !job.Unfused)
+        if (!_selfGate.IsNone && !job.Unfused)
         {
             long length = (long)job.Batch * OutputShape.Size;
-            (int first, int last) = Parallelism.Range(SiluBlocks(length), job.Chunks, chunk);
+            (int first, int last) = Parallelism.Range(GateBlocks(length), job.Chunks, chunk);
             nint from = (nint)first * Block, count = (nint)Math.Min((long)last * Block, length) - from;
-            UnaryDriver.Apply(new SiluOperator(), (float*)job.Inputs[0] + from, job.Output + from, count, _simd);
+            float* x = (float*)job.Inputs[0] + from, y = job.Output + from;
+            if (_selfGate.Kind == FusedActivationKind.Silu) UnaryDriver.Apply(new SiluOperator(), x, y, count, _simd);
+            else UnaryDriver.Apply(new HardSwishOperator(), x, y, count, _simd);
             return;
         }
 
@@ -189,7 +193,7 @@ public sealed unsafe class Binary : Layer, IParallelWork
 
     private int Items(int batch) => batch * _plan.RowsPerItem * _blocks;
 
-    private static int SiluBlocks(long length) => (int)((length + Block - 1) / Block);
+    private static int GateBlocks(long length) => (int)((length + Block - 1) / Block);
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape[] inputs,
         out TensorShape left, out TensorShape right, out TensorShape? constant, out bool constantFirst)

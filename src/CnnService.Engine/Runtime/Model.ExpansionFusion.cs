@@ -24,10 +24,10 @@ public sealed partial class Model
         {
             if (fusedAway[d] || layers[d] is not DepthwiseConv2D dw || planInputs[d] is not [int t]) continue;
 
-            // Back through the layers fused into this one's input (a clip; SiLU's mul and its sigmoid) to the tensor they read.
+            // Back through the layers fused into this one's input (a clip; SiLU's or hardswish's mul and its gate) to the tensor they read.
             var chain = new List<int>();
             int x = t;
-            while (x > 0 && fusedAway[x - 1] && layers[x - 1] is Activation or Binary { FusedSilu: true })
+            while (x > 0 && fusedAway[x - 1] && layers[x - 1] is Activation or Binary { SelfGate.IsNone: false })
             {
                 chain.Add(x);
                 x = planInputs[x - 1][0];
@@ -37,7 +37,7 @@ public sealed partial class Model
             if ((long)conv.OutputShape.Size * sizeof(float) < BandedExpansionBytes || !dw.CanTakeExpansion(conv)) continue;
             chain.Add(x);
 
-            // And the fused layers those read besides (SiLU's sigmoid, read by its mul); not the expansion's own input.
+            // And the fused layers those read besides (SiLU's sigmoid or hardswish's gate, read by its mul); not the expansion's own input.
             for (int k = 0; k < chain.Count; k++)
             {
                 if (chain[k] == x) continue;

@@ -10,7 +10,8 @@ public sealed partial class Model
     /// The elementwise fusions beyond a ReLU in a GEMM's store, decided once the layers are built: each one
     /// saves a pass over an activation, which for these memory-bound ops is most of their cost.
     /// (1) A sigmoid read only by a mul of it and its own input is SiLU: the mul computes x * sigmoid(x)
-    /// and the sigmoid runs nothing. (2) A clip, an unfused ReLU or a SiLU that is the only reader of a
+    /// and the sigmoid runs nothing; likewise hardswish's gate (a hard sigmoid of slope 1/6) and its mul.
+    /// (2) A clip, an unfused ReLU, a SiLU or a hardswish that is the only reader of a
     /// depthwise convolution's output runs in that convolution's store, and so does a clip after a
     /// convolution that runs direct or pointwise tiles, unless a depthwise convolution that copies it in L2
     /// reads it; else, next to a depthwise convolution that is its only reader, it runs in the copy of that
@@ -22,31 +23,33 @@ public sealed partial class Model
     private static void FuseActivations(Layer[] layers, int[][] inputs, bool[] fusedAway, bool intoConvolutions)
     {
         int n = layers.Length;
-        var siluOf = new int[n]; // for a mul computing SiLU, the tensor it is of; else -1
-        Array.Fill(siluOf, -1);
+        var gatedOf = new int[n]; // for a mul computing SiLU or hardswish, the tensor it is of; else -1
+        Array.Fill(gatedOf, -1);
         int[] readers = CountReaders(inputs, n, fusedAway);
         for (int m = 0; m < n; m++)
         {
-            if (layers[m] is not Binary { Type: "mul", CanFuseSilu: true } mul) continue;
+            if (layers[m] is not Binary { Type: "mul", CanFuseSelfGate: true } mul) continue;
             int a = inputs[m][0], b = inputs[m][1];
-            int x = IsSigmoidOf(b, a) ? a : IsSigmoidOf(a, b) ? b : -1;
-            if (x < 0) continue;
-            int sigmoid = (x == a ? b : a) - 1;
-            if (readers[sigmoid + 1] != 1) continue; // the sigmoid's output is read elsewhere too
-            mul.FuseSilu();
-            fusedAway[sigmoid] = true;
-            siluOf[m] = x;
+            FusedActivation act = GateOf(b, a);
+            int x = a;
+            if (act.IsNone) (act, x) = (GateOf(a, b), b);
+            if (act.IsNone) continue;
+            int gate = (x == a ? b : a) - 1;
+            if (readers[gate + 1] != 1) continue; // the gate's output is read elsewhere too
+            mul.FuseSelfGate(act);
+            fusedAway[gate] = true;
+            gatedOf[m] = x;
         }
 
         for (int i = 0; i < n; i++)
         {
             if (fusedAway[i]) continue;
-            FusedActivation act = siluOf[i] >= 0 ? FusedActivation.Silu : layers[i] is Activation a ? a.AsFused : FusedActivation.None;
+            FusedActivation act = gatedOf[i] >= 0 ? ((Binary)layers[i]).SelfGate : layers[i] is Activation a ? a.AsFused : FusedActivation.None;
             if (act.IsNone) continue;
             readers = CountReaders(inputs, n, fusedAway);
-            int x = siluOf[i] >= 0 ? siluOf[i] : inputs[i][0];
+            int x = gatedOf[i] >= 0 ? gatedOf[i] : inputs[i][0];
             if (x > 0 && layers[x - 1] is BatchNorm && fusedAway[x - 1]) x = inputs[x - 1][0]; // a folded batchnorm's output is its convolution's
-            int own = siluOf[i] >= 0 ? 2 : 1; // a SiLU reads x twice: itself and through its sigmoid
+            int own = gatedOf[i] >= 0 ? 2 : 1; // a SiLU or hardswish mul reads x twice: itself and through its gate
             if (x > 0 && layers[x - 1] is DepthwiseConv2D before && !fusedAway[x - 1] && before.FusedOutput.IsNone && readers[x] == own)
             {
                 before.Fuse(FusedActivation.None, act);
@@ -81,7 +84,9 @@ public sealed partial class Model
             readers[t] == 1 && OnlyReader(t) is int r && layers[r] is DepthwiseConv2D d && !fusedAway[r] && d.FusedInput.IsNone
             && (long)d.InputShape.Size * sizeof(float) <= BatchChunking.L2Bytes;
 
-        bool IsSigmoidOf(int t, int x) => t > 0 && layers[t - 1] is Activation { Type: "sigmoid" } && !fusedAway[t - 1] && inputs[t - 1][0] == x;
+        // What mul(x, t) computes as one activation when t is a gate of x (SiLU, hardswish); else none.
+        FusedActivation GateOf(int t, int x) =>
+            t > 0 && layers[t - 1] is Activation g && !fusedAway[t - 1] && inputs[t - 1][0] == x ? g.TimesItsInput : FusedActivation.None;
 
         int? OnlyReader(int t)
         {

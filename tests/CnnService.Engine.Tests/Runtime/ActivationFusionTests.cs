@@ -7,7 +7,7 @@ using CnnService.Engine.Tests.Support;
 namespace CnnService.Engine.Tests.Runtime;
 
 /// <summary>
-/// Which activations the plan runs inside another layer (SiLU in its mul, clips and SiLU in a depthwise
+/// Which activations the plan runs inside another layer (SiLU and hardswish in their mul, clips, SiLU and hardswish in a depthwise
 /// convolution's input copy or store, or in the store of a convolution's direct or pointwise tiles, a ReLU in a residual add's store) and which it must leave alone. That the fused graphs compute what
 /// their layers one by one do is <see cref="GraphTests"/>' job (the "inverted-residual" and "mbconv" graphs).
 /// </summary>
@@ -35,9 +35,63 @@ public class ActivationFusionTests
         Assert.Equal(["es", "ex", "ds", "dx", "rs"], TestModels.FusedAway(model).Where(name => name != "scaled"));
         var dw = Layer<DepthwiseConv2D>(model, "dw");
         Assert.Equal((FusedActivation.Silu, FusedActivation.Silu), (dw.FusedInput, dw.FusedOutput));
-        Assert.True(Layer<Binary>(model, "rx").FusedSilu);
-        Assert.False(Layer<Binary>(model, "scaled").FusedSilu);   // a per-channel gate, not x * sigmoid(x)
+        Assert.Equal(FusedActivation.Silu, Layer<Binary>(model, "rx").SelfGate);
+        Assert.True(Layer<Binary>(model, "scaled").SelfGate.IsNone);   // a per-channel gate, not x * sigmoid(x)
     }
+
+    [Fact]
+    public void Hardswish_exported_as_its_gate_times_its_input_becomes_one_hardswish_on_either_side_of_a_depthwise_convolution()
+    {
+        // PyTorch's hardswish before opset 14: mul(x, HardSigmoid(x, alpha 1/6, beta 0.5)).
+        ModelSpec spec = HardSwishBlock(alpha: 1f / 6f);
+        Model model = Build(spec);
+
+        Assert.Equal(["eg", "ex", "dg", "dx"], TestModels.FusedAway(model));
+        var dw = Layer<DepthwiseConv2D>(model, "dw");
+        Assert.Equal((FusedActivation.HardSwish, FusedActivation.HardSwish), (dw.FusedInput, dw.FusedOutput));
+        AssertEqualsReference(spec);
+    }
+
+    [Fact]
+    public void A_hard_sigmoid_of_another_slope_times_its_input_stays_two_layers()
+    {
+        // Keras' hard sigmoid (alpha 0.2) times x is not hardswish.
+        ModelSpec spec = HardSwishBlock(alpha: 0.2f);
+        Model model = Build(spec);
+
+        Assert.Empty(TestModels.FusedAway(model));
+        Assert.True(Layer<Binary>(model, "ex").SelfGate.IsNone);
+        AssertEqualsReference(spec);
+    }
+
+    [Fact]
+    public void A_hardswish_layer_runs_inside_the_depthwise_convolutions_next_to_it()
+    {
+        // Opset 14 and later export HardSwish as one operator.
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(3, 9, 13),
+            TestGraphs.Conv("e", 8, 1, 0),
+            TestGraphs.Layer("hardswish", "ex"),
+            TestGraphs.Depthwise("dw", 8, 3, 2, 1),
+            TestGraphs.Layer("hardswish", "dx"),
+            TestGraphs.Conv("p", 4, 1, 0));
+        Model model = Build(spec);
+
+        Assert.Equal(["ex", "dx"], TestModels.FusedAway(model));
+        var dw = Layer<DepthwiseConv2D>(model, "dw");
+        Assert.Equal((FusedActivation.HardSwish, FusedActivation.HardSwish), (dw.FusedInput, dw.FusedOutput));
+        AssertEqualsReference(spec);
+    }
+
+    /// <summary>MobileNet V3's expand, hardswish, depthwise, hardswish, project, each hardswish as x times a hard sigmoid of
+    /// slope <paramref name="alpha"/>. Odd widths leave every vector loop a tail.</summary>
+    private static ModelSpec HardSwishBlock(float alpha) => TestGraphs.Graph(new TensorShape(3, 9, 13),
+        TestGraphs.Conv("e", 8, 1, 0),
+        new LayerSpec { Type = "hardsigmoid", Name = "eg", Alpha = alpha, Beta = 0.5f },
+        TestGraphs.Layer("mul", "ex", "e", "eg"),
+        TestGraphs.Depthwise("dw", 8, 3, 2, 1),
+        new LayerSpec { Type = "hardsigmoid", Name = "dg", Alpha = alpha, Beta = 0.5f },
+        TestGraphs.Layer("mul", "dx", "dw", "dg"),
+        TestGraphs.Conv("p", 4, 1, 0));
 
     [Fact]
     public void A_relu_that_is_the_only_reader_of_a_residual_add_runs_in_the_adds_store()
@@ -84,7 +138,7 @@ public class ActivationFusionTests
         Model model = Build(spec);
 
         Assert.Empty(TestModels.FusedAway(model));
-        Assert.False(Layer<Binary>(model, "silu").FusedSilu);
+        Assert.True(Layer<Binary>(model, "silu").SelfGate.IsNone);
         AssertEqualsReference(spec);
     }
 

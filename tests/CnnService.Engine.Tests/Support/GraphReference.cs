@@ -32,6 +32,8 @@ internal static class GraphReference
                 "relu" => (Reference.Map(a, v => Math.Max(v, 0)), s),
                 "sigmoid" => (Reference.Map(a, v => 1 / (1 + Math.Exp(-v))), s),
                 "clip" => (Reference.Map(a, v => Math.Min(Math.Max(v, Bound(l, "min", double.NegativeInfinity)), Bound(l, "max", double.PositiveInfinity))), s),
+                "hardsigmoid" => (Reference.Map(a, v => HardSigmoid(v, l.Alpha ?? 0.2, l.Beta ?? 0.5)), s),
+                "hardswish" => (Reference.Map(a, v => v * HardSigmoid(v, 1.0 / 6, 0.5)), s),
                 "maxpool2d" => Pool(l, a, s, n),
                 "global_avgpool" => (Reference.GlobalAvgPool(a, n, s.C, s.H * s.W), new TensorShape(s.C, 1, 1)),
                 "add" => Binary(a, s, values[ins[1]], shapes[ins[1]], n, (p, q) => p + q),
@@ -49,6 +51,8 @@ internal static class GraphReference
 
         return values.Skip(1).ToArray();
     }
+
+    private static double HardSigmoid(double v, double alpha, double beta) => Math.Max(0, Math.Min(1, alpha * v + beta));
 
     private static double Bound(LayerSpec l, string key, double none) => l.Extra?[key] is { } v ? double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : none;
 
