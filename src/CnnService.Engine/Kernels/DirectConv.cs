@@ -25,7 +25,7 @@ internal static unsafe class DirectConv
     /// <summary>Output positions per tile, along one row.</summary>
     public const int Width = 14;
 
-    /// <summary>Whether the plan should take this path: whole tiles of channels, a depth worth a 16 x 16 transpose
+    /// <summary>Whether the plan should take this path: tiles of 32 channels (the last maybe 16), a depth worth a 16 x 16 transpose
     /// per tile (64 at stride 1, where implicit GEMM is the alternative; 27, a 3x3 RGB stem, at stride 2, where the
     /// alternative gathers im2col panels value by value), a stride along the row of 1 or 2, and rows that split into tiles with little overlap: at least one
     /// tile wide (a row's last tile is moved back to end at OW, recomputing positions: at most 1 in 12 extra), or
@@ -34,10 +34,11 @@ internal static unsafe class DirectConv
         Runs(m, oh, ow, sw) && k >= (sw == 1 ? 64 : 27) && (ow < Width || (ow + Width - 1) / Width * Width - ow <= ow / 12);
 
     /// <summary>Whether these tiles can run the layer at all, worth it or not (a plan chosen by measurement times them where
-    /// <see cref="Suits"/> would not choose them): whole tiles of 32 filters, a stride along the row of 1 or 2, and rows of at
+    /// <see cref="Suits"/> would not choose them): tiles of 32 filters, the last maybe 16 (one vector: MobileNet V3's 16-filter
+    /// stem ran im2col at 31 GFLOP/s), a stride along the row of 1 or 2, and rows of at
     /// least a tile, of 7 taken in pairs, or of 12 or 13.</summary>
     public static bool Runs(int m, int oh, int ow, int sw) =>
-        m % Channels == 0 && sw is 1 or 2 && (ow >= Width || TwoRows(oh, ow) || SplitRow(ow));
+        m % (Channels / 2) == 0 && sw is 1 or 2 && (ow >= Width || TwoRows(oh, ow) || SplitRow(ow));
 
     /// <summary>Whether tiles take two output rows of 7 (OW is half a tile, and there are two rows to take).</summary>
     public static bool TwoRows(int oh, int ow) => ow * 2 == Width && oh >= 2;
@@ -47,16 +48,28 @@ internal static unsafe class DirectConv
     /// panels lose as much and its packing more.</summary>
     public static bool SplitRow(int ow) => ow > Width / 2 && ow < Width && (Width - ow) * 6 <= ow;
 
-    /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]) packed as [M/32][K][32].</summary>
+    /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
+    public static int Tiles(int m) => (m + Channels - 1) / Channels;
+
+    /// <summary>Weights [M][K] (PyTorch's [M, C, kh, kw]; a 1x1 convolution's [M][C]) packed as the tiles read them,
+    /// [Tiles(M)][K][32], filters past M zero.</summary>
     public static float[] Pack(ReadOnlySpan<float> weights, int m, int k)
     {
-        float[] packed = GC.AllocateArray<float>(m * k, pinned: true);
+        float[] packed = GC.AllocateArray<float>(Tiles(m) * Channels * k, pinned: true);
         for (int i = 0; i < m; i++)
         {
             int tile = i / Channels, lane = i % Channels;
             for (int kk = 0; kk < k; kk++) packed[((long)tile * k + kk) * Channels + lane] = weights[i * k + kk];
         }
 
+        return packed;
+    }
+
+    /// <summary>The bias padded to whole tiles (zeros past M, and everywhere without a bias).</summary>
+    public static float[] PackBias(ReadOnlySpan<float> bias, int m)
+    {
+        float[] packed = GC.AllocateArray<float>(Tiles(m) * Channels, pinned: true);
+        bias.CopyTo(packed);
         return packed;
     }
 
@@ -85,6 +98,17 @@ internal static unsafe class DirectConv
         float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
         where TStride : struct, IStride where TWidth : struct, ITileWidth =>
         Tile<TStride, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch, ahead, aheadLines);
+
+    /// <summary>The tile at a stride along the row of <paramref name="sw"/> (1 or 2), of 16 output channels when
+    /// <paramref name="one"/> (<see cref="OneVector"/>), else 32.</summary>
+    public static void Tile<TWidth>(bool one, int sw, float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
+        float* output, nint p, in FusedActivation act, float* scratch) where TWidth : struct, ITileWidth
+    {
+        if (one && sw == 1) Tile<Stride1, TWidth, OneVector>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
+        else if (one) Tile<Stride2, TWidth, OneVector>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
+        else if (sw == 1) Tile<Stride1, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
+        else Tile<Stride2, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
+    }
 
     /// <summary>The tile with <typeparamref name="TChannels"/> output channels: 32 (<see cref="TwoVectors"/>), or the first 16 of
     /// the 32 its weights and bias hold (<see cref="OneVector"/>: a layer's last tile when at most 16 of its filters are left,

@@ -34,14 +34,11 @@ internal static unsafe class PointwiseConv
     /// transposes cost about as much as the FMAs).
     /// </summary>
     public static bool Suits(int m, int c, int p) =>
-        Runs(p) && c >= 16 && m >= DirectConv.Channels && (Tiles(m) * DirectConv.Channels - m) * 4 <= m;
+        Runs(p) && c >= 16 && m >= DirectConv.Channels && (DirectConv.Tiles(m) * DirectConv.Channels - m) * 4 <= m;
 
     /// <summary>Whether these tiles can run a plane of <paramref name="p"/> positions at all, worth it or not (a plan chosen by
     /// measurement times them where <see cref="Suits"/> would not choose them): any depth and filters, a plane of a tile or more.</summary>
     public static bool Runs(int p) => p >= DirectConv.Width;
-
-    /// <summary>Channel tiles: filters in groups of 32, the last maybe short.</summary>
-    public static int Tiles(int m) => (m + DirectConv.Channels - 1) / DirectConv.Channels;
 
     /// <summary>Position tiles of one plane: 14 at a time, the last moved back to end at P; 13 at a time where 13 divides P
     /// and 14 does not even with a half tile last (13x13: 12 tiles and a half computed 6 positions twice).</summary>
@@ -64,27 +61,6 @@ internal static unsafe class PointwiseConv
         int positions = Positions(p);
         if ((long)m * c * sizeof(float) >= BatchChunking.L2Bytes && (long)c * p * sizeof(float) <= BatchChunking.BudgetBytes) return positions;
         return Math.Clamp((128 << 10) / (c * DirectConv.Width * sizeof(float)), 1, positions);
-    }
-
-    /// <summary>Weights [M][C] packed as [Tiles(M)][C][32], filters past M zero.</summary>
-    public static float[] Pack(ReadOnlySpan<float> weights, int m, int c)
-    {
-        float[] packed = GC.AllocateArray<float>(Tiles(m) * DirectConv.Channels * c, pinned: true);
-        for (int i = 0; i < m; i++)
-        {
-            int tile = i / DirectConv.Channels, lane = i % DirectConv.Channels;
-            for (int k = 0; k < c; k++) packed[((long)tile * c + k) * DirectConv.Channels + lane] = weights[i * c + k];
-        }
-
-        return packed;
-    }
-
-    /// <summary>The bias padded to whole tiles (zeros past M, and everywhere without a bias).</summary>
-    public static float[] PackBias(ReadOnlySpan<float> bias, int m)
-    {
-        float[] packed = GC.AllocateArray<float>(Tiles(m) * DirectConv.Channels, pinned: true);
-        bias.CopyTo(packed);
-        return packed;
     }
 
     /// <summary>
@@ -112,7 +88,7 @@ internal static unsafe class PointwiseConv
         {
             int i0 = t * Ch, valid = Math.Min(Ch, m - i0);
             float* w = weights + (nint)i0 * c;
-            float* next = t + 1 < Tiles(m) ? w + (nint)c * Ch : null;
+            float* next = t + 1 < DirectConv.Tiles(m) ? w + (nint)c * Ch : null;
             for (int x = x0; x < x1; x++)
             {
                 float* ahead = null;

@@ -22,7 +22,7 @@ public sealed unsafe partial class Conv2D
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
             PointwiseConv.Run(weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
-                OutputShape.C, StoredActivation, 0, PointwiseConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
+                OutputShape.C, StoredActivation, 0, DirectConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
         }
     }
 }

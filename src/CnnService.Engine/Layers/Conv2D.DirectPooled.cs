@@ -18,7 +18,7 @@ public sealed unsafe partial class Conv2D
     /// </summary>
     private bool TryFuseDirectPool(Pool2D pool)
     {
-        if (_directWeights is null || _directTwoRows || _directSplitRow || _directSplitFilters || _directWeightsOuter) return false;
+        if (_directWeights is null || OutputShape.C % DirectConv.Channels != 0 || _directTwoRows || _directSplitRow || _directSplitFilters || _directWeightsOuter) return false;
         if (!Avx512F.IsSupported || !Avx512DQ.IsSupported || !pool.IsMax || !PoolWindow.IsMax3x3Stride2(pool.Geometry) || pool.Geometry.SH != 2) return false;
         _directPool = new DirectPoolStep(this, pool.Geometry, pool.OutputShape);
         return true;
@@ -83,7 +83,7 @@ public sealed unsafe partial class Conv2D
                         {
                             float* row = ring + made % 3 * rowFloats, inRow = input + (nint)made * sh * wp;
                             for (int c0 = 0; c0 < m; c0 += DirectConv.Channels)
-                                conv.DirectRow(weights + (nint)c0 * k, bias + c0, inRow, 7 * win.SW, taps, inShape.C, plane, row + c0 * ow, ow, act, scratch);
+                                conv.DirectRow(false, weights + (nint)c0 * k, bias + c0, inRow, 7 * win.SW, taps, inShape.C, plane, row + c0 * ow, ow, act, scratch);
                         }
 
                         float* r0 = ring + first % 3 * rowFloats;

@@ -15,7 +15,7 @@ public sealed partial class Conv2D
     /// (7x7, 13x13, 14x14) fit 14-position tiles better than 32-column panels. Stride 2 first subsamples its input (C*P copies,
     /// against M*C*P FMAs), unless direct tiles can take the layer (ResNet's downsampling 1x1s): they read every other input of
     /// a row in place, with no gathering pass (resnet18 1.01x on one and two threads, AMD Zen 5), and come first.</item>
-    /// <item>whole tiles of 32 filters, a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14: channels in the
+    /// <item>tiles of 32 filters (the last maybe 16), a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14: channels in the
     /// lanes, a row (or two rows of 7) at a time (DirectConv): no im2col, and on 7x7 maps 4 tiles of 14 per image where the GEMM
     /// fills two 32-column panels.</item>
     /// <item>stride 1 on a wide map: GEMM reading B in place (ImplicitGemm; AVX-512 and AVX2).</item>

@@ -8,7 +8,7 @@ namespace CnnService.Engine.Layers;
 /// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape (or, in a measured plan, by
 /// timing those the shape admits: <see cref="Candidates"/>).
 /// An unpadded 1x1 convolution runs <see cref="PointwiseConv"/> (the flat plane in 14-position tiles,
-/// output channels in the lanes; a strided one subsamples its input first). Stride 1 with whole tiles of 32 filters and a deep enough K runs <see cref="DirectConv"/>
+/// output channels in the lanes; a strided one subsamples its input first). Stride 1 with tiles of 32 filters (the last maybe 16) and a deep enough K runs <see cref="DirectConv"/>
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
@@ -28,7 +28,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Row offsets into a padded image when this layer reads B in place (implicit GEMM), else null.</summary>
     private readonly nint[]? _implicitOffsets;
 
-    /// <summary>The weights as <see cref="DirectConv"/> reads them, [M/32][K][32], when it runs this layer; else null.</summary>
+    /// <summary>The weights as <see cref="DirectConv"/> reads them, [Tiles(M)][K][32], when it runs this layer; else null.</summary>
     private readonly float[]? _directWeights;
     private readonly nint[] _directTaps = [];
 
@@ -113,8 +113,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         switch (chosen)
         {
             case ConvLowering.Pointwise:
-                _pointwiseWeights = PointwiseConv.Pack(w, m, k);
-                _pointwiseBias = PointwiseConv.PackBias(b, m);
+                _pointwiseWeights = DirectConv.Pack(w, m, k);
+                _pointwiseBias = DirectConv.PackBias(b, m);
                 _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW);
                 if (!stride1) _subsample = new SubsampleStep(this);
                 break;
@@ -252,7 +252,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each.</summary>
-    private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * PointwiseConv.Tiles(OutputShape.C);
+    private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * DirectConv.Tiles(OutputShape.C);
 
     private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
@@ -309,7 +309,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private void RunPointwise(ParallelJob job, int start, int end)
     {
         int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
-        int tiles = PointwiseConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits, block = _pointwiseBlock;
+        int tiles = DirectConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits, block = _pointwiseBlock;
         FusedActivation act = TileActivation(job);
         float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
@@ -334,7 +334,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// a tile's weights across all its rows (<see cref="_directWeightsOuter"/>); else each item's filter tiles, so that a
     /// chunk may end mid-row and threads split an odd count of rows evenly (SqueezeNet's 13, 27 and 55: by rows, one
     /// thread took 7 of 13, and the other waited for it).</summary>
-    private int DirectUnits => _directSplitFilters ? OutputShape.C / DirectConv.Channels : DirectRowTiles ? DirectItems * (OutputShape.C / DirectConv.Channels) : DirectItems;
+    private int DirectUnits => _directSplitFilters ? DirectConv.Tiles(OutputShape.C) : DirectRowTiles ? DirectItems * DirectConv.Tiles(OutputShape.C) : DirectItems;
 
     /// <summary>Whether a direct unit is one filter tile of one item (see <see cref="DirectUnits"/>).</summary>
     private bool DirectRowTiles => !_directSplitFilters && !_directWeightsOuter;
@@ -364,7 +364,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
         nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
         const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
-        int allTiles = m / DirectConv.Channels, perImage = DirectUnits;
+        int allTiles = DirectConv.Tiles(m), perImage = DirectUnits;
         bool rowTiles = DirectRowTiles;
         int spanItems = _directSplitFilters ? items : rowTiles ? Math.Min(items, (end - start + allTiles - 1) / allTiles + 1) : end - start;
         int maxBandRows = (Math.Min(oh, spanItems * rowsPerItem) - 1) * sh + _win.KH;
@@ -409,6 +409,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                     for (int b = 0; b < inner; b++)
                     {
                         int i = i0 + (_directWeightsOuter ? b : a), tile = t0 + (_directWeightsOuter ? a : b), c0 = DirectConv.Channels * tile;
+                        bool one = m - c0 == 16; // a last tile of 16 filters: one vector (MobileNet V3's 16-filter stem)
                         if (i == i0 && tile < first || i == i1 - 1 && tile >= last) continue; // a chunk's first or last item is partly another's
                         int y = DirectRow(i);
                         float* inRow = input + (nint)y * sh * wp;
@@ -418,16 +419,16 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         {
                             // Rows y and y + 1 of 7 are 14 consecutive outputs of the plain plane; an odd OH's last row is
                             // half a tile (ResNet's 7x7 stage: a pair moved back over row 5 computed 8 rows for 7).
-                            if (y + 1 < oh) Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
-                            else Tile<HalfTile>(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
+                            if (y + 1 < oh) Tile<WholeTile>(one, w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
+                            else Tile<HalfTile>(one, w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch, sw);
                             continue;
                         }
 
                         if (_directSplitRow)
                         {
                             // Positions 7-13 start at OW - 7: the tile goes to scratch, and its halves into the row.
-                            Tile(w, bias + c0, inRow, second, taps, inShape.C, plane, splitTile, DirectConv.Width, act, scratch, sw);
-                            for (int r = 0; r < DirectConv.Channels; r++)
+                            Tile<WholeTile>(one, w, bias + c0, inRow, second, taps, inShape.C, plane, splitTile, DirectConv.Width, act, scratch, sw);
+                            for (int r = 0, filters = Math.Min(DirectConv.Channels, m - c0); r < filters; r++)
                             {
                                 float* from = splitTile + r * DirectConv.Width, to = output + r * outPlane;
                                 new ReadOnlySpan<float>(from, 7).CopyTo(new Span<float>(to, 7));
@@ -437,14 +438,14 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                             continue;
                         }
 
-                        DirectRow(w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch);
+                        DirectRow(one, w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch);
                     }
                 }
 
                 if (next is not null)
                 {
                     for (int i = i0; i < i1; i++)
-                        ZeroBorder(next, image, outPlane, DirectRow(i), (i == i0 ? first : t0) * DirectConv.Channels, (i == i1 - 1 ? last : t1) * DirectConv.Channels);
+                        ZeroBorder(next, image, outPlane, DirectRow(i), (i == i0 ? first : t0) * DirectConv.Channels, Math.Min(m, (i == i1 - 1 ? last : t1) * DirectConv.Channels));
                 }
 
                 unit += u1 - u0;
@@ -452,33 +453,27 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         }
     }
 
-    /// <summary>One output row of 32 filters along the row, 14 positions a tile: a last stretch of 13 (rows of 13, 27, 55, 111)
-    /// takes a tile of 13; a shorter one moves the tile back.</summary>
-    private void DirectRow(float* w, float* bias, float* inRow, nint second, nint* taps, int channels, nint plane, float* output, nint outPlane, in FusedActivation act, float* scratch)
+    /// <summary>One output row of 32 filters (16: <paramref name="one"/>) along the row, 14 positions a tile: a last stretch of 13
+    /// (rows of 13, 27, 55, 111) takes a tile of 13; a shorter one moves the tile back.</summary>
+    private void DirectRow(bool one, float* w, float* bias, float* inRow, nint second, nint* taps, int channels, nint plane, float* output, nint outPlane, in FusedActivation act, float* scratch)
     {
         int ow = _win.OW, sw = _win.SW;
         for (int x = 0; x < ow; x += DirectConv.Width)
         {
             if (ow - x == DirectConv.Width - 1)
             {
-                Tile<Tile13>(w, bias, inRow + (nint)x * sw, second, taps, channels, plane, output + x, outPlane, act, scratch, sw);
+                Tile<Tile13>(one, w, bias, inRow + (nint)x * sw, second, taps, channels, plane, output + x, outPlane, act, scratch, sw);
                 break;
             }
 
             int x0 = Math.Min(x, ow - DirectConv.Width);
-            Tile(w, bias, inRow + (nint)x0 * sw, second, taps, channels, plane, output + x0, outPlane, act, scratch, sw);
+            Tile<WholeTile>(one, w, bias, inRow + (nint)x0 * sw, second, taps, channels, plane, output + x0, outPlane, act, scratch, sw);
         }
     }
 
-    private void Tile(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw) =>
-        Tile<WholeTile>(w, bias, input, second, taps, channels, plane, output, p, act, scratch, sw);
-
-    private void Tile<TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p, in FusedActivation act, float* scratch, int sw)
-        where TWidth : struct, ITileWidth
-    {
-        if (sw == 1) DirectConv.Tile<Stride1, TWidth>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
-        else DirectConv.Tile<Stride2, TWidth>(w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
-    }
+    private void Tile<TWidth>(bool one, float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p,
+        in FusedActivation act, float* scratch, int sw) where TWidth : struct, ITileWidth =>
+        DirectConv.Tile<TWidth>(one, sw, w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of channels [<paramref name="c0"/>,
     /// <paramref name="c1"/>): its left and right columns, and the rows above the first row or below the last.</summary>

@@ -21,17 +21,17 @@ public sealed unsafe partial class GroupedConv2D
         simd == SimdLevel.Vector512 && (filtersPerGroup == 16 || filtersPerGroup % DirectConv.Channels == 0)
         && dilation.H == 1 && dilation.W == 1 && win.SW is 1 or 2 && (win.OW >= DirectConv.Width || DirectConv.TwoRows(win.OH, win.OW));
 
-    /// <summary>Each group's weights and bias as <see cref="PointwiseConv.Pack"/> lays out tiles (padded to whole tiles of 32),
+    /// <summary>Each group's weights and bias as <see cref="DirectConv.Pack"/> lays out tiles (padded to whole tiles of 32),
     /// one group after another.</summary>
     private (float[] Weights, float[] Bias, nint[] Taps) PackDirect(float[] weights, float[] bias, int mg, int kg)
     {
-        int tiles = PointwiseConv.Tiles(mg), groupFloats = tiles * DirectConv.Channels * kg;
+        int tiles = DirectConv.Tiles(mg), groupFloats = tiles * DirectConv.Channels * kg;
         float[] packed = GC.AllocateArray<float>(Groups * groupFloats, pinned: true);
         float[] paddedBias = GC.AllocateArray<float>(Groups * tiles * DirectConv.Channels, pinned: true);
         for (int g = 0; g < Groups; g++)
         {
-            PointwiseConv.Pack(weights.AsSpan(g * mg * kg, mg * kg), mg, kg).CopyTo(packed, g * groupFloats);
-            if (bias.Length > 0) PointwiseConv.PackBias(bias.AsSpan(g * mg, mg), mg).CopyTo(paddedBias, g * tiles * DirectConv.Channels);
+            DirectConv.Pack(weights.AsSpan(g * mg * kg, mg * kg), mg, kg).CopyTo(packed, g * groupFloats);
+            if (bias.Length > 0) DirectConv.PackBias(bias.AsSpan(g * mg, mg), mg).CopyTo(paddedBias, g * tiles * DirectConv.Channels);
         }
 
         return (packed, paddedBias, DirectConv.Taps(_win.KH, _win.KW, PaddedW));
@@ -47,7 +47,7 @@ public sealed unsafe partial class GroupedConv2D
     private void RunDirect(ParallelJob job, int chunk)
     {
         int rows = DirectRows, cg = InputShape.C / Groups, mg = OutputShape.C / Groups, ow = _win.OW, oh = _win.OH;
-        int tiles = PointwiseConv.Tiles(mg), kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
+        int tiles = DirectConv.Tiles(mg), kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
         nint plane = (nint)PaddedH * wp, positions = (nint)oh * ow;
         nint second = TwoRows ? (nint)sh * wp : 7 * sw;
         FusedActivation act = FusedRelu && !job.Unfused ? FusedActivation.Relu : FusedActivation.None;
@@ -85,12 +85,6 @@ public sealed unsafe partial class GroupedConv2D
     }
 
     private void Tile<TWidth>(bool one, float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p,
-        in FusedActivation act, float* scratch, int sw) where TWidth : struct, ITileWidth
-    {
-        int tapCount = _directTaps!.Length;
-        if (one && sw == 1) DirectConv.Tile<Stride1, TWidth, OneVector>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
-        else if (one) DirectConv.Tile<Stride2, TWidth, OneVector>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
-        else if (sw == 1) DirectConv.Tile<Stride1, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
-        else DirectConv.Tile<Stride2, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
-    }
+        in FusedActivation act, float* scratch, int sw) where TWidth : struct, ITileWidth =>
+        DirectConv.Tile<TWidth>(one, sw, w, bias, input, second, taps, _directTaps!.Length, channels, plane, output, p, act, scratch);
 }

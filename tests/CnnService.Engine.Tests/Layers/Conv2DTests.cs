@@ -51,6 +51,12 @@ public class Conv2DTests
         [2, 64, 7, 7, 32, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct on 7x7: tiles of two rows, the last pair moved back
         [2, 8, 14, 13, 64, 3, 3, 2, 2, Padding.Of(1, 1), true],        // direct, stride 2 down to 7x7, two rows a tile, reflect
         [1, 16, 16, 14, 32, 3, 3, 3, 1, Padding.Of(1, 1), false],      // direct, stride 3 down the rows, 1 along them
+        [2, 3, 21, 29, 16, 3, 3, 2, 2, Padding.Of(1, 1), false],       // direct, MobileNet V3's stem in small: 16 filters, one vector a tile
+        [1, 64, 5, 30, 48, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct, 48 filters: a tile of 32, then one of 16; rows moved back
+        [2, 64, 4, 13, 16, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, 16 filters on rows of 13
+        [1, 64, 3, 12, 48, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct, 48 filters on rows of 12: the halves of a 16-filter tile
+        [2, 64, 7, 7, 16, 3, 3, 1, 1, Padding.Of(1, 1), false],        // direct, 16 filters on 7x7: two rows a tile, an odd last row
+        [1, 40, 9, 15, 48, 1, 1, 2, 2, Padding.Zero, false],           // 1x1 stride 2 on direct tiles with 48 filters
     ];
 
     public static IEnumerable<object[]> CasesAtEveryLevel() =>
@@ -360,10 +366,10 @@ public class Conv2DTests
     [InlineData(2)]
     public void Pointwise_and_strided_direct_layers_allocate_nothing_once_warm(int threads)
     {
-        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, 80 filters: subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
+        // 3x3 stride 2 (direct, 27 -> 14), 1x1 stride 2 (pointwise, 88 filters: subsampled to 7x7), 3x3 on rows of 7 (direct, two rows a tile), 1x1 (pointwise).
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 27, 27),
             new LayerSpec { Type = "conv2d", Name = "a", Filters = 32, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) },
-            new LayerSpec { Type = "conv2d", Name = "b", Filters = 80, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
+            new LayerSpec { Type = "conv2d", Name = "b", Filters = 88, Kernel = Pair.Square(1), Stride = Pair.Square(2) },
             new LayerSpec { Type = "conv2d", Name = "c", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) },
             new LayerSpec { Type = "conv2d", Name = "d", Filters = 96, Kernel = Pair.Square(1) });
         Model model = TestModels.Build(spec, Simd.Best, out _, threads);
@@ -380,13 +386,15 @@ public class Conv2DTests
 
     [SimdTheory(SimdLevel.Vector512)]   // pointwise tiles are AVX-512 only
     [InlineData(64, 160, 7, 1, "pointwise")]       // 7x7: 14-position tiles fit 49 positions better than 32-column panels
-    [InlineData(64, 144, 14, 2, "pointwise")]      // strided, filters not in whole tiles: the input subsampled, then the same tiles
+    [InlineData(64, 136, 14, 2, "pointwise")]      // strided, filters not in tiles of 16: the input subsampled, then the same tiles
+    [InlineData(64, 144, 14, 2, "direct")]         // strided, tiles of 32 and a last of 16: direct tiles read every other input
     [InlineData(64, 160, 14, 2, "direct")]         // strided, whole tiles of filters (ResNet's downsampling): direct tiles read every other input
     [InlineData(64, 144, 28, 1, "pointwise")]      // 144 filters: five tiles of 32, one lane in nine wasted
     [InlineData(480, 80, 14, 1, "pointwise")]      // 80 filters (EfficientNet): three tiles, one lane in six wasted
     [InlineData(16, 96, 56, 1, "pointwise")]       // 16 channels (MobileNet's 16 -> 96 expansion): still worth the transposes
     [InlineData(8, 64, 56, 1, "implicit-gemm")]    // 8 channels: too shallow for the transposes
-    [InlineData(64, 48, 14, 1, "im2col")]          // 48 filters would waste a quarter of the lanes
+    [InlineData(64, 48, 14, 1, "direct")]          // 48 filters would waste a quarter of the pointwise lanes; direct tiles take 32 and 16
+    [InlineData(64, 40, 14, 1, "im2col")]          // 40: a pointwise tile of 8 would waste more than a quarter, direct tiles need 16s
     [InlineData(64, 64, 3, 1, "im2col")]           // 9 positions: less than one tile
     [InlineData(24, 56, 4, 1, "pointwise")]        // 16 positions: a whole tile and half a tile
     public void The_plan_lowers_a_1x1_convolution_by_shape(int channels, int filters, int size, int stride, string lowering)
@@ -398,18 +406,19 @@ public class Conv2DTests
     }
 
     [Theory]
-    [InlineData(1, 1, "zeros", 28)]
-    [InlineData(3, 2, "zeros", 28)]
-    [InlineData(16, 2, "zeros", 28)]     // the batch split across threads: each share runs the whole plan
-    [InlineData(2, 1, "reflect", 28)]    // reflect padding is not zeros: the second layer pads for itself
-    [InlineData(3, 2, "zeros", 13)]      // rows of 13: a tile of 13 straight into the padded rows
-    public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode, int w)
+    [InlineData(1, 1, "zeros", 28, 32)]
+    [InlineData(3, 2, "zeros", 28, 32)]
+    [InlineData(16, 2, "zeros", 28, 32)]     // the batch split across threads: each share runs the whole plan
+    [InlineData(2, 1, "reflect", 28, 32)]    // reflect padding is not zeros: the second layer pads for itself
+    [InlineData(3, 2, "zeros", 13, 32)]      // rows of 13: a tile of 13 straight into the padded rows
+    [InlineData(3, 2, "zeros", 28, 48)]      // 48 filters: the last tile's 16 rows and their borders, no more
+    public void A_convolution_writes_the_next_ones_padded_input_and_the_pair_still_matches(int n, int threads, string mode, int w, int filters)
     {
-        // conv1 runs direct tiles (32 filters, K = 144); conv2's "same" 4x4 pads 1 above and left, 2 below and right.
+        // conv1 runs direct tiles (K = 144); conv2's "same" 4x4 pads 1 above and left, 2 below and right.
         // The two 1x1 layers before them leave values in the buffer conv1 then writes padded: its border must be zeroed.
         var conv0 = new LayerSpec { Type = "conv2d", Name = "conv0", Filters = 16, Kernel = Pair.Square(1) };
         var conv0b = new LayerSpec { Type = "conv2d", Name = "conv0b", Filters = 16, Kernel = Pair.Square(1) };
-        var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
+        var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = filters, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
         var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 8, Kernel = Pair.Square(4), Padding = Padding.Same, PaddingMode = mode };
         ModelSpec spec = TestModels.Spec(new TensorShape(16, 9, w), conv0, conv0b, conv1, new LayerSpec { Type = "relu" }, conv2);
         Model model = TestModels.Build(spec, Simd.Best, out var t, threads);
@@ -417,8 +426,8 @@ public class Conv2DTests
 
         float[] x0 = Reference.Conv2D(x, n, 16, 9, w, t["conv0.weight"], t["conv0.bias"], 16, 1, 1, 1, 1, 0, 0, 9, w, false);
         float[] x0b = Reference.Conv2D(x0, n, 16, 9, w, t["conv0b.weight"], t["conv0b.bias"], 16, 1, 1, 1, 1, 0, 0, 9, w, false);
-        float[] hidden = Reference.Map(Reference.Conv2D(x0b, n, 16, 9, w, t["conv1.weight"], t["conv1.bias"], 32, 3, 3, 1, 1, 1, 1, 9, w, false), v => Math.Max(v, 0));
-        float[] expected = Reference.Conv2D(hidden, n, 32, 9, w, t["conv2.weight"], t["conv2.bias"], 8, 4, 4, 1, 1, 1, 1, 9, w, mode == "reflect");
+        float[] hidden = Reference.Map(Reference.Conv2D(x0b, n, 16, 9, w, t["conv1.weight"], t["conv1.bias"], filters, 3, 3, 1, 1, 1, 1, 9, w, false), v => Math.Max(v, 0));
+        float[] expected = Reference.Conv2D(hidden, n, filters, 9, w, t["conv2.weight"], t["conv2.bias"], 8, 4, 4, 1, 1, 1, 1, 9, w, mode == "reflect");
 
         bool fused = Simd.Best == SimdLevel.Vector512 && mode == "zeros";
         Assert.Equal(fused, ((CnnService.Engine.Layers.Conv2D)model.Layers[4]).InputArrivesPadded);

@@ -84,8 +84,8 @@ public class ConvLoweringTests
     [SimdFact(SimdLevel.Vector512)]
     public void A_layer_the_fixed_rules_give_the_gemm_still_lists_the_tiles_that_can_run_it()
     {
-        // SqueezeNet's 256 -> 48 squeeze on 13x13: 48 filters waste a third of two tiles, so the fixed plan packs im2col panels.
-        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 48, Kernel = Pair.Square(1) };
+        // 40 filters on 13x13: pointwise tiles would waste 24 of 64 lanes and direct tiles take 16s, so the fixed plan packs im2col panels.
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 40, Kernel = Pair.Square(1) };
 
         Assert.Equal([ConvLowering.Im2Col, ConvLowering.Pointwise], Candidates(new TensorShape(256, 13, 13), conv, SimdLevel.Vector512));
     }
@@ -119,7 +119,7 @@ public class ConvLoweringTests
     [Fact]
     public void Forcing_a_lowering_the_shape_cannot_take_names_those_it_can()
     {
-        // 8 filters: no whole tile of 32 for direct tiles.
+        // 8 filters: not even the 16 of a one-vector direct tile.
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 8, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
 
         var error = Assert.Throws<ArgumentException>(() => Build(TestModels.Spec(new TensorShape(4, 10, 10), conv), Simd.Best, ConvLowering.Direct, out _));
