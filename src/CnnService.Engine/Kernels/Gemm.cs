@@ -45,20 +45,25 @@ internal static unsafe class Gemm
         return (k + blocks - 1) / blocks;
     }
 
-    /// <summary>Computes column panels [panelStart, panelEnd) of C, using <paramref name="scratch"/> (<see cref="ScratchFloats"/>).</summary>
-    public static void Run<TPacker>(SimdLevel level, PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch)
+    /// <summary>Computes column panels [panelStart, panelEnd) of C, using <paramref name="scratch"/> (<see cref="ScratchFloats"/>);
+    /// of A's row panels only [<paramref name="rowPanelStart"/>, <paramref name="rowPanelEnd"/>) when given (threads that
+    /// split a single column panel by rows: each packs the panel itself, and every value is summed as without the split).</summary>
+    public static void Run<TPacker>(SimdLevel level, PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch,
+        int rowPanelStart = 0, int rowPanelEnd = int.MaxValue)
         where TPacker : struct, IPanelPacker
     {
+        int i0 = rowPanelStart * PackedMatrix.MR, i1 = (int)Math.Min(a.M, (long)rowPanelEnd * PackedMatrix.MR);
         switch (level)
         {
-            case SimdLevel.Vector512: Run<MicroKernel512, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
-            case SimdLevel.Vector256: Run<MicroKernel256, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
-            default: Run<MicroKernelScalar, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch); break;
+            case SimdLevel.Vector512: Run<MicroKernel512, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch, i0, i1); break;
+            case SimdLevel.Vector256: Run<MicroKernel256, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch, i0, i1); break;
+            default: Run<MicroKernelScalar, TPacker>(a, packer, cols, c, p, relu, panelStart, panelEnd, scratch, i0, i1); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TKernel, TPacker>(PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch)
+    private static void Run<TKernel, TPacker>(PackedMatrix a, TPacker packer, int cols, float* c, int p, bool relu, int panelStart, int panelEnd, float* scratch,
+        int rowStart, int rowEnd)
         where TKernel : struct, IMicroKernel
         where TPacker : struct, IPanelPacker
     {
@@ -80,7 +85,7 @@ internal static unsafe class Gemm
                     int depth = Math.Min(kc, k - k0);
                     packer.Pack(j0, count, k0, depth, panel, nr);
                     bool first = k0 == 0, last = k0 + depth == k;
-                    for (int i0 = 0; i0 < m; i0 += mr)
+                    for (int i0 = rowStart; i0 < rowEnd; i0 += mr)
                     {
                         float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
                         int rows = Math.Min(mr, m - i0);
@@ -91,7 +96,7 @@ internal static unsafe class Gemm
 
                 if (!insideOneImage)
                 {
-                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(mr, m - i0), count, c, m, p, i0, j0);
+                    for (int i0 = rowStart; i0 < rowEnd; i0 += mr) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(mr, m - i0), count, c, m, p, i0, j0);
                 }
             }
         }

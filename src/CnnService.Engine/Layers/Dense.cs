@@ -36,6 +36,9 @@ public sealed unsafe partial class Dense : Layer, IParallelWork
 
     internal override bool WholeBatchOnly => true;
 
+    /// <summary>Whether an image's result is the same whatever batch it is computed in (<see cref="DenseProduct.SameAtAnyBatch"/>).</summary>
+    internal bool SameAtAnyBatch => _product.SameAtAnyBatch;
+
     internal override void Forward(ParallelJob job, int threads) =>
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _product.Items(job.Batch), threads), threads);
 

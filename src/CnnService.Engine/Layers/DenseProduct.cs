@@ -13,8 +13,11 @@ namespace CnnService.Engine.Layers;
 /// </summary>
 internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
 {
-    /// <summary>Below this many images the GEMM's 32-column panels are mostly padding.</summary>
-    public const int GemvMaxBatch = 4;
+    /// <summary>Below this many images the matrix-vector kernel, streaming the weights once per two images, beats the GEMM, whose
+    /// 32-column panel is then half padding or more: MobileNet V3's classifier (576 -> 1024 -> 1000) at batch 8 0.36 against
+    /// 0.85 ms on one thread, at 16 0.65 against 0.87, at 32 even (AMD EPYC Zen 4). Kept at 16 for CPUs
+    /// whose full-width FMAs favour the GEMM.</summary>
+    public const int GemvMaxBatch = 16;
 
     /// <summary>
     /// Weights of at most this many floats (256 KB) stay in L2 while the matrix-vector kernel passes over them once per two
@@ -29,8 +32,12 @@ internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
 
     private bool UseGemv(int batch) => Gemv.Supports(simd) && (batch < GemvMaxBatch || (long)weights.M * weights.K <= SmallWeights);
 
-    /// <summary>Work items a call on <paramref name="batch"/> images splits into: weight panels for the GEMV, column panels for the GEMM.</summary>
-    public int Items(int batch) => UseGemv(batch) ? weights.Panels : (batch + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
+    /// <summary>Work items a call on <paramref name="batch"/> images splits into: weight panels for the GEMV; for the GEMM,
+    /// each column panel's weight panels, so that threads share a batch of one column panel (a classifier of 1000 at batch 8
+    /// ran on one core: by columns there was one item) and take whole column panels where there are more.</summary>
+    public int Items(int batch) => UseGemv(batch) ? weights.Panels : ColumnPanels(batch) * weights.Panels;
+
+    private int ColumnPanels(int batch) => (batch + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
 
     /// <summary>Chunk <paramref name="chunk"/> of <paramref name="job"/>'s call: job.Input is [batch][K], job.Output [batch][M].</summary>
     public void Run(ParallelJob job, int chunk, bool relu)
@@ -42,7 +49,15 @@ internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
             return;
         }
 
-        Gemm.Run(simd, weights, new RowPacker(job.Input, weights.K, simd), job.Batch, job.Output, 1, relu, start, end,
-            ThreadScratch.Get(Gemm.ScratchFloats(weights, simd)));
+        // Item i is column panel i / Panels, weight panel i % Panels: the chunk's run of rows in each column panel it meets.
+        var packer = new RowPacker(job.Input, weights.K, simd);
+        float* scratch = ThreadScratch.Get(Gemm.ScratchFloats(weights, simd));
+        int rowPanels = weights.Panels;
+        for (int item = start; item < end;)
+        {
+            int column = item / rowPanels, r0 = item - column * rowPanels, r1 = Math.Min(rowPanels, r0 + end - item);
+            Gemm.Run(simd, weights, packer, job.Batch, job.Output, 1, relu, column, column + 1, scratch, r0, r1);
+            item += r1 - r0;
+        }
     }
 }

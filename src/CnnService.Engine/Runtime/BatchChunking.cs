@@ -24,7 +24,7 @@ internal static class BatchChunking
     /// Whether a step may run chunk by chunk: its weights must be no larger than what one image reads and writes, or
     /// a quarter of the L2 (they stay there from one chunk to the next), or re-reading them for every chunk costs more
     /// than the cache saves (a dense layer's 5408x100 weights are 2 MB against 22 KB of activations per image). Dense
-    /// products with larger weights never do (<see cref="Layer.WholeBatchOnly"/>): below 4 images they take another kernel
+    /// products with larger weights never do (<see cref="Layer.WholeBatchOnly"/>): below <see cref="DenseProduct.GemvMaxBatch"/> images they take another kernel
     /// (GEMV), whose sums may round differently, and a chunk must compute exactly what the whole batch does.
     /// </summary>
     public static bool MayChunk(Layer layer, long ioFloatsPerImage) =>

@@ -15,15 +15,19 @@ namespace CnnService.Engine.Runtime;
 public sealed unsafe partial class Model : IParallelWork
 {
     /// <summary>
-    /// Images per thread from which the batch, not each layer, is split: no fewer than a dense product takes its GEMM
-    /// for (<see cref="DenseProduct.GemvMaxBatch"/>), so a share computes the bits the whole batch would. Each share then
+    /// Images per thread from which the batch, not each layer, is split (and a share must compute the bits the whole
+    /// batch would: see <see cref="Shares"/>). Each share
     /// runs every layer on its own core with no rendezvous between layers, where small layers split poorly: at batch 8
     /// and 12 on two threads (AMD EPYC Zen 5, paired in one process) TinyVGG ran 1.46-1.53x as fast as with 8 images a
     /// share (each layer split), LeNet-5 1.17-1.23x, Keras MNIST 1.04-1.06x, squeezenet1_1 1.05-1.07x, mobilenet_v2
     /// 1.02-1.03x, resnet18 1.01-1.04x, efficientnet_b0 0.98x; and a layer split slows with the host's noisy minutes,
     /// where a share runs on: one round of mobilenet_v2 took 24.2 ms split by layers and 15.0 by shares.
     /// </summary>
-    private const int MinImagesPerShare = DenseProduct.GemvMaxBatch;
+    private const int MinImagesPerShare = 4;
+
+    /// <summary>Whether a layer's kernel, and so its rounding, depends on the batch it is called with (a dense product whose
+    /// weights take the GEMV below <see cref="DenseProduct.GemvMaxBatch"/> images and the GEMM from there).</summary>
+    private readonly bool _kernelFollowsBatch;
 
     /// <summary>Largest activation of one image, in floats (1 GiB): a hostile spec cannot ask for more.</summary>
     internal const long MaxActivationFloats = 1L << 28;
@@ -56,6 +60,7 @@ public sealed unsafe partial class Model : IParallelWork
         _runs = runs;
         _inputs = inputs;
         _fusedAway = fusedAway;
+        _kernelFollowsBatch = runs.Any(l => l is Dense { SameAtAnyBatch: false } or Conv2D { WholeBatchOnly: true });
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         OutputShape = layers[^1].OutputShape;
 
@@ -313,7 +318,7 @@ public sealed unsafe partial class Model : IParallelWork
         {
             fixed (float* src = input, dst = output)
             {
-                int shares = Math.Min(Options.Threads, batch / MinImagesPerShare);
+                int shares = Shares(batch);
                 if (shares > 1)
                 {
                     ParallelJob job = ws.Job;
@@ -332,6 +337,15 @@ public sealed unsafe partial class Model : IParallelWork
         {
             _workspaces.Return(ws);
         }
+    }
+
+    /// <summary>Shares a batch splits into, one a thread, of at least <see cref="MinImagesPerShare"/> images; each must take the
+    /// dense products' kernels the whole batch takes, so that it computes the same bits: where a kernel follows the batch
+    /// and the batch reaches <see cref="DenseProduct.GemvMaxBatch"/>, so must every share.</summary>
+    private int Shares(int batch)
+    {
+        int shares = Math.Min(Options.Threads, batch / MinImagesPerShare);
+        return _kernelFollowsBatch && batch >= DenseProduct.GemvMaxBatch ? Math.Min(shares, batch / DenseProduct.GemvMaxBatch) : shares;
     }
 
     /// <summary>One share of a split batch, on one thread with its own workspace.</summary>

@@ -8,7 +8,7 @@ public class DenseTests
 {
     public static IEnumerable<object[]> Cases() =>
         from level in TestModels.SimdLevels()
-        from batch in new[] { 1, 2, 3, 4, 5, 17, 33, 64 }   // the matrix-vector path below 4, the GEMM from 4
+        from batch in new[] { 1, 2, 3, 4, 5, 15, 16, 17, 33, 64 }   // the matrix-vector path below 16, the GEMM from 16
         from units in new[] { 1, 10, 100 }
         select new object[] { batch, units, level[0] };
 
@@ -93,5 +93,26 @@ public class DenseTests
         float[] narrow = TestModels.Forward(TestModels.Build(spec, SimdLevel.Vector256, out _, threads), x, batch);
 
         Assert.Equal(narrow, wide);
+    }
+
+    // 20 images: one column panel, whose weight panels the two threads split; 31: two panels of the AVX2 kernel's 24 columns,
+    // so a thread's share ends inside one.
+    public static IEnumerable<object[]> RowSplitCases() =>
+        from level in TestModels.SimdLevels() from batch in new[] { 20, 31 } select new object[] { batch, level[0] };
+
+    [Theory]
+    [MemberData(nameof(RowSplitCases))]
+    public void Two_threads_split_a_gemm_batch_by_rows_and_give_one_threads_bits(int batch, SimdLevel simd)
+    {
+        // 1000 units of depth 300: the GEMM from 16 images; a classifier's shape, whose batch of 8 to 31 once ran on one core.
+        ModelSpec spec = TestModels.Spec(new TensorShape(300, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 1000 });
+        Model two = TestModels.Build(spec, simd, out var t, threads: 2);
+        Model one = TestModels.Build(spec, simd, out _, threads: 1);
+        float[] x = TestModels.Random(batch * 300, seed: 13);
+
+        float[] split = TestModels.Forward(two, x, batch);
+
+        TestModels.AssertClose(Reference.Dense(x, batch, 300, t["fc.weight"], t["fc.bias"], 1000), split);
+        Assert.Equal(TestModels.Forward(one, x, batch), split);
     }
 }
