@@ -4,7 +4,7 @@ using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
 
-// Legend: see IMicroKernel.cs. Here N is a handful of images (the batch-1 to -3 cases).
+// Legend: see IMicroKernel.cs. Here N is a handful of images (batches below DenseProduct.GemvMaxBatch).
 
 /// <summary>
 /// Matrix times a few vectors, for dense layers at small batch: the GEMM's 32-column panel would

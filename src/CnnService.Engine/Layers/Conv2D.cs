@@ -217,7 +217,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     {
         if (_dense is not null)
         {
-            job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _dense.Items(job.Batch), threads), threads);
+            job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _dense.Items(job), threads), threads);
             return;
         }
 

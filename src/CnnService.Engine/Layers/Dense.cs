@@ -36,11 +36,8 @@ public sealed unsafe partial class Dense : Layer, IParallelWork
 
     internal override bool WholeBatchOnly => true;
 
-    /// <summary>Whether an image's result is the same whatever batch it is computed in (<see cref="DenseProduct.SameAtAnyBatch"/>).</summary>
-    internal bool SameAtAnyBatch => _product.SameAtAnyBatch;
-
     internal override void Forward(ParallelJob job, int threads) =>
-        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _product.Items(job.Batch), threads), threads);
+        job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, _product.Items(job), threads), threads);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk) => _product.Run(job, chunk, FusedRelu && !job.Unfused);
 

@@ -32,18 +32,19 @@ internal sealed unsafe class DenseProduct(PackedMatrix weights, SimdLevel simd)
 
     private bool UseGemv(int batch) => Gemv.Supports(simd) && (batch < GemvMaxBatch || (long)weights.M * weights.K <= SmallWeights);
 
-    /// <summary>Work items a call on <paramref name="batch"/> images splits into: weight panels for the GEMV; for the GEMM,
-    /// each column panel's weight panels, so that threads share a batch of one column panel (a classifier of 1000 at batch 8
-    /// ran on one core: by columns there was one item) and take whole column panels where there are more.</summary>
-    public int Items(int batch) => UseGemv(batch) ? weights.Panels : ColumnPanels(batch) * weights.Panels;
+    /// <summary>Work items <paramref name="job"/>'s call splits into: weight panels for the GEMV; for the GEMM, each column
+    /// panel's weight panels, so that threads share a batch of one column panel (a classifier of 1000 at batch 8 ran on one
+    /// core: by columns there was one item) and take whole column panels where there are more. The kernel is the one the
+    /// job's <see cref="ParallelJob.KernelBatch"/> takes: a share of a split batch computes the whole batch's bits.</summary>
+    public int Items(ParallelJob job) => UseGemv(job.KernelBatch) ? weights.Panels : ColumnPanels(job.Batch) * weights.Panels;
 
     private int ColumnPanels(int batch) => (batch + Gemm.PanelWidth(simd) - 1) / Gemm.PanelWidth(simd);
 
     /// <summary>Chunk <paramref name="chunk"/> of <paramref name="job"/>'s call: job.Input is [batch][K], job.Output [batch][M].</summary>
     public void Run(ParallelJob job, int chunk, bool relu)
     {
-        (int start, int end) = Parallelism.Range(Items(job.Batch), job.Chunks, chunk);
-        if (UseGemv(job.Batch))
+        (int start, int end) = Parallelism.Range(Items(job), job.Chunks, chunk);
+        if (UseGemv(job.KernelBatch))
         {
             Gemv.Run(simd, weights, job.Input, job.Batch, job.Output, relu, start, end);
             return;

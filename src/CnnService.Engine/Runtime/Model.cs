@@ -15,8 +15,8 @@ namespace CnnService.Engine.Runtime;
 public sealed unsafe partial class Model : IParallelWork
 {
     /// <summary>
-    /// Images per thread from which the batch, not each layer, is split (and a share must compute the bits the whole
-    /// batch would: see <see cref="Shares"/>). Each share
+    /// Images per thread from which the batch, not each layer, is split; a share's batch-dependent kernels choose by the
+    /// whole batch (<see cref="ParallelJob.WholeBatch"/>), so it computes the bits the whole batch would. Each share
     /// runs every layer on its own core with no rendezvous between layers, where small layers split poorly: at batch 8
     /// and 12 on two threads (AMD EPYC Zen 5, paired in one process) TinyVGG ran 1.46-1.53x as fast as with 8 images a
     /// share (each layer split), LeNet-5 1.17-1.23x, Keras MNIST 1.04-1.06x, squeezenet1_1 1.05-1.07x, mobilenet_v2
@@ -24,10 +24,6 @@ public sealed unsafe partial class Model : IParallelWork
     /// where a share runs on: one round of mobilenet_v2 took 24.2 ms split by layers and 15.0 by shares.
     /// </summary>
     private const int MinImagesPerShare = 4;
-
-    /// <summary>Whether a layer's kernel, and so its rounding, depends on the batch it is called with (a dense product whose
-    /// weights take the GEMV below <see cref="DenseProduct.GemvMaxBatch"/> images and the GEMM from there).</summary>
-    private readonly bool _kernelFollowsBatch;
 
     /// <summary>Largest activation of one image, in floats (1 GiB): a hostile spec cannot ask for more.</summary>
     internal const long MaxActivationFloats = 1L << 28;
@@ -60,7 +56,6 @@ public sealed unsafe partial class Model : IParallelWork
         _runs = runs;
         _inputs = inputs;
         _fusedAway = fusedAway;
-        _kernelFollowsBatch = runs.Any(l => l is Dense { SameAtAnyBatch: false } or Conv2D { WholeBatchOnly: true });
         InputShape = new TensorShape(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         OutputShape = layers[^1].OutputShape;
 
@@ -318,7 +313,7 @@ public sealed unsafe partial class Model : IParallelWork
         {
             fixed (float* src = input, dst = output)
             {
-                int shares = Shares(batch);
+                int shares = Math.Min(Options.Threads, batch / MinImagesPerShare);
                 if (shares > 1)
                 {
                     ParallelJob job = ws.Job;
@@ -339,15 +334,6 @@ public sealed unsafe partial class Model : IParallelWork
         }
     }
 
-    /// <summary>Shares a batch splits into, one a thread, of at least <see cref="MinImagesPerShare"/> images; each must take the
-    /// dense products' kernels the whole batch takes, so that it computes the same bits: where a kernel follows the batch
-    /// and the batch reaches <see cref="DenseProduct.GemvMaxBatch"/>, so must every share.</summary>
-    private int Shares(int batch)
-    {
-        int shares = Math.Min(Options.Threads, batch / MinImagesPerShare);
-        return _kernelFollowsBatch && batch >= DenseProduct.GemvMaxBatch ? Math.Min(shares, batch / DenseProduct.GemvMaxBatch) : shares;
-    }
-
     /// <summary>One share of a split batch, on one thread with its own workspace.</summary>
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
@@ -355,7 +341,7 @@ public sealed unsafe partial class Model : IParallelWork
         Workspace ws = _workspaces.Rent();
         try
         {
-            Run(ws, job.Input + (nint)start * InputShape.Size, job.Output + (nint)start * OutputShape.Size, end - start, threads: 1);
+            Run(ws, job.Input + (nint)start * InputShape.Size, job.Output + (nint)start * OutputShape.Size, end - start, threads: 1, wholeBatch: job.Batch);
         }
         finally
         {
@@ -368,8 +354,9 @@ public sealed unsafe partial class Model : IParallelWork
     /// a chunk of images through all its steps before the next chunk. The layout is image-major, so a chunk of a
     /// batch-region tensor is the contiguous run of images from its start; a chunk-region tensor holds one chunk.
     /// <paramref name="times"/>, when given, gathers each step's time over all its chunks (<see cref="ProfileLayers"/>).
+    /// <paramref name="wholeBatch"/> is the batch this one is a share of (0: none; <see cref="ParallelJob.WholeBatch"/>).
     /// </summary>
-    private void Run(Workspace ws, float* input, float* output, int batch, int threads, StepTimes? times = null)
+    private void Run(Workspace ws, float* input, float* output, int batch, int threads, StepTimes? times = null, int wholeBatch = 0)
     {
         GraphPlan plan = PlanFor(batch);
         long activations = batch * plan.ArenaFloatsPerImage, local = plan.LocalFloats(batch);
@@ -378,6 +365,7 @@ public sealed unsafe partial class Model : IParallelWork
 
         ParallelJob job = ws.Job;
         if (job.Inputs.Length < plan.MaxInputs) job.Inputs = new nint[plan.MaxInputs];
+        job.WholeBatch = wholeBatch;
         foreach (var segment in plan.Segments)
         {
             int images = segment.Images(batch);

@@ -32,6 +32,7 @@ public sealed unsafe partial class Model
             float* arena = ws.Ensure(Math.Max(scratch, 1));
             if (job.Inputs.Length < _plan.MaxInputs) job.Inputs = new nint[_plan.MaxInputs];
             job.Unfused = true;
+            job.WholeBatch = 0;
             for (int i = 0; i < _layers.Length; i++)
             {
                 Layer layer = _layers[i];

@@ -35,6 +35,13 @@ public sealed unsafe class ParallelJob
     internal int Batch;
     internal int Chunks;
 
+    /// <summary>The whole batch when this call runs one share of a batch split across threads, else 0: a kernel that depends
+    /// on the batch (a dense product's GEMV or GEMM) chooses by it, so that a share computes the whole batch's bits.</summary>
+    internal int WholeBatch;
+
+    /// <summary>The batch a batch-dependent kernel chooses by: <see cref="WholeBatch"/>, or <see cref="Batch"/>.</summary>
+    internal int KernelBatch => WholeBatch > 0 ? WholeBatch : Batch;
+
     /// <summary>Set while a <see cref="Model.Trace"/> runs: conv2d and dense store their output before the ReLU fused into them.</summary>
     internal bool Unfused;
 

@@ -1,4 +1,5 @@
 using CnnService.Engine.Format;
+using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
 using CnnService.Engine.Tests.Support;
 
@@ -95,24 +96,39 @@ public class DenseTests
         Assert.Equal(narrow, wide);
     }
 
-    // 20 images: one column panel, whose weight panels the two threads split; 31: two panels of the AVX2 kernel's 24 columns,
-    // so a thread's share ends inside one.
+    // 20 images: one column panel of the AVX-512 kernel, three of the AVX2 one (24 columns) and of the scalar one (8), so a
+    // chunk ends inside one.
     public static IEnumerable<object[]> RowSplitCases() =>
         from level in TestModels.SimdLevels() from batch in new[] { 20, 31 } select new object[] { batch, level[0] };
 
     [Theory]
     [MemberData(nameof(RowSplitCases))]
-    public void Two_threads_split_a_gemm_batch_by_rows_and_give_one_threads_bits(int batch, SimdLevel simd)
+    public unsafe void A_gemm_batch_in_two_chunks_split_by_weight_rows_gives_one_chunks_bits(int batch, SimdLevel simd)
     {
-        // 1000 units of depth 300: the GEMM from 16 images; a classifier's shape, whose batch of 8 to 31 once ran on one core.
-        ModelSpec spec = TestModels.Spec(new TensorShape(300, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 1000 });
-        Model two = TestModels.Build(spec, simd, out var t, threads: 2);
-        Model one = TestModels.Build(spec, simd, out _, threads: 1);
-        float[] x = TestModels.Random(batch * 300, seed: 13);
+        // 1000 units of depth 300, the GEMM from 16 images: a classifier's shape, whose batch of one column panel once ran
+        // on one core. Its chunks are run here one after the other, as two threads would run them.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(300, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 1000 }), simd, out var t);
+        IParallelWork dense = Assert.IsType<Dense>(model.Layers[0]);
+        float[] x = TestModels.Random(batch * 300, seed: 13), whole = new float[batch * 1000], split = new float[batch * 1000];
 
-        float[] split = TestModels.Forward(two, x, batch);
+        fixed (float* input = x, y1 = whole, y2 = split)
+        {
+            var job = new ParallelJob { Input = input, Batch = batch, Chunks = 1, Output = y1 };
+            dense.RunChunk(job, 0);
+            job.Chunks = 2;
+            job.Output = y2;
+            foreach (int chunk in new[] { 0, 1 })
+            {
+                // Each thread has its own scratch: what another chunk left in this one must not reach the output.
+                new Span<float>(ThreadScratch.Get(ScratchFloats), ScratchFloats).Fill(float.NaN);
+                dense.RunChunk(job, chunk);
+            }
+        }
 
         TestModels.AssertClose(Reference.Dense(x, batch, 300, t["fc.weight"], t["fc.bias"], 1000), split);
-        Assert.Equal(TestModels.Forward(one, x, batch), split);
+        Assert.Equal(whole, split);
     }
+
+    /// <summary>More than the GEMM's per-thread scratch for these layers at any level.</summary>
+    private const int ScratchFloats = 1 << 20;
 }
