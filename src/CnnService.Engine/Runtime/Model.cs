@@ -53,7 +53,6 @@ public sealed unsafe partial class Model : IParallelWork
         MeasuredPlan = measured;
         Options = options;
         _layers = layers;
-        FlopsPerImage = layers.Sum(l => l.FlopsPerImage);
         _runs = runs;
         _inputs = inputs;
         _fusedAway = fusedAway;
@@ -163,7 +162,7 @@ public sealed unsafe partial class Model : IParallelWork
     public bool IsFusedAway(int index) => _fusedAway[index];
     public IReadOnlyList<string> Labels => Spec.Labels;
     public long Parameters => _layers.Sum(l => l.Parameters);
-    public long FlopsPerImage { get; }
+    public long FlopsPerImage => _layers.Sum(l => l.FlopsPerImage);
 
     /// <summary>Plans every layer of <paramref name="spec"/> and takes its tensors from <paramref name="weights"/>; every tensor must be used.</summary>
     public static Model Create(ModelSpec spec, IWeightSource weights, EngineOptions? options = null) => Create(spec, weights, options, foldBatchNorms: true);
@@ -309,9 +308,7 @@ public sealed unsafe partial class Model : IParallelWork
         if (output.Length != outputLength) throw new ArgumentException($"Output has {output.Length} values; {batch} x {OutputShape} needs {outputLength}.", nameof(output));
         if (input.Overlaps(output)) throw new ArgumentException("Input and output must not overlap.", nameof(output));
 
-        using WorkerPool.PassScope pass = WorkerPool.Shared.BeginPass(batch * FlopsPerImage);
         Workspace ws = _workspaces.Rent();
-        ws.Job.WakeParked = pass.WakeParked;
         try
         {
             fixed (float* src = input, dst = output)

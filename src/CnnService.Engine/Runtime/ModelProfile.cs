@@ -54,10 +54,8 @@ public sealed unsafe partial class Model
         Array.Fill(best, double.MaxValue);
         var samples = new double[3][][]; // step, caller, helpers: per layer, the last passes
         for (int k = 0; k < samples.Length; k++) samples[k] = new double[_layers.Length][];
-        using WorkerPool.PassScope pass = WorkerPool.Shared.BeginPass();   // the repeats are one pass: workers spin between them
         Workspace ws = _workspaces.Rent();
         ws.Job.TimeChunks = true;
-        ws.Job.WakeParked = pass.WakeParked;
         try
         {
             fixed (float* src = input, dst = output)

@@ -25,7 +25,6 @@ public sealed unsafe partial class Model
         long scratch = 0;
         foreach (var layer in _layers) scratch = Math.Max(scratch, layer.ScratchFloats(1));
 
-        using WorkerPool.PassScope pass = WorkerPool.Shared.BeginPass();
         Workspace ws = _workspaces.Rent();
         ParallelJob job = ws.Job;
         try
@@ -33,7 +32,6 @@ public sealed unsafe partial class Model
             float* arena = ws.Ensure(Math.Max(scratch, 1));
             if (job.Inputs.Length < _plan.MaxInputs) job.Inputs = new nint[_plan.MaxInputs];
             job.Unfused = true;
-            job.WakeParked = pass.WakeParked;
             job.WholeBatch = 0;
             for (int i = 0; i < _layers.Length; i++)
             {

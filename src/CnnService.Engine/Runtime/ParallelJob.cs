@@ -42,10 +42,6 @@ public sealed unsafe class ParallelJob
     /// <summary>The batch a batch-dependent kernel chooses by: <see cref="WholeBatch"/>, or <see cref="Batch"/>.</summary>
     internal int KernelBatch => WholeBatch > 0 ? WholeBatch : Batch;
 
-    /// <summary>Whether a call wakes parked workers, or only offers its chunks to awake ones: set for each pass by
-    /// <see cref="WorkerPool.BeginPass"/> (a small pass after a quiet spell does not).</summary>
-    internal bool WakeParked = true;
-
     /// <summary>Set while a <see cref="Model.Trace"/> runs: conv2d and dense store their output before the ReLU fused into them.</summary>
     internal bool Unfused;
 

@@ -11,14 +11,6 @@ namespace CnnService.Engine.Runtime;
 /// spins for <see cref="SpinTicks"/> watching for the next call, and only then parks on its own
 /// semaphore; an idle process burns no CPU once the budget is spent. Only as many workers spin as
 /// there are other cores; the rest park at once.
-/// A forward pass is marked with <see cref="BeginPass"/>: once the last pass in flight has ended, workers spin
-/// only <see cref="AfterPassesMicroseconds"/> more, then park (ONNX Runtime's <c>session.force_spinning_stop</c>,
-/// with a grace). A caller with passes back to back (a benchmark loop, the batcher under load) starts the
-/// next within that; a lone client's requests are further apart than the whole budget, so spinning through
-/// the gap only took the core its client, the network stack and the next request's decoding needed. Work
-/// outside any pass (a test's own pool) keeps the whole budget. And a pass too small to outlast a wake-up
-/// (<see cref="WakeWork"/>) wakes no parked worker unless passes are coming back to back: woken for it, a
-/// worker arrives when the caller has nearly finished alone, and then only spins.
 ///
 /// Callers post their job in a slot, bump a version counter and wake parked workers if too few
 /// are awake. Workers scan the slots and drain any job with chunks left. A worker is only ever a
@@ -46,33 +38,18 @@ internal sealed class WorkerPool : IDisposable
     /// </summary>
     public const int DefaultSpinMicroseconds = 200;
 
-    /// <summary>How long an idle worker spins once no pass is in flight: longer than the gap between a caller's back-to-back
-    /// passes (the batcher collecting its next batch), far shorter than the gap between a lone client's requests.</summary>
-    public const int AfterPassesMicroseconds = 40;
-
-    /// <summary>
-    /// FLOPs below which a pass wakes no parked worker (a tenth of a millisecond of one core at a small network's speed): a
-    /// cross-CPU wake-up on a VM takes tens of microseconds, so the caller would have done most of it alone by then. Keras's
-    /// MNIST example net at batch 1 is 1.5 million; TinyVGG 60 million.
-    /// </summary>
-    public const long WakeWork = 1L << 22;
-
     private sealed class Worker(int index)
     {
         public readonly int Index = index;
         public int State;
-        public int EndedSeen;   // passes ended before the last work this worker took
         public readonly SemaphoreSlim Wake = new(0);
     }
 
     [StructLayout(LayoutKind.Explicit, Size = 192)]
     private struct Hot
     {
-        // Written by every post and every pass, read by every spinning worker: a cache line of their own.
+        // Written by every post and read by every spinning worker: a cache line of its own.
         [FieldOffset(64)] public int Version;
-        [FieldOffset(68)] public int Passes;   // passes in flight
-        [FieldOffset(72)] public int Ended;    // passes ended, ever
-        [FieldOffset(80)] public long LastEnded;   // when the last pass ended (Stopwatch ticks)
     }
 
     private Hot _hot;
@@ -80,16 +57,13 @@ internal sealed class WorkerPool : IDisposable
     private int _slotsUsed;                 // slots [0, _slotsUsed) may hold a job
     private Worker[] _workers = [];
     private readonly Lock _grow = new();
-    private readonly long _spinTicks, _afterPassesTicks;
+    private readonly long _spinTicks;
     private readonly object _parkedChanged = new(); // pulsed when a worker parks; for tests
     private volatile bool _disposed;
 
-    /// <param name="spin">How long an idle worker spins before it parks.</param>
-    /// <param name="afterPasses">How long, at most, once the last pass has ended (default <see cref="AfterPassesMicroseconds"/>).</param>
-    public WorkerPool(TimeSpan spin, TimeSpan? afterPasses = null)
+    public WorkerPool(TimeSpan spin)
     {
         _spinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
-        _afterPassesTicks = (long)((afterPasses ?? TimeSpan.FromMicroseconds(AfterPassesMicroseconds)).TotalSeconds * Stopwatch.Frequency);
     }
 
     /// <summary>Spin budget in <see cref="Stopwatch"/> ticks.</summary>
@@ -155,16 +129,9 @@ internal sealed class WorkerPool : IDisposable
         for (int i = 0; i < workers.Length && awake < helpers; i++)
         {
             Worker w = workers[i];
-            if (Volatile.Read(ref w.State) == Running)
+            if (Volatile.Read(ref w.State) == Running || Interlocked.CompareExchange(ref w.State, Running, Parked) != Parked)
             {
                 awake++; // awake already: it sees the new version (though it may be busy with another job)
-                continue;
-            }
-
-            if (!job.WakeParked) continue;   // a small pass: the caller is done before a woken worker would arrive
-            if (Interlocked.CompareExchange(ref w.State, Running, Parked) != Parked)
-            {
-                awake++; // woke meanwhile
                 continue;
             }
 
@@ -173,32 +140,6 @@ internal sealed class WorkerPool : IDisposable
         }
 
         return slot;
-    }
-
-    /// <summary>
-    /// Marks a pass of <paramref name="work"/> FLOPs in flight until the returned scope is disposed: workers spin between its
-    /// calls and, once no pass is left, only a little longer. Its calls wake parked workers (<see cref="PassScope.WakeParked"/>)
-    /// if it has <see cref="WakeWork"/> or more, or the last pass ended so recently that its workers are likely still awake.
-    /// </summary>
-    public PassScope BeginPass(long work = long.MaxValue)
-    {
-        bool wake = work >= WakeWork || Stopwatch.GetTimestamp() - Volatile.Read(ref _hot.LastEnded) < _afterPassesTicks;
-        Interlocked.Increment(ref _hot.Passes);
-        return new PassScope(this, wake);
-    }
-
-    /// <summary>One pass in flight; <see cref="Dispose"/> ends it.</summary>
-    public readonly struct PassScope(WorkerPool pool, bool wakeParked) : IDisposable
-    {
-        /// <summary>Whether the pass's calls wake parked workers (<see cref="ParallelJob.WakeParked"/>); awake ones help either way.</summary>
-        public bool WakeParked { get; } = wakeParked;
-
-        public void Dispose()
-        {
-            Volatile.Write(ref pool._hot.LastEnded, Stopwatch.GetTimestamp());
-            Interlocked.Increment(ref pool._hot.Ended);
-            Interlocked.Decrement(ref pool._hot.Passes);
-        }
     }
 
     /// <summary>Takes the job out of its slot; workers that already read it find no chunks left, or the caller's next call.</summary>
@@ -241,15 +182,10 @@ internal sealed class WorkerPool : IDisposable
     {
         while (!_disposed)
         {
-            int seen = Volatile.Read(ref _hot.Version), ended = Volatile.Read(ref _hot.Ended);
-            if (HelpAny(self.Index))
-            {
-                self.EndedSeen = ended;
-                continue;
-            }
-
+            int seen = Volatile.Read(ref _hot.Version);
+            if (HelpAny(self.Index)) continue;
             // More spinners than other cores would only take turns on them: the rest park at once.
-            if (self.Index < Environment.ProcessorCount - 1 && SpinUntilChanged(seen, self.EndedSeen)) continue;
+            if (self.Index < Environment.ProcessorCount - 1 && SpinUntilChanged(seen)) continue;
             Park(self, seen);
         }
     }
@@ -273,24 +209,12 @@ internal sealed class WorkerPool : IDisposable
         return false;
     }
 
-    /// <summary>
-    /// Spins until a post changes the version (true) or the budget is spent (false). Once no pass is in flight and one has
-    /// ended since this worker's last work (<paramref name="endedSeen"/>), the budget shrinks to what is left of
-    /// <see cref="_afterPassesTicks"/>; so a worker woken for a pass that ended before it arrived parks soon too.
-    /// </summary>
-    private bool SpinUntilChanged(int seen, int endedSeen)
+    private bool SpinUntilChanged(int seen)
     {
         long deadline = Stopwatch.GetTimestamp() + _spinTicks;
-        bool passesOver = false;
         for (int i = 1; ; i++)
         {
             if (Volatile.Read(ref _hot.Version) != seen) return true;
-            if (!passesOver && Volatile.Read(ref _hot.Passes) == 0 && Volatile.Read(ref _hot.Ended) != endedSeen)
-            {
-                passesOver = true;
-                deadline = Math.Min(deadline, Stopwatch.GetTimestamp() + _afterPassesTicks);
-            }
-
             Thread.SpinWait(8);
             // Let another runnable thread have this core now and then: with more threads than cores, a spinning
             // helper must not hold up a caller that has real work.

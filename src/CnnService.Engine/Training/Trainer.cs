@@ -78,7 +78,6 @@ public sealed class Trainer
         double secondsBefore = start?.Seconds ?? 0;
         var clock = Stopwatch.StartNew();
         TimeSpan lastSaved = TimeSpan.Zero;
-        using WorkerPool.PassScope pass = WorkerPool.Shared.BeginPass();   // steps follow each other closely: workers spin between them
 
         for (int epoch = start?.Epoch ?? 0; epoch < _options.Epochs; epoch++)
         {

@@ -142,33 +142,6 @@ public class WorkerPoolTests
     }
 
     [Fact]
-    public void Workers_park_soon_after_the_last_pass_ends_however_long_their_spin()
-    {
-        using var pool = new WorkerPool(spin: TimeSpan.FromMinutes(10));
-        using (pool.BeginPass())
-            new ParallelJob().Run(new NeedsTwoThreads(fail: false), chunks: 2, threads: 2, pool);
-
-        Assert.True(pool.WaitUntilAllParked(Hang), "a worker kept spinning after the pass ended");
-    }
-
-    [Fact]
-    public void A_pass_too_small_for_a_wake_up_wakes_no_parked_worker_after_a_quiet_spell()
-    {
-        using var pool = NewPool();   // no pass has ended on it: the spell is as quiet as can be
-
-        using (WorkerPool.PassScope small = pool.BeginPass(WorkerPool.WakeWork - 1)) Assert.False(small.WakeParked);
-    }
-
-    [Fact]
-    public void A_pass_large_enough_for_a_wake_up_wakes_parked_workers()
-    {
-        using var pool = NewPool();
-
-        using (WorkerPool.PassScope large = pool.BeginPass(WorkerPool.WakeWork)) Assert.True(large.WakeParked);
-        using (WorkerPool.PassScope unsized = pool.BeginPass()) Assert.True(unsized.WakeParked);
-    }
-
-    [Fact]
     public void A_parked_worker_wakes_for_the_next_call()
     {
         using var pool = NewPool(spinMicroseconds: 0);
