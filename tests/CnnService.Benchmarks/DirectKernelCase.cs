@@ -41,7 +41,7 @@ public sealed unsafe class DirectKernelCase
             for (int y = 0; y < H; y++)
                 for (int c0 = 0; c0 < M; c0 += DirectConv.Channels)
                     for (int x = 0; x < W; x += DirectConv.Width)
-                        DirectConv.Tile<Stride1, WholeTile>(w + (nint)c0 * K, bias + c0, input + y * Wp + x, 7, taps, 9, C, Hp * Wp,
+                        DirectConv.Tile<Stride1, WholeTile, TwoVectors>(w + (nint)c0 * K, bias + c0, input + y * Wp + x, 7, taps, 9, C, Hp * Wp,
                             output + (nint)c0 * H * W + y * W + x, H * W, FusedActivation.Relu, scratch);
         }
     }

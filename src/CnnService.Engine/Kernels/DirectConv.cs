@@ -82,23 +82,6 @@ internal static unsafe class DirectConv
         return taps;
     }
 
-    /// <summary>
-    /// One tile: 32 output channels (weights <paramref name="w"/>, [K][32]; bias <paramref name="bias"/>, 32)
-    /// at 14 positions from <paramref name="output"/> (channel stride <paramref name="p"/>), whose windows start
-    /// in channel 0 of the padded input (channel stride <paramref name="plane"/>): position j &lt; 7 at
-    /// <paramref name="input"/> + j*S, position 7 + j at <paramref name="input"/> + <paramref name="second"/> + j*S
-    /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
-    /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats. When
-    /// <paramref name="ahead"/> is given, the tile asks for <paramref name="aheadLines"/> cache lines from there
-    /// (prefetcht2), spread evenly over its depth: the next tile's weights (<see cref="PointwiseConv"/>).
-    /// </summary>
-    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip
-    /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
-    public static void Tile<TStride, TWidth>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
-        float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
-        where TStride : struct, IStride where TWidth : struct, ITileWidth =>
-        Tile<TStride, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch, ahead, aheadLines);
-
     /// <summary>The tile at a stride along the row of <paramref name="sw"/> (1 or 2), of 16 output channels when
     /// <paramref name="one"/> (<see cref="OneVector"/>), else 32.</summary>
     public static void Tile<TWidth>(bool one, int sw, float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
@@ -110,9 +93,21 @@ internal static unsafe class DirectConv
         else Tile<Stride2, TWidth, TwoVectors>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act, scratch);
     }
 
-    /// <summary>The tile with <typeparamref name="TChannels"/> output channels: 32 (<see cref="TwoVectors"/>), or the first 16 of
-    /// the 32 its weights and bias hold (<see cref="OneVector"/>: a layer's last tile when at most 16 of its filters are left,
-    /// as 80, 112 and 1000 filters leave, where the second vector's FMAs would all be thrown away).</summary>
+    /// <summary>
+    /// One tile: 32 output channels (weights <paramref name="w"/>, [K][32]; bias <paramref name="bias"/>, 32)
+    /// at 14 positions from <paramref name="output"/> (channel stride <paramref name="p"/>), whose windows start
+    /// in channel 0 of the padded input (channel stride <paramref name="plane"/>): position j &lt; 7 at
+    /// <paramref name="input"/> + j*S, position 7 + j at <paramref name="input"/> + <paramref name="second"/> + j*S
+    /// (S the stride along the row; <paramref name="second"/> is 7*S for 14 positions of one row, or the input
+    /// row distance for two output rows of 7). <paramref name="scratch"/> holds 16 x 32 floats. When
+    /// <paramref name="ahead"/> is given, the tile asks for <paramref name="aheadLines"/> cache lines from there
+    /// (prefetcht2), spread evenly over its depth: the next tile's weights (<see cref="PointwiseConv"/>).
+    /// <typeparamref name="TChannels"/> <see cref="OneVector"/> computes only the first 16 of the 32 channels its weights and
+    /// bias hold: a layer's last tile when at most 16 of its filters are left, as 80, 112 and 1000 filters leave, where the
+    /// second vector's FMAs would all be thrown away.
+    /// </summary>
+    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip
+    /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
     public static void Tile<TStride, TWidth, TChannels>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
         where TStride : struct, IStride where TWidth : struct, ITileWidth where TChannels : struct, ITileChannels
