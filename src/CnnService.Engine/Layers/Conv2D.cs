@@ -412,6 +412,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         bool one = m - c0 == 16; // a last tile of 16 filters: one vector (MobileNet V3's 16-filter stem)
                         if (i == i0 && tile < first || i == i1 - 1 && tile >= last) continue; // a chunk's first or last item is partly another's
                         int y = DirectRow(i);
+                        // The next layer's border around this row first: the stores bring in the lines the tiles then write
+                        // (after the chunk's rows, every line had left L1 again).
+                        if (next is not null) ZeroBorder(next, image, outPlane, y, c0, Math.Min(m, c0 + DirectConv.Channels));
                         float* inRow = input + (nint)y * sh * wp;
                         float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;
                         float* w = weights + (nint)c0 * k;
@@ -440,12 +443,6 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
                         DirectRow(one, w, bias + c0, inRow, second, taps, inShape.C, plane, output, outPlane, act, scratch);
                     }
-                }
-
-                if (next is not null)
-                {
-                    for (int i = i0; i < i1; i++)
-                        ZeroBorder(next, image, outPlane, DirectRow(i), (i == i0 ? first : t0) * DirectConv.Channels, Math.Min(m, (i == i1 - 1 ? last : t1) * DirectConv.Channels));
                 }
 
                 unit += u1 - u0;
