@@ -33,7 +33,10 @@ internal static class BenchCommand
         Runs forward passes of one batch of seeded random input: first a warm-up, then as many
         as fit in the measuring time, each timed. Reports images per second, milliseconds per
         batch at the 50th and 99th percentiles, and the achieved GFLOP/s (the model's FLOPs per
-        image times images per second), with the CPU, model, batch, threads and SIMD level.
+        image times images per second), with the CPU, model, batch, threads and SIMD level. With
+        two threads or more, also a cache line's round trip between two threads before and after
+        the run: on a shared VM the host may place the CPUs near (one L3) or far apart, and move
+        them while a process runs, and every layer two threads share follows it.
 
           --model PATH   a model directory ({ModelLoader.SpecFile} + {ModelLoader.WeightsFile}, or {ModelLoader.OnnxFile}),
                          or an .onnx file
@@ -80,7 +83,9 @@ internal static class BenchCommand
             throw new UsageException($"--batch {batch} is too large for input {model.InputShape}");
 
         HostCpuTime? before = HostCpuTime.Read();
+        double? tripBefore = threads > 1 ? CoreToCore.RoundTripNanoseconds() : null;
         BenchResult result = Measure(model, batch, seconds, warmup) with { Host = HostCpuTime.Since(before) };
+        if (tripBefore is { } first && CoreToCore.RoundTripNanoseconds() is { } last) result = result with { CoreRoundTripNs = (first, last) };
         LayerTime[]? layers = args.Has(PerLayer.Name) ? TimeLayers(model, batch, seconds, result) : null;
         if (args.Has(Json.Name)) WriteJson(stdout, model, source, result, layers);
         else WriteText(stdout, model, source, result, layers);
@@ -96,6 +101,9 @@ internal static class BenchCommand
 
         /// <summary>The machine's stolen and idle share of CPU time over the warm-up and the run (<see cref="HostCpuTime"/>); empty off Linux.</summary>
         public string Host { get; init; } = "";
+
+        /// <summary>A cache line's round trip between two threads before and after the run (<see cref="CoreToCore"/>), with two threads or more.</summary>
+        public (double Start, double End)? CoreRoundTripNs { get; init; }
     }
 
     /// <summary>One row of the per-layer view: a layer that runs, its best and median time per pass, the medians of the calling
@@ -177,6 +185,9 @@ internal static class BenchCommand
 
     private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>A round trip in whole nanoseconds; a probe whose other thread never got a CPU says so.</summary>
+    private static string Ns(double ns) => double.IsFinite(ns) ? F(ns, "F0") + " ns" : "no answer";
+
     private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r, LayerTime[]? layers)
     {
         string description = string.IsNullOrEmpty(model.Spec.Description) ? "" : $" ({model.Spec.Description})";
@@ -193,6 +204,8 @@ internal static class BenchCommand
         stdout.WriteLine($"latency      p50 {F(r.P50, "F3")} ms, p99 {F(r.P99, "F3")} ms per batch");
         stdout.WriteLine($"GFLOP/s      {F(GFlops(model, r), "F2")}");
         if (r.Host.Length > 0) stdout.WriteLine($"host         {r.Host}");
+        if (r.CoreRoundTripNs is { } trip)
+            stdout.WriteLine($"cores        a cache line's round trip between two threads: {Ns(trip.Start)} before the run, {Ns(trip.End)} after (two threads share every layer's data)");
         if (layers is null) return;
 
         stdout.WriteLine();
@@ -228,6 +241,14 @@ internal static class BenchCommand
             json.WriteNumber("latency_ms_mean", r.Mean);
             json.WriteNumber("gflops", GFlops(model, r));
             if (r.Host.Length > 0) json.WriteString("host", r.Host);
+            if (r.CoreRoundTripNs is { } trip)
+            {
+                // null: the probe's other thread never got a CPU (JSON has no infinity)
+                foreach ((string key, double ns) in new[] { ("core_round_trip_ns_before", trip.Start), ("core_round_trip_ns_after", trip.End) })
+                    if (double.IsFinite(ns)) json.WriteNumber(key, ns);
+                    else json.WriteNull(key);
+            }
+
             if (layers is not null)
             {
                 json.WriteStartArray("layers");

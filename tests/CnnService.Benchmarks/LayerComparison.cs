@@ -56,6 +56,7 @@ public static class LayerComparison
         Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} thread(s), batch 1, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {runs} passes each");
         Console.WriteLine($"{Path.GetFileName(file)}");
         HostCpuTime? host = HostCpuTime.Read();
+        double? trip = CoreRoundTrip.Measure();
 
         var ort = OrtNodes(file, model, input, threads, runs);
         Timing.Settle(); // ONNX Runtime's workers, spinning after its last Run, would take the engine helper's core
@@ -67,6 +68,7 @@ public static class LayerComparison
         Print("ONNX Runtime (its profiler, per node of its optimised graph)", ort, top);
         Print("engine (cnn bench --per-layer's medians, per layer of its plan)", engine, top);
         if (HostCpuTime.Since(host) is { Length: > 0 } stolen) Console.WriteLine($"During the runs: {stolen}.");
+        CoreRoundTrip.Report(trip);
         return 0;
     }
 

@@ -65,6 +65,7 @@ public static class OnnxComparison
         Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {rounds} interleaved rounds of {seconds} s, plan {plan.ToString().ToLowerInvariant()}");
         Console.WriteLine($"{"model",-24} {"batch",5} {"engine img/s",13} {"ORT img/s",11} {"engine/ORT",11}   {"best: engine",12} {"ORT",8} {"engine/ORT",11}   {"p50 ms: engine",14} {"ORT",8} {"ORT/engine",11}");
         HostCpuTime? host = HostCpuTime.Read();
+        double? trip = CoreRoundTrip.Measure();
         foreach (string file in files)
         {
             var (spec, weights) = OnnxImporter.Import(file);
@@ -112,6 +113,7 @@ public static class OnnxComparison
         }
 
         if (HostCpuTime.Since(host) is { Length: > 0 } stolen) Console.WriteLine($"During the runs: {stolen}.");
+        CoreRoundTrip.Report(trip);
         return 0;
     }
 

@@ -92,6 +92,7 @@ public static class SeedComparison
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()}; median of {rounds} interleaved rounds of {F(seconds, "G")} s per runtime; batch {Batch} and 1; threads {string.Join(",", threadCounts)}");
         var startPeaks = QuickRun.MeasurePeaks(samples: 7);
         HostCpuTime? host = HostCpuTime.Read();
+        double? trip = CoreRoundTrip.Measure();
 
         DirectoryInfo folder = Directory.CreateTempSubdirectory("cnnservice-seeds-");
         var results = new List<Result>();
@@ -137,6 +138,7 @@ public static class SeedComparison
         double start = wide ? startPeaks.V512 : startPeaks.V256, end = wide ? endPeaks.V512 : endPeaks.V256, peak = Math.Max(start, end);
         Print(results, wide ? "Vector512" : "Vector256", peak, start, end);
         if (HostCpuTime.Since(host) is { Length: > 0 } stolen) Console.WriteLine($"During the timed runs: {stolen}.");
+        CoreRoundTrip.Report(trip);
         return 0;
     }
 

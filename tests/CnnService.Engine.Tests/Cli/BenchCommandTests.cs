@@ -54,6 +54,34 @@ public class BenchCommandTests
         Assert.Equal(File.Exists("/proc/stat"), r.StdoutLines.Any(l => l.StartsWith("host         steal ", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData("1", false)]
+    [InlineData("2", true)]
+    public void Bench_text_reports_a_cache_lines_round_trip_between_cores_when_two_threads_share_the_layers(string threads, bool twoThreads)
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", threads, "--seconds", "0.05", "--warmup", "0");
+
+        Assert.Equal(0, r.ExitCode);
+        string? line = r.StdoutLines.FirstOrDefault(l => l.StartsWith("cores        a cache line's round trip between two threads: ", StringComparison.Ordinal));
+        Assert.Equal(twoThreads && Environment.ProcessorCount > 1, line is not null);
+        if (line is not null) Assert.Matches(@": ([0-9]+ ns|no answer) before the run, ([0-9]+ ns|no answer) after", line);
+    }
+
+    [Fact]
+    public void Bench_json_gives_the_round_trip_before_and_after_with_two_threads()
+    {
+        CliResult r = Cnn.Run("bench", "--arch", "keras-mnist", "--threads", "2", "--seconds", "0.05", "--warmup", "0", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(Assert.Single(r.StdoutLines));
+        foreach (string key in new[] { "core_round_trip_ns_before", "core_round_trip_ns_after" })
+        {
+            Assert.Equal(Environment.ProcessorCount > 1, doc.RootElement.TryGetProperty(key, out JsonElement ns));
+            // null when the probe's other thread never got a CPU: JSON has no infinity
+            if (ns.ValueKind != JsonValueKind.Undefined && ns.ValueKind != JsonValueKind.Null) Assert.True(ns.GetDouble() > 0, $"{key} {ns}");
+        }
+    }
+
     [Fact]
     public void Bench_per_layer_prints_one_row_per_layer_that_runs_with_its_times_thread_shares_rate_and_share()
     {

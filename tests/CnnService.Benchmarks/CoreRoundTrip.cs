@@ -1,0 +1,19 @@
+using System.Globalization;
+using CnnService.Engine.Runtime;
+
+namespace CnnService.Benchmarks;
+
+/// <summary>The comparisons' report of <see cref="CoreToCore"/>: two-thread figures follow it, so a run says what it was at both ends.</summary>
+internal static class CoreRoundTrip
+{
+    public static double? Measure() => CoreToCore.RoundTripNanoseconds();
+
+    /// <summary>"A cache line's round trip between two threads: 55 ns before the runs, 330 ns after.", or nothing with one CPU.</summary>
+    public static void Report(double? before)
+    {
+        if (before is not { } first || Measure() is not { } last) return;
+        Console.WriteLine($"A cache line's round trip between two threads: {Ns(first)} before the runs, {Ns(last)} after (far apart, every layer two threads share is slower).");
+    }
+
+    private static string Ns(double ns) => double.IsFinite(ns) ? ns.ToString("F0", CultureInfo.InvariantCulture) + " ns" : "no answer";
+}
