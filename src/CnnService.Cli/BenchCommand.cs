@@ -185,9 +185,6 @@ internal static class BenchCommand
 
     private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
 
-    /// <summary>A round trip in whole nanoseconds; a probe whose other thread never got a CPU says so.</summary>
-    private static string Ns(double ns) => double.IsFinite(ns) ? F(ns, "F0") + " ns" : "no answer";
-
     private static void WriteText(TextWriter stdout, Model model, string source, BenchResult r, LayerTime[]? layers)
     {
         string description = string.IsNullOrEmpty(model.Spec.Description) ? "" : $" ({model.Spec.Description})";
@@ -205,7 +202,7 @@ internal static class BenchCommand
         stdout.WriteLine($"GFLOP/s      {F(GFlops(model, r), "F2")}");
         if (r.Host.Length > 0) stdout.WriteLine($"host         {r.Host}");
         if (r.CoreRoundTripNs is { } trip)
-            stdout.WriteLine($"cores        a cache line's round trip between two threads: {Ns(trip.Start)} before the run, {Ns(trip.End)} after (two threads share every layer's data)");
+            stdout.WriteLine($"cores        a cache line's round trip between two threads: {CoreToCore.Format(trip.Start)} before the run, {CoreToCore.Format(trip.End)} after (two threads share every layer's data)");
         if (layers is null) return;
 
         stdout.WriteLine();

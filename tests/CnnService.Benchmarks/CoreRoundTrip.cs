@@ -1,4 +1,3 @@
-using System.Globalization;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Benchmarks;
@@ -12,8 +11,6 @@ internal static class CoreRoundTrip
     public static void Report(double? before)
     {
         if (before is not { } first || Measure() is not { } last) return;
-        Console.WriteLine($"A cache line's round trip between two threads: {Ns(first)} before the runs, {Ns(last)} after (far apart, every layer two threads share is slower).");
+        Console.WriteLine($"A cache line's round trip between two threads: {CoreToCore.Format(first)} before the runs, {CoreToCore.Format(last)} after (far apart, every layer two threads share is slower).");
     }
-
-    private static string Ns(double ns) => double.IsFinite(ns) ? ns.ToString("F0", CultureInfo.InvariantCulture) + " ns" : "no answer";
 }

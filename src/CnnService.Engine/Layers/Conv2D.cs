@@ -412,8 +412,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                         bool one = m - c0 == 16; // a last tile of 16 filters: one vector (MobileNet V3's 16-filter stem)
                         if (i == i0 && tile < first || i == i1 - 1 && tile >= last) continue; // a chunk's first or last item is partly another's
                         int y = DirectRow(i);
-                        // The next layer's border around this row first: the stores bring in the lines the tiles then write
-                        // (after the chunk's rows, every line had left L1 again).
+                        // The next layer's border around this row's channels, beside the tiles that write the row.
                         if (next is not null) ZeroBorder(next, image, outPlane, y, c0, Math.Min(m, c0 + DirectConv.Channels));
                         float* inRow = input + (nint)y * sh * wp;
                         float* output = image + (nint)(y + top) * outW + left + c0 * outPlane;

@@ -40,6 +40,9 @@ public static unsafe class CoreToCore
         }
     }
 
+    /// <summary>A round trip for a report: "55 ns", or "no answer" when the probe's other thread never got a CPU.</summary>
+    public static string Format(double ns) => double.IsFinite(ns) ? ns.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + " ns" : "no answer";
+
     /// <summary>Round trips for about <paramref name="ticks"/>: odd values are this thread's turn to have written, even the other's.</summary>
     private static double Sample(long* line, long ticks)
     {

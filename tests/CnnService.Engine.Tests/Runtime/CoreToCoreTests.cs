@@ -26,4 +26,13 @@ public class CoreToCoreTests
         for (int i = 0; i < 3; i++)
             Assert.Equal(Environment.ProcessorCount > 1, CoreToCore.RoundTripNanoseconds(samples: 1, sampleTime: TimeSpan.FromMilliseconds(2)) > 0);
     }
+
+    [Theory]
+    [InlineData(55.4, "55 ns")]
+    [InlineData(329.6, "330 ns")]
+    [InlineData(double.PositiveInfinity, "no answer")]
+    public void Format_gives_whole_nanoseconds_or_says_the_other_thread_never_answered(double ns, string expected)
+    {
+        Assert.Equal(expected, CoreToCore.Format(ns));
+    }
 }
