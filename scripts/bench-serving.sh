@@ -53,7 +53,8 @@ trap cleanup EXIT
 echo "Publishing Release builds and exporting models/mnist/$version to ONNX ..." >&2
 nice -n 19 dotnet publish "$repo/src/CnnService" -c Release -o "$work/cnn" --nologo -v quiet >&2
 nice -n 19 dotnet publish "$repo/tests/CnnService.OrtBaseline" -c Release -o "$work/baseline" --nologo -v quiet >&2
-nice -n 19 dotnet run --project "$repo/src/CnnService.Cli" -c Release -- export --onnx "$work/onnx/model.onnx" --model "$model" >&2
+nice -n 19 dotnet publish "$repo/src/CnnService.Cli" -c Release -o "$work/cli" --nologo -v quiet >&2
+nice -n 19 dotnet "$work/cli/cnn.dll" export --onnx "$work/onnx/model.onnx" --model "$model" >&2
 
 # CnnService serves only this network, as version 1 of mnist; the baseline takes the input normalisation
 # the export wrote to config.json (model.json's input section with its defaults filled in).
@@ -113,7 +114,15 @@ for name in cnn baseline; do
   for connections in 1 32; do hey -z "${warmup}s" -c "$connections" -m POST -T image/png -D "$image" "${endpoint[$name]}" >/dev/null; done
 done
 
+# Where the host has put the two CPUs: a cache line's round trip between them (cnn bench's probe). On a shared VM it
+# moves between near (one L3) and far every few seconds, and a forward pass that two threads share follows it.
+core_trip() {
+  dotnet "$work/cli/cnn.dll" bench --arch keras-mnist --threads 2 --seconds 0.05 --warmup 0 \
+    | sed -n "s/^cores *a cache line's round trip between two threads: \([^,]*\) before.*/\1/p"
+}
+
 for round in $(seq 1 "$rounds"); do
+  if (( $(nproc) > 1 )); then echo "# round $round: a cache line's round trip between the two CPUs: $(core_trip)"; fi
   if (( round % 2 == 1 )); then order=(cnn baseline); else order=(baseline cnn); fi
   for connections in 1 32; do
     for name in "${order[@]}"; do measure "$round" "$name" "$connections"; done
