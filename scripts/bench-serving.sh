@@ -4,8 +4,8 @@
 # decode, Warning-level logging), serving the identical network: models/mnist/VERSION, exported to ONNX
 # with 'cnn export' for the baseline and served from model.json by CnnService. Debian's hey posts the
 # 28x28 PNG models/mnist/samples/digit-7.png at 1 and 32 connections, the two servers interleaved
-# (the order alternates each round), and a table per connection count gives the median req/s and p99 of
-# each and their ratio, with the CPU and the date. Goal (issue 17): CnnService at least 1.2x the
+# (the order alternates each round), and a table per connection count gives the median req/s, p99 and
+# CPU time per answered request of each and their ratio, with the CPU and the date. Goal (issue 17): CnnService at least 1.2x the
 # baseline's req/s with a p99 no worse.
 #
 #   scripts/bench-serving.sh                        # 3 rounds of 10 s per server and connection count
@@ -95,17 +95,20 @@ if a != b or len(cnn["probabilities"]) != len(base["probabilities"]):
 
 echo "# CnnService vs minimal ONNX Runtime service, $(host_line)"
 echo "# models/mnist/$version ($(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["description"])' "$model/model.json")), $(basename "$image") (28x28 PNG), $rounds round(s) of ${seconds}s per server and connection count"
-printf '%-6s %-9s %6s %10s %9s %9s %8s\n' round server conns req/s p50_ms p99_ms non2xx
+printf '%-6s %-9s %6s %10s %9s %9s %8s %8s\n' round server conns req/s p50_ms p99_ms non2xx cpu_us
 
 # measure ROUND NAME CONNECTIONS: one hey run; prints a row and appends it to $work/results.
 measure() {
-  local round="$1" name="$2" connections="$3" out rps p50 p99 bad
+  local round="$1" name="$2" connections="$3" out rps p50 p99 bad answered cpu_before cpu_after
+  cpu_before="$(cpu_ticks "${server_pid[$name]}")"
   out="$(hey -z "${seconds}s" -c "$connections" -m POST -T image/png -D "$image" "${endpoint[$name]}")" \
     || { echo "hey failed against $name at $connections connections" >&2; exit 1; }
   kill -0 "${server_pid[$name]}" 2>/dev/null || { echo "$name died during the run:" >&2; tail -50 "$work/$name.log" >&2; exit 1; }
-  read -r rps p50 p99 bad _ < <(hey_summary <<<"$out") \
+  cpu_after="$(cpu_ticks "${server_pid[$name]}")"
+  read -r rps p50 p99 bad answered < <(hey_summary <<<"$out") \
     || { echo "could not read hey's output for $name at $connections connections:" >&2; echo "$out" >&2; exit 1; }
-  printf '%-6d %-9s %6d %10.0f %9.1f %9.1f %8d\n' "$round" "$name" "$connections" "$rps" "$p50" "$p99" "$bad" | tee -a "$work/results"
+  printf '%-6d %-9s %6d %10.0f %9.1f %9.1f %8d %8.0f\n' "$round" "$name" "$connections" "$rps" "$p50" "$p99" "$bad" \
+    "$(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))" | tee -a "$work/results"
 }
 
 # Warm both at both connection counts (tiered JIT and dynamic PGO, pools, ONNX Runtime's threads): with a
@@ -138,11 +141,12 @@ def bad(name, conns):
     return sum(int(r[6]) for r in rows if r[1] == name and int(r[2]) == conns)
 print()
 print("Medians over rounds; ratio = CnnService / baseline. Goal: req/s ratio >= 1.2 with p99 ratio <= 1.")
-print(f"{'conns':>5} | {'CnnService req/s':>16} {'p99 ms':>7} | {'baseline req/s':>14} {'p99 ms':>7} | {'req/s ratio':>11} {'p99 ratio':>9} | goal    | non-2xx")
+print("CPU us/req: the server process's CPU time (all its threads, spinning ones too) per answered request.")
+print(f"{'conns':>5} | {'CnnService req/s':>16} {'p99 ms':>7} {'CPU us/req':>10} | {'baseline req/s':>14} {'p99 ms':>7} {'CPU us/req':>10} | {'req/s ratio':>11} {'p99 ratio':>9} | goal    | non-2xx")
 for conns in (1, 32):
-    c_rps, c_p99 = median("cnn", conns, 3), median("cnn", conns, 5)
-    b_rps, b_p99 = median("baseline", conns, 3), median("baseline", conns, 5)
+    c_rps, c_p99, c_cpu = median("cnn", conns, 3), median("cnn", conns, 5), median("cnn", conns, 7)
+    b_rps, b_p99, b_cpu = median("baseline", conns, 3), median("baseline", conns, 5), median("baseline", conns, 7)
     met = "met" if c_rps >= 1.2 * b_rps and c_p99 <= b_p99 else "not met"
-    print(f"{conns:>5} | {c_rps:>16,.0f} {c_p99:>7.1f} | {b_rps:>14,.0f} {b_p99:>7.1f} | {c_rps / b_rps:>10.2f}x {c_p99 / b_p99:>9.2f} | {met:<7} | {bad('cnn', conns)} / {bad('baseline', conns)}")
+    print(f"{conns:>5} | {c_rps:>16,.0f} {c_p99:>7.1f} {c_cpu:>10.0f} | {b_rps:>14,.0f} {b_p99:>7.1f} {b_cpu:>10.0f} | {c_rps / b_rps:>10.2f}x {c_p99 / b_p99:>9.2f} | {met:<7} | {bad('cnn', conns)} / {bad('baseline', conns)}")
 EOF
 echo "# RSS at the end: CnnService $(( $(ps -o rss= -p "$cnn_pid") / 1024 )) MB, baseline $(( $(ps -o rss= -p "$base_pid") / 1024 )) MB"

@@ -51,3 +51,6 @@ hey_summary() {
 
 # host_line: the CPU model, the core count and the date, for every printed figure.
 host_line() { echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"; }
+
+# cpu_ticks PID: the user and system CPU time PID has used so far, in clock ticks (getconf CLK_TCK a second).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
