@@ -11,6 +11,6 @@ internal static class CoreRoundTrip
     public static void Report(double? before)
     {
         if (before is not { } first || Measure() is not { } last) return;
-        Console.WriteLine($"A cache line's round trip between two threads: {CoreToCore.Format(first)} before the runs, {CoreToCore.Format(last)} after (far apart, every layer two threads share is slower).");
+        Console.WriteLine($"A cache line's round trip between two threads: {CoreToCore.Format(first)} before the runs, {CoreToCore.Format(last)} after (the longer, the farther apart the two CPUs, and the slower every layer two threads share).");
     }
 }
