@@ -5,8 +5,8 @@
 # with 'cnn export' for the baseline and served from model.json by CnnService. Debian's hey posts the
 # 28x28 PNG models/mnist/samples/digit-7.png at 1 and 32 connections, the two servers interleaved
 # (the order alternates each round), and a table per connection count gives the median req/s, p99 and
-# CPU time per answered request of each and their ratio, with the CPU and the date. Goal (issue 17): CnnService at least 1.2x the
-# baseline's req/s with a p99 no worse.
+# CPU time per answered request of each and their ratio, with the CPU and the date. Goal (issue 17):
+# CnnService at least 1.2x the baseline's req/s with a p99 no worse.
 #
 #   scripts/bench-serving.sh                        # 3 rounds of 10 s per server and connection count
 #   scripts/bench-serving.sh --rounds 1 --seconds 5 # a quick look
