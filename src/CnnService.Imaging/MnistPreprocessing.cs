@@ -92,11 +92,9 @@ public static class MnistPreprocessing
         Resampler.Resize(gray, width, height, 1, field, outWidth, outHeight,
             new AxisMap(centreX - targetX / scale, 1 / scale), new AxisMap(centreY - targetY / scale, 1 / scale));
 
-        float max = 0;
-        foreach (float v in field) max = Math.Max(max, v);
+        float max = RowArithmetic.Max(field);
         if (max <= 0) return;
-        float stretch = 255f / max;
-        for (int i = 0; i < field.Length; i++) field[i] = MathF.Min(255f, MathF.Round(field[i] * stretch));
+        RowArithmetic.StretchToWhole(field, 255f / max);
     }
 
     /// <summary>

@@ -53,17 +53,19 @@ internal static class Resampler
     private static void ResizeRows(ReadOnlySpan<byte> source, int width, int channels, Taps columns, int first, int last, float[] across, int outWidth)
     {
         int used = last - first;
+        ReadOnlySpan<int> starts = columns.Start, counts = columns.Count;
+        ReadOnlySpan<float> weights = columns.Weight;
         for (int r = first; r < last; r++)
         {
             ReadOnlySpan<byte> line = source.Slice(r * width * channels, width * channels);
             for (int c = 0; c < channels; c++)
             {
                 Span<float> output = across.AsSpan((c * used + r - first) * outWidth, outWidth);
-                for (int o = 0; o < outWidth; o++)
+                for (int o = 0; o < output.Length; o++)
                 {
-                    int start = columns.Start[o], count = columns.Count[o], at = o * columns.Width;
+                    ReadOnlySpan<float> w = weights.Slice(o * columns.Width, counts[o]);
                     float sum = 0;
-                    for (int k = 0, s = start * channels + c; k < count; k++, s += channels) sum += line[s] * columns.Weight[at + k];
+                    for (int k = 0, s = starts[o] * channels + c; k < w.Length; k++, s += channels) sum += line[s] * w[k];
                     output[o] = sum;
                 }
             }
@@ -84,11 +86,7 @@ internal static class Resampler
                 output.Clear();
                 int start = rows.Start[o] - first, count = rows.Count[o], at = o * rows.Width;
                 for (int k = 0; k < count; k++)
-                {
-                    float w = rows.Weight[at + k];
-                    ReadOnlySpan<float> input = planeIn.Slice((start + k) * outWidth, outWidth);
-                    for (int i = 0; i < outWidth; i++) output[i] += input[i] * w;
-                }
+                    RowArithmetic.AddScaled(output, planeIn.Slice((start + k) * outWidth, outWidth), rows.Weight[at + k]);
             }
         }
     }
