@@ -72,7 +72,10 @@ internal static unsafe partial class PoolWindow
         Vector512<float> a = Reduced3(r0, r1, r2, c, w, ref probe);
         for (int ox = 0; ox < ow; ox += 16, c += 32)
         {
-            Vector512<float> b = Reduced3(r0, r1, r2, c + 16, w, ref probe), next = Reduced3(r0, r1, r2, c + 32, w, ref probe);
+            // Column c + 32 is read only by output ox + 15: a row's last vector that stops short of it does not load it (a
+            // 13-wide pooled row, SqueezeNet's and GoogLeNet's last pools, then loads two column vectors, not three).
+            Vector512<float> b = Reduced3(r0, r1, r2, c + 16, w, ref probe);
+            Vector512<float> next = ox + 15 < ow ? Reduced3(r0, r1, r2, c + 32, w, ref probe) : Vector512.Create(float.NegativeInfinity);
             Vector512<float> even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
             Vector512<float> odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
             Vector512<float> third = Avx512F.PermuteVar16x32x2(even, Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), next);

@@ -14,15 +14,23 @@ public sealed unsafe partial class Conv2D
     /// this layer's output, to run inside it when this layer runs one row of direct tiles at a time on AVX-512: each chunk computes
     /// the rows its pooled rows read into three rows of scratch, all filters, and pools them there. The full map (3.2 MB in
     /// ResNet-18, 3.1 in SqueezeNet) is never written to memory nor read back: squeezenet1_1 at batch 1 0.6-1.2 % faster on
-    /// one thread and 1-2 % on two, resnet18 about 1 % on two (paired in one process, the same bits; AMD Zen 5). Returns whether it does.
+    /// one thread and 1-2 % on two, resnet18 about 1 % on two (paired in one process, the same bits; AMD Zen 5). The parts of a
+    /// concat that such a pool reads pool their own channels the same way (<see cref="Model"/>'s PoolConcatParts). Returns whether it does.
     /// </summary>
     private bool TryFuseDirectPool(Pool2D pool)
     {
-        if (_directWeights is null || OutputShape.C % DirectConv.Channels != 0 || _directTwoRows || _directSplitRow || _directSplitFilters || _directWeightsOuter) return false;
-        if (!Avx512F.IsSupported || !Avx512DQ.IsSupported || !pool.IsMax || !PoolWindow.IsMax3x3Stride2(pool.Geometry) || pool.Geometry.SH != 2) return false;
-        _directPool = new DirectPoolStep(this, pool.Geometry, pool.OutputShape);
+        if (!CanPoolRows(pool)) return false;
+        _directPool = new DirectPoolStep(this, pool.Geometry, new TensorShape(OutputShape.C, pool.OutputShape.H, pool.OutputShape.W));
         return true;
     }
+
+    /// <summary>Whether <see cref="TryFusePool"/> would run <paramref name="pool"/> on this layer's direct rows: a 3x3 stride-2 max pool
+    /// over this layer's map (or over a concat of it with others of the same size), one row of tiles at a time, AVX-512.</summary>
+    internal bool CanPoolRows(Pool2D pool) =>
+        _directWeights is not null && OutputShape.C % DirectConv.Channels == 0 && !_directTwoRows && !_directSplitRow && !_directSplitFilters && !_directWeightsOuter
+        && Avx512F.IsSupported && Avx512DQ.IsSupported && pool.IsMax && PoolWindow.IsMax3x3Stride2(pool.Geometry) && pool.Geometry.SH == 2
+        && pool.InputShape.H == OutputShape.H && pool.InputShape.W == OutputShape.W
+        && _pooled is null && _directPool is null && _writesPaddedFor is null && !InputArrivesPadded;
 
     /// <summary>
     /// Work items are pooled rows of each image. A chunk of pooled rows [p0, p1) computes the convolution rows their windows
