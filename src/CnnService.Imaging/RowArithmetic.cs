@@ -24,7 +24,7 @@ internal static class RowArithmetic
                 (Vector256.LoadUnsafe(ref o, (nuint)i) + Vector256.LoadUnsafe(ref x, (nuint)i) * w).StoreUnsafe(ref o, (nuint)i);
         }
 
-        for (; i < n; i++) output[i] += input[i] * weight;
+        AddScaledScalar(output[i..n], input[i..n], weight); // the tail
     }
 
     public static void AddScaledScalar(Span<float> output, ReadOnlySpan<float> input, float weight)
@@ -47,8 +47,7 @@ internal static class RowArithmetic
             for (int k = 0; k < Vector256<float>.Count; k++) max = Math.Max(max, lanes[k]);
         }
 
-        for (; i < values.Length; i++) max = Math.Max(max, values[i]);
-        return max;
+        return Math.Max(max, MaxScalar(values[i..])); // the tail
     }
 
     public static float MaxScalar(ReadOnlySpan<float> values)
@@ -70,7 +69,7 @@ internal static class RowArithmetic
                 Vector256.Min(top, Vector256.Round(Vector256.LoadUnsafe(ref v, (nuint)i) * s)).StoreUnsafe(ref v, (nuint)i);
         }
 
-        for (; i < values.Length; i++) values[i] = MathF.Min(255f, MathF.Round(values[i] * stretch));
+        StretchToWholeScalar(values[i..], stretch); // the tail
     }
 
     public static void StretchToWholeScalar(Span<float> values, float stretch)
