@@ -54,7 +54,8 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
 /// vector path's max drops NaN instead, so it checks the rows it reads for NaN and runs the scalar twin
 /// for any output row that may have one.
 /// </para>
-/// With AVX-512 a 3x3 max at stride 2, the stem pool of most networks, skips the row buffer (<see cref="Max3x3Stride2"/>): the same bits.
+/// With AVX-512 a 3x3 max at stride 2, the stem pool of most networks, skips the row buffer (<see cref="Max3x3Stride2"/>), and so does
+/// one at stride 1, GoogLeNet's inception branches (<see cref="Max3x3Stride1"/>): the same bits.
 /// <see cref="PlaneReference"/> is the plain window-by-window loop both are tested against, and the reference for <see cref="Pool2x2"/>.
 /// </summary>
 internal static unsafe partial class PoolWindow
@@ -76,6 +77,12 @@ internal static unsafe partial class PoolWindow
         if (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && max && IsMax3x3Stride2(g))
         {
             Max3x3Stride2(src, dst, planes, g, row0, row1, scratch);
+            return;
+        }
+
+        if (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && max && IsMax3x3Stride1(g))
+        {
+            Max3x3Stride1(src, dst, planes, g, row0, row1, scratch);
             return;
         }
 

@@ -74,7 +74,12 @@ public unsafe class PoolWindowTests
     [MemberData(nameof(Paths))]
     public void A_NaN_makes_every_max_whose_window_holds_it_NaN_and_no_other(Path path)
     {
-        var g = Geometry(9, 37, 3, 3, 2, 2, 1, 1, 1, 1, ceil: true);
+        foreach (int stride in new[] { 2, 1 })   // the stem pools' kernel and the inception branches'
+            AssertNaNReachesOnlyItsWindows(path, Geometry(9, 37, 3, 3, stride, stride, 1, 1, 1, 1, ceil: true));
+    }
+
+    private static void AssertNaNReachesOnlyItsWindows(Path path, PoolGeometry g)
+    {
         // Each cell in turn: a row's first, a vector's last, the masked tail, a padding-clipped corner.
         // Two planes, the NaN in the first: the second reuses the row buffers the NaN rows left behind.
         foreach (int at in new[] { 0, 15, 16, 36, 37 + 20, 4 * 37 + 33, 8 * 37 + 36 })
@@ -122,8 +127,13 @@ public unsafe class PoolWindowTests
     [MemberData(nameof(Paths))]
     public void Plus_and_minus_infinity_in_the_same_rows_give_the_exact_max(Path path)
     {
+        foreach (int stride in new[] { 2, 1 })
+            AssertInfinitiesGiveTheExactMax(path, Geometry(6, 21, 3, 3, stride, stride, 1, 1, 1, 1, ceil: false));
+    }
+
+    private static void AssertInfinitiesGiveTheExactMax(Path path, PoolGeometry g)
+    {
         // +inf + -inf is NaN: the vector path's NaN probe fires without a NaN, and the row it sends to the twin must stay exact.
-        var g = Geometry(6, 21, 3, 3, 2, 2, 1, 1, 1, 1, ceil: false);
         float[] x = Values(6 * 21, seed: 4);
         x[21 + 2] = float.PositiveInfinity;
         x[2 * 21 + 19] = float.NegativeInfinity;
@@ -165,8 +175,9 @@ public unsafe class PoolWindowTests
         // Chunks of a layer split the output rows; a row's last vector must not spill into a row another thread
         // writes, nor past the output on a plane narrower than a vector.
         foreach (var (h, w, pad, ceil) in new[] { (111, 111, 0, true), (9, 5, 0, false), (7, 7, 1, false), (20, 33, 1, true), (5, 3, 1, true) })
+        foreach (int stride in new[] { 2, 1 })
         {
-            var g = Geometry(h, w, 3, 3, 2, 2, pad, pad, pad, pad, ceil);
+            var g = Geometry(h, w, 3, 3, stride, stride, pad, pad, pad, pad, ceil);
             float[] x = Values(2 * h * w, seed: w);
             float[] whole = Run(path, x, 2, g, max: true, includePad: false);
             int split = g.OH / 2, size = 2 * g.OH * g.OW;
