@@ -6,38 +6,8 @@ namespace CnnService.Engine.Kernels;
 
 internal static unsafe partial class PoolWindow
 {
-    /// <summary>Whether <see cref="Max3x3Stride2"/> runs this pool: a 3x3 max at stride 2 along the row (any row stride and padding).</summary>
+    /// <summary>Whether <see cref="Max3x3"/> runs this pool with <see cref="Max3x3Stride2Row"/>: a 3x3 max at stride 2 along the row (any row stride and padding).</summary>
     internal static bool IsMax3x3Stride2(in PoolGeometry g) => g.KH == 3 && g.KW == 3 && g.SW == 2;
-
-    /// <summary>
-    /// The 3x3 stride-2 max pool of ResNet, SqueezeNet and GoogLeNet, AVX-512, straight from the input rows into
-    /// registers: no row buffer. For 16 outputs it reduces 32 input columns of the window's rows (two vectors,
-    /// and the next two's first becomes the following step's first), splits them into the even and odd columns,
-    /// and shifts the evens by one column for each window's third tap (three permutes). The general path stored
-    /// each reduced row split in two and read it back, which with its per-row setup cost 100 cycles a row of
-    /// 55 outputs (SqueezeNet's first pool 0.09-0.11 ms, ONNX Runtime's 0.05). Columns outside the row load as
-    /// minus infinity, the identity of max, so padding and ceil_mode's overhang cost nothing. The same NaN rule as
-    /// the general path: a row whose inputs sum to NaN may hold one, and takes the scalar twin.
-    /// Output rows [<paramref name="row0"/>, <paramref name="row1"/>) of each plane.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Max3x3Stride2(float* src, float* dst, int planes, in PoolGeometry g, int row0, int row1, float* scratch)
-    {
-        long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            float* input = src + plane * inPlane, output = dst + plane * outPlane;
-            for (int oy = row0; oy < row1; oy++)
-            {
-                (int y0, int count, _) = Rows(g, oy, includePad: false);
-                float* r0 = input + (nint)y0 * g.W, r1 = count > 1 ? r0 + g.W : r0, r2 = count > 2 ? r1 + g.W : r1;
-                float* outRow = output + (nint)oy * g.OW;
-                // The row's last vector may run on into the rows of this plane this loop writes next, not further.
-                if (!Max3x3Stride2Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room: (row1 - oy) * g.OW))
-                    RowScalar(input, outRow, oy, g, max: true, includePad: false, ScalarRow(g, scratch), scratch);
-            }
-        }
-    }
 
     /// <summary>The input rows output row <paramref name="oy"/>'s windows read: the first, and how many (1-3: the padding clips them).</summary>
     internal static (int First, int Count) WindowRows(in PoolGeometry g, int oy)
@@ -50,7 +20,7 @@ internal static unsafe partial class PoolWindow
     /// One output row of a 3x3 stride-2 max pool from its window's input rows, wherever they lie (a convolution that pools
     /// its own rows as it makes them keeps only the last three): <paramref name="r0"/> to <paramref name="r2"/>, a row passed
     /// again where <see cref="WindowRows"/> counts fewer than three. Writes at most <paramref name="room"/> floats from
-    /// <paramref name="output"/>. The same bits as <see cref="Max3x3Stride2"/>, its scalar twin included for a row that may
+    /// <paramref name="output"/>. The same bits as <see cref="Max3x3"/>, its scalar twin included for a row that may
     /// hold a NaN (<paramref name="scratch"/>: W floats).
     /// </summary>
     internal static void Max3x3Stride2Row(float* r0, float* r1, float* r2, in PoolGeometry g, float* output, int room, float* scratch)
@@ -62,8 +32,19 @@ internal static unsafe partial class PoolWindow
         ColumnsScalar(output, g, max: true, 1f, scratch, divisors: null);
     }
 
-    /// <summary>One output row from its three input rows (a row passed twice when the window is clipped), writing at most
-    /// <paramref name="room"/> floats from <paramref name="output"/> (its last vector whole when it fits); false when an input may be NaN.</summary>
+    /// <summary>
+    /// The 3x3 stride-2 max pool of ResNet, SqueezeNet and GoogLeNet, AVX-512, straight from the input rows into
+    /// registers: no row buffer. For 16 outputs it reduces 32 input columns of the window's rows (two vectors,
+    /// and the next two's first becomes the following step's first), splits them into the even and odd columns,
+    /// and shifts the evens by one column for each window's third tap (three permutes). The general path stored
+    /// each reduced row split in two and read it back, which with its per-row setup cost 100 cycles a row of
+    /// 55 outputs (SqueezeNet's first pool 0.09-0.11 ms, ONNX Runtime's 0.05). Columns outside the row load as
+    /// minus infinity, the identity of max, so padding and ceil_mode's overhang cost nothing. The same NaN rule as
+    /// the general path: a row whose inputs sum to NaN may hold one, and takes the scalar twin.
+    /// <see cref="Max3x3"/> runs it over planes, as it runs the stride-1 one.
+    /// </summary>
+    /// <remarks>One output row from its three input rows (a row passed twice when the window is clipped), writing at most
+    /// <paramref name="room"/> floats from <paramref name="output"/> (its last vector whole when it fits); false when an input may be NaN.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Max3x3Stride2Row(float* r0, float* r1, float* r2, int w, int left, float* output, int ow, int room)
     {

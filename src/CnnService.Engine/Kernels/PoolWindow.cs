@@ -54,8 +54,8 @@ internal readonly record struct PoolGeometry(int H, int W, int KH, int KW, int S
 /// vector path's max drops NaN instead, so it checks the rows it reads for NaN and runs the scalar twin
 /// for any output row that may have one.
 /// </para>
-/// With AVX-512 a 3x3 max at stride 2, the stem pool of most networks, skips the row buffer (<see cref="Max3x3Stride2"/>), and so does
-/// one at stride 1, GoogLeNet's inception branches (<see cref="Max3x3Stride1"/>): the same bits.
+/// With AVX-512 a 3x3 max at stride 2, the stem pool of most networks, skips the row buffer (<see cref="Max3x3Stride2Row"/>), and so does
+/// one at stride 1, GoogLeNet's inception branches (<see cref="Max3x3Stride1Row"/>): the same bits.
 /// <see cref="PlaneReference"/> is the plain window-by-window loop both are tested against, and the reference for <see cref="Pool2x2"/>.
 /// </summary>
 internal static unsafe partial class PoolWindow
@@ -74,15 +74,9 @@ internal static unsafe partial class PoolWindow
     /// (<paramref name="src"/> and <paramref name="dst"/> point at the planes' starts, not the rows').</summary>
     public static void Planes(SimdLevel level, float* src, float* dst, int planes, int row0, int row1, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        if (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && max && IsMax3x3Stride2(g))
+        if (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && max && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g)))
         {
-            Max3x3Stride2(src, dst, planes, g, row0, row1, scratch);
-            return;
-        }
-
-        if (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && max && IsMax3x3Stride1(g))
-        {
-            Max3x3Stride1(src, dst, planes, g, row0, row1, scratch);
+            Max3x3(src, dst, planes, g, row0, row1, scratch);
             return;
         }
 
@@ -100,6 +94,28 @@ internal static unsafe partial class PoolWindow
         else
         {
             PlanesScalar(src, dst, planes, row0, row1, g, max, includePad, scratch);
+        }
+    }
+
+    /// <summary>A 3x3 max pool at stride 1 or 2 along the row (<see cref="IsMax3x3Stride1"/>, <see cref="IsMax3x3Stride2"/>), output rows
+    /// [<paramref name="row0"/>, <paramref name="row1"/>) of each plane, each row from its window's input rows in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Max3x3(float* src, float* dst, int planes, in PoolGeometry g, int row0, int row1, float* scratch)
+    {
+        long inPlane = (long)g.H * g.W, outPlane = (long)g.OH * g.OW;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            float* input = src + plane * inPlane, output = dst + plane * outPlane;
+            for (int oy = row0; oy < row1; oy++)
+            {
+                (int y0, int count, _) = Rows(g, oy, includePad: false);
+                float* r0 = input + (nint)y0 * g.W, r1 = count > 1 ? r0 + g.W : r0, r2 = count > 2 ? r1 + g.W : r1;
+                float* outRow = output + (nint)oy * g.OW;
+                // The row's last vector may run on into the rows of this plane this loop writes next, not further.
+                int room = (row1 - oy) * g.OW;
+                bool exact = g.SW == 1 ? Max3x3Stride1Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room) : Max3x3Stride2Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room);
+                if (!exact) RowScalar(input, outRow, oy, g, max: true, includePad: false, ScalarRow(g, scratch), scratch);
+            }
         }
     }
 

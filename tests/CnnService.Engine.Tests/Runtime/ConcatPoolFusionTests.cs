@@ -82,7 +82,7 @@ public class ConcatPoolFusionTests
         Model model = TestModels.Build(Fire(), Simd.Best, out _, threads);
         float[] x = TestModels.Random(batch * model.InputShape.Size, seed: 91);
 
-        AssertTraceBits(model, x, batch);
+        TestModels.AssertForwardGivesTheTraceBits(model, x, batch);
     }
 
     [Fact]
@@ -96,19 +96,7 @@ public class ConcatPoolFusionTests
         float[] y = TestModels.Forward(model, x, 1);
 
         Assert.Contains(y, float.IsNaN);
-        AssertTraceBits(model, x, 1);
-    }
-
-    /// <summary>Each image's output equals the last layer's in <see cref="Model.Trace"/>, which runs every layer on its own.</summary>
-    private static void AssertTraceBits(Model model, float[] x, int batch)
-    {
-        float[] y = TestModels.Forward(model, x, batch);
-        int size = model.InputShape.Size, outSize = model.OutputShape.Size;
-        for (int n = 0; n < batch; n++)
-        {
-            float[] expected = model.Trace(x.AsSpan(n * size, size))[^1];
-            Assert.Equal(expected, y.AsSpan(n * outSize, outSize).ToArray());
-        }
+        TestModels.AssertForwardGivesTheTraceBits(model, x, 1);
     }
 
     private static string Lowering(Model model, string name) => Assert.IsType<Conv2D>(model.RunningLayer(TestModels.IndexOf(model, name))).Lowering;

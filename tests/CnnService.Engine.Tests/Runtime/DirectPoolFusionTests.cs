@@ -55,7 +55,7 @@ public class DirectPoolFusionTests
         Model model = TestModels.Build(Stem(poolPadding), Simd.Best, out _, threads);
         float[] x = TestModels.Random(batch * model.InputShape.Size, seed: 77);
 
-        AssertTraceBits(model, x, batch);
+        TestModels.AssertForwardGivesTheTraceBits(model, x, batch);
     }
 
     [Fact]
@@ -69,19 +69,7 @@ public class DirectPoolFusionTests
         float[] y = TestModels.Forward(model, x, 1);
 
         Assert.Contains(y, float.IsNaN);
-        AssertTraceBits(model, x, 1);
-    }
-
-    /// <summary>Each image's output equals the pool's output in <see cref="Model.Trace"/>, which runs every layer on its own.</summary>
-    private static void AssertTraceBits(Model model, float[] x, int batch)
-    {
-        float[] y = TestModels.Forward(model, x, batch);
-        int size = model.InputShape.Size, outSize = model.OutputShape.Size;
-        for (int n = 0; n < batch; n++)
-        {
-            float[] pooled = model.Trace(x.AsSpan(n * size, size))[2];
-            Assert.Equal(pooled, y.AsSpan(n * outSize, outSize).ToArray());
-        }
+        TestModels.AssertForwardGivesTheTraceBits(model, x, 1);
     }
 
     /// <summary>A stem: conv 3x3 stride 2 to 64 filters (two tiles of 32), ReLU, max pool 3x3 stride 2. Padded by 1, the pool

@@ -50,6 +50,19 @@ internal static class TestModels
         return output;
     }
 
+    /// <summary>Each image's output of a pass equals, bit for bit, the last layer's in <see cref="Model.Trace"/>, which runs every layer
+    /// on its own: what a fusion must keep.</summary>
+    public static void AssertForwardGivesTheTraceBits(Model model, float[] x, int batch)
+    {
+        float[] y = Forward(model, x, batch);
+        int size = model.InputShape.Size, outSize = model.OutputShape.Size;
+        for (int n = 0; n < batch; n++)
+        {
+            float[] expected = model.Trace(x.AsSpan(n * size, size))[^1];
+            Assert.Equal(expected, y.AsSpan(n * outSize, outSize).ToArray());
+        }
+    }
+
     public static void AssertClose(float[] expected, float[] actual, float tolerance = 1e-4f)
     {
         Assert.Equal(expected.Length, actual.Length);
