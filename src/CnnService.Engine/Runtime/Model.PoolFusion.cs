@@ -42,8 +42,7 @@ public sealed partial class Model
         for (int k = 0; k < parts.Length; k++)
         {
             int t = Producer(parts[k], inputs, fusedAway);
-            if (t == 0 || readers[t] != 1 || layers[t - 1] is not Conv2D conv) return false;
-            for (int j = 0; j < k; j++) if (Producer(parts[j], inputs, fusedAway) == t) return false; // a part joined twice
+            if (t == 0 || readers[t] != 1 || layers[t - 1] is not Conv2D conv) return false; // a part joined twice has two readers
             if (!conv.CanPoolRows(pool) && conv.StandsAlone && conv.Candidates.Contains(ConvLowering.Direct)) conv = conv.WithLowering(ConvLowering.Direct);
             if (!conv.CanPoolRows(pool)) return false;
             convs[k] = conv;
