@@ -39,9 +39,10 @@ public sealed partial class Model
     {
         int[] parts = inputs[c];
         var convs = new Conv2D[parts.Length];
+        var made = new int[parts.Length]; // each part's convolution's tensor
         for (int k = 0; k < parts.Length; k++)
         {
-            int t = Producer(parts[k], inputs, fusedAway);
+            int t = made[k] = Producer(parts[k], inputs, fusedAway);
             if (t == 0 || readers[t] != 1 || layers[t - 1] is not Conv2D conv) return false; // a part joined twice has two readers
             if (!conv.CanPoolRows(pool) && conv.StandsAlone && conv.Candidates.Contains(ConvLowering.Direct)) conv = conv.WithLowering(ConvLowering.Direct);
             if (!conv.CanPoolRows(pool)) return false;
@@ -51,8 +52,7 @@ public sealed partial class Model
         var pooled = new TensorShape[parts.Length];
         for (int k = 0; k < parts.Length; k++)
         {
-            int t = Producer(parts[k], inputs, fusedAway);
-            layers[t - 1] = convs[k];
+            layers[made[k] - 1] = convs[k];
             if (!convs[k].TryFusePool(pool)) throw new InvalidOperationException($"{convs[k].Name} could pool its rows a moment ago.");
             pooled[k] = new TensorShape(convs[k].OutputShape.C, pool.OutputShape.H, pool.OutputShape.W);
         }

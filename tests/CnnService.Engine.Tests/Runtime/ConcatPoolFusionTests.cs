@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using CnnService.Engine.Format;
 using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
@@ -11,12 +10,10 @@ namespace CnnService.Engine.Tests.Runtime;
 /// that it gives the bits of the layers one by one.</summary>
 public class ConcatPoolFusionTests
 {
-    private static bool Avx512 => Simd.IsSupported(SimdLevel.Vector512) && Avx512DQ.IsSupported;
-
     [Fact]
     public void A_pool_that_alone_reads_a_concat_of_convolutions_runs_inside_each_of_them()
     {
-        if (!Avx512) return;   // the pool's row kernel is AVX-512
+        if (!TestModels.PoolsInRegisters) return;   // the pool's row kernel is AVX-512
         Model model = TestModels.Build(Fire(), SimdLevel.Vector512, out _);
 
         Assert.Equal(["s", "e1r", "e3r", "p"], TestModels.FusedAway(model));
@@ -29,7 +26,7 @@ public class ConcatPoolFusionTests
     [Fact]
     public void Without_the_pool_the_1x1_part_keeps_its_pointwise_tiles()
     {
-        if (!Avx512) return;
+        if (!TestModels.PoolsInRegisters) return;
         Model model = TestModels.Build(Fire(poolStride: 1), SimdLevel.Vector512, out _);
 
         Assert.Equal(["s", "e1r", "e3r"], TestModels.FusedAway(model));

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using CnnService.Engine.Format;
 using CnnService.Engine.Layers;
 using CnnService.Engine.Runtime;
@@ -10,14 +9,12 @@ namespace CnnService.Engine.Tests.Runtime;
 /// inside the convolution (<see cref="Conv2D.TryFusePool"/>): when it is, and that it gives the bits of the two layers one by one.</summary>
 public class DirectPoolFusionTests
 {
-    private static bool Avx512 => Simd.IsSupported(SimdLevel.Vector512) && Avx512DQ.IsSupported;
-
     [Theory]
     [InlineData(1)]   // ResNet's: the pool padded by 1
     [InlineData(0)]   // SqueezeNet's: no padding, ceil_mode
     public void A_stem_pool_after_direct_rows_runs_inside_the_convolution(int poolPadding)
     {
-        if (!Avx512) return;   // the pool's row kernel is AVX-512
+        if (!TestModels.PoolsInRegisters) return;   // the pool's row kernel is AVX-512
         Model model = TestModels.Build(Stem(poolPadding), SimdLevel.Vector512, out _);
 
         Assert.Equal(["r", "p"], TestModels.FusedAway(model));

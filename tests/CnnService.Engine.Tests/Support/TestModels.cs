@@ -12,6 +12,9 @@ internal static class TestModels
     /// <summary>The vector levels this CPU runs: for a kernel's vector paths, tested against a definition (the scalar level is the definition's twin).</summary>
     public static IEnumerable<object[]> VectorLevels() => SimdLevels().Where(l => (SimdLevel)l[0] != SimdLevel.Scalar);
 
+    /// <summary>Whether the CPU runs the AVX-512 kernels that pool rows in registers (AVX-512F and DQ): where a plan fuses a 3x3 max pool into direct rows.</summary>
+    public static bool PoolsInRegisters => Simd.IsSupported(SimdLevel.Vector512) && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported;
+
     public static ModelSpec Spec(TensorShape input, params LayerSpec[] layers) => new()
     {
         Name = "test",
