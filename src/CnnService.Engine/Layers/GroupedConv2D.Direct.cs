@@ -43,43 +43,73 @@ public sealed unsafe partial class GroupedConv2D
     private int DirectRows => TwoRows ? (_win.OH + 1) / 2 : _win.OH;
 
     /// <summary>Items (image, group, row) of this chunk: each row of the group's filters, 14 positions a tile (the last moved back
-    /// to end at OW), or two rows of 7 (an odd last row half a tile), read from the padded input of the group's channels.</summary>
+    /// to end at OW), or two rows of 7 (an odd last row half a tile). A padded layer pads here, as <see cref="Conv2D"/>'s direct
+    /// tiles do: each run of a group's rows pads the input rows they read, of the group's channels alone, into this thread's
+    /// scratch. A pass over the whole input before (split by rows, while the tiles split by groups) had each core read half its
+    /// groups' padded planes from the other core's cache, and on two threads these layers ran slower than on one.</summary>
     private void RunDirect(ParallelJob job, int chunk)
     {
-        int rows = DirectRows, cg = InputShape.C / Groups, mg = OutputShape.C / Groups, ow = _win.OW, oh = _win.OH;
+        int rows = DirectRows, rowsPerItem = TwoRows ? 2 : 1, cg = InputShape.C / Groups, mg = OutputShape.C / Groups, ow = _win.OW, oh = _win.OH;
         int tiles = DirectConv.Tiles(mg), kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
-        nint plane = (nint)PaddedH * wp, positions = (nint)oh * ow;
+        nint positions = (nint)oh * ow, inPlane = (nint)InputShape.H * InputShape.W;
         nint second = TwoRows ? (nint)sh * wp : 7 * sw;
         FusedActivation act = FusedRelu && !job.Unfused ? FusedActivation.Relu : FusedActivation.None;
-        float* scratch = ThreadScratch.Get(16 * DirectConv.Channels);
+        const int TileFloats = 16 * DirectConv.Channels;
+        bool padHere = _win.HasPadding;
+        float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)cg * PaddedH * wp : 0));
         (int start, int end) = Parallelism.Range(job.Batch * Groups * rows, job.Chunks, chunk);
         fixed (float* weights = _direct, bias = _directBias)
         fixed (nint* taps = _directTaps)
         {
-            for (int item = start; item < end; item++)
+            for (int item = start; item < end;)
             {
-                int r = item % rows, ng = item / rows, g = ng % Groups, n = ng / Groups;
-                int y = TwoRows ? 2 * r : r;
-                float* inRow = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * plane + (nint)y * sh * wp;
-                float* outRow = job.Output + ((nint)n * OutputShape.C + (nint)g * mg) * positions + (nint)y * ow;
-                for (int t = 0; t < tiles; t++)
+                // Items [item, runEnd): rows [r0, r1) of group g of image n.
+                int ng = item / rows, g = ng % Groups, n = ng / Groups, r0 = item % rows;
+                int runEnd = Math.Min(end, (ng + 1) * rows), r1 = r0 + runEnd - item;
+                nint plane;
+                float* groupInput;
+                if (padHere)
                 {
-                    float* w = weights + ((nint)g * tiles + t) * kg * DirectConv.Channels, b = bias + (g * tiles + t) * DirectConv.Channels;
-                    float* output = outRow + (nint)t * DirectConv.Channels * positions;
-                    bool one = mg - t * DirectConv.Channels == 16;
-                    if (TwoRows)
-                    {
-                        if (y + 1 < oh) Tile<WholeTile>(one, w, b, inRow, second, taps, cg, plane, output, positions, act, scratch, sw);
-                        else Tile<HalfTile>(one, w, b, inRow, second, taps, cg, plane, output, positions, act, scratch, sw);
-                        continue;
-                    }
+                    int y0 = r0 * rowsPerItem, y1 = Math.Min((r1 - 1) * rowsPerItem + rowsPerItem, oh);
+                    int bandStart = y0 * sh, bandRows = (y1 - 1 - y0) * sh + _win.KH;
+                    plane = (nint)bandRows * wp;
+                    float* band = scratch + TileFloats;
+                    Pad.Band(job.Input + ((nint)n * InputShape.C + (nint)g * cg) * inPlane, band, plane, cg, InputShape.H, InputShape.W,
+                        _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandRows);
+                    groupInput = band - (nint)bandStart * wp; // padded row y of the group's channel c at groupInput + c * plane + y * Wp
+                }
+                else
+                {
+                    plane = (nint)PaddedH * wp;
+                    groupInput = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * plane;
+                }
 
-                    for (int x = 0; x < ow; x += DirectConv.Width)
+                for (int r = r0; r < r1; r++)
+                {
+                    int y = r * rowsPerItem;
+                    float* inRow = groupInput + (nint)y * sh * wp;
+                    float* outRow = job.Output + ((nint)n * OutputShape.C + (nint)g * mg) * positions + (nint)y * ow;
+                    for (int t = 0; t < tiles; t++)
                     {
-                        int x0 = Math.Min(x, ow - DirectConv.Width);
-                        Tile<WholeTile>(one, w, b, inRow + (nint)x0 * sw, second, taps, cg, plane, output + x0, positions, act, scratch, sw);
+                        float* w = weights + ((nint)g * tiles + t) * kg * DirectConv.Channels, b = bias + (g * tiles + t) * DirectConv.Channels;
+                        float* output = outRow + (nint)t * DirectConv.Channels * positions;
+                        bool one = mg - t * DirectConv.Channels == 16;
+                        if (TwoRows)
+                        {
+                            if (y + 1 < oh) Tile<WholeTile>(one, w, b, inRow, second, taps, cg, plane, output, positions, act, scratch, sw);
+                            else Tile<HalfTile>(one, w, b, inRow, second, taps, cg, plane, output, positions, act, scratch, sw);
+                            continue;
+                        }
+
+                        for (int x = 0; x < ow; x += DirectConv.Width)
+                        {
+                            int x0 = Math.Min(x, ow - DirectConv.Width);
+                            Tile<WholeTile>(one, w, b, inRow + (nint)x0 * sw, second, taps, cg, plane, output + x0, positions, act, scratch, sw);
+                        }
                     }
                 }
+
+                item = runEnd;
             }
         }
     }

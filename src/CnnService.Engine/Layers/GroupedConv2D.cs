@@ -7,11 +7,13 @@ namespace CnnService.Engine.Layers;
 /// <summary>
 /// A conv2d with any number of groups and any dilation (ResNeXt, AlexNet's two towers, DeepLab's
 /// atrous convolutions): filter block g reads only input channels [g*C/G, (g+1)*C/G). Each group's
-/// weights are packed once, as their own GEMM A operand. A call pads the batch (zeros or reflect),
-/// then splits (image, group, block of output positions) items across threads; an item unrolls its
-/// block of the group's dilated taps into the thread's scratch (<see cref="DilatedIm2Col"/>) and
-/// multiplies it with the engine's GEMM, bias and a following ReLU applied in its store. Groups of 16 or of whole 32s of
-/// filters at stride 1 or 2 run <see cref="DirectConv"/>'s tiles on the padded input in place instead (GroupedConv2D.Direct.cs).
+/// weights are packed once, as their own GEMM A operand. A call splits (image, group, block of output
+/// positions) items across threads; a thread pads the rows of the group's planes its items read (zeros or reflect)
+/// into its own scratch, then an item unrolls its block of the group's dilated taps there too (<see cref="DilatedIm2Col"/>)
+/// and multiplies it with the engine's GEMM, bias and a following ReLU applied in its store. Groups of 16 or of whole
+/// 32s of filters at stride 1 or 2 run <see cref="DirectConv"/>'s tiles on the padded rows instead (GroupedConv2D.Direct.cs).
+/// Padding by groups, where the items split: a pass over the whole input first, split by rows, had each core read half its
+/// groups' padded planes from the other core's cache (regnet_x_400mf's grouped layers ran slower on two threads than on one).
 /// </summary>
 public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvolution
 {
@@ -24,7 +26,6 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
     private readonly bool _reflect;
     private readonly bool _hasBias;
     private readonly SimdLevel _simd;
-    private readonly PadStep _pad;
 
     /// <summary>Output positions per im2col block: whole panels of the GEMM.</summary>
     private readonly int _blockColumns;
@@ -35,7 +36,6 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
         _win = win;
         _dilation = settings.Dilation;
         _simd = simd;
-        _pad = new PadStep(this);
         FusedRelu = fuseRelu;
         Groups = settings.Groups;
         _reflect = spec.PaddingMode switch
@@ -93,17 +93,8 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
 
     private int BlocksPerGroup => (Positions + _blockColumns - 1) / _blockColumns;
 
-    internal override long ScratchFloats(int batch) => _win.HasPadding ? (long)batch * InputShape.C * PaddedH * PaddedW : 0;
-
     internal override void Forward(ParallelJob job, int threads)
     {
-        if (_win.HasPadding)
-        {
-            long floats = ScratchFloats(job.Batch);
-            job.Run(_pad, Parallelism.Chunks(floats * 8, PaddedH, threads), threads);
-            job.Input = job.Scratch;
-        }
-
         int items = job.Batch * Groups * (_direct is null ? BlocksPerGroup : DirectRows);
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, items, threads), threads);
     }
@@ -121,32 +112,40 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
         (int start, int end) = Parallelism.Range(job.Batch * Groups * blocks, job.Chunks, chunk);
         bool relu = FusedRelu && !job.Unfused;
 
-        long colFloats = ((long)_groups[0].K * _blockColumns + 15) / 16 * 16;   // the GEMM's scratch starts on a cache line
-        float* col = ThreadScratch.Get(colFloats + Gemm.ScratchFloats(_groups[0], _simd));
-        float* gemmScratch = col + colFloats;
-        for (int item = start; item < end; item++)
+        // The im2col block, the GEMM's scratch and the padded rows, each from a cache line.
+        long colFloats = ((long)_groups[0].K * _blockColumns + 15) / 16 * 16, gemmFloats = (Gemm.ScratchFloats(_groups[0], _simd) + 15) / 16 * 16;
+        bool padHere = _win.HasPadding;
+        nint inPlane = (nint)InputShape.H * InputShape.W;
+        float* col = ThreadScratch.Get(colFloats + gemmFloats + (padHere ? (long)cg * hp * wp : 0));
+        float* gemmScratch = col + colFloats, band = gemmScratch + gemmFloats;
+        for (int item = start; item < end;)
         {
-            // Item (n, g, block): positions [p0, p1) of output channels [g*Mg, (g+1)*Mg) of image n.
-            int block = item % blocks, ng = item / blocks, g = ng % Groups, n = ng / Groups;
-            int p0 = block * _blockColumns, p1 = Math.Min(positions, p0 + _blockColumns), count = p1 - p0;
-            float* image = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * hp * wp;
-            DilatedIm2Col.Forward(image, cg, hp, wp, _win.KH, _win.KW, _win.SH, _win.SW, _dilation.H, _dilation.W, _win.OW, p0, p1, col);
+            // Items [item, runEnd): blocks [b0, b1) of group g of image n, from the padded rows their positions read.
+            int ng = item / blocks, g = ng % Groups, n = ng / Groups, b0 = item % blocks;
+            int runEnd = Math.Min(end, (ng + 1) * blocks), b1 = b0 + runEnd - item;
+            float* image = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * (padHere ? inPlane : (nint)hp * wp);
+            int bandH = hp;
+            if (padHere)
+            {
+                int y0 = b0 * _blockColumns / _win.OW, y1 = (Math.Min(positions, b1 * _blockColumns) - 1) / _win.OW + 1;
+                int bandStart = y0 * _win.SH;
+                bandH = (y1 - 1) * _win.SH + (_win.KH - 1) * _dilation.H + 1 - bandStart;
+                Pad.Band(image, band, (nint)bandH * wp, cg, InputShape.H, InputShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandH);
+                image = band - (nint)bandStart * wp; // padded row y of the group's channel c at image + c * bandH * Wp + y * Wp
+            }
 
-            float* output = job.Output + ((nint)n * OutputShape.C + (nint)g * mg) * positions + p0;
-            int panels = (count + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
-            Gemm.Run(_simd, _groups[g], new ColPacker(col, count), count, output, positions, relu, 0, panels, gemmScratch);
-        }
-    }
+            for (int block = b0; block < b1; block++)
+            {
+                // Positions [p0, p1) of output channels [g*Mg, (g+1)*Mg) of image n.
+                int p0 = block * _blockColumns, p1 = Math.Min(positions, p0 + _blockColumns), count = p1 - p0;
+                DilatedIm2Col.Forward(image, cg, bandH, wp, _win.KH, _win.KW, _win.SH, _win.SW, _dilation.H, _dilation.W, _win.OW, p0, p1, col);
 
-    /// <summary>Copies the batch, padded, into scratch, rows split across threads as <see cref="Conv2D"/> does.</summary>
-    private sealed class PadStep(GroupedConv2D conv) : IParallelWork
-    {
-        public void RunChunk(ParallelJob job, int chunk)
-        {
-            TensorShape input = conv.InputShape;
-            Window2D win = conv._win;
-            (int start, int end) = Parallelism.Range(conv.PaddedH, job.Chunks, chunk);
-            Pad.Apply(job.Input, job.Scratch, job.Batch * input.C, input.H, input.W, win.Top, win.Bottom, win.Left, win.Right, conv._reflect, start, end);
+                float* output = job.Output + ((nint)n * OutputShape.C + (nint)g * mg) * positions + p0;
+                int panels = (count + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd);
+                Gemm.Run(_simd, _groups[g], new ColPacker(col, count), count, output, positions, relu, 0, panels, gemmScratch);
+            }
+
+            item = runEnd;
         }
     }
 

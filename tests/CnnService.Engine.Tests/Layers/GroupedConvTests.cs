@@ -168,6 +168,37 @@ public class GroupedConvTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
     }
 
+    [SimdTheory(SimdLevel.Vector512)]
+    [InlineData(14, 1, 14)]   // 3 groups x 14 rows: the two threads' halves meet at row 7 of group 1
+    [InlineData(14, 2, 7)]    // rows of 7 in pairs, 3 groups x 4 items: they meet at rows 4-5 of group 1
+    [InlineData(29, 2, 15)]   // stride 2, 3 groups x 15 rows: they meet at row 7 of group 1 (input rows 13-15 and on)
+    public void Direct_tiles_split_inside_a_group_pad_each_threads_rows(int size, int stride, int outSize)
+    {
+        // Each thread pads only the rows its own items read: a group split between them has each pad its own band.
+        var conv = Conv(48, 3, Pair.Square(3), Pair.Square(stride), Pair.Square(1), Padding.Of(1, 1));
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(48, size, size), conv), SimdLevel.Vector512, out var t, threads: 2);
+        float[] x = TestModels.Random(48 * size * size, seed: 7);
+
+        float[] expected = Reference.GroupedConv2D(x, 1, 48, size, size, t["conv.weight"], t["conv.bias"], 48, 3, 3, 3, stride, stride, 1, 1, 1, 1, outSize, outSize);
+        Assert.True(Assert.IsType<GroupedConv2D>(model.Layers[0]).Direct);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 1));
+    }
+
+    [Theory]
+    [InlineData(32, 2)]   // groups of 16 filters: direct tiles with AVX-512
+    [InlineData(4, 2)]    // groups of 2: im2col
+    public void Reflect_padding_on_two_threads_matches_mirrored_input(int channels, int groups)
+    {
+        var conv = Conv(channels, groups, Pair.Square(3), Pair.Square(1), Pair.Square(1), Padding.Of(1, 1), paddingMode: "reflect");
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 14, 15), conv), Simd.Best, out var t, threads: 2);
+        float[] x = TestModels.Random(2 * channels * 14 * 15, seed: 9);
+
+        // Reflect-pad by hand, image by image, then the reference runs unpadded.
+        float[] padded = [.. ReflectPad(x.AsSpan(0, channels * 14 * 15).ToArray(), channels, 14, 15), .. ReflectPad(x.AsSpan(channels * 14 * 15).ToArray(), channels, 14, 15)];
+        float[] expected = Reference.GroupedConv2D(padded, 2, channels, 16, 17, t["conv.weight"], t["conv.bias"], channels, groups, 3, 3, 1, 1, 1, 1, 0, 0, 14, 15);
+        TestModels.AssertClose(expected, TestModels.Forward(model, x, 2));
+    }
+
     [Fact]
     public void Grouped_reflect_padding_matches_mirrored_input()
     {
