@@ -54,12 +54,18 @@ internal static unsafe class PointwiseConv
     /// 512 -> 1000 on 13x13, streamed its 2 MB 4 times a pass: alone 5 % faster on one thread, 7 % on two, on AMD Zen 5;
     /// MobileNet's and EfficientNet's last 1x1 layers no slower). Only there: whole planes wherever the input fit split
     /// small-weight layers by filters across the threads, each core reading all of an input the other had written, and
-    /// EfficientNet-B0 ran 15-30 % slower on two threads.
+    /// EfficientNet-B0 ran 15-30 % slower on two threads. Where threads share a call (<paramref name="shared"/>) and the layer
+    /// has more filters than positions (MobileNet's and EfficientNet's 960 -> 160 and 1152 -> 192 on 7x7), the plane is one block
+    /// too, so that they split the filters: each then reads half the weights and all of the smaller input, not all the weights
+    /// and half the input; and 49 positions in tiles of 14, 14, 14 and 7 had split 28 against 21 (one core 30 % longer).
+    /// Paired in one process at batch 1 on two threads (AMD EPYC Zen 4): mobilenet_v2 and efficientnet_b0 0.3-1.4 % faster
+    /// (2-4 % in rounds where the other vCPU was hardly running); one thread and batch 8 (one share a thread) are unchanged.
     /// </summary>
-    public static int Block(int m, int c, int p)
+    public static int Block(int m, int c, int p, bool shared)
     {
         int positions = Positions(p);
-        if ((long)m * c * sizeof(float) >= BatchChunking.L2Bytes && (long)c * p * sizeof(float) <= BatchChunking.BudgetBytes) return positions;
+        bool inputFits = (long)c * p * sizeof(float) <= BatchChunking.BudgetBytes;
+        if (inputFits && ((long)m * c * sizeof(float) >= BatchChunking.L2Bytes || shared && m > p)) return positions;
         return Math.Clamp((128 << 10) / (c * DirectConv.Width * sizeof(float)), 1, positions);
     }
 

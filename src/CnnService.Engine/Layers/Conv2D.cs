@@ -54,8 +54,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private readonly float[]? _pointwiseWeights;
     private readonly float[] _pointwiseBias = [];
 
-    /// <summary>Position tiles of a pointwise layer's plane taken together (<see cref="PointwiseConv.Block"/>).</summary>
-    private readonly int _pointwiseBlock;
+    /// <summary>Position tiles of a pointwise layer's plane taken together (<see cref="PointwiseConv.Block"/>): in a call one
+    /// thread runs, and in one the threads share.</summary>
+    private readonly int _pointwiseBlock, _pointwiseSharedBlock;
 
     private readonly SubsampleStep? _subsample;
 
@@ -115,7 +116,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             case ConvLowering.Pointwise:
                 _pointwiseWeights = DirectConv.Pack(w, m, k);
                 _pointwiseBias = DirectConv.PackBias(b, m);
-                _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW);
+                _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: false);
+                _pointwiseSharedBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: true);
                 if (!stride1) _subsample = new SubsampleStep(this);
                 break;
             case ConvLowering.Direct:
@@ -309,7 +311,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private void RunPointwise(ParallelJob job, int start, int end)
     {
         int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
-        int tiles = DirectConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits, block = _pointwiseBlock;
+        int tiles = DirectConv.Tiles(m), positions = PointwiseConv.Positions(p), perImage = PointwiseUnits;
+        int block = job.Chunks > 1 ? _pointwiseSharedBlock : _pointwiseBlock;
         FusedActivation act = TileActivation(job);
         float* scratch = ThreadScratch.Get(PointwiseConv.ScratchFloats);
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)

@@ -239,7 +239,7 @@ public class Conv2DTests
     {
         // SqueezeNet's classifier in small: weights of this machine's L2 on 13x13, so the chunks split the filters, not the plane.
         int c = 256, m = (int)(BatchChunking.L2Bytes / (c * sizeof(float)));
-        Assert.Equal(PointwiseConv.Positions(13 * 13), PointwiseConv.Block(m, c, 13 * 13));
+        Assert.Equal(PointwiseConv.Positions(13 * 13), PointwiseConv.Block(m, c, 13 * 13, shared: false));
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = m, Kernel = Pair.Square(1) };
         Model model = TestModels.Build(TestModels.Spec(new TensorShape(c, 13, 13), conv, new LayerSpec { Type = "relu" }), Simd.Best, out var t, threads: threads);
         float[] x = TestModels.Random(batch * c * 13 * 13, seed: 11);
@@ -253,10 +253,36 @@ public class Conv2DTests
     public void A_pointwise_layer_takes_position_blocks_of_about_128_KB_of_input_while_its_weights_fit_L2_or_its_input_does_not_fit_half()
     {
         int c = 256, positions = PointwiseConv.Positions(13 * 13), small = (int)(BatchChunking.L2Bytes / (c * sizeof(float))) - 32;
-        Assert.Equal(128 * 1024 / (c * DirectConv.Width * sizeof(float)), PointwiseConv.Block(small, c, 13 * 13));
+        Assert.Equal(128 * 1024 / (c * DirectConv.Width * sizeof(float)), PointwiseConv.Block(small, c, 13 * 13, shared: false));
         int wide = (int)(BatchChunking.BudgetBytes / (c * sizeof(float))) + 1; // positions whose input passes half of L2
-        Assert.True(PointwiseConv.Block(4 * small, c, wide) < PointwiseConv.Positions(wide));
-        Assert.True(PointwiseConv.Block(small, c, 13 * 13) < positions);
+        Assert.True(PointwiseConv.Block(4 * small, c, wide, shared: false) < PointwiseConv.Positions(wide));
+        Assert.True(PointwiseConv.Block(small, c, 13 * 13, shared: false) < positions);
+    }
+
+    [Fact]
+    public void Threads_sharing_a_pointwise_call_split_the_filters_where_they_outnumber_the_positions()
+    {
+        // MobileNet's 960 -> 160 on 7x7: each thread half the weights and all the input, not all the weights and half the input.
+        Assert.True(PointwiseConv.Block(160, 960, 7 * 7, shared: false) < PointwiseConv.Positions(7 * 7));
+        Assert.Equal(PointwiseConv.Positions(7 * 7), PointwiseConv.Block(160, 960, 7 * 7, shared: true));
+        // Its 384 -> 64 on 14x14 has fewer filters than positions: the threads keep splitting the plane.
+        Assert.Equal(PointwiseConv.Block(64, 384, 14 * 14, shared: false), PointwiseConv.Block(64, 384, 14 * 14, shared: true));
+        Assert.True(PointwiseConv.Block(64, 384, 14 * 14, shared: true) < PointwiseConv.Positions(14 * 14));
+    }
+
+    [Fact]
+    public void A_pointwise_layer_split_by_filters_across_threads_gives_the_bits_of_one_thread()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 160, Kernel = Pair.Square(1) };
+        TensorShape input = new(960, 7, 7);
+        Model one = TestModels.Build(TestModels.Spec(input, conv), Simd.Best, out var t, threads: 1);
+        Model two = TestModels.Build(TestModels.Spec(input, conv), Simd.Best, out _, threads: 2);
+        float[] x = TestModels.Random(input.Size, seed: 12);
+
+        if (Simd.Best == SimdLevel.Vector512) Assert.Equal("pointwise", ((CnnService.Engine.Layers.Conv2D)two.Layers[0]).Lowering);
+        float[] expected = Reference.Conv2D(x, 1, 960, 7, 7, t["conv.weight"], t["conv.bias"], 160, 1, 1, 1, 1, 0, 0, 7, 7, false);
+        TestModels.AssertClose(expected, TestModels.Forward(two, x, 1));
+        Assert.Equal(TestModels.Forward(one, x, 1), TestModels.Forward(two, x, 1));
     }
 
     [Theory]
