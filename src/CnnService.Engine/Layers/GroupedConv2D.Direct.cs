@@ -51,7 +51,7 @@ public sealed unsafe partial class GroupedConv2D
     {
         int rows = DirectRows, rowsPerItem = TwoRows ? 2 : 1, cg = InputShape.C / Groups, mg = OutputShape.C / Groups, ow = _win.OW, oh = _win.OH;
         int tiles = DirectConv.Tiles(mg), kg = cg * _win.KH * _win.KW, wp = PaddedW, sh = _win.SH, sw = _win.SW;
-        nint positions = (nint)oh * ow, inPlane = (nint)InputShape.H * InputShape.W;
+        nint positions = (nint)oh * ow;
         nint second = TwoRows ? (nint)sh * wp : 7 * sw;
         FusedActivation act = FusedRelu && !job.Unfused ? FusedActivation.Relu : FusedActivation.None;
         const int TileFloats = 16 * DirectConv.Channels;
@@ -70,13 +70,10 @@ public sealed unsafe partial class GroupedConv2D
                 float* groupInput;
                 if (padHere)
                 {
-                    int y0 = r0 * rowsPerItem, y1 = Math.Min((r1 - 1) * rowsPerItem + rowsPerItem, oh);
+                    int y0 = r0 * rowsPerItem, y1 = Math.Min(r1 * rowsPerItem, oh);
                     int bandStart = y0 * sh, bandRows = (y1 - 1 - y0) * sh + _win.KH;
                     plane = (nint)bandRows * wp;
-                    float* band = scratch + TileFloats;
-                    Pad.Band(job.Input + ((nint)n * InputShape.C + (nint)g * cg) * inPlane, band, plane, cg, InputShape.H, InputShape.W,
-                        _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandRows);
-                    groupInput = band - (nint)bandStart * wp; // padded row y of the group's channel c at groupInput + c * plane + y * Wp
+                    groupInput = PadGroupRows(job.Input, n, g, bandStart, bandRows, scratch + TileFloats);
                 }
                 else
                 {

@@ -115,7 +115,6 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
         // The im2col block, the GEMM's scratch and the padded rows, each from a cache line.
         long colFloats = ((long)_groups[0].K * _blockColumns + 15) / 16 * 16, gemmFloats = (Gemm.ScratchFloats(_groups[0], _simd) + 15) / 16 * 16;
         bool padHere = _win.HasPadding;
-        nint inPlane = (nint)InputShape.H * InputShape.W;
         float* col = ThreadScratch.Get(colFloats + gemmFloats + (padHere ? (long)cg * hp * wp : 0));
         float* gemmScratch = col + colFloats, band = gemmScratch + gemmFloats;
         for (int item = start; item < end;)
@@ -123,15 +122,18 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
             // Items [item, runEnd): blocks [b0, b1) of group g of image n, from the padded rows their positions read.
             int ng = item / blocks, g = ng % Groups, n = ng / Groups, b0 = item % blocks;
             int runEnd = Math.Min(end, (ng + 1) * blocks), b1 = b0 + runEnd - item;
-            float* image = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * (padHere ? inPlane : (nint)hp * wp);
+            float* image;
             int bandH = hp;
             if (padHere)
             {
                 int y0 = b0 * _blockColumns / _win.OW, y1 = (Math.Min(positions, b1 * _blockColumns) - 1) / _win.OW + 1;
                 int bandStart = y0 * _win.SH;
                 bandH = (y1 - 1) * _win.SH + (_win.KH - 1) * _dilation.H + 1 - bandStart;
-                Pad.Band(image, band, (nint)bandH * wp, cg, InputShape.H, InputShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, bandStart, bandStart + bandH);
-                image = band - (nint)bandStart * wp; // padded row y of the group's channel c at image + c * bandH * Wp + y * Wp
+                image = PadGroupRows(job.Input, n, g, bandStart, bandH, band);
+            }
+            else
+            {
+                image = job.Input + ((nint)n * InputShape.C + (nint)g * cg) * hp * wp;
             }
 
             for (int block = b0; block < b1; block++)
@@ -147,6 +149,16 @@ public sealed unsafe partial class GroupedConv2D : Layer, IParallelWork, IConvol
 
             item = runEnd;
         }
+    }
+
+    /// <summary>Padded input rows [rowStart, rowStart + rows) of group g of image n (zeros or reflect) into <paramref name="band"/>;
+    /// returns where the group's padded planes start as the band holds them: row y of channel c at the result + c * rows * Wp + y * Wp.</summary>
+    private float* PadGroupRows(float* input, int n, int g, int rowStart, int rows, float* band)
+    {
+        int cg = InputShape.C / Groups, wp = PaddedW;
+        float* group = input + ((nint)n * InputShape.C + (nint)g * cg) * InputShape.H * InputShape.W;
+        Pad.Band(group, band, (nint)rows * wp, cg, InputShape.H, InputShape.W, _win.Top, _win.Bottom, _win.Left, _win.Right, _reflect, rowStart, rowStart + rows);
+        return band - (nint)rowStart * wp;
     }
 
     private static TensorShape Output(LayerSpec spec, string where, TensorShape input, Pair dilation, out Window2D win)
