@@ -17,6 +17,17 @@ internal static unsafe class Transpose8
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Store(float* src, nint ldSrc, float* dst, nint ldDst)
     {
+        Load(src, ldSrc, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+        c0.Store(dst); c1.Store(dst + ldDst); c2.Store(dst + 2 * ldDst); c3.Store(dst + 3 * ldDst);
+        c4.Store(dst + 4 * ldDst); c5.Store(dst + 5 * ldDst); c6.Store(dst + 6 * ldDst); c7.Store(dst + 7 * ldDst);
+    }
+
+    /// <summary>Column i of the 8 x 8 block at <paramref name="src"/> (rows <paramref name="ldSrc"/> apart) as c[i]: c[i][j] =
+    /// src[j * ldSrc + i], in registers for a caller that stores the columns itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Load(float* src, nint ldSrc, out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
         Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + ldSrc), r2 = Vector256.Load(src + 2 * ldSrc), r3 = Vector256.Load(src + 3 * ldSrc);
         Vector256<float> r4 = Vector256.Load(src + 4 * ldSrc), r5 = Vector256.Load(src + 5 * ldSrc), r6 = Vector256.Load(src + 6 * ldSrc), r7 = Vector256.Load(src + 7 * ldSrc);
 
@@ -30,14 +41,8 @@ internal static unsafe class Transpose8
         Vector256<float> u4 = Lo64(t4, t6), u5 = Hi64(t4, t6), u6 = Lo64(t5, t7), u7 = Hi64(t5, t7);
 
         // Round 3: the halves joined, column c from the low halves of u[c] and u[4 + c], column c + 4 from the high ones.
-        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
-        Avx.Permute2x128(u1, u5, 0x20).Store(dst + ldDst);
-        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * ldDst);
-        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * ldDst);
-        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * ldDst);
-        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * ldDst);
-        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * ldDst);
-        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * ldDst);
+        c0 = Avx.Permute2x128(u0, u4, 0x20); c1 = Avx.Permute2x128(u1, u5, 0x20); c2 = Avx.Permute2x128(u2, u6, 0x20); c3 = Avx.Permute2x128(u3, u7, 0x20);
+        c4 = Avx.Permute2x128(u0, u4, 0x31); c5 = Avx.Permute2x128(u1, u5, 0x31); c6 = Avx.Permute2x128(u2, u6, 0x31); c7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     private static Vector256<float> Lo64(Vector256<float> a, Vector256<float> b) => Avx.UnpackLow(a.AsDouble(), b.AsDouble()).AsSingle();

@@ -28,7 +28,7 @@ public sealed unsafe partial class Conv2D
     /// over this layer's map (or over a concat of it with others of the same size), one row of tiles at a time, AVX-512.</summary>
     internal bool CanPoolRows(Pool2D pool) =>
         _directWeights is not null && OutputShape.C % DirectConv.Channels == 0 && !_directTwoRows && !_directSplitRow && !_directSplitFilters && !_directWeightsOuter
-        && Avx512F.IsSupported && Avx512DQ.IsSupported && pool.IsMax && PoolWindow.IsMax3x3Stride2(pool.Geometry) && pool.Geometry.SH == 2
+        && _simd == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && pool.IsMax && PoolWindow.IsMax3x3Stride2(pool.Geometry) && pool.Geometry.SH == 2
         && pool.InputShape.H == OutputShape.H && pool.InputShape.W == OutputShape.W
         && _pooled is null && _directPool is null && _writesPaddedFor is null && !InputArrivesPadded;
 

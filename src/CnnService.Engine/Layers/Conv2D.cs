@@ -38,7 +38,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     /// <summary>Direct tiles take one row of 12 as two overlapping halves of 7 (a row of 13 is the row loop's one tile of 13).</summary>
     private readonly bool _directSplitRow;
 
-    /// <summary>Direct tiles loop over filters outside rows: the weights are bigger than half an L2 (1 MB).</summary>
+    /// <summary>Direct tiles loop over filters outside rows: the weights outgrow 1 MB, or the L2 where it is smaller (AMD Zen 3: 512 KB).</summary>
     private readonly bool _directWeightsOuter;
 
     /// <summary>A direct layer at stride 2 whose weights outgrow L2 (ResNet's 128 -> 256 and 256 -> 512, 1.2 and 4.7 MB): the
@@ -123,9 +123,9 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             case ConvLowering.Direct:
                 _directTwoRows = DirectConv.TwoRows(win.OH, win.OW);
                 _directSplitRow = DirectConv.SplitRow(win.OW) && win.OW != DirectConv.Width - 1;
-                _directWeightsOuter = (long)m * k * sizeof(float) > 1 << 20;
+                _directWeightsOuter = (long)m * k * sizeof(float) > Math.Min(1 << 20, BatchChunking.L2Bytes);
                 _directSplitFilters = (win.SH == 2 || _directTwoRows && win.OH % 2 == 1) && (long)m * k * sizeof(float) >= BatchChunking.L2Bytes;
-                _directWeights = DirectConv.Pack(w, m, k);
+                _directWeights = simd == SimdLevel.Vector512 ? DirectConv.Pack(w, m, k) : DirectConv256.Pack(w, m, k);
                 _directTaps = DirectConv.Taps(win.KH, win.KW, PaddedW);
                 break;
             case ConvLowering.ImplicitGemm:
@@ -366,13 +366,14 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
         // Positions 7-13 of a tile: further along the row, one output row down (rows of 7), or from OW - 7 (rows of 12 or 13).
         nint second = _directTwoRows ? (nint)sh * wp : _directSplitRow ? (nint)(ow - 7) * sw : 7 * sw;
-        const int TileFloats = 16 * DirectConv.Channels + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
+        const int KernelFloats = DirectConv256.ScratchFloats; // DirectConv's 16 x 32 fits too
+        const int TileFloats = KernelFloats + DirectConv.Channels * DirectConv.Width; // the kernel's, then a split row's tile
         int allTiles = DirectConv.Tiles(m), perImage = DirectUnits;
         bool rowTiles = DirectRowTiles;
         int spanItems = _directSplitFilters ? items : rowTiles ? Math.Min(items, (end - start + allTiles - 1) / allTiles + 1) : end - start;
         int maxBandRows = (Math.Min(oh, spanItems * rowsPerItem) - 1) * sh + _win.KH;
         float* scratch = ThreadScratch.Get(TileFloats + (padHere ? (long)inShape.C * maxBandRows * wp : 0));
-        float* splitTile = scratch + 16 * DirectConv.Channels;
+        float* splitTile = scratch + KernelFloats;
         fixed (float* weights = _directWeights, bias = _weights.Bias) // pinned, zeros without a bias
         fixed (nint* taps = _directTaps)
         {
@@ -471,8 +472,11 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     private void Tile<TWidth>(bool one, float* w, float* bias, float* input, nint second, nint* taps, int channels, nint plane, float* output, nint p,
-        in FusedActivation act, float* scratch, int sw) where TWidth : struct, ITileWidth =>
-        DirectConv.Tile<TWidth>(one, sw, w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+        in FusedActivation act, float* scratch, int sw) where TWidth : struct, ITileWidth
+    {
+        if (_simd == SimdLevel.Vector512) DirectConv.Tile<TWidth>(one, sw, w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+        else DirectConv256.Tile<TWidth>(one, sw, w, bias, input, second, taps, _directTaps.Length, channels, plane, output, p, act, scratch);
+    }
 
     /// <summary>Zeroes the next layer's padding around output row <paramref name="y"/> of channels [<paramref name="c0"/>,
     /// <paramref name="c1"/>): its left and right columns, and the rows above the first row or below the last.</summary>

@@ -62,9 +62,15 @@ public class ConvLoweringTests
     }
 
     [SimdFact(SimdLevel.Vector256)]
-    public void With_avx2_a_wide_3x3_layer_may_run_in_place_or_packed()
+    public void With_avx2_a_wide_3x3_layer_runs_in_place_before_direct_or_packed()
     {
-        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
+        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_narrow_3x3_layer_of_32_filter_tiles_runs_direct_before_packed()
+    {
+        Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 14, 14), Conv3x3(64), SimdLevel.Vector256));
     }
 
     [Fact]
