@@ -21,7 +21,7 @@ public sealed unsafe partial class Conv2D
         int w = _win.OW, positions = (row1 - row0) * w;
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
-            PointwiseConv.Run(weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
+            PointwiseConv.Run(_simd, weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
                 OutputShape.C, StoredActivation, 0, DirectConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
         }
     }

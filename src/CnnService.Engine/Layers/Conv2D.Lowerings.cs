@@ -27,14 +27,18 @@ public sealed partial class Conv2D
     internal static ConvLowering[] LoweringsFor(SimdLevel simd, int m, int k, Window2D win, int paddedW)
     {
         bool stride1 = win.SH == 1 && win.SW == 1, avx512 = simd == SimdLevel.Vector512;
-        bool pointwiseRuns = avx512 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Runs(win.OH * win.OW);
+        bool pointwiseRuns = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && win.KH == 1 && win.KW == 1 && !win.HasPadding && PointwiseConv.Runs(win.OH * win.OW);
         bool directRuns = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && DirectConv.Runs(m, win.OH, win.OW, win.SW);
         bool pointwise = pointwiseRuns && PointwiseConv.Suits(m, k, win.OH * win.OW), direct = directRuns && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
         bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, m, paddedW, win.KW);
-        // With AVX2 the implicit GEMM's 4 x 24 tiles (4 broadcasts per 12 FMAs) beat the direct tiles' 2 x 5 (5 per 10) where
-        // both can run: on AMD a broadcast takes a floating-point pipe (the 3x3 64->64 layer 87 against 82 % of the peak at
-        // their fastest calls, Zen 3, one thread). Direct tiles take the maps too narrow for 24-column panels.
-        if (simd == SimdLevel.Vector256 && implicitGemm) direct = false;
+        // With AVX2 the implicit GEMM's 4 x 24 tiles (4 broadcasts per 12 FMAs) beat the tiles' 2 x 5 (5 per 10) where both can
+        // run: on AMD a broadcast takes a floating-point pipe (the 3x3 64->64 layer 87 against 82 % of the peak at their fastest
+        // calls, Zen 3, one thread). Direct tiles take the spatial kernels on maps too narrow for 24-column panels (ResNet-18's
+        // 28-, 14- and 7-wide stages: the network 5-25 % faster, paired in one process, Zen 3); on 1x1 layers and shallow stems
+        // the GEMM on packed panels stays first (MobileNet V2 and EfficientNet-B0 8-15 % slower with tiles there). Measured plans
+        // may still choose them.
+        if (simd == SimdLevel.Vector256 && (implicitGemm || win.KH * win.KW == 1 || k < 64)) direct = false;
+        if (simd == SimdLevel.Vector256) pointwise = false;
 
         // The fixed choice first, then the others that can run the layer.
         ConvLowering first = pointwise && (stride1 || !direct) ? ConvLowering.Pointwise : direct ? ConvLowering.Direct

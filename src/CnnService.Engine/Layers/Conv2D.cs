@@ -114,7 +114,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         switch (chosen)
         {
             case ConvLowering.Pointwise:
-                _pointwiseWeights = DirectConv.Pack(w, m, k);
+                _pointwiseWeights = simd == SimdLevel.Vector512 ? DirectConv.Pack(w, m, k) : DirectConv256.Pack(w, m, k);
                 _pointwiseBias = DirectConv.PackBias(b, m);
                 _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: false);
                 _pointwiseSharedBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: true);
@@ -324,7 +324,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 int x0 = rest / (block * tiles) * block, size = Math.Min(block, positions - x0);
                 int inBlock = rest - x0 * tiles, tile = inBlock / size, x = x0 + inBlock % size;
                 int x1 = Math.Min(x0 + size, x + (end - unit));
-                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, act, tile, tile + 1, x, x1, scratch);
+                PointwiseConv.Run(_simd, weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, act, tile, tile + 1, x, x1, scratch);
                 unit += x1 - x;
             }
         }

@@ -73,6 +73,14 @@ public class ConvLoweringTests
         Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 14, 14), Conv3x3(64), SimdLevel.Vector256));
     }
 
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_1x1_layer_on_a_narrow_map_stays_on_the_packed_gemm_and_lists_the_tiles()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(1) };
+
+        Assert.Equal([ConvLowering.Im2Col, ConvLowering.Direct, ConvLowering.Pointwise], Candidates(new TensorShape(96, 14, 14), conv, SimdLevel.Vector256));
+    }
+
     [Fact]
     public void The_scalar_level_has_one_lowering_so_nothing_to_measure()
     {

@@ -109,8 +109,8 @@ public class GraphPlanTests
         // out = [f, k] with k = [q, dw]: a join inside a join, and the last join the caller's output.
         Assert.All(new[] { "q", "dw", "f" }, name => Assert.Equal(GraphPlan.OutputBuffer, Writer(name).Output));
         Assert.Equal([8 * Plane, 72 * Plane, 0], new[] { "q", "dw", "f" }.Select(name => Writer(name).OutputOffset));
-        // What the fire graph is for: every kind of part written in place (the AVX-512 kernels; AVX2 has no pointwise one, and
-        // its implicit GEMM's 24-column panels do not fit a 13-wide map).
+        // What the fire graph is for: every kind of part written in place (the AVX-512 tiles; AVX2's plan keeps 1x1 layers on
+        // the GEMM, and its implicit GEMM's 24-column panels do not fit a 13-wide map).
         string[] lowerings = Simd.Best switch
         {
             SimdLevel.Vector512 => ["pointwise", "direct", "im2col"],
