@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnService.Engine.Kernels;
 
-// Legend: see IMicroKernel.cs and DirectConv.cs. A slice is 8 of a tile's 32 output channels (one ymm vector).
+// Legend: see IMicroKernel.cs and DirectConv.cs. A half is 16 of a tile's 32 output channels (two ymm vectors); a pass, the
+// positions one register tile of a half computes over a chunk of the depth.
 
 /// <summary>
 /// <see cref="DirectConv"/>'s tiles with AVX2 + FMA: the same 32 output channels by 14 positions, computed as two halves of
