@@ -24,13 +24,19 @@ internal readonly struct ClipOperator(float lo, float hi) : IUnaryOperator
 
     public Vector256<float> Invoke(Vector256<float> x)
     {
-        Vector256<float> lo = _lo.GetLower(), hi = _hi.GetLower();
+        return Apply(x, _lo.GetLower(), _hi.GetLower());
+    }
+
+    public Vector512<float> Invoke(Vector512<float> x) => Apply(x, _lo, _hi);
+
+    /// <summary>The Vector256 path with the bounds given broadcast, for a kernel that keeps them in registers itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply(Vector256<float> x, Vector256<float> lo, Vector256<float> hi)
+    {
         if (Avx.IsSupported) return Avx.Min(hi, Avx.Max(lo, x));
         Vector256<float> m = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, x), lo, x);
         return Vector256.ConditionalSelect(Vector256.LessThan(hi, m), hi, m);
     }
-
-    public Vector512<float> Invoke(Vector512<float> x) => Apply(x, _lo, _hi);
 
     /// <summary>The Vector512 path with the bounds given broadcast, for a kernel that keeps them in registers itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

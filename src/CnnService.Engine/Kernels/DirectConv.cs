@@ -106,26 +106,23 @@ internal static unsafe class DirectConv
     /// bias hold: a layer's last tile when at most 16 of its filters are left, as 80, 112 and 1000 filters leave, where the
     /// second vector's FMAs would all be thrown away.
     /// </summary>
-    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU (one max) or a clip
-    /// (the tiles' own mapping to operator types; <see cref="FusedActivations"/> says why it is not that one).</remarks>
+    /// <remarks><paramref name="act"/> is applied after the bias as the tile is stored: none, a ReLU or a clip
+    /// (<see cref="TileActivation"/>).</remarks>
     public static void Tile<TStride, TWidth, TChannels>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels, nint plane,
         float* output, nint p, in FusedActivation act, float* scratch, float* ahead = null, int aheadLines = 0)
         where TStride : struct, IStride where TWidth : struct, ITileWidth where TChannels : struct, ITileChannels
     {
-        switch (act.Kind)
-        {
-            case FusedActivationKind.Clamp when act.Lo == 0 && float.IsPositiveInfinity(act.Hi):
-                Tile<TStride, TWidth, TChannels, ReluOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
-                break;
-            case FusedActivationKind.Clamp:
-                Tile<TStride, TWidth, TChannels, ClipOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, act.Lo, act.Hi, scratch, ahead, aheadLines);
-                break;
-            case FusedActivationKind.None:
-                Tile<TStride, TWidth, TChannels, IdentityOperator>(w, bias, input, second, taps, tapCount, channels, plane, output, p, 0, 0, scratch, ahead, aheadLines);
-                break;
-            default:
-                throw new ArgumentException($"Tiles do not fuse {act}.", nameof(act));
-        }
+        var call = new TileCall<TStride, TWidth, TChannels>(w, bias, input, second, taps, tapCount, channels, plane, output, p, scratch, ahead, aheadLines);
+        TileActivation.Run(act, ref call);
+    }
+
+    /// <summary>A tile's arguments, for <see cref="TileActivation.Run"/> to call it with its activation's type.</summary>
+    private readonly struct TileCall<TStride, TWidth, TChannels>(float* w, float* bias, float* input, nint second, nint* taps, int tapCount, int channels,
+        nint plane, float* output, nint p, float* scratch, float* ahead, int aheadLines) : ITileStore
+        where TStride : struct, IStride where TWidth : struct, ITileWidth where TChannels : struct, ITileChannels
+    {
+        public void Run<TAct>(float lo, float hi) where TAct : struct, IUnaryOperator =>
+            Tile<TStride, TWidth, TChannels, TAct>(w, bias, input, second, taps, tapCount, channels, plane, output, p, lo, hi, scratch, ahead, aheadLines);
     }
 
     /// <summary>The tile at the first <see cref="ITileWidth.N"/> positions only (14; 13, a row or plane that 13-position tiles
@@ -246,9 +243,7 @@ internal static unsafe class DirectConv
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Out<TAct>(Vector512<float> sum, Vector512<float> bias, Vector512<float> lo, Vector512<float> hi) where TAct : struct, IUnaryOperator =>
-        typeof(TAct) == typeof(IdentityOperator) ? sum + bias
-        : typeof(TAct) == typeof(ClipOperator) ? ClipOperator.Apply(sum + bias, lo, hi)
-        : default(TAct).Invoke(sum + bias); // ReLU: no settings
+        TileActivation.Apply<TAct>(sum, bias, lo, hi);
 }
 
 /// <summary>The stride along a row of <see cref="DirectConv.Tile"/>, a constant per instantiation so the

@@ -225,20 +225,13 @@ internal static unsafe class DirectConv256
     /// channel rows of N positions.</summary>
     private static void Finish<TWidth>(in FusedActivation act, float* sums, float* bias, float* output, nint p) where TWidth : struct, ITileWidth
     {
-        switch (act.Kind)
-        {
-            case FusedActivationKind.Clamp when act.Lo == 0 && float.IsPositiveInfinity(act.Hi):
-                Finish<TWidth, ReluOperator>(sums, bias, output, p, 0, 0);
-                break;
-            case FusedActivationKind.Clamp:
-                Finish<TWidth, ClipOperator>(sums, bias, output, p, act.Lo, act.Hi);
-                break;
-            case FusedActivationKind.None:
-                Finish<TWidth, IdentityOperator>(sums, bias, output, p, 0, 0);
-                break;
-            default:
-                throw new ArgumentException($"Tiles do not fuse {act}.", nameof(act));
-        }
+        var call = new FinishCall<TWidth>(sums, bias, output, p);
+        TileActivation.Run(act, ref call);
+    }
+
+    private readonly struct FinishCall<TWidth>(float* sums, float* bias, float* output, nint p) : ITileStore where TWidth : struct, ITileWidth
+    {
+        public void Run<TAct>(float lo, float hi) where TAct : struct, IUnaryOperator => Finish<TWidth, TAct>(sums, bias, output, p, lo, hi);
     }
 
     private static void Finish<TWidth, TAct>(float* sums, float* bias, float* output, nint p, float lo, float hi) where TWidth : struct, ITileWidth where TAct : struct, IUnaryOperator
@@ -250,7 +243,7 @@ internal static unsafe class DirectConv256
             for (int j = 0; j < TWidth.N; j++)
             {
                 float* at = sums + j * Half + v;
-                Out<TAct>(Vector256.Load(at), b, l, h).Store(at);
+                TileActivation.Apply<TAct>(Vector256.Load(at), b, l, h).Store(at);
             }
         }
 
@@ -298,10 +291,4 @@ internal static unsafe class DirectConv256
         }
         else if (n == 1) Sse.StoreScalar(to, low);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Out<TAct>(Vector256<float> sum, Vector256<float> bias, Vector256<float> lo, Vector256<float> hi) where TAct : struct, IUnaryOperator =>
-        typeof(TAct) == typeof(IdentityOperator) ? sum + bias
-        : typeof(TAct) == typeof(ClipOperator) ? Avx.Min(hi, Avx.Max(lo, sum + bias))
-        : default(TAct).Invoke(sum + bias); // ReLU: no settings; NaN and -0 as the ReLU layer gives them
 }

@@ -53,9 +53,7 @@ internal interface IFusedKernel
 /// <summary>
 /// Where a pair of <see cref="FusedActivation"/>s (the depthwise kernels' before and after) becomes operator types: each
 /// combination of (none, clamp, SiLU, hardswish) compiles its own copy of the kernel, with both functions inlined into its loops.
-/// The direct and pointwise tiles fuse only after, and map it themselves (<see cref="DirectConv"/>'s Tile): a ReLU there is
-/// one max rather than a clamp to +infinity, and a clip's bounds go in as values, since an operator passed in was copied
-/// to the stack at each of the tile's 28 stores.
+/// The register tiles fuse only after, and map it by <see cref="TileActivation"/>.
 /// </summary>
 internal static class FusedActivations
 {
