@@ -10,7 +10,7 @@ namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// A 1x1 convolution (pointwise: most of MobileNet's and EfficientNet's work, SqueezeNet's
-/// squeeze and expand layers) as <see cref="DirectConv"/> tiles over the flat plane: 32 output
+/// squeeze and expand layers) with AVX-512 as <see cref="DirectConv"/> tiles over the flat plane: 32 output
 /// channels in the lanes by 14 neighbouring positions, the input [C][P] read in place. The GEMM
 /// lowerings lose here on small maps: 7x7 = 49 positions fill two 32-column panels at 77%, and
 /// 13x13 or 14x14 leave a short panel per image, where 14-position tiles lose at most 1 in 8
@@ -18,13 +18,15 @@ namespace CnnService.Engine.Kernels;
 /// the same after its input is subsampled (<see cref="Subsample"/>), which costs C*P copies against
 /// M*C*P multiply-adds. Filters are padded up to whole tiles of 32 with zero weights; the last
 /// tile of a layer whose filters are not a multiple of 32 goes through a scratch tile, and computes
-/// one vector of 16 channels, not two, when at most 16 filters are left.
+/// one vector of 16 channels, not two, when at most 16 filters are left. With AVX2 the lowering runs
+/// <see cref="PointwiseGemm256"/> instead.
 /// </summary>
 internal static unsafe class PointwiseConv
 {
-    /// <summary>Floats of per-thread scratch: the tile kernel's (<see cref="DirectConv256.ScratchFloats"/>, more than
-    /// <see cref="DirectConv.Tile"/>'s 16 x 32) plus one 32 x 14 output tile.</summary>
-    public const int ScratchFloats = DirectConv256.ScratchFloats + DirectConv.Channels * DirectConv.Width;
+    /// <summary>Floats of per-thread scratch: the tile kernel's 16 x 32 (<see cref="DirectConv.Tile"/>) plus one 32 x 14 output tile.</summary>
+    public const int ScratchFloats = TileScratchFloats + DirectConv.Channels * DirectConv.Width;
+
+    private const int TileScratchFloats = 16 * DirectConv.Channels;
 
     /// <summary>
     /// Whether the plan should take this path: a plane of at least one tile, filters that waste at
@@ -74,9 +76,9 @@ internal static unsafe class PointwiseConv
     /// Channel tiles [tile0, tile1) at position tiles [x0, x1) of one image: <paramref name="input"/> is its
     /// [C][P] plane, <paramref name="output"/> its [M][P]. <paramref name="scratch"/> holds <see cref="ScratchFloats"/>.
     /// </summary>
-    public static void Run(SimdLevel simd, float* weights, float* bias, float* input, int c, int p, float* output, int m, in FusedActivation act,
+    public static void Run(float* weights, float* bias, float* input, int c, int p, float* output, int m, in FusedActivation act,
         int tile0, int tile1, int x0, int x1, float* scratch) =>
-        Run(simd, weights, bias, input, p, c, p, output, p, m, act, tile0, tile1, x0, x1, scratch);
+        Run(weights, bias, input, p, c, p, output, p, m, act, tile0, tile1, x0, x1, scratch);
 
     /// <summary>
     /// As above over <paramref name="positions"/> consecutive positions of planes that may be longer: the input's channels
@@ -84,12 +86,11 @@ internal static unsafe class PointwiseConv
     /// into a buffer of its own). Position tiles are counted over <paramref name="positions"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(SimdLevel simd, float* weights, float* bias, float* input, nint inPlane, int c, int positions, float* output, nint outPlane, int m,
+    public static void Run(float* weights, float* bias, float* input, nint inPlane, int c, int positions, float* output, nint outPlane, int m,
         in FusedActivation act, int tile0, int tile1, int x0, int x1, float* scratch)
     {
         const int Ch = DirectConv.Channels, W = DirectConv.Width;
-        float* tile = scratch + DirectConv256.ScratchFloats;
-        bool avx2 = simd != SimdLevel.Vector512;
+        float* tile = scratch + TileScratchFloats;
         int p = positions;
         bool by13 = TileWidth(p) == W - 1;
         for (int t = tile0; t < tile1; t++)
@@ -114,8 +115,7 @@ internal static unsafe class PointwiseConv
                 bool whole = valid == Ch || valid == Ch / 2;
                 float* to = whole ? output + (nint)i0 * outPlane + q : tile;
                 nint ld = whole ? outPlane : W;
-                if (avx2) Tile256(valid <= Ch / 2, width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch);
-                else if (valid > Ch / 2) Tile<TwoVectors>(width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
+                if (valid > Ch / 2) Tile<TwoVectors>(width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
                 else Tile<OneVector>(width, by13, w, bias + i0, input + q, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
                 if (!whole)
                     for (int r = 0; r < valid; r++) new ReadOnlySpan<float>(tile + r * W, width).CopyTo(new Span<float>(output + (i0 + r) * outPlane + q, width));
@@ -131,17 +131,6 @@ internal static unsafe class PointwiseConv
         if (width == DirectConv.Width) DirectConv.Tile<Stride1, WholeTile, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
         else if (by13) DirectConv.Tile<Stride1, Tile13, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
         else DirectConv.Tile<Stride1, HalfTile, TChannels>(w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch, ahead, aheadLines);
-    }
-
-    /// <summary>The same tile with AVX2 (<see cref="DirectConv256"/>, weights packed by its <see cref="DirectConv256.Pack"/>): its
-    /// chunks read their input ahead, not the next tile's weights.</summary>
-    private static void Tile256(bool one, int width, bool by13, float* w, float* bias, float* input, int c, nint inPlane, float* to, nint ld,
-        in FusedActivation act, float* scratch)
-    {
-        nint zero = 0;
-        if (width == DirectConv.Width) DirectConv256.Tile<WholeTile>(one, 1, w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch);
-        else if (by13) DirectConv256.Tile<Tile13>(one, 1, w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch);
-        else DirectConv256.Tile<HalfTile>(one, 1, w, bias, input, 7, &zero, 1, c, inPlane, to, ld, act, scratch);
     }
 
     /// <summary>

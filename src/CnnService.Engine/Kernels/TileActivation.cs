@@ -13,7 +13,7 @@ internal interface ITileStore
 }
 
 /// <summary>
-/// Where the register tiles (<see cref="DirectConv"/>, <see cref="DirectConv256"/>) turn the
+/// Where the register tiles (<see cref="DirectConv"/>, <see cref="DirectConv256"/>, <see cref="PointwiseGemm256"/>) turn the
 /// activation fused after them into an operator type, and apply it to a vector of sums. They fuse none, a ReLU or a clip:
 /// a ReLU is one max rather than a clamp to +infinity, and a clip's bounds go in as values, since an operator passed in was
 /// copied to the stack at each of a tile's stores. (<see cref="FusedActivations"/> does the depthwise kernels' pairs.)

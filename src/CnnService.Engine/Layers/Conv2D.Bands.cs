@@ -1,12 +1,14 @@
 using CnnService.Engine.Kernels;
+using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Layers;
 
 public sealed unsafe partial class Conv2D
 {
     /// <summary>Whether this layer can make its output a band of rows at a time for the depthwise layer after it
-    /// (<see cref="DepthwiseConv2D"/>'s expansion): pointwise tiles at stride 1, which map input position p to output position p.</summary>
-    internal bool CanRunInBands => _pointwiseWeights is not null && _subsample is null && !Gated;
+    /// (<see cref="DepthwiseConv2D"/>'s expansion): pointwise tiles at stride 1, which map input position p to output position p
+    /// (AVX-512's; AVX2's pointwise GEMM runs whole planes).</summary>
+    internal bool CanRunInBands => _pointwiseWeights is not null && _simd == SimdLevel.Vector512 && _subsample is null && !Gated;
 
     /// <summary>Floats of per-thread scratch <see cref="RunRows"/> needs.</summary>
     internal static long RowsScratchFloats => PointwiseConv.ScratchFloats;
@@ -21,7 +23,7 @@ public sealed unsafe partial class Conv2D
         int w = _win.OW, positions = (row1 - row0) * w;
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
-            PointwiseConv.Run(_simd, weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
+            PointwiseConv.Run(weights, bias, image + (nint)row0 * w, (nint)InputShape.H * InputShape.W, InputShape.C, positions, band, bandPlane,
                 OutputShape.C, StoredActivation, 0, DirectConv.Tiles(OutputShape.C), 0, PointwiseConv.Positions(positions), scratch);
         }
     }

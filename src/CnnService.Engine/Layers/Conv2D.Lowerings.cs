@@ -11,8 +11,8 @@ public sealed partial class Conv2D
     /// <summary>
     /// The lowerings that can run a convolution of this shape at <paramref name="simd"/>, the plan's fixed choice first:
     /// <list type="bullet">
-    /// <item>1x1, unpadded: channels in the lanes over the flat plane (PointwiseConv); the plane is B itself, and small maps
-    /// (7x7, 13x13, 14x14) fit 14-position tiles better than 32-column panels. Stride 2 first subsamples its input (C*P copies,
+    /// <item>1x1, unpadded: channels in the lanes over the flat plane (PointwiseConv; with AVX2, PointwiseGemm256); the plane
+    /// is B itself, and small maps (7x7, 13x13, 14x14) fit 14-position tiles (or 8-position blocks) better than 32-column panels. Stride 2 first subsamples its input (C*P copies,
     /// against M*C*P FMAs), unless direct tiles can take the layer (ResNet's downsampling 1x1s): they read every other input of
     /// a row in place, with no gathering pass (resnet18 1.01x on one and two threads, AMD Zen 5), and come first.</item>
     /// <item>tiles of 32 filters (the last maybe 16), a deep enough K, stride 1 or 2 along the row, rows of 7 or at least 14: channels in the
@@ -36,9 +36,11 @@ public sealed partial class Conv2D
         // calls, Zen 3, one thread). Direct tiles take the spatial kernels on maps too narrow for 24-column panels (ResNet-18's
         // 28-, 14- and 7-wide stages: the network 5-25 % faster, paired in one process, Zen 3); on 1x1 layers and shallow stems
         // the GEMM on packed panels stays first (MobileNet V2 and EfficientNet-B0 8-15 % slower with tiles there). Measured plans
-        // may still choose them.
+        // may still choose them. A 1x1 stride-1 layer whose filters fill 24-filter panels better than its plane fills 24-position
+        // panels takes the pointwise lowering, which with AVX2 is that GEMM transposed (PointwiseGemm256): MobileNet V2's 7x7
+        // layers 1.2-1.9x, DenseNet-121's 7x7 bottlenecks 1.3-1.7x, one thread, Zen 3.
         if (simd == SimdLevel.Vector256 && (implicitGemm || win.KH * win.KW == 1 || k < 64)) direct = false;
-        if (simd == SimdLevel.Vector256) pointwise = false;
+        if (simd == SimdLevel.Vector256) pointwise = pointwiseRuns && stride1 && PointwiseGemm256.Suits(m, win.OH * win.OW);
 
         // The fixed choice first, then the others that can run the layer.
         ConvLowering first = pointwise && (stride1 || !direct) ? ConvLowering.Pointwise : direct ? ConvLowering.Direct

@@ -8,7 +8,7 @@ namespace CnnService.Engine.Layers;
 /// 2-D convolution. Planned at load time: weights packed, and the lowering chosen by shape (or, in a measured plan, by
 /// timing those the shape admits: <see cref="Candidates"/>).
 /// An unpadded 1x1 convolution runs <see cref="PointwiseConv"/> (the flat plane in 14-position tiles,
-/// output channels in the lanes; a strided one subsamples its input first). Stride 1 with tiles of 32 filters (the last maybe 16) and a deep enough K runs <see cref="DirectConv"/>
+/// output channels in the lanes; with AVX2 <see cref="PointwiseGemm256"/>; a strided one subsamples its input first). Stride 1 with tiles of 32 filters (the last maybe 16) and a deep enough K runs <see cref="DirectConv"/>
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
@@ -114,8 +114,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         switch (chosen)
         {
             case ConvLowering.Pointwise:
-                _pointwiseWeights = simd == SimdLevel.Vector512 ? DirectConv.Pack(w, m, k) : DirectConv256.Pack(w, m, k);
-                _pointwiseBias = DirectConv.PackBias(b, m);
+                _pointwiseWeights = simd == SimdLevel.Vector512 ? DirectConv.Pack(w, m, k) : PointwiseGemm256.Pack(w, m, k);
+                _pointwiseBias = simd == SimdLevel.Vector512 ? DirectConv.PackBias(b, m) : PointwiseGemm256.PackBias(b, m);
                 _pointwiseBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: false);
                 _pointwiseSharedBlock = PointwiseConv.Block(m, k, win.OH * win.OW, shared: true);
                 if (!stride1) _subsample = new SubsampleStep(this);
@@ -253,8 +253,11 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch, Panels(job.Batch), threads), threads);
     }
 
-    /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each.</summary>
-    private int PointwiseUnits => PointwiseConv.Positions(OutputShape.H * OutputShape.W) * DirectConv.Tiles(OutputShape.C);
+    /// <summary>A pointwise layer's work units per image: one position tile of one channel tile each; with AVX2, one filter
+    /// panel of one group of position blocks.</summary>
+    private int PointwiseUnits => _simd == SimdLevel.Vector512
+        ? PointwiseConv.Positions(OutputShape.H * OutputShape.W) * DirectConv.Tiles(OutputShape.C)
+        : PointwiseGemm256.Groups(InputShape.C, OutputShape.H * OutputShape.W) * PointwiseGemm256.Panels(OutputShape.C);
 
     private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
@@ -271,7 +274,8 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         (int start, int end) = Parallelism.Range(Panels(job.Batch), job.Chunks, chunk);
         if (_pointwiseWeights is not null)
         {
-            RunPointwise(job, start, end);
+            if (_simd == SimdLevel.Vector512) RunPointwise(job, start, end);
+            else RunPointwise256(job, start, end);
             return;
         }
 
@@ -324,8 +328,29 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                 int x0 = rest / (block * tiles) * block, size = Math.Min(block, positions - x0);
                 int inBlock = rest - x0 * tiles, tile = inBlock / size, x = x0 + inBlock % size;
                 int x1 = Math.Min(x0 + size, x + (end - unit));
-                PointwiseConv.Run(_simd, weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, act, tile, tile + 1, x, x1, scratch);
+                PointwiseConv.Run(weights, bias, job.Input + (nint)n * c * p, c, p, job.Output + (nint)n * m * p, m, act, tile, tile + 1, x, x1, scratch);
                 unit += x1 - x;
+            }
+        }
+    }
+
+    /// <summary>Work units [start, end) of the batch with AVX2 (<see cref="PointwiseGemm256"/>), in the order image, group of
+    /// position blocks, filter panel: two threads on one image split its filters, each packing the group's positions itself.</summary>
+    private void RunPointwise256(ParallelJob job, int start, int end)
+    {
+        int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
+        int panels = PointwiseGemm256.Panels(m), group = PointwiseGemm256.Group(c, p), blocks = PointwiseGemm256.Blocks(p), perImage = PointwiseUnits;
+        FusedActivation act = TileActivation(job);
+        float* scratch = ThreadScratch.Get(PointwiseGemm256.ScratchFloats(c, p));
+        fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
+        {
+            for (int unit = start; unit < end;)
+            {
+                int n = unit / perImage, rest = unit - n * perImage, g = rest / panels, panel = rest - g * panels;
+                int panel1 = Math.Min(panels, panel + (end - unit));
+                PointwiseGemm256.Run(weights, bias, job.Input + (nint)n * c * p, p, c, p, job.Output + (nint)n * m * p, p, m, act, panel, panel1,
+                    g * group, Math.Min(blocks, (g + 1) * group), scratch);
+                unit += panel1 - panel;
             }
         }
     }

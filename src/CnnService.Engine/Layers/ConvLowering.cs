@@ -4,7 +4,8 @@ namespace CnnService.Engine.Layers;
 /// SIMD level, or by measurement (<see cref="Runtime.PlanMode.Measure"/>) among those its shape admits.</summary>
 public enum ConvLowering
 {
-    /// <summary>1x1, unpadded: output channels in the lanes over the flat plane (<see cref="Kernels.PointwiseConv"/>).</summary>
+    /// <summary>1x1, unpadded: output channels in the lanes over the flat plane (<see cref="Kernels.PointwiseConv"/>; with AVX2,
+    /// <see cref="Kernels.PointwiseGemm256"/>).</summary>
     Pointwise,
 
     /// <summary>Output channels in the lanes, a row at a time, no im2col (<see cref="Kernels.DirectConv"/>).</summary>

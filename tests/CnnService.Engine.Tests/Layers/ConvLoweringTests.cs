@@ -81,6 +81,14 @@ public class ConvLoweringTests
         Assert.Equal([ConvLowering.Im2Col, ConvLowering.Direct, ConvLowering.Pointwise], Candidates(new TensorShape(96, 14, 14), conv, SimdLevel.Vector256));
     }
 
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_1x1_layer_whose_filters_fill_panels_better_than_its_plane_runs_pointwise_first()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 160, Kernel = Pair.Square(1) };
+
+        Assert.Equal(ConvLowering.Pointwise, Candidates(new TensorShape(96, 7, 7), conv, SimdLevel.Vector256)[0]);
+    }
+
     [Fact]
     public void The_scalar_level_has_one_lowering_so_nothing_to_measure()
     {
