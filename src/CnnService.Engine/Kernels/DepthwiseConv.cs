@@ -34,8 +34,8 @@ internal readonly record struct DepthwiseGeometry(int H, int W, int KH, int KW, 
 /// q, q+SW, q+2SW, ...), so tap kx of output x is element x + kx/SW of phase kx%SW: every tap is then
 /// one contiguous vector load, at stride 2 as at stride 1. 3x3 keeps its nine weights in registers,
 /// 5x5 unrolls its taps, other kernels loop over a tap table. <see cref="PlaneScalar"/> is the plain twin.
-/// Small stride-1 planes (7x7) go through <see cref="DepthwiseFlat"/> instead, where its per-row work cost more than the taps;
-/// strided planes and 14-wide ones through <see cref="DepthwiseBlocked"/> (the layer decides, <see cref="IsBlocked"/>).
+/// Small stride-1 planes (7x7) go through <see cref="DepthwiseFlat"/> instead with AVX-512, where its per-row work cost more than
+/// the taps; strided planes and narrow ones through <see cref="DepthwiseBlocked"/> (the layer decides, <see cref="IsBlocked"/>).
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
@@ -55,11 +55,11 @@ internal static unsafe class DepthwiseConv
         Math.Max(BandFloatsOf(g) + DepthwisePadding.RowBufferFloats(g), DepthwiseFlat.Applies(g) ? DepthwiseFlat.ScratchFloats(g) : 0);
 
     /// <summary>
-    /// Whether a layer of this geometry runs through <see cref="DepthwiseBlocked"/> (16 channels in the lanes) rather than
-    /// plane by plane: at Vector512, where the flat path does not take it, and where it fits.
+    /// Whether a layer of this geometry runs through <see cref="DepthwiseBlocked"/> (16 channels in the lanes, or 8 with AVX2)
+    /// rather than plane by plane: at Vector512 where the flat path does not take it, at Vector256, and where it fits.
     /// </summary>
     public static bool IsBlocked(SimdLevel level, in DepthwiseGeometry g, int channels, int mult) =>
-        level == SimdLevel.Vector512 && !DepthwiseFlat.Applies(g) && DepthwiseBlocked.Applies(g, channels, mult);
+        (level == SimdLevel.Vector256 || level == SimdLevel.Vector512 && !DepthwiseFlat.Applies(g)) && DepthwiseBlocked.Applies(level, g, channels, mult);
 
     /// <summary>Whether <see cref="Planes"/> runs a geometry through <see cref="DepthwiseFlat"/> at this level.</summary>
     public static bool IsFlat(SimdLevel level, in DepthwiseGeometry g) => level == SimdLevel.Vector512 && DepthwiseFlat.Applies(g);

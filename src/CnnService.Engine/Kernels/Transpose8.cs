@@ -28,9 +28,18 @@ internal static unsafe class Transpose8
     public static void Load(float* src, nint ldSrc, out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
         out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
     {
-        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + ldSrc), r2 = Vector256.Load(src + 2 * ldSrc), r3 = Vector256.Load(src + 3 * ldSrc);
-        Vector256<float> r4 = Vector256.Load(src + 4 * ldSrc), r5 = Vector256.Load(src + 5 * ldSrc), r6 = Vector256.Load(src + 6 * ldSrc), r7 = Vector256.Load(src + 7 * ldSrc);
+        Columns(Vector256.Load(src), Vector256.Load(src + ldSrc), Vector256.Load(src + 2 * ldSrc), Vector256.Load(src + 3 * ldSrc),
+            Vector256.Load(src + 4 * ldSrc), Vector256.Load(src + 5 * ldSrc), Vector256.Load(src + 6 * ldSrc), Vector256.Load(src + 7 * ldSrc),
+            out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
+    }
 
+    /// <summary>Column i of the rows r0..r7 as c[i]: c[i][j] = r[j][i], for callers whose rows are not a plain strided load.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Columns(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
         // Round 1: pairs of rows interleaved float by float within each 128-bit half.
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);

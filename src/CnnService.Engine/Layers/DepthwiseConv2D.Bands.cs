@@ -41,8 +41,8 @@ public sealed unsafe partial class DepthwiseConv2D
         int inRows = (int)Math.Max(g.KH, BandFloats / rowFloats);
         _bandRows = Math.Clamp((inRows - g.KH) / g.SH + 1, 1, g.OH);
         var full = new DepthwiseGeometry((_bandRows - 1) * g.SH + g.KH, g.W, g.KH, g.KW, g.SH, g.SW, g.Top, g.Left, _bandRows, g.OW);
-        _bandBlocked = _blocked ?? (DepthwiseConv.IsBlocked(_simd, full, InputShape.C, 1) ? DepthwiseBlocked.Pack(_weights, InputShape.C, g.KH * g.KW) : null);
-        long kernel = _bandBlocked is null ? DepthwiseConv.ScratchFloats(full) : DepthwiseBlocked.ScratchFloats(full);
+        _bandBlocked = _blocked ?? (DepthwiseConv.IsBlocked(_simd, full, InputShape.C, 1) ? DepthwiseBlocked.Pack(_simd, _weights, InputShape.C, g.KH * g.KW) : null);
+        long kernel = _bandBlocked is null ? DepthwiseConv.ScratchFloats(full) : DepthwiseBlocked.ScratchFloats(_simd, full);
         _bandScratchFloats = InputShape.C * BandPlane + Conv2D.RowsScratchFloats + kernel;
     }
 
@@ -110,7 +110,7 @@ public sealed unsafe partial class DepthwiseConv2D
             fixed (float* weights = _weights, bias = _bias, packed = _bandBlocked)
             {
                 if (packed != null)
-                    DepthwiseBlocked.Groups(rows, rowsPlane, packed, bias, output, outPlane, 0, c / DepthwiseBlocked.Lanes, c / DepthwiseBlocked.Lanes, _pre, _post, band, scratch);
+                    DepthwiseBlocked.Groups(_simd, rows, rowsPlane, packed, bias, output, outPlane, 0, c / DepthwiseBlocked.Lanes(_simd), c / DepthwiseBlocked.Lanes(_simd), _pre, _post, band, scratch);
                 else
                     DepthwiseConv.Planes(_simd, rows, rowsPlane, weights, bias, 1, output, outPlane, 0, c, c, _pre, _post, band, scratch);
             }

@@ -45,7 +45,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
         w.CopyTo(_weights, 0);
         _bias = GC.AllocateArray<float>(m, pinned: true);
         b.CopyTo(_bias, 0);
-        if (DepthwiseConv.IsBlocked(simd, _geometry, input.C, _multiplier)) _blocked = DepthwiseBlocked.Pack(_weights, m, win.KH * win.KW);
+        if (DepthwiseConv.IsBlocked(simd, _geometry, input.C, _multiplier)) _blocked = DepthwiseBlocked.Pack(simd, _weights, m, win.KH * win.KW);
     }
 
     public int KernelHeight => _geometry.KH;
@@ -100,7 +100,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
         }
 
         // Where the blocked kernel runs the layer, the items are halves of 16-channel groups (GroupHalves).
-        int items = _blocked is null ? job.Batch * InputShape.C : job.Batch * InputShape.C / DepthwiseBlocked.Lanes * GroupHalves;
+        int items = _blocked is null ? job.Batch * InputShape.C : job.Batch * InputShape.C / DepthwiseBlocked.Lanes(_simd) * GroupHalves;
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * CostPerFlop, items, threads), threads);
     }
 
@@ -125,10 +125,10 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
         FusedActivation pre = job.Unfused ? FusedActivation.None : _pre, post = job.Unfused ? FusedActivation.None : _post;
         if (_blocked is not null)
         {
-            const int L = DepthwiseBlocked.Lanes;
+            int L = DepthwiseBlocked.Lanes(_simd);
             int groups = c / L, halves = GroupHalves;
             (int first, int last) = Parallelism.Range(job.Batch * groups * halves, job.Chunks, chunk);
-            float* groupScratch = ThreadScratch.Get(DepthwiseBlocked.ScratchFloats(g));
+            float* groupScratch = ThreadScratch.Get(DepthwiseBlocked.ScratchFloats(_simd, g));
             fixed (float* packed = _blocked, bias = _bias)
             {
                 for (int u = first; u < last;)
@@ -137,7 +137,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
                     int q = u / halves, whole = u % halves == 0 ? (last - u) / halves : 0;
                     if (whole > 0)
                     {
-                        DepthwiseBlocked.Groups(job.Input + q * L * inPlane, inPlane, packed, bias, job.Output + q * L * outPlanes, outPlanes,
+                        DepthwiseBlocked.Groups(_simd, job.Input + q * L * inPlane, inPlane, packed, bias, job.Output + q * L * outPlanes, outPlanes,
                             q % groups, groups, whole, pre, post, g, groupScratch);
                         u += whole * halves;
                         continue;
@@ -146,7 +146,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
                     // Half a group: its top or bottom output rows, as a plane of their own geometry.
                     int oy0 = u % halves == 0 ? 0 : g.OH / 2, oy1 = u % halves == 0 ? g.OH / 2 : g.OH;
                     DepthwiseGeometry band = BandOf(oy0, oy1, out int r0);
-                    DepthwiseBlocked.Groups(job.Input + q * L * inPlane + (nint)r0 * g.W, inPlane, packed, bias, job.Output + q * L * outPlanes + (nint)oy0 * g.OW, outPlanes,
+                    DepthwiseBlocked.Groups(_simd, job.Input + q * L * inPlane + (nint)r0 * g.W, inPlane, packed, bias, job.Output + q * L * outPlanes + (nint)oy0 * g.OW, outPlanes,
                         q % groups, groups, 1, pre, post, band, groupScratch);
                     u++;
                 }

@@ -5,13 +5,13 @@ using CnnService.Engine.Tests.Support;
 namespace CnnService.Engine.Tests.Kernels;
 
 /// <summary>
-/// The blocked path (16 channels in the lanes, AVX-512) against the banded path plane by plane, bit for bit (same sums in
-/// the same order) under exact activations, and against the scalar twin within 1e-5 relative under every fused
-/// activation (SiLU's vector and scalar forms differ in the last bits).
+/// The blocked path (a vector's channels in the lanes: 16 with AVX-512, 8 with AVX2) against the banded path plane by plane,
+/// bit for bit (same sums in the same order) under exact activations, and against the scalar twin within 1e-5 relative under
+/// every fused activation (SiLU's vector and scalar forms differ in the last bits), at each vector level this CPU runs.
 /// </summary>
 public unsafe class DepthwiseBlockedTests
 {
-    private const int Channels = 32;   // two groups
+    private const int Channels = 32;   // two groups of 16, four of 8
 
     // H, W, kh, kw, sh, sw, top, left, bottom, right
     public static readonly object[][] Geometries =
@@ -28,11 +28,15 @@ public unsafe class DepthwiseBlockedTests
         [5, 5, 3, 3, 2, 2, 0, 0, 0, 0],        // no padding: outputs 2x2, fewer than a block of four in a row
     ];
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [MemberData(nameof(Geometries))]
-    public void Every_listed_geometry_takes_the_blocked_path_where_AVX512_runs(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
+    /// <summary>Every geometry at every vector level this CPU runs.</summary>
+    public static IEnumerable<object[]> GeometriesAtEachLevel() =>
+        TestModels.VectorLevels().SelectMany(level => Geometries.Select(g => g.Append(level[0]).ToArray()));
+
+    [VectorTheory]
+    [MemberData(nameof(GeometriesAtEachLevel))]
+    public void Every_listed_geometry_takes_the_blocked_path(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, SimdLevel level)
     {
-        Assert.True(DepthwiseConv.IsBlocked(SimdLevel.Vector512, Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right), Channels, 1));
+        Assert.True(DepthwiseConv.IsBlocked(level, Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right), Channels, 1));
     }
 
     [Fact]
@@ -44,34 +48,43 @@ public unsafe class DepthwiseBlockedTests
         Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector512, Geometry(7, 7, 3, 3, 1, 1, 1, 1, 1, 1), Channels, 1));     // the flat path's
         Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector512, s2, 24, 1));                                                // half a group
         Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector512, s2, Channels, 2));                                          // two outputs per channel
-        Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector256, s2, Channels, 1));
+        Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Scalar, s2, Channels, 1));
     }
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [MemberData(nameof(Geometries))]
-    public void The_blocked_path_matches_the_banded_path_bit_for_bit(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_groups_are_of_eight_channels()
+    {
+        DepthwiseGeometry s2 = Geometry(14, 14, 3, 3, 2, 2, 1, 1, 1, 1);
+        Assert.True(DepthwiseConv.IsBlocked(SimdLevel.Vector256, s2, 24, 1));
+        Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector256, s2, 20, 1));
+        Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector256, Geometry(28, 28, 3, 3, 1, 1, 1, 1, 1, 1), Channels, 1));
+    }
+
+    [VectorTheory]
+    [MemberData(nameof(GeometriesAtEachLevel))]
+    public void The_blocked_path_matches_the_banded_path_bit_for_bit(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, SimdLevel level)
     {
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
         foreach (var (pre, post) in DepthwiseFusions.Exact)
-            Assert.Equal(Banded(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g));
+            Assert.Equal(Banded(level, input, weights, bias, pre, post, g), Blocked(level, input, weights, bias, pre, post, g));
     }
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [MemberData(nameof(Geometries))]
-    public void The_blocked_path_matches_the_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
+    [VectorTheory]
+    [MemberData(nameof(GeometriesAtEachLevel))]
+    public void The_blocked_path_matches_the_scalar_twin(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, SimdLevel level)
     {
         DepthwiseGeometry g = Geometry(h, w, kh, kw, sh, sw, top, left, bottom, right);
         float[] input = TestModels.Random(Channels * h * w, seed: 7, scale: 4f), weights = TestModels.Random(Channels * kh * kw, seed: 8),
             bias = TestModels.Random(Channels, seed: 9);
         foreach (var (pre, post) in DepthwiseFusions.All)
-            TestModels.AssertClose(Scalar(input, weights, bias, pre, post, g), Blocked(input, weights, bias, pre, post, g), 1e-5f);
+            TestModels.AssertClose(Scalar(input, weights, bias, pre, post, g), Blocked(level, input, weights, bias, pre, post, g), 1e-5f);
     }
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [MemberData(nameof(Geometries))]
-    public void A_value_at_a_row_end_never_reaches_the_padding_or_the_next_row(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right)
+    [VectorTheory]
+    [MemberData(nameof(GeometriesAtEachLevel))]
+    public void A_value_at_a_row_end_never_reaches_the_padding_or_the_next_row(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, SimdLevel level)
     {
         // NaN in the first and last column of every row: an output is NaN exactly where the twin's taps read those columns;
         // a transpose's columns past the row landing in the padding, or in the next row, would spread it.
@@ -85,26 +98,28 @@ public unsafe class DepthwiseBlockedTests
         }
 
         float[] expected = Scalar(input, weights, bias, FusedActivation.None, FusedActivation.None, g);
-        float[] actual = Blocked(input, weights, bias, FusedActivation.None, FusedActivation.None, g);
+        float[] actual = Blocked(level, input, weights, bias, FusedActivation.None, FusedActivation.None, g);
 
         for (int i = 0; i < expected.Length; i++) Assert.True(float.IsNaN(expected[i]) == float.IsNaN(actual[i]), $"output {i}: expected {expected[i]}, got {actual[i]}");
     }
 
-    [SimdFact(SimdLevel.Vector512)]
-    public void A_run_of_groups_matches_the_banded_path_across_an_image_boundary_and_writes_nothing_past_its_end()
+    [VectorTheory]
+    [MemberData(nameof(TestModels.VectorLevels), MemberType = typeof(TestModels))]
+    public void A_run_of_groups_matches_the_banded_path_across_an_image_boundary_and_writes_nothing_past_its_end(SimdLevel level)
     {
         // Three channel groups per image; the run starts at group 2 of image 0 and takes three groups, ending in image 1.
-        const int groups = 3, channels = groups * DepthwiseBlocked.Lanes, first = 2, count = 3;
+        const int groups = 3, first = 2, count = 3;
+        int lanes = DepthwiseBlocked.Lanes(level), channels = groups * lanes;
         DepthwiseGeometry g = Geometry(14, 14, 3, 3, 2, 2, 1, 1, 1, 1);
-        int planes = count * DepthwiseBlocked.Lanes;
+        int planes = count * lanes;
         nint inPlane = g.H * g.W, outPlane = g.OH * g.OW;
         float[] input = TestModels.Random(planes * (int)inPlane, seed: 3, scale: 2f), weights = TestModels.Random(channels * 9, seed: 4),
             bias = TestModels.Random(channels, seed: 5);
-        float[] packed = DepthwiseBlocked.Pack(weights, channels, 9);
+        float[] packed = DepthwiseBlocked.Pack(level, weights, channels, 9);
         var expected = new float[planes * outPlane];
         var actual = new float[planes * outPlane + 64];
         actual.AsSpan((int)(planes * outPlane)).Fill(12345f);
-        long floats = DepthwiseBlocked.ScratchFloats(g);
+        long floats = DepthwiseBlocked.ScratchFloats(level, g);
         var scratch = new float[floats + 64];
         scratch.AsSpan((int)floats).Fill(12345f);
         FusedActivation pre = FusedActivation.Clamp(0, 6), post = FusedActivation.Clamp(-0.5f, 3);
@@ -114,11 +129,11 @@ public unsafe class DepthwiseBlockedTests
         {
             for (int p = 0; p < planes; p++)
             {
-                int ch = (first * DepthwiseBlocked.Lanes + p) % channels;
-                DepthwiseConv.PlaneBanded(SimdLevel.Vector512, x + p * inPlane, kw + ch * 9, b + ch, 1, y + p * outPlane, pre, post, g, bs);
+                int ch = (first * lanes + p) % channels;
+                DepthwiseConv.PlaneBanded(level, x + p * inPlane, kw + ch * 9, b + ch, 1, y + p * outPlane, pre, post, g, bs);
             }
 
-            DepthwiseBlocked.Groups(x, inPlane, pk, b, z, outPlane, first, groups, count, pre, post, g, sc);
+            DepthwiseBlocked.Groups(level, x, inPlane, pk, b, z, outPlane, first, groups, count, pre, post, g, sc);
         }
 
         Assert.Equal(expected, actual.AsSpan(0, (int)(planes * outPlane)).ToArray());
@@ -130,26 +145,26 @@ public unsafe class DepthwiseBlockedTests
         new(h, w, kh, kw, sh, sw, top, left, (h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1);
 
     /// <summary>All <see cref="Channels"/> planes through the blocked path, its scratch filled with NaN first (a value read before it was written would show).</summary>
-    private static float[] Blocked(float[] input, float[] weights, float[] bias, FusedActivation pre, FusedActivation post, DepthwiseGeometry g)
+    private static float[] Blocked(SimdLevel level, float[] input, float[] weights, float[] bias, FusedActivation pre, FusedActivation post, DepthwiseGeometry g)
     {
-        int taps = g.KH * g.KW;
-        float[] packed = DepthwiseBlocked.Pack(weights, Channels, taps);
+        int taps = g.KH * g.KW, groups = Channels / DepthwiseBlocked.Lanes(level);
+        float[] packed = DepthwiseBlocked.Pack(level, weights, Channels, taps);
         var output = new float[Channels * g.OH * g.OW];
-        var scratch = new float[DepthwiseBlocked.ScratchFloats(g)];
+        var scratch = new float[DepthwiseBlocked.ScratchFloats(level, g)];
         scratch.AsSpan().Fill(float.NaN);
         fixed (float* x = input, k = packed, b = bias, y = output, s = scratch)
-            DepthwiseBlocked.Groups(x, g.H * g.W, k, b, y, g.OH * g.OW, 0, Channels / DepthwiseBlocked.Lanes, Channels / DepthwiseBlocked.Lanes, pre, post, g, s);
+            DepthwiseBlocked.Groups(level, x, g.H * g.W, k, b, y, g.OH * g.OW, 0, groups, groups, pre, post, g, s);
         return output;
     }
 
-    private static float[] Banded(float[] input, float[] weights, float[] bias, FusedActivation pre, FusedActivation post, DepthwiseGeometry g)
+    private static float[] Banded(SimdLevel level, float[] input, float[] weights, float[] bias, FusedActivation pre, FusedActivation post, DepthwiseGeometry g)
     {
         int taps = g.KH * g.KW, inPlane = g.H * g.W, outPlane = g.OH * g.OW;
         var output = new float[Channels * outPlane];
         var scratch = new float[DepthwiseConv.ScratchFloats(g)];
         fixed (float* x = input, k = weights, b = bias, y = output, s = scratch)
             for (int c = 0; c < Channels; c++)
-                DepthwiseConv.PlaneBanded(SimdLevel.Vector512, x + c * inPlane, k + c * taps, b + c, 1, y + c * outPlane, pre, post, g, s);
+                DepthwiseConv.PlaneBanded(level, x + c * inPlane, k + c * taps, b + c, 1, y + c * outPlane, pre, post, g, s);
         return output;
     }
 

@@ -40,7 +40,8 @@ public unsafe class DepthwiseSplitTests
 
         float[] y = TestModels.Forward(split, x, batch);
 
-        Assert.Equal(Simd.Best == SimdLevel.Vector512, DepthwiseConv.IsBlocked(Simd.Best, g, channels, 1));
+        // Groups of 16 with AVX-512 (9 and 15: odd); with AVX2, of 8 (18 and 30), split the same way.
+        Assert.Equal(Simd.Best != SimdLevel.Scalar, DepthwiseConv.IsBlocked(Simd.Best, g, channels, 1));
         Assert.Equal(TestModels.Forward(alone, x, batch), y);
     }
 
