@@ -7,7 +7,7 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// x * sigmoid(x) = x / (1 + e^-x) (SiLU, swish; EfficientNet's activation, exported as Sigmoid then Mul).
 /// The vector paths use <see cref="FastExp"/>, several times cheaper than the runtime's Vector.Exp, which
-/// works in double precision, and a reciprocal estimate refined by a Newton step rather than a division;
+/// works in double precision, and (sixteen lanes) a reciprocal estimate refined by a Newton step rather than a division;
 /// the scalar twin uses MathF.Exp and a division. They agree within a few float ulps. Below x = -87 the
 /// vector paths give exactly 0, as the twin does below -88.7 (x / infinity), rather than x / e^87: such a
 /// tiny value, scaled by a squeeze-and-excite gate, turns subnormal and slows the next convolution's every
@@ -17,7 +17,9 @@ namespace CnnService.Engine.Kernels;
 /// anyway. One clamp, no negations and a blend: 20 vector instructions where the first form took 24 (two clamps, two
 /// negations, a mask turned into a vector and an and). The arithmetic, not memory, sets SiLU's speed: on AMD Zen 5
 /// 96 x 112 x 112 values went from 0.250 to 0.216 ms (ONNX Runtime 0.166), and EfficientNet-B0's first depthwise
-/// block, which applies it while it pads, from 0.91 to 0.75 ms.</remarks>
+/// block, which applies it while it pads, from 0.91 to 0.75 ms. The eight-lane path divides instead of refining the
+/// reciprocal estimate: one instruction for three, 13 % faster over 96 x 112 x 112 values on AMD EPYC Zen 3 (4.97 against
+/// 5.73 ns a vector), its quotient correctly rounded.</remarks>
 internal readonly struct SiluOperator : IUnaryOperator
 {
     public float Invoke(float x) => x / (1f + MathF.Exp(-x));
@@ -26,7 +28,7 @@ internal readonly struct SiluOperator : IUnaryOperator
     public Vector256<float> Invoke(Vector256<float> x)
     {
         Vector256<float> held = Avx.IsSupported ? Avx.Min(Vector256.Create(FastExp.Hi), x) : Vector256.Min(x, Vector256.Create(FastExp.Hi)); // NaN stays NaN
-        Vector256<float> s = x * FastExp.Reciprocal(Vector256<float>.One + FastExp.ExpNegated(held));
+        Vector256<float> s = x / (Vector256<float>.One + FastExp.ExpNegated(held)); // a division here: see the remarks
         return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(FastExp.Lo)), Vector256<float>.Zero, s);
     }
 
