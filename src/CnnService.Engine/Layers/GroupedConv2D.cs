@@ -11,7 +11,8 @@ namespace CnnService.Engine.Layers;
 /// positions) items across threads; a thread pads the rows of the group's planes its items read (zeros or reflect)
 /// into its own scratch, then an item unrolls its block of the group's dilated taps there too (<see cref="DilatedIm2Col"/>)
 /// and multiplies it with the engine's GEMM, bias and a following ReLU applied in its store. Groups of 16 or of whole
-/// 32s of filters at stride 1 or 2 run <see cref="DirectConv"/>'s tiles on the padded rows instead (GroupedConv2D.Direct.cs).
+/// 32s of filters at stride 1 or 2 run <see cref="DirectConv"/>'s tiles (or <see cref="DirectConv256"/>'s) on the padded rows
+/// instead (GroupedConv2D.Direct.cs).
 /// Padding by groups, where the items split: a pass over the whole input first, split by rows, had each core read half its
 /// groups' padded planes from the other core's cache (regnet_x_400mf's grouped layers ran slower on two threads than on one).
 /// </summary>

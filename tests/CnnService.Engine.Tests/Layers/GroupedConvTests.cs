@@ -112,16 +112,24 @@ public class GroupedConvTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, 3));
     }
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [InlineData(32, 2, 1, 1, true)]    // groups of 16 filters
-    [InlineData(64, 2, 1, 1, true)]    // groups of 32
-    [InlineData(48, 3, 2, 1, true)]    // stride 2 onto 7x7, rows in pairs
-    [InlineData(24, 3, 1, 1, false)]   // groups of 8 filters: im2col
-    [InlineData(32, 2, 1, 2, false)]   // dilation 2: im2col
-    public void Groups_of_16_or_32_filters_run_direct_tiles_with_avx512(int channels, int groups, int stride, int dilation, bool direct)
+    public static readonly object[][] DirectChoices =
+    [
+        [32, 2, 1, 1, true],    // groups of 16 filters
+        [64, 2, 1, 1, true],    // groups of 32
+        [48, 3, 2, 1, true],    // stride 2 onto 7x7, rows in pairs
+        [24, 3, 1, 1, false],   // groups of 8 filters: im2col
+        [32, 2, 1, 2, false],   // dilation 2: im2col
+    ];
+
+    public static IEnumerable<object[]> DirectChoicesAtEachLevel() =>
+        TestModels.VectorLevels().SelectMany(level => DirectChoices.Select(c => c.Append(level[0]).ToArray()));
+
+    [VectorTheory]
+    [MemberData(nameof(DirectChoicesAtEachLevel))]
+    public void Groups_of_16_or_32_filters_run_direct_tiles_at_each_vector_level(int channels, int groups, int stride, int dilation, bool direct, SimdLevel level)
     {
         var conv = Conv(channels, groups, Pair.Square(3), Pair.Square(stride), Pair.Square(dilation), Padding.Of(dilation, dilation));
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 14, 14), conv), SimdLevel.Vector512, out _);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(channels, 14, 14), conv), level, out _);
 
         Assert.Equal(direct, Assert.IsType<GroupedConv2D>(model.Layers[0]).Direct);
     }
@@ -168,15 +176,23 @@ public class GroupedConvTests
         TestModels.AssertClose(expected, TestModels.Forward(model, x, n));
     }
 
-    [SimdTheory(SimdLevel.Vector512)]
-    [InlineData(14, 1, 14)]   // 3 groups x 14 rows: the two threads' halves meet at row 7 of group 1
-    [InlineData(14, 2, 7)]    // rows of 7 in pairs, 3 groups x 4 items: they meet at rows 4-5 of group 1
-    [InlineData(29, 2, 15)]   // stride 2, 3 groups x 15 rows: they meet at row 7 of group 1 (input rows 13-15 and on)
-    public void Direct_tiles_split_inside_a_group_pad_each_threads_rows(int size, int stride, int outSize)
+    public static readonly object[][] SplitGroups =
+    [
+        [14, 1, 14],   // 3 groups x 14 rows: the two threads' halves meet at row 7 of group 1
+        [14, 2, 7],    // rows of 7 in pairs, 3 groups x 4 items: they meet at rows 4-5 of group 1
+        [29, 2, 15],   // stride 2, 3 groups x 15 rows: they meet at row 7 of group 1 (input rows 13-15 and on)
+    ];
+
+    public static IEnumerable<object[]> SplitGroupsAtEachLevel() =>
+        TestModels.VectorLevels().SelectMany(level => SplitGroups.Select(c => c.Append(level[0]).ToArray()));
+
+    [VectorTheory]
+    [MemberData(nameof(SplitGroupsAtEachLevel))]
+    public void Direct_tiles_split_inside_a_group_pad_each_threads_rows(int size, int stride, int outSize, SimdLevel level)
     {
         // Each thread pads only the rows its own items read: a group split between them has each pad its own band.
         var conv = Conv(48, 3, Pair.Square(3), Pair.Square(stride), Pair.Square(1), Padding.Of(1, 1));
-        Model model = TestModels.Build(TestModels.Spec(new TensorShape(48, size, size), conv), SimdLevel.Vector512, out var t, threads: 2);
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(48, size, size), conv), level, out var t, threads: 2);
         float[] x = TestModels.Random(48 * size * size, seed: 7);
 
         float[] expected = Reference.GroupedConv2D(x, 1, 48, size, size, t["conv.weight"], t["conv.bias"], 48, 3, 3, 3, stride, stride, 1, 1, 1, 1, outSize, outSize);
@@ -185,7 +201,7 @@ public class GroupedConvTests
     }
 
     [Theory]
-    [InlineData(32, 2)]   // groups of 16 filters: direct tiles with AVX-512
+    [InlineData(32, 2)]   // groups of 16 filters: direct tiles
     [InlineData(4, 2)]    // groups of 2: im2col
     public void Reflect_padding_on_two_threads_matches_mirrored_input(int channels, int groups)
     {
