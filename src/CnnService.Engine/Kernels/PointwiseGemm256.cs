@@ -19,17 +19,11 @@ namespace CnnService.Engine.Kernels;
 /// </summary>
 internal static unsafe class PointwiseGemm256
 {
-    /// <summary>Filters a panel holds: the tile's columns.</summary>
+    /// <summary>Filters a panel holds: the tile's columns (<see cref="MicroKernel256.NR"/>, which a test holds it to).</summary>
     public const int Filters = 24;
 
-    /// <summary>Positions a block holds: the tile's rows (two halves of 4).</summary>
+    /// <summary>Positions a block holds: the tile's rows (<see cref="MicroKernel256.MR"/>, two halves of 4).</summary>
     public const int Positions = 8;
-
-    static PointwiseGemm256()
-    {
-        // The register tile's shape is this kernel's panel and block.
-        if (MicroKernel256.NR != Filters || MicroKernel256.MR != Positions) throw new InvalidOperationException("MicroKernel256's tile changed.");
-    }
 
     public static int Panels(int m) => (m + Filters - 1) / Filters;
 

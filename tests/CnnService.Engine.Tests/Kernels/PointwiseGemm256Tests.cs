@@ -70,6 +70,13 @@ public unsafe class PointwiseGemm256Tests
     }
 
     [Fact]
+    public void Panels_and_blocks_are_the_register_tiles_columns_and_rows()
+    {
+        Assert.Equal(PointwiseGemm256.Filters, MicroKernel256.NR);
+        Assert.Equal(PointwiseGemm256.Positions, MicroKernel256.MR);
+    }
+
+    [Fact]
     public void Filters_that_fill_panels_better_than_the_plane_fills_the_gemms_take_it()
     {
         Assert.True(PointwiseGemm256.Suits(1280, 49));   // 99 % of 54 panels against 49 of 72 columns
