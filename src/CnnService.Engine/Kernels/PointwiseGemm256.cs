@@ -139,7 +139,8 @@ internal static unsafe class PointwiseGemm256
     }
 
     /// <summary>One panel's result tiles ([block][8 positions][24 filters]) stored as filter rows with the bias added and
-    /// the activation applied: each 8 x 8 corner transposed in registers, only valid filters and positions written.</summary>
+    /// the activation applied: each 8 x 8 corner transposed in registers, only valid filters and positions written (nothing
+    /// past a plane's last position: it may be the next filter's row, or another thread's).</summary>
     private struct Store(float* tiles, float* bias, float* output, nint outPlane, int m, int p, int block0, int block1) : ITileStore
     {
         public int Panel;
@@ -158,37 +159,23 @@ internal static unsafe class PointwiseGemm256
                     Transpose8.Load(tiles + (blk - block0) * Positions * Filters + v, Filters,
                         out var r0, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7);
                     float* to = output + f * outPlane + q;
-                    Put(TileActivation.Apply<TAct>(r0, Vector256.Create(b[0]), l, h), to, valid);
+                    Lanes256.StoreFirst(to, TileActivation.Apply<TAct>(r0, Vector256.Create(b[0]), l, h), valid);
                     if (filters == 1) continue;
-                    Put(TileActivation.Apply<TAct>(r1, Vector256.Create(b[1]), l, h), to + outPlane, valid);
+                    Lanes256.StoreFirst(to + outPlane, TileActivation.Apply<TAct>(r1, Vector256.Create(b[1]), l, h), valid);
                     if (filters == 2) continue;
-                    Put(TileActivation.Apply<TAct>(r2, Vector256.Create(b[2]), l, h), to + 2 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 2 * outPlane, TileActivation.Apply<TAct>(r2, Vector256.Create(b[2]), l, h), valid);
                     if (filters == 3) continue;
-                    Put(TileActivation.Apply<TAct>(r3, Vector256.Create(b[3]), l, h), to + 3 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 3 * outPlane, TileActivation.Apply<TAct>(r3, Vector256.Create(b[3]), l, h), valid);
                     if (filters == 4) continue;
-                    Put(TileActivation.Apply<TAct>(r4, Vector256.Create(b[4]), l, h), to + 4 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 4 * outPlane, TileActivation.Apply<TAct>(r4, Vector256.Create(b[4]), l, h), valid);
                     if (filters == 5) continue;
-                    Put(TileActivation.Apply<TAct>(r5, Vector256.Create(b[5]), l, h), to + 5 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 5 * outPlane, TileActivation.Apply<TAct>(r5, Vector256.Create(b[5]), l, h), valid);
                     if (filters == 6) continue;
-                    Put(TileActivation.Apply<TAct>(r6, Vector256.Create(b[6]), l, h), to + 6 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 6 * outPlane, TileActivation.Apply<TAct>(r6, Vector256.Create(b[6]), l, h), valid);
                     if (filters == 7) continue;
-                    Put(TileActivation.Apply<TAct>(r7, Vector256.Create(b[7]), l, h), to + 7 * outPlane, valid);
+                    Lanes256.StoreFirst(to + 7 * outPlane, TileActivation.Apply<TAct>(r7, Vector256.Create(b[7]), l, h), valid);
                 }
             }
-        }
-
-        /// <summary>The first <paramref name="valid"/> floats of <paramref name="v"/>: nothing past a plane's last position is
-        /// written (it may be the next filter's row, or another thread's).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Put(Vector256<float> v, float* to, int valid)
-        {
-            if (valid == Positions)
-            {
-                v.Store(to);
-                return;
-            }
-
-            for (int r = 0; r < valid; r++) to[r] = v.GetElement(r);
         }
     }
 }
