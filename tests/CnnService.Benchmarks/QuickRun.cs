@@ -70,11 +70,13 @@ public static class QuickRun
             }
         }
 
-        if (Simd.IsSupported(SimdLevel.Vector512) && Selected(DirectKernelCase.Name))
+        foreach (SimdLevel level in DirectKernelCase.Levels)
         {
-            var direct = new DirectKernelCase();
+            string name = $"{DirectKernelCase.Name} {level}";
+            if (!Selected(name)) continue;
+            var direct = new DirectKernelCase(level);
             double seconds = Best(direct.Run, samples);
-            rows.Add(("Kernels, 1 thread", DirectKernelCase.Name, DirectKernelCase.Flops / seconds / 1e9, 1, $"{F(seconds * 1e3, "F3")} ms"));
+            rows.Add(("Kernels, 1 thread", name, DirectKernelCase.Flops / seconds / 1e9, 1, $"{F(seconds * 1e3, "F3")} ms"));
         }
 
         foreach (ConvCase c in ConvCase.All)
