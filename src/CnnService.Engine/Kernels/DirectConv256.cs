@@ -4,17 +4,20 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnService.Engine.Kernels;
 
-// Legend: see IMicroKernel.cs and DirectConv.cs. A half is 16 of a tile's 32 output channels (two ymm vectors); a pass, the
-// positions one register tile of a half computes over a chunk of the depth.
+// Legend: see IMicroKernel.cs and DirectConv.cs. A half is 16 of a tile's 32 output channels (two ymm vectors), the unit the
+// weights are packed in; a pass, the positions one register tile computes over a chunk of the depth.
 
 /// <summary>
-/// <see cref="DirectConv"/>'s tiles with AVX2 + FMA: the same 32 output channels by 14 positions, computed as two halves of
-/// 16 channels (two ymm vectors), each in passes of 5, 5 and 4 positions (13: 5, 4, 4; 7: 4, 3). A pass keeps 2 x 5
-/// accumulators, two weight vectors and one broadcast input: 10 FMAs against 2 weight loads and 5 broadcasts. The broadcasts
-/// are the limit on AMD, where a broadcast from memory takes a floating-point pipe beside the two that do FMAs: slices of
-/// 8 channels by 14 positions (one broadcast per FMA) ran the 3x3 64->64 layer at 63 % of the peak (Zen 3, one thread).
-/// The depth goes in chunks of channels, every pass of both halves over one chunk before the next, so a chunk's weights (18 KB
-/// a half for 32 channels of a 3x3 layer) and input rows are read from L1 or L2 by all its passes; the sums wait in scratch between
+/// <see cref="DirectConv"/>'s tiles with AVX2 + FMA: the same 32 output channels by 14 positions, computed in passes of 3
+/// positions (14: 3, 3, 3, 3, 2; 13: 3, 3, 3, 2, 2; 7: 3, 2, 2) over all 32 channels: 4 x 3 accumulators, one weight vector
+/// at a time and three broadcast inputs, 12 FMAs against 4 weight loads and 3 broadcasts. The broadcasts are the limit on
+/// AMD, where a broadcast from memory takes a floating-point pipe beside the two that do FMAs: slices of 8 channels by 14
+/// positions (one broadcast per FMA) ran the 3x3 64->64 layer at 63 % of the peak, halves of 16 channels in passes of 5
+/// (2 x 5 accumulators, 5 broadcasts per 10 FMAs) at 81 % by the best call, and these passes at 85 % (Zen 3, one thread,
+/// the kernel alone; paired in one process 1.05x the halves, resnet18 1.03x). A last tile of 16 filters still runs as one
+/// half in passes of 5, 5 and 4 (13: 5, 4, 4; 7: 4, 3), the same sums in the same order.
+/// The depth goes in chunks of channels, every pass over one chunk before the next, so a chunk's weights (36 KB for 32
+/// channels of a 3x3 layer) and input rows are read from L1 or L2 by all its passes; the sums wait in scratch between
 /// chunks (a running sum: the same order, hence the same bits, as <see cref="DirectConv"/>, whose depth blocks of
 /// <see cref="ImplicitGemm.MaxFullDepth"/> steps start from zero here too). The store goes through 8 x 8 transposes.
 /// </summary>
@@ -61,7 +64,7 @@ internal static unsafe class DirectConv256
         nint depth = (nint)channels * tapCount;
         float* totals = scratch + ScratchFloats / 2;
         // Positions 7-13 start at input + second: usually right after position 6 (jump 0, one run of positions), else one output
-        // row down (rows of 7) or from OW - 7 (rows of 12 or 13), which only the pass across the two halves has to follow.
+        // row down (rows of 7) or from OW - 7 (rows of 12 or 13), which only the passes across positions 6 and 7 have to follow.
         nint jump = second - DirectConv.Width / 2 * S;
         // Depth blocks as DirectConv's, each summed from zero and added to the earlier ones at its end.
         int blocks = (channels * tapCount + ImplicitGemm.MaxFullDepth - 1) / ImplicitGemm.MaxFullDepth;
@@ -76,28 +79,8 @@ internal static unsafe class DirectConv256
                 float* x = input + c0 * plane, y = x + second;
                 // The first pass asks for the next chunk's input (its first and last position), the rest find it in L1.
                 float* next = x + (nint)chunk * plane, nextEnd = next + second + (TWidth.N - 1 - DirectConv.Width / 2) * S;
-                for (int h = 0; h < halves; h++)
-                {
-                    float* hw = w + (h * depth + (nint)c0 * tapCount) * Half, sums = scratch + h * 16 * Half;
-                    bool ahead = h == 0;
-                    if (TWidth.N == DirectConv.Width)
-                    {
-                        Pass<Five, TStride>(ahead, hw, x, 0, 5, next, nextEnd, taps, tapCount, c0, c1, plane, sums, fresh);
-                        Pass<Five, TStride>(false, hw, x + 5 * S, jump, 2, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 5 * Half, fresh);
-                        Pass<Four, TStride>(false, hw, y + 3 * S, 0, 4, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 10 * Half, fresh);
-                    }
-                    else if (TWidth.N == DirectConv.Width - 1)
-                    {
-                        Pass<Five, TStride>(ahead, hw, x, 0, 5, next, nextEnd, taps, tapCount, c0, c1, plane, sums, fresh);
-                        Pass<Four, TStride>(false, hw, x + 5 * S, jump, 2, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 5 * Half, fresh);
-                        Pass<Four, TStride>(false, hw, y + 2 * S, 0, 4, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 9 * Half, fresh);
-                    }
-                    else
-                    {
-                        Pass<Four, TStride>(ahead, hw, x, 0, 4, next, next + 6 * S, taps, tapCount, c0, c1, plane, sums, fresh);
-                        Pass<Three, TStride>(false, hw, x + 4 * S, 0, 3, next, next, taps, tapCount, c0, c1, plane, sums + 4 * Half, fresh);
-                    }
-                }
+                if (one) Passes16<TStride, TWidth>(w + (nint)c0 * tapCount * Half, x, y, jump, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
+                else Passes32<TStride, TWidth>(w + (nint)c0 * tapCount * Half, depth * Half, x, y, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
             }
 
             // The block's sums, added to the earlier blocks' (in DirectConv's order: this block's sum plus the earlier total).
@@ -122,13 +105,126 @@ internal static unsafe class DirectConv256
             Finish<TWidth>(act, scratch + h * 16 * Half, bias + h * Half, output + h * Half * p, p);
     }
 
+    /// <summary>A tile of 32 filters over channels [<paramref name="c0"/>, <paramref name="c1"/>): all four vectors a pass, in passes of
+    /// 3 positions (the last one or two of 2), so that the chunk's weights are read once per 3 positions; positions 0-6 from
+    /// <paramref name="x"/>, 7-13 from <paramref name="y"/>. The sums go to <paramref name="scratch"/>, [half][position][16].</summary>
+    private static void Passes32<TStride, TWidth>(float* w, nint other, float* x, float* y, float* next, float* nextEnd, nint* taps, int tapCount,
+        int c0, int c1, nint plane, float* scratch, bool fresh) where TStride : struct, IStride where TWidth : struct, ITileWidth
+    {
+        int S = TStride.S;
+        float* s0 = scratch, s1 = scratch + 16 * Half;
+        if (TWidth.N == DirectConv.Width)
+        {
+            Pass32<Three, TStride>(true, w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, c0, c1, plane, s0, s1, fresh);
+            Pass32<Three, TStride>(false, w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Three, TStride>(false, w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
+            Pass32<Three, TStride>(false, w, other, y + 2 * S, y + 3 * S, y + 4 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
+            Pass32<Two, TStride>(false, w, other, y + 5 * S, y + 6 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 12 * Half, s1 + 12 * Half, fresh);
+        }
+        else if (TWidth.N == DirectConv.Width - 1)
+        {
+            Pass32<Three, TStride>(true, w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, c0, c1, plane, s0, s1, fresh);
+            Pass32<Three, TStride>(false, w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Three, TStride>(false, w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
+            Pass32<Two, TStride>(false, w, other, y + 2 * S, y + 3 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
+            Pass32<Two, TStride>(false, w, other, y + 4 * S, y + 5 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 11 * Half, s1 + 11 * Half, fresh);
+        }
+        else
+        {
+            Pass32<Three, TStride>(true, w, other, x, x + S, x + 2 * S, next, next + 6 * S, taps, tapCount, c0, c1, plane, s0, s1, fresh);
+            Pass32<Two, TStride>(false, w, other, x + 3 * S, x + 4 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Two, TStride>(false, w, other, x + 5 * S, x + 6 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 5 * Half, s1 + 5 * Half, fresh);
+        }
+    }
+
+    /// <summary>A tile of 16 filters (MobileNet V3's 16-filter stem) over channels [<paramref name="c0"/>, <paramref name="c1"/>):
+    /// two vectors a pass, in passes of 5, 5 and 4 positions (13: 5, 4, 4; 7: 4, 3).</summary>
+    private static void Passes16<TStride, TWidth>(float* w, float* x, float* y, nint jump, float* next, float* nextEnd, nint* taps, int tapCount,
+        int c0, int c1, nint plane, float* sums, bool fresh) where TStride : struct, IStride where TWidth : struct, ITileWidth
+    {
+        int S = TStride.S;
+        if (TWidth.N == DirectConv.Width)
+        {
+            Pass<Five, TStride>(true, w, x, 0, 5, next, nextEnd, taps, tapCount, c0, c1, plane, sums, fresh);
+            Pass<Five, TStride>(false, w, x + 5 * S, jump, 2, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 5 * Half, fresh);
+            Pass<Four, TStride>(false, w, y + 3 * S, 0, 4, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 10 * Half, fresh);
+        }
+        else if (TWidth.N == DirectConv.Width - 1)
+        {
+            Pass<Five, TStride>(true, w, x, 0, 5, next, nextEnd, taps, tapCount, c0, c1, plane, sums, fresh);
+            Pass<Four, TStride>(false, w, x + 5 * S, jump, 2, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 5 * Half, fresh);
+            Pass<Four, TStride>(false, w, y + 2 * S, 0, 4, next, nextEnd, taps, tapCount, c0, c1, plane, sums + 9 * Half, fresh);
+        }
+        else
+        {
+            Pass<Four, TStride>(true, w, x, 0, 4, next, next + 6 * S, taps, tapCount, c0, c1, plane, sums, fresh);
+            Pass<Three, TStride>(false, w, x + 4 * S, 0, 3, next, next, taps, tapCount, c0, c1, plane, sums + 4 * Half, fresh);
+        }
+    }
+
     /// <summary>Positions of one pass, a constant per instantiation.</summary>
     private interface IPassWidth
     {
         static abstract int N { get; }
     }
 
+    private readonly struct Two : IPassWidth { public static int N => 2; }
     private readonly struct Three : IPassWidth { public static int N => 3; }
+
+    /// <summary>
+    /// One pass of all 32 channels (four ymm vectors: the half at <paramref name="w"/>, [K][16] from the chunk's first channel, and
+    /// the one <paramref name="other"/> floats on) at N (2 or 3) positions read at <paramref name="q0"/>, <paramref name="q1"/> and
+    /// <paramref name="q2"/>, over channels [<paramref name="c0"/>, <paramref name="c1"/>); the sums of the two halves at
+    /// <paramref name="sums0"/> and <paramref name="sums1"/> ([position][16]), started from zero when <paramref name="fresh"/>.
+    /// With <paramref name="ahead"/> it asks for the same tap of <paramref name="pf0"/> and <paramref name="pf1"/> (the next
+    /// chunk's first and last position).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass32<TN, TStride>(bool ahead, float* w, nint other, float* q0, float* q1, float* q2, float* pf0, float* pf1, nint* taps, int tapCount,
+        int c0, int c1, nint plane, float* sums0, float* sums1, bool fresh) where TN : struct, IPassWidth where TStride : struct, IStride
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector256<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        if (!fresh)
+        {
+            a0 = Vector256.Load(sums0); a1 = Vector256.Load(sums0 + 8); a2 = Vector256.Load(sums1); a3 = Vector256.Load(sums1 + 8);
+            b0 = Vector256.Load(sums0 + 16); b1 = Vector256.Load(sums0 + 24); b2 = Vector256.Load(sums1 + 16); b3 = Vector256.Load(sums1 + 24);
+            if (TN.N > 2)
+            {
+                d0 = Vector256.Load(sums0 + 32); d1 = Vector256.Load(sums0 + 40); d2 = Vector256.Load(sums1 + 32); d3 = Vector256.Load(sums1 + 40);
+            }
+        }
+
+        for (int c = c0; c < c1; c++, q0 += plane, q1 += plane, q2 += plane, pf0 += plane, pf1 += plane)
+        {
+            for (int t = 0; t < tapCount; t++, w += Half)
+            {
+                nint o = taps[t];
+                if (ahead) { Sse.Prefetch0(pf0 + o); Sse.Prefetch0(pf1 + o); }
+                Vector256<float> v0 = Vector256.Create(q0[o]), v1 = Vector256.Create(q1[o]);
+                Vector256<float> v2 = TN.N > 2 ? Vector256.Create(q2[o]) : default;
+                Vector256<float> k = Vector256.Load(w);
+                a0 = Vector256.FusedMultiplyAdd(v0, k, a0); b0 = Vector256.FusedMultiplyAdd(v1, k, b0);
+                if (TN.N > 2) d0 = Vector256.FusedMultiplyAdd(v2, k, d0);
+                k = Vector256.Load(w + 8);
+                a1 = Vector256.FusedMultiplyAdd(v0, k, a1); b1 = Vector256.FusedMultiplyAdd(v1, k, b1);
+                if (TN.N > 2) d1 = Vector256.FusedMultiplyAdd(v2, k, d1);
+                k = Vector256.Load(w + other);
+                a2 = Vector256.FusedMultiplyAdd(v0, k, a2); b2 = Vector256.FusedMultiplyAdd(v1, k, b2);
+                if (TN.N > 2) d2 = Vector256.FusedMultiplyAdd(v2, k, d2);
+                k = Vector256.Load(w + other + 8);
+                a3 = Vector256.FusedMultiplyAdd(v0, k, a3); b3 = Vector256.FusedMultiplyAdd(v1, k, b3);
+                if (TN.N > 2) d3 = Vector256.FusedMultiplyAdd(v2, k, d3);
+            }
+        }
+
+        a0.Store(sums0); a1.Store(sums0 + 8); a2.Store(sums1); a3.Store(sums1 + 8);
+        b0.Store(sums0 + 16); b1.Store(sums0 + 24); b2.Store(sums1 + 16); b3.Store(sums1 + 24);
+        if (TN.N > 2)
+        {
+            d0.Store(sums0 + 32); d1.Store(sums0 + 40); d2.Store(sums1 + 32); d3.Store(sums1 + 40);
+        }
+    }
     private readonly struct Four : IPassWidth { public static int N => 4; }
     private readonly struct Five : IPassWidth { public static int N => 5; }
 

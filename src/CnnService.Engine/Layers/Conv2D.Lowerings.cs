@@ -31,9 +31,10 @@ public sealed partial class Conv2D
         bool directRuns = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && DirectConv.Runs(m, win.OH, win.OW, win.SW);
         bool pointwise = pointwiseRuns && PointwiseConv.Suits(m, k, win.OH * win.OW), direct = directRuns && DirectConv.Suits(m, k, win.OH, win.OW, win.SW);
         bool implicitGemm = simd is SimdLevel.Vector512 or SimdLevel.Vector256 && stride1 && ImplicitGemm.Suits(simd, m, paddedW, win.KW);
-        // With AVX2 the implicit GEMM's 4 x 24 tiles (4 broadcasts per 12 FMAs) beat the tiles' 2 x 5 (5 per 10) where both can
-        // run: on AMD a broadcast takes a floating-point pipe (the 3x3 64->64 layer 87 against 82 % of the peak at their fastest
-        // calls, Zen 3, one thread). Direct tiles take the spatial kernels on maps too narrow for 24-column panels (ResNet-18's
+        // With AVX2 the implicit GEMM's 4 x 24 tiles (4 broadcasts per 12 FMAs) beat the tiles where both can run: on AMD a
+        // broadcast takes a floating-point pipe (the 3x3 64->64 layer 87 against 82 % of the peak at their fastest calls, Zen 3,
+        // one thread, when the tiles' passes were 2 x 5; with 4 x 3 passes, 3 broadcasts per 12 FMAs, ResNet-18's four such
+        // layers still 1.01-1.06x faster on the GEMM, paired in one process). Direct tiles take the spatial kernels on maps too narrow for 24-column panels (ResNet-18's
         // 28-, 14- and 7-wide stages: the network 5-25 % faster, paired in one process, Zen 3); on 1x1 layers and shallow stems
         // the GEMM on packed panels stays first (MobileNet V2 and EfficientNet-B0 8-15 % slower with tiles there). Measured plans
         // may still choose them. A 1x1 stride-1 layer whose filters fill 24-filter panels better than its plane fills 24-position

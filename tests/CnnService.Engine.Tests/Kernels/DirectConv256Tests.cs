@@ -31,6 +31,43 @@ public class DirectConv256Tests
         Assert.Equal(TestModels.Forward(wide, x, n), TestModels.Forward(narrow, x, n));
     }
 
+    /// <summary>Inputs (channels, height, width), kernel, stride and padding of direct layers whose tiles take every pass shape:
+    /// whole tiles, a tile moved back, 13, rows of 7 in pairs with a half tile, rows of 12 in halves, stride 2, 25 taps, two depth blocks.</summary>
+    public static TheoryData<int, int, int, int, int, int> PassShapes => new()
+    {
+        { 40, 9, 14, 3, 1, 1 }, { 40, 6, 20, 3, 1, 1 }, { 40, 9, 13, 3, 1, 1 }, { 40, 7, 7, 3, 1, 1 },
+        { 40, 8, 12, 3, 1, 1 }, { 40, 9, 27, 3, 2, 1 }, { 24, 9, 16, 5, 1, 2 }, { 240, 6, 14, 3, 1, 1 },
+    };
+
+    [SimdTheory(SimdLevel.Vector256)]
+    [MemberData(nameof(PassShapes))]
+    public void A_filter_gets_the_same_bits_in_a_tile_of_32_as_in_a_tile_of_16(int c, int h, int w, int kernel, int stride, int pad)
+    {
+        // A tile of 32 runs four vectors a pass, one of 16 two (the passes every tile ran before): the same sums in the same order.
+        var input = new TensorShape(c, h, w);
+        LayerSpec Layer(int filters) => Conv2DTests.CaseLayer(filters, kernel, kernel, stride, stride, Padding.Of(pad, pad), reflect: false);
+        Model wide = ConvLoweringTests.Build(TestModels.Spec(input, Layer(32)), SimdLevel.Vector256, ConvLowering.Direct, out var tensors);
+        float[] weights = tensors["conv.weight"], bias = tensors["conv.bias"];
+        int perFilter = weights.Length / 32, plane = wide.OutputShape.H * wide.OutputShape.W;
+        float[] x = TestModels.Random(2 * c * h * w, seed: 5);
+
+        float[] all = TestModels.Forward(wide, x, 2);
+
+        foreach (int from in new[] { 0, 16 })
+        {
+            var half = new Dictionary<string, float[]>
+            {
+                ["conv.weight"] = weights[(from * perFilter)..((from + 16) * perFilter)],
+                ["conv.bias"] = bias[from..(from + 16)],
+            };
+            Model narrow = Model.Create(TestModels.Spec(input, Layer(16)), new TensorWeights(half),
+                new EngineOptions { Simd = SimdLevel.Vector256, Threads = 1, Lowerings = new Dictionary<int, ConvLowering> { [0] = ConvLowering.Direct } });
+            float[] some = TestModels.Forward(narrow, x, 2);
+            for (int n = 0; n < 2; n++)
+                Assert.Equal(some.AsSpan(n * 16 * plane, 16 * plane).ToArray(), all.AsSpan((n * 32 + from) * plane, 16 * plane).ToArray());
+        }
+    }
+
     [SimdFact(SimdLevel.Vector256)]
     public void A_row_of_seven_in_pairs_and_a_row_of_twelve_in_halves_each_reach_every_output()
     {
