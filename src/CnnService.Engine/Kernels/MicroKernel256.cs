@@ -49,7 +49,10 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        for (int kk = 0; kk < k; kk++)
+        // A native-width step: the offset table (implicit GEMM) is indexed without a sign extension each step, one of the
+        // loop's 26 instructions (the conv pair 1.04x on one thread, 1.11x at batch 8 on two; MobileNet V2 1.03x / 1.01x;
+        // paired in one process, Zen 3).
+        for (nint kk = 0; kk < k; kk++)
         {
             float* row = b.Row(kk);
             Vector256<float> b0 = Vector256.Load(row), b1 = Vector256.Load(row + 8), b2 = Vector256.Load(row + 16);

@@ -127,26 +127,26 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
 /// <summary>Where a micro-kernel finds row k of its B panel (NR floats).</summary>
 internal unsafe interface IRowSource
 {
-    float* Row(int k);
+    float* Row(nint k);
 }
 
 /// <summary>A packed [K][32] panel.</summary>
 internal readonly unsafe struct PackedRows(float* panel) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Row(int k) => panel + (nint)k * 32;
+    public float* Row(nint k) => panel + k * 32;
 }
 
 /// <summary>A packed [K][24] panel (<see cref="MicroKernel256"/>'s).</summary>
 internal readonly unsafe struct PackedRows24(float* panel) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Row(int k) => panel + (nint)k * 24;
+    public float* Row(nint k) => panel + k * 24;
 }
 
 /// <summary>Rows read in place: row k starts at origin + offsets[k] (implicit GEMM).</summary>
 internal readonly unsafe struct OffsetRows(float* origin, nint* offsets) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float* Row(int k) => origin + offsets[k];
+    public float* Row(nint k) => origin + offsets[k];
 }
