@@ -74,6 +74,14 @@ public class ConvLoweringTests
     }
 
     [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_an_rgb_stem_at_stride_2_runs_direct_before_packed()
+    {
+        var stem = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 32, Kernel = Pair.Square(3), Stride = Pair.Square(2), Padding = Padding.Of(1, 1) };
+
+        Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(3, 224, 224), stem, SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
     public void With_avx2_a_1x1_layer_on_a_narrow_map_stays_on_the_packed_gemm_and_lists_the_tiles()
     {
         var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 64, Kernel = Pair.Square(1) };
