@@ -34,13 +34,14 @@ public sealed partial class Conv2D
         // With AVX2 the implicit GEMM's 4 x 24 tiles (4 broadcasts per 12 FMAs) beat the tiles where both can run: on AMD a
         // broadcast takes a floating-point pipe (the 3x3 64->64 layer 87 against 82 % of the peak at their fastest calls, Zen 3,
         // one thread, when the tiles' passes were 2 x 5; with 4 x 3 passes, 3 broadcasts per 12 FMAs, ResNet-18's four such
-        // layers still 1.01-1.06x faster on the GEMM, paired in one process). Direct tiles take the spatial kernels on maps too narrow for 24-column panels (ResNet-18's
-        // 28-, 14- and 7-wide stages: the network 5-25 % faster, paired in one process, Zen 3), and the RGB stems at stride 2
-        // (3x3, K = 27: since the 4 x 3 passes 1.16x, 1.40x and 1.65x the packed GEMM in MobileNet V2, EfficientNet-B0 and
-        // MobileNet V3 Small, one thread, paired in one process, Zen 3; with 2 x 5 passes they were 8-15 % slower). On 1x1
-        // layers the GEMM on packed panels stays first. Measured plans may still choose them. A 1x1 stride-1 layer whose filters fill 24-filter panels better than its plane fills 24-position
-        // panels takes the pointwise lowering, which with AVX2 is that GEMM transposed (PointwiseGemm256): MobileNet V2's 7x7
-        // layers 1.2-1.9x, DenseNet-121's 7x7 bottlenecks 1.3-1.7x, one thread, Zen 3.
+        // layers still 1.01-1.06x faster on the GEMM, paired in one process). Direct tiles take the spatial kernels on maps too
+        // narrow for 24-column panels (ResNet-18's 28-, 14- and 7-wide stages: the network 5-25 % faster, paired in one process,
+        // Zen 3), and the RGB stems at stride 2 (3x3, K = 27: since the 4 x 3 passes 1.16x, 1.40x and 1.65x the packed GEMM in
+        // MobileNet V2, EfficientNet-B0 and MobileNet V3 Small, one thread, paired in one process, Zen 3; with 2 x 5 passes they
+        // were 8-15 % slower). On 1x1 layers the GEMM on packed panels stays first. Measured plans may still choose them. A 1x1
+        // stride-1 layer whose filters fill 24-filter panels better than its plane fills 24-position panels takes the pointwise
+        // lowering, which with AVX2 is that GEMM transposed (PointwiseGemm256): MobileNet V2's 7x7 layers 1.2-1.9x, DenseNet-121's
+        // 7x7 bottlenecks 1.3-1.7x, one thread, Zen 3.
         if (simd == SimdLevel.Vector256 && (implicitGemm || win.KH * win.KW == 1)) direct = false;
         if (simd == SimdLevel.Vector256) pointwise = pointwiseRuns && stride1 && PointwiseGemm256.Suits(m, win.OH * win.OW);
 
