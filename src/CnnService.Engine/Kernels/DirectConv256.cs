@@ -63,9 +63,8 @@ internal static unsafe class DirectConv256
         int halves = one ? 1 : 2, S = TStride.S;
         nint depth = (nint)channels * tapCount;
         float* totals = scratch + ScratchFloats / 2;
-        // Positions 7-13 start at input + second: usually right after position 6 (jump 0, one run of positions), else one output
-        // row down (rows of 7) or from OW - 7 (rows of 12 or 13), which only the passes across positions 6 and 7 have to follow.
-        nint jump = second - DirectConv.Width / 2 * S;
+        // Positions 7-13 start at input + second (y below): usually right after position 6, else one output row down (rows of
+        // 7) or from OW - 7 (rows of 12 or 13), which only the passes across positions 6 and 7 have to follow.
         // Depth blocks as DirectConv's, each summed from zero and added to the earlier ones at its end.
         int blocks = (channels * tapCount + ImplicitGemm.MaxFullDepth - 1) / ImplicitGemm.MaxFullDepth;
         int perBlock = (channels + blocks - 1) / blocks, chunk = ChunkChannels(tapCount);
@@ -79,7 +78,7 @@ internal static unsafe class DirectConv256
                 float* x = input + c0 * plane, y = x + second;
                 // The first pass asks for the next chunk's input (its first and last position), the rest find it in L1.
                 float* next = x + (nint)chunk * plane, nextEnd = next + second + (TWidth.N - 1 - DirectConv.Width / 2) * S;
-                if (one) Passes16<TStride, TWidth>(w + (nint)c0 * tapCount * Half, x, y, jump, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
+                if (one) Passes16<TStride, TWidth>(w + (nint)c0 * tapCount * Half, x, y, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
                 else Passes32<TStride, TWidth>(w + (nint)c0 * tapCount * Half, depth * Half, x, y, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
             }
 
@@ -139,10 +138,11 @@ internal static unsafe class DirectConv256
 
     /// <summary>A tile of 16 filters (MobileNet V3's 16-filter stem) over channels [<paramref name="c0"/>, <paramref name="c1"/>):
     /// two vectors a pass, in passes of 5, 5 and 4 positions (13: 5, 4, 4; 7: 4, 3).</summary>
-    private static void Passes16<TStride, TWidth>(float* w, float* x, float* y, nint jump, float* next, float* nextEnd, nint* taps, int tapCount,
+    private static void Passes16<TStride, TWidth>(float* w, float* x, float* y, float* next, float* nextEnd, nint* taps, int tapCount,
         int c0, int c1, nint plane, float* sums, bool fresh) where TStride : struct, IStride where TWidth : struct, ITileWidth
     {
         int S = TStride.S;
+        nint jump = (nint)(y - x) - DirectConv.Width / 2 * S; // 0 when positions 0-13 are one run
         if (TWidth.N == DirectConv.Width)
         {
             Pass<Five, TStride>(true, w, x, 0, 5, next, nextEnd, taps, tapCount, c0, c1, plane, sums, fresh);
