@@ -45,6 +45,40 @@ public unsafe class DepthwiseSplitTests
         Assert.Equal(TestModels.Forward(alone, x, batch), y);
     }
 
+    [SimdTheory(SimdLevel.Vector256)]
+    [InlineData(96, 112, 1, 1, 2)]   // MobileNet V2's and EfficientNet-B0's 96 x 112x112 layer: two bands a group
+    [InlineData(16, 112, 2, 2, 2)]   // MobileNet V3 Small's 16 channels, two images on two threads
+    [InlineData(8, 224, 1, 2, 7)]    // a band of 17 output rows at most: seven of them, the last of 10
+    public void With_avx2_a_strided_plane_too_large_for_one_blocked_buffer_runs_blocked_in_bands_with_the_bits_of_the_plane_path(
+        int channels, int size, int batch, int threads, int bands)
+    {
+        const int kernel = 3, stride = 2, padding = 1;
+        int outSize = size / stride;
+        var g = new DepthwiseGeometry(size, size, kernel, kernel, stride, stride, padding, padding, outSize, outSize);
+        ModelSpec spec = TestGraphs.Graph(new TensorShape(channels, size, size), TestGraphs.Depthwise("dw", channels, kernel, stride, padding));
+        Model model = TestModels.Build(spec, SimdLevel.Vector256, out var tensors, threads);
+        float[] x = TestModels.Random(batch * channels * size * size, seed: 17, scale: 4);
+
+        float[] y = TestModels.Forward(model, x, batch);
+
+        var dw = Assert.IsType<DepthwiseConv2D>(model.Layers[0]);
+        Assert.False(DepthwiseConv.IsBlocked(SimdLevel.Vector256, g, channels, 1));   // the whole plane does not fit
+        Assert.True(dw.RunsBlocked);
+        Assert.Equal(bands, dw.BlockedBands);
+        float[] weights = tensors["dw.weight"], bias = tensors.TryGetValue("dw.bias", out float[]? b) ? b : new float[channels];
+        var expected = new float[y.Length];
+        var scratch = new float[DepthwiseConv.ScratchFloats(g)];
+        nint inPlane = size * size, outPlane = outSize * outSize;
+        fixed (float* input = x, w = weights, bs = bias, output = expected, sc = scratch)
+        {
+            for (int p = 0; p < batch * channels; p++)
+                DepthwiseConv.PlaneBanded(SimdLevel.Vector256, input + p * inPlane, w + p % channels * 9, bs + p % channels, 1, output + p * outPlane,
+                    FusedActivation.None, FusedActivation.None, g, sc);
+        }
+
+        Assert.Equal(expected, y);
+    }
+
     private static int ChunksAtBatch1(ModelSpec spec, int threads)
     {
         Model model = TestModels.Build(spec, Simd.Best, out _);
