@@ -97,6 +97,29 @@ public class ConvLoweringTests
         Assert.Equal(ConvLowering.Pointwise, Candidates(new TensorShape(96, 7, 7), conv, SimdLevel.Vector256)[0]);
     }
 
+    [SimdTheory(SimdLevel.Vector256)]
+    [InlineData(16, 30, 1)]   // K = 16: runs of 16 panels; 30 filters, the last row panel of two
+    [InlineData(32, 96, 2)]   // K = 32: runs of 8 on two threads, a chunk ending inside a run
+    [InlineData(48, 20, 1)]   // K = 48: panel by panel (a run's B rows would leave L1)
+    public void With_avx2_a_shallow_1x1_layer_on_a_wide_map_gets_the_packed_gemms_bits_from_its_runs_of_panels(int c, int m, int threads)
+    {
+        const int batch = 3, h = 20, w = 56;
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w), new LayerSpec { Type = "conv2d", Name = "conv", Filters = m, Kernel = Pair.Square(1) });
+        float[] x = TestModels.Random(batch * c * h * w, seed: 5);
+
+        float[] inPlace = Forward(ConvLowering.ImplicitGemm), packed = Forward(ConvLowering.Im2Col);
+
+        Assert.Equal(packed, inPlace);
+
+        float[] Forward(ConvLowering lowering)
+        {
+            var options = new EngineOptions { Simd = SimdLevel.Vector256, Threads = threads, Lowerings = new Dictionary<int, ConvLowering> { [0] = lowering } };
+            Model model = Model.Create(spec, WeightInitializer.Initialize(spec, 1), options);
+            Assert.Equal(lowering.Name(), Conv(model).Lowering);
+            return GuardedMemory.Forward(model, x, batch);
+        }
+    }
+
     [Fact]
     public void The_scalar_level_has_one_lowering_so_nothing_to_measure()
     {
