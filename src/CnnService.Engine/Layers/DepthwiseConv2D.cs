@@ -50,6 +50,10 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
         b.CopyTo(_bias, 0);
         if (DepthwiseConv.IsBlocked(simd, _geometry, input.C, _multiplier))
         {
+            // A plane that fits whole is still two work items per group, its top and bottom output rows, so that an odd count of
+            // groups splits evenly between two threads (MobileNet's and EfficientNet's 144 and 240 channels: 9 and 15 groups,
+            // split 4 and 5 by whole groups, the second thread 25 % longer; EfficientNet-B0 at batch 1 on two threads 0.2-0.6 %
+            // faster, the same bits). A chunk's run of whole groups still goes in one kernel call.
             (_parts, _wholeGroups, _blockedScratch) = (_geometry.OH >= 2 ? 2 : 1, true, DepthwiseBlocked.ScratchFloats(simd, _geometry));
         }
         else if (simd == SimdLevel.Vector256 && LargePlaneParts(simd, _geometry, input.C, _multiplier) is (> 0 and var parts, var band))
@@ -142,11 +146,6 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
         int items = _blocked is null ? job.Batch * InputShape.C : job.Batch * InputShape.C / DepthwiseBlocked.Lanes(_simd) * _parts;
         job.Run(this, Parallelism.Chunks(FlopsPerImage * job.Batch * CostPerFlop, items, threads), threads);
     }
-
-    // A plane that fits the blocked kernel whole is still two work items per group, its top and bottom output rows, so that an
-    // odd count of groups splits evenly between two threads (MobileNet's and EfficientNet's 144 and 240 channels: 9 and 15
-    // groups, split 4 and 5 by whole groups, the second thread 25 % longer; EfficientNet-B0 at batch 1 on two threads 0.2-0.6 %
-    // faster, the same bits). A chunk's run of whole groups still goes in one kernel call.
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
