@@ -170,7 +170,7 @@ public sealed unsafe partial class DepthwiseConv2D : Layer, IParallelWork, IConv
             {
                 for (int u = first; u < last;)
                 {
-                    // Group q counts across the batch; from a group's first half on, the whole groups the chunk holds go together.
+                    // Group q counts across the batch; where a plane fits whole, from a group's first half on the whole groups the chunk holds go together.
                     int q = u / parts, whole = _wholeGroups && u % parts == 0 ? (last - u) / parts : 0;
                     if (whole > 0)
                     {
