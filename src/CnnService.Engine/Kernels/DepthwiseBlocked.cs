@@ -121,20 +121,26 @@ internal static unsafe class DepthwiseBlocked
         // The padding rows and the left padding are never written by a group: zeroed once per run.
         new Span<float>(buffer, rows * stride * lanes).Clear();
 
+        SimdLevel level = lanes == 16 ? SimdLevel.Vector512 : SimdLevel.Vector256;
         for (int k = 0; k < run.Count; k++)
         {
             int group = (run.FirstGroup + k) % run.ChannelGroups;
-            Gather<TL, TV, TIn>(pre, run.Input + (nint)k * lanes * run.InPlane, run.InPlane, buffer, stride, g);
+            float* input = run.Input + (nint)k * lanes * run.InPlane;
+            if (TIn.OwnPass)
+            {
+                Gather<TL, TV, IdentityOperator>(default, input, run.InPlane, buffer, stride, g);
+                ActivateRows(pre, buffer, stride, g, level);
+            }
+            else Gather<TL, TV, TIn>(pre, input, run.InPlane, buffer, stride, g);
+
             float* w = run.Packed + (nint)group * taps * lanes;
             TV b = TL.Load(run.Bias + group * lanes);
-            for (int oy = 0; oy < g.OH; oy++)
+            if (TOut.OwnPass)
             {
-                float* row = buffer + (nint)oy * g.SH * stride * lanes, o = staged + (nint)oy * g.OW * lanes;
-                int ox = 0;
-                for (; ox + Block <= g.OW; ox += Block)
-                    Four<TL, TV, TOut>(post, row + (nint)ox * g.SW * lanes, g.SW * lanes, offsets, taps, w, b, o + ox * lanes);
-                for (; ox < g.OW; ox++) One<TL, TV, TOut>(post, row + (nint)ox * g.SW * lanes, offsets, taps, w, b, o + ox * lanes);
+                Outputs<TL, TV, IdentityOperator>(default, buffer, stride, offsets, w, b, staged, g);
+                UnaryDriver.Apply(post, staged, staged, (nint)outputs * lanes, level);
             }
+            else Outputs<TL, TV, TOut>(post, buffer, stride, offsets, w, b, staged, g);
 
             float* output = run.Output + (nint)k * lanes * run.OutPlane;
             for (int p = 0; p < outputs; p += lanes) TL.ScatterColumns(staged + (nint)p * lanes, output + p, run.OutPlane, Math.Min(lanes, outputs - p));
@@ -157,6 +163,35 @@ internal static unsafe class DepthwiseBlocked
         {
             float* dst = buffer + ((nint)(y + g.Top) * stride + g.Left) * lanes;
             for (int x = 0; x < w; x += lanes) TL.GatherColumns(pre, input + (nint)y * w + x, inPlane, Math.Min(lanes, w - x), dst + (nint)x * lanes);
+        }
+    }
+
+    /// <summary>Every output of the group from the padded buffer into <paramref name="staged"/> ([position][lanes]), <paramref name="post"/> applied.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Outputs<TL, TV, TOut>(in TOut post, float* buffer, int stride, nint* offsets, float* w, TV b, float* staged, in DepthwiseGeometry g)
+        where TL : struct, IChannelBlockLanes<TV>
+        where TV : struct
+        where TOut : struct, IUnaryOperator
+    {
+        int lanes = TL.Count, taps = g.KH * g.KW;
+        for (int oy = 0; oy < g.OH; oy++)
+        {
+            float* row = buffer + (nint)oy * g.SH * stride * lanes, o = staged + (nint)oy * g.OW * lanes;
+            int ox = 0;
+            for (; ox + Block <= g.OW; ox += Block)
+                Four<TL, TV, TOut>(post, row + (nint)ox * g.SW * lanes, g.SW * lanes, offsets, taps, w, b, o + ox * lanes);
+            for (; ox < g.OW; ox++) One<TL, TV, TOut>(post, row + (nint)ox * g.SW * lanes, offsets, taps, w, b, o + ox * lanes);
+        }
+    }
+
+    /// <summary><paramref name="pre"/> over the input values <see cref="Gather"/> wrote (each row's W positions; the padding stays zero).</summary>
+    private static void ActivateRows<TIn>(in TIn pre, float* buffer, int stride, in DepthwiseGeometry g, SimdLevel level) where TIn : struct, IUnaryOperator
+    {
+        int lanes = Lanes(level), rowsRead = Math.Min(g.H, g.ReadHeight - g.Top);
+        for (int y = Math.Max(0, -g.Top); y < rowsRead; y++)
+        {
+            float* row = buffer + ((nint)(y + g.Top) * stride + g.Left) * lanes;
+            UnaryDriver.Apply(pre, row, row, (nint)g.W * lanes, level);
         }
     }
 

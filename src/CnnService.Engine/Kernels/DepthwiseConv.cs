@@ -189,11 +189,27 @@ internal static unsafe class DepthwiseConv
             for (int j = 0; j < mult; j++)
             {
                 float* w = weights + j * kk, o = output + (nint)j * g.OH * g.OW;
-                if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
-                else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
-                else RowsGeneral<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
+                if (TOut.OwnPass)
+                {
+                    Rows<TL, TV, IdentityOperator>(default, padded, w, bias[j], o, g, y0, y1);
+                    float* rows = o + (nint)y0 * g.OW;
+                    UnaryDriver.Apply(post, rows, rows, (nint)(y1 - y0) * g.OW, TL.Count == 16 ? SimdLevel.Vector512 : SimdLevel.Vector256);
+                }
+                else Rows<TL, TV, TOut>(post, padded, w, bias[j], o, g, y0, y1);
             }
         }
+    }
+
+    /// <summary>Output rows [<paramref name="y0"/>, <paramref name="y1"/>) of one plane, by the kernel's size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TL, TV, TOut>(in TOut post, float* padded, float* w, float bias, float* o, in DepthwiseGeometry g, int y0, int y1)
+        where TL : struct, ILanes<TV>
+        where TV : struct
+        where TOut : struct, IUnaryOperator
+    {
+        if (g.KH == 3 && g.KW == 3) Rows3x3<TL, TV, TOut>(post, padded, w, bias, o, g, y0, y1);
+        else if (g.KH == 5 && g.KW == 5) Rows5x5<TL, TV, TOut>(post, padded, w, bias, o, g, y0, y1);
+        else RowsGeneral<TL, TV, TOut>(post, padded, w, bias, o, g, y0, y1);
     }
 
     /// <summary>Offset of tap column kx from output column x's position in phase 0: its phase, then its place in it

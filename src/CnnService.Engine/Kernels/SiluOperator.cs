@@ -24,6 +24,11 @@ internal readonly struct SiluOperator : IUnaryOperator
 {
     public float Invoke(float x) => x / (1f + MathF.Exp(-x));
 
+    /// <summary>Applied apart (<see cref="IUnaryOperator.OwnPass"/>): in the depthwise kernels' four-output tiles and eight-plane
+    /// transposes it cost 1-1.7 ns a value against 0.55 alone. Apart, EfficientNet-B0's depthwise layers ran 1.14-1.72x as fast
+    /// and the network 1.12x (18.8 -> 16.8 ms; ONNX Runtime 16.0), one thread, AMD EPYC Zen 3, alternated in one process.</summary>
+    public static bool OwnPass => true;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Invoke(Vector256<float> x)
     {

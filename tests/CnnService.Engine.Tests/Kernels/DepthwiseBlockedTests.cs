@@ -82,6 +82,23 @@ public unsafe class DepthwiseBlockedTests
             TestModels.AssertClose(Scalar(input, weights, bias, pre, post, g), Blocked(level, input, weights, bias, pre, post, g), 1e-5f);
     }
 
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_silu_after_the_sums_gives_the_blocked_path_the_banded_paths_bits()
+    {
+        // SiLU goes over each path's outputs in a pass of its own (IUnaryOperator.OwnPass), eight lanes wide in both: the same
+        // function of the same sums, so the same bits, wherever a path keeps its outputs before it stores them.
+        foreach (object[] row in Geometries)
+        {
+            int[] a = row.Cast<int>().ToArray();
+            DepthwiseGeometry g = Geometry(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+            float[] input = TestModels.Random(Channels * g.H * g.W, seed: 7, scale: 4f), weights = TestModels.Random(Channels * g.KH * g.KW, seed: 8),
+                bias = TestModels.Random(Channels, seed: 9);
+            foreach (FusedActivation pre in new[] { FusedActivation.None, FusedActivation.Clamp(0, 6) })
+                Assert.Equal(Banded(SimdLevel.Vector256, input, weights, bias, pre, FusedActivation.Silu, g),
+                    Blocked(SimdLevel.Vector256, input, weights, bias, pre, FusedActivation.Silu, g));
+        }
+    }
+
     [VectorTheory]
     [MemberData(nameof(GeometriesAtEachLevel))]
     public void A_value_at_a_row_end_never_reaches_the_padding_or_the_next_row(int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, SimdLevel level)
