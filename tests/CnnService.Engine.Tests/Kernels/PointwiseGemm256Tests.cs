@@ -17,7 +17,7 @@ public unsafe class PointwiseGemm256Tests
     [InlineData(320, 49, 1280, "relu")]  // MobileNet V2's last layer: two depth blocks of 160
     [InlineData(33, 13, 7, "clip")]      // odd depth, one short block after a whole one, a panel of 7 filters
     [InlineData(64, 196, 24, "relu")]    // 14x14: whole blocks only, one whole panel
-    [InlineData(1024, 49, 48, "none")]   // deep enough for two groups of blocks
+    [InlineData(1200, 49, 48, "none")]   // a 7x7 plane past 256 KB packed: groups of three blocks
     public void Each_output_is_the_sum_over_channels_with_bias_and_activation_and_nothing_else_is_written(int c, int p, int m, string activation)
     {
         FusedActivation act = Activation(activation);
@@ -67,6 +67,15 @@ public unsafe class PointwiseGemm256Tests
         float[] split = Run(x, p, c, p, w, b, m, p, FusedActivation.None, splitPanelsAt: 2);
 
         Assert.Equal(whole, split);
+    }
+
+    [Fact]
+    public void A_plane_whose_packed_positions_fit_in_256_KB_is_one_group_and_a_larger_one_goes_in_groups_of_about_128_KB()
+    {
+        Assert.Equal(7, PointwiseGemm256.Group(1152, 49));   // EfficientNet-B0's deepest 7x7 layers: 252 KB
+        Assert.Equal(3, PointwiseGemm256.Group(1200, 49));   // 262.5 KB: 128 KB / 37.5 KB a block
+        Assert.Equal(25, PointwiseGemm256.Group(320, 196));  // 250 KB
+        Assert.Equal(7, PointwiseGemm256.Group(576, 196));   // 450 KB: 128 KB / 18 KB a block
     }
 
     [Fact]
