@@ -40,4 +40,58 @@ internal static unsafe partial class PoolWindow
 
         return !Lanes512.AnyNaN(probe);
     }
+
+    /// <summary>
+    /// The same with AVX2, eight outputs at a time. AVX2 has no two-vector permute: a lane swap puts the reduced vector's upper
+    /// half beside the next one's lower half, and two byte shifts within halves take each window's second and third column from
+    /// them. The general path, row buffers stored and read back three times, took 1.9-2.7x ONNX Runtime's time on GoogLeNet's
+    /// inception pools; this one 1.35-1.57x less (14x14 maps 0.118-0.123 -> 0.073-0.080 ms, 7x7 0.082 -> 0.052; AMD EPYC Zen 3,
+    /// one thread; ONNX Runtime 0.042-0.047 and 0.032).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Max3x3Stride1Row256(float* r0, float* r1, float* r2, int w, int left, float* output, int ow, int room)
+    {
+        Vector256<float> probe = Vector256<float>.Zero;
+        int c = -left;
+        Vector256<float> a = Reduced3(r0, r1, r2, c, w, ref probe);
+        for (int ox = 0; ox < ow; ox += 8, c += 8)
+        {
+            // Outputs ox + 6 and ox + 7 read the next vector's first two columns.
+            Vector256<float> b = ox + 6 < ow ? Reduced3(r0, r1, r2, c + 8, w, ref probe) : Vector256.Create(float.NegativeInfinity);
+            Vector256<byte> straddle = Avx.Permute2x128(a, b, 0x21).AsByte(), first = a.AsByte();   // [a's upper half, b's lower half]
+            Vector256<float> second = Avx2.AlignRight(straddle, first, 4).AsSingle(), third = Avx2.AlignRight(straddle, first, 8).AsSingle();
+            Vector256<float> max = Lanes256.MaxOrdered(Lanes256.MaxOrdered(a, second), third);
+            if (ox + 8 <= room) max.Store(output + ox);
+            else Lanes256.StoreFirst(output + ox, max, ow - ox);
+            a = b;
+        }
+
+        return !Lanes256.AnyNaN(probe);
+    }
+
+    /// <summary>Columns [c, c + 8) of the three rows reduced, minus infinity outside [0, w); their sum goes into the NaN probe.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduced3(float* r0, float* r1, float* r2, int c, int w, ref Vector256<float> probe)
+    {
+        Vector256<float> x0, x1, x2;
+        if (c >= 0 && c + 8 <= w)
+        {
+            x0 = Vector256.Load(r0 + c);
+            x1 = Vector256.Load(r1 + c);
+            x2 = Vector256.Load(r2 + c);
+        }
+        else
+        {
+            // Masked-off lanes are neither read nor faulted on; they load as zero and become minus infinity.
+            Vector256<int> column = Vector256<int>.Indices + Vector256.Create(c);
+            Vector256<float> inside = (Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, Vector256.Create(w))).AsSingle();
+            Vector256<float> identity = Vector256.Create(float.NegativeInfinity);
+            x0 = Avx.BlendVariable(identity, Avx.MaskLoad(r0 + c, inside), inside);
+            x1 = Avx.BlendVariable(identity, Avx.MaskLoad(r1 + c, inside), inside);
+            x2 = Avx.BlendVariable(identity, Avx.MaskLoad(r2 + c, inside), inside);
+        }
+
+        probe += x0 + x1 + x2;
+        return Lanes256.MaxOrdered(Lanes256.MaxOrdered(x0, x1), x2);
+    }
 }
