@@ -69,6 +69,34 @@ internal static unsafe partial class PoolWindow
         return !Lanes512.AnyNaN(probe);
     }
 
+    /// <summary>
+    /// The same with AVX2, eight outputs at a time from 16 reduced columns (and the next vector's first, for the last window's
+    /// third tap): split into even and odd columns, the evens shifted by one column by a lane swap and an in-lane byte shift, as
+    /// <see cref="Max3x3Stride1Row256"/> takes its windows' columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Max3x3Stride2Row256(float* r0, float* r1, float* r2, int w, int left, float* output, int ow, int room)
+    {
+        Vector256<float> probe = Vector256<float>.Zero;
+        int c = -left;
+        Vector256<float> a = Reduced3(r0, r1, r2, c, w, ref probe);
+        for (int ox = 0; ox < ow; ox += 8, c += 16)
+        {
+            // Column c + 16 is read only by output ox + 7.
+            Vector256<float> b = Reduced3(r0, r1, r2, c + 8, w, ref probe);
+            Vector256<float> next = ox + 7 < ow ? Reduced3(r0, r1, r2, c + 16, w, ref probe) : Vector256.Create(float.NegativeInfinity);
+            Lanes256.Deinterleave(a, b, out Vector256<float> even, out Vector256<float> odd);
+            Vector256<byte> straddle = Avx.Permute2x128(even, next, 0x21).AsByte();   // [even's upper half, next's lower half]
+            Vector256<float> third = Avx2.AlignRight(straddle, even.AsByte(), 4).AsSingle();
+            Vector256<float> max = Lanes256.MaxOrdered(Lanes256.MaxOrdered(even, odd), third);
+            if (ox + 8 <= room) max.Store(output + ox);
+            else Lanes256.StoreFirst(output + ox, max, ow - ox);
+            a = next;
+        }
+
+        return !Lanes256.AnyNaN(probe);
+    }
+
     /// <summary>Columns [c, c + 16) of the three rows reduced, minus infinity outside [0, w); their sum goes into the NaN probe.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Reduced3(float* r0, float* r1, float* r2, int c, int w, ref Vector512<float> probe)

@@ -75,7 +75,7 @@ internal static unsafe partial class PoolWindow
     public static void Planes(SimdLevel level, float* src, float* dst, int planes, int row0, int row1, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
         bool max3x3 = max && (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g))
-            || level == SimdLevel.Vector256 && Avx2.IsSupported && IsMax3x3Stride1(g));
+            || level == SimdLevel.Vector256 && Avx2.IsSupported && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g)));
         if (max3x3)
         {
             Max3x3(level, src, dst, planes, g, row0, row1, scratch);
@@ -99,8 +99,8 @@ internal static unsafe partial class PoolWindow
         }
     }
 
-    /// <summary>A 3x3 max pool at stride 1 or 2 along the row (<see cref="IsMax3x3Stride1"/>, <see cref="IsMax3x3Stride2"/>; stride 1 only at
-    /// <see cref="SimdLevel.Vector256"/>), output rows [<paramref name="row0"/>, <paramref name="row1"/>) of each plane, each row from its
+    /// <summary>A 3x3 max pool at stride 1 or 2 along the row (<see cref="IsMax3x3Stride1"/>, <see cref="IsMax3x3Stride2"/>) at
+    /// <paramref name="level"/> (Vector512 or Vector256), output rows [<paramref name="row0"/>, <paramref name="row1"/>) of each plane, each row from its
     /// window's input rows in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Max3x3(SimdLevel level, float* src, float* dst, int planes, in PoolGeometry g, int row0, int row1, float* scratch)
@@ -116,9 +116,9 @@ internal static unsafe partial class PoolWindow
                 float* outRow = output + (nint)oy * g.OW;
                 // The row's last vector may run on into the rows of this plane this loop writes next, not further.
                 int room = (row1 - oy) * g.OW;
-                bool exact = g.SW == 2 ? Max3x3Stride2Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room)
-                    : level == SimdLevel.Vector512 ? Max3x3Stride1Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room)
-                    : Max3x3Stride1Row256(r0, r1, r2, g.W, g.Left, outRow, g.OW, room);
+                bool exact = level == SimdLevel.Vector512
+                    ? g.SW == 2 ? Max3x3Stride2Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room) : Max3x3Stride1Row(r0, r1, r2, g.W, g.Left, outRow, g.OW, room)
+                    : g.SW == 2 ? Max3x3Stride2Row256(r0, r1, r2, g.W, g.Left, outRow, g.OW, room) : Max3x3Stride1Row256(r0, r1, r2, g.W, g.Left, outRow, g.OW, room);
                 if (!exact) RowScalar(input, outRow, oy, g, max: true, includePad: false, ScalarRow(g, scratch), scratch);
             }
         }
