@@ -60,6 +60,7 @@ public static class LayerComparison
 
         var ort = OrtNodes(file, model, input, threads, runs);
         Timing.Settle(); // ONNX Runtime's workers, spinning after its last Run, would take the engine helper's core
+        Timing.WarmUp(() => model.TimeLayers(input, 1, 1)); // the per-layer timing is a path of its own, compiled as it runs
         model.TimeLayers(input, 1, runs, out double[] medians);
         var engine = new List<(string Name, string Op, double Ms)>();
         for (int i = 0; i < medians.Length; i++)

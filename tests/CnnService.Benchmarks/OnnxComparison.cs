@@ -88,8 +88,8 @@ public static class OnnxComparison
                     using var results = session.Run(runOptions, [inputName], [tensor], [outputName]);
                 }
 
-                Engine();
-                Ort();
+                Timing.WarmUp(Engine);
+                Timing.WarmUp(Ort);
                 var ours = new List<double>();
                 var theirs = new List<double>();
                 var oursP50 = new List<double>();

@@ -79,8 +79,8 @@ internal sealed class SeedPair : IDisposable
     public Measured Throughput(int rounds, double seconds)
     {
         Action engine = Engine, ort = Ort;
-        engine();
-        ort();
+        WarmUp(engine);
+        WarmUp(ort);
         List<double> ours = [], theirs = [];
         double oursBest = double.MaxValue, theirsBest = double.MaxValue;
         for (int r = 0; r < rounds; r++)
@@ -99,8 +99,8 @@ internal sealed class SeedPair : IDisposable
     public Measured Latency(int rounds, double seconds)
     {
         Action engine = Engine1, ort = Ort1;
-        engine();
-        ort();
+        WarmUp(engine);
+        WarmUp(ort);
         List<double> ours = [], theirs = [];
         for (int r = 0; r < rounds; r++)
         {
