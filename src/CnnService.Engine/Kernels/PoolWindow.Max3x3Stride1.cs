@@ -68,30 +68,4 @@ internal static unsafe partial class PoolWindow
 
         return !Lanes256.AnyNaN(probe);
     }
-
-    /// <summary>Columns [c, c + 8) of the three rows reduced, minus infinity outside [0, w); their sum goes into the NaN probe.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Reduced3(float* r0, float* r1, float* r2, int c, int w, ref Vector256<float> probe)
-    {
-        Vector256<float> x0, x1, x2;
-        if (c >= 0 && c + 8 <= w)
-        {
-            x0 = Vector256.Load(r0 + c);
-            x1 = Vector256.Load(r1 + c);
-            x2 = Vector256.Load(r2 + c);
-        }
-        else
-        {
-            // Masked-off lanes are neither read nor faulted on; they load as zero and become minus infinity.
-            Vector256<int> column = Vector256<int>.Indices + Vector256.Create(c);
-            Vector256<float> inside = (Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, Vector256.Create(w))).AsSingle();
-            Vector256<float> identity = Vector256.Create(float.NegativeInfinity);
-            x0 = Avx.BlendVariable(identity, Avx.MaskLoad(r0 + c, inside), inside);
-            x1 = Avx.BlendVariable(identity, Avx.MaskLoad(r1 + c, inside), inside);
-            x2 = Avx.BlendVariable(identity, Avx.MaskLoad(r2 + c, inside), inside);
-        }
-
-        probe += x0 + x1 + x2;
-        return Lanes256.MaxOrdered(Lanes256.MaxOrdered(x0, x1), x2);
-    }
 }
