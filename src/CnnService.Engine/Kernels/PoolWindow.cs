@@ -74,8 +74,8 @@ internal static unsafe partial class PoolWindow
     /// (<paramref name="src"/> and <paramref name="dst"/> point at the planes' starts, not the rows').</summary>
     public static void Planes(SimdLevel level, float* src, float* dst, int planes, int row0, int row1, in PoolGeometry g, bool max, bool includePad, float* scratch)
     {
-        bool max3x3 = max && (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g))
-            || level == SimdLevel.Vector256 && Avx2.IsSupported && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g)));
+        bool max3x3 = max && (IsMax3x3Stride2(g) || IsMax3x3Stride1(g))
+            && (level == SimdLevel.Vector512 && Avx512F.IsSupported && Avx512DQ.IsSupported || level == SimdLevel.Vector256 && Avx2.IsSupported);
         if (max3x3)
         {
             Max3x3(level, src, dst, planes, g, row0, row1, scratch);
