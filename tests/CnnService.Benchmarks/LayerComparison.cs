@@ -7,7 +7,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace CnnService.Benchmarks;
 
 /// <summary>
-/// <c>layers</c>: where one ONNX network's pass goes in each runtime, at batch 1. ONNX Runtime's own profiler
+/// <c>layers</c>: where one ONNX network's pass goes in each runtime, at batch 1 unless asked. ONNX Runtime's own profiler
 /// (<see cref="SessionOptions.EnableProfiling"/>) times every node of its optimised graph (fused and reordered as it runs
 /// them: a Conv with its activation is one node, NCHWc reorders are nodes); the engine's per-layer timing
 /// (<see cref="Model.TimeLayers(ReadOnlySpan{float}, int, int, out double[])"/>) every layer of its plan. Both report
@@ -17,10 +17,11 @@ namespace CnnService.Benchmarks;
 public static class LayerComparison
 {
     public const string Usage = """
-        usage: dotnet run -c Release --project tests/CnnService.Benchmarks -- layers --model FILE [--threads N] [--runs N] [--top N]
+        usage: dotnet run -c Release --project tests/CnnService.Benchmarks -- layers --model FILE [--threads N] [--batch N] [--runs N] [--top N]
 
           --model FILE   an .onnx file (for example data/onnx/torchvision/mobilenet_v2-opset13.onnx, made by scripts/make-onnx-models.sh)
           --threads N    threads for both runtimes (default: 1)
+          --batch N      images a pass (default: 1; the network's ONNX input must have a free batch dimension)
           --runs N       passes timed in each runtime (default: 200)
           --top N        slowest nodes and layers listed (default: 12)
         """;
@@ -28,20 +29,21 @@ public static class LayerComparison
     public static int Run(string[] args)
     {
         string? file = null;
-        int threads = 1, runs = 200, top = 12;
+        int threads = 1, batch = 1, runs = 200, top = 12;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--model": file = args[i + 1]; break;
                 case "--threads": threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--batch": batch = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--runs": runs = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--top": top = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine(Usage); return 2;
             }
         }
 
-        if (file is null || !File.Exists(file) || threads < 1 || runs < 1 || top < 1)
+        if (file is null || !File.Exists(file) || threads < 1 || batch < 1 || runs < 1 || top < 1)
         {
             Console.Error.WriteLine(file is not null && !File.Exists(file) ? $"layers: {file} does not exist." : Usage);
             return 2;
@@ -49,19 +51,19 @@ public static class LayerComparison
 
         var (spec, weights) = OnnxImporter.Import(file);
         Model model = Model.Create(spec, weights, EngineOptions.Default with { Threads = threads });
-        var input = new float[model.InputShape.Size];
+        var input = new float[batch * model.InputShape.Size];
         var random = new Random(1);
         for (int i = 0; i < input.Length; i++) input[i] = (float)random.NextDouble();
 
-        Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} thread(s), batch 1, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {runs} passes each");
+        Console.WriteLine($"{QuickRun.CpuName()}, {Environment.ProcessorCount} CPUs, {threads} thread(s), batch {batch}, ONNX Runtime {OrtEnv.Instance().GetVersionString()}, median of {runs} passes each");
         Console.WriteLine($"{Path.GetFileName(file)}");
         HostCpuTime? host = HostCpuTime.Read();
         double? trip = CoreRoundTrip.Measure();
 
-        var ort = OrtNodes(file, model, input, threads, runs);
+        var ort = OrtNodes(file, model, input, batch, threads, runs);
         Timing.Settle(); // ONNX Runtime's workers, spinning after its last Run, would take the engine helper's core
-        Timing.WarmUp(() => model.TimeLayers(input, 1, 1)); // the per-layer timing is a path of its own, compiled as it runs
-        model.TimeLayers(input, 1, runs, out double[] medians);
+        Timing.WarmUp(() => model.TimeLayers(input, batch, 1)); // the per-layer timing is a path of its own, compiled as it runs
+        model.TimeLayers(input, batch, runs, out double[] medians);
         var engine = new List<(string Name, string Op, double Ms)>();
         for (int i = 0; i < medians.Length; i++)
             if (model.RunsLayer(i)) engine.Add((model.Layers[i].Name ?? $"#{i}", model.Layers[i].Type, medians[i] * 1000));
@@ -74,7 +76,7 @@ public static class LayerComparison
     }
 
     /// <summary>Each node's median kernel time over <paramref name="runs"/> profiled passes (after one unprofiled warm-up pass).</summary>
-    private static List<(string Name, string Op, double Ms)> OrtNodes(string file, Model model, float[] input, int threads, int runs)
+    private static List<(string Name, string Op, double Ms)> OrtNodes(string file, Model model, float[] input, int batch, int threads, int runs)
     {
         string prefix = Path.Combine(Path.GetTempPath(), $"cnnservice-ort-profile-{Environment.ProcessId}");
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
@@ -82,7 +84,7 @@ public static class LayerComparison
         options.ProfileOutputPathPrefix = prefix;
         using var session = new InferenceSession(file, options);
         string inputName = session.InputMetadata.Keys.First(), outputName = session.OutputMetadata.Keys.First();
-        using OrtValue tensor = OrtValue.CreateTensorValueFromMemory(input, [1, model.InputShape.C, model.InputShape.H, model.InputShape.W]);
+        using OrtValue tensor = OrtValue.CreateTensorValueFromMemory(input, [batch, model.InputShape.C, model.InputShape.H, model.InputShape.W]);
         using var runOptions = new RunOptions();
         for (int r = 0; r <= runs; r++)
         {
