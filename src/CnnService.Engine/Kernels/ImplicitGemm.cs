@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using CnnService.Engine.Runtime;
 
 namespace CnnService.Engine.Kernels;
@@ -11,7 +12,8 @@ namespace CnnService.Engine.Kernels;
 /// B[k, q] = input[c, y + ki, x + kj] = input[off(k) + q] with off(k) = (c*Hp + ki)*Wp + kj, so
 /// each row of a panel (32 columns with AVX-512, 24 with AVX2) is a contiguous slice of the padded input:
 /// the micro-kernel reads it in place through a table of K offsets made at load time. The price is the
-/// kw - 1 discarded columns per row, which is why the plan uses it only on maps a panel plus kw wide.
+/// kw - 1 discarded columns per row, which is why the plan uses it on maps a panel plus kw wide (with AVX2 and
+/// few filters, on narrower ones too: <see cref="Suits"/>).
 /// With AVX2 the alternative, packing im2col panels, took as long as the multiply-adds on TinyVGG's
 /// 10-filter layers (40 % of a pass against the micro-kernel's 47 %), where each packed value serves 10 rows.
 /// </summary>
@@ -40,10 +42,17 @@ internal static unsafe class ImplicitGemm
     /// a kernel wide, and at most 1/16 of the columns discarded; at Vector256 with fewer than 32 filters up to 1/8, since there
     /// packing im2col's panels costs as much as the multiply-adds it feeds (AMD Zen 4, one thread, Vector256, with their
     /// 28- and 26-wide layers on this path: TinyVGG 1.17-1.19x the images/s, LeNet-5, its first layer, 1.14-1.28x, with 8-column
-    /// panels; with 16, as an AVX2-only CPU, TinyVGG 1.09-1.17x and LeNet-5 1.03-1.24x at batch 1 and 64).
+    /// panels; with 16, as an AVX2-only CPU, TinyVGG 1.09-1.17x and LeNet-5 1.03-1.24x at batch 1 and 64). Spatial kernels on rows
+    /// narrower than that, with so few filters, up to a third: packing copies a run per output row a panel crosses, and LeNet-5's second layer
+    /// (14 wide, 5x5, 16 filters: 4 of 14 columns discarded) ran its pass 1.16x as fast at batch 1 and 1.07x at batch 64 in place
+    /// (AMD EPYC Zen 3, one thread, alternated in one process).
     /// </summary>
-    public static bool Suits(SimdLevel simd, int m, int wp, int kw) =>
-        wp >= PanelWidth(simd) + kw && (kw - 1) * (simd == SimdLevel.Vector256 && m < 32 ? 8 : 16) <= wp;
+    public static bool Suits(SimdLevel simd, int m, int wp, int kw)
+    {
+        bool wide = wp >= PanelWidth(simd) + kw;
+        if (simd == SimdLevel.Vector256 && m < 32) return wide ? (kw - 1) * 8 <= wp : kw > 1 && (kw - 1) * 3 <= wp;
+        return wide && (kw - 1) * 16 <= wp;
+    }
 
     /// <summary>off(k) for k = (c, ki, kj) in order, then K more: k * NR, the rows of a panel copied out (see <see cref="Run"/>).</summary>
     public static nint[] Offsets(SimdLevel simd, int c, int hp, int wp, int kh, int kw)
@@ -175,10 +184,11 @@ internal static unsafe class ImplicitGemm
     {
         for (int kk = 0; kk < depth; kk++)
         {
-            int inside = (int)Math.Clamp(left - offsets[kk], 0, nr);
-            var row = new Span<float>(copied + (nint)kk * nr, nr);
-            new ReadOnlySpan<float>(origin + offsets[kk], inside).CopyTo(row);
-            row[inside..].Clear();
+            // Masked loads: the lanes past the image are neither read nor faulted on, and come back zero. Per row a copy and a
+            // clear cost a call each, 150 rows of LeNet-5's second layer as long as the panel's multiply-adds at batch 1.
+            nint inside = left - offsets[kk];
+            float* from = origin + offsets[kk], row = copied + (nint)kk * nr;
+            for (int j = 0; j < nr; j += Vector256<float>.Count) Vector256.Store(Lanes256.LoadFirst(from + j, (int)Math.Clamp(inside - j, 0, nr)), row + j);
         }
 
         return new OffsetRows(copied, packedOffsets);

@@ -134,7 +134,9 @@ public class Conv2DTests
     [InlineData(8, 32, 14, 1, "direct")]         // rows of 14: one whole tile
     [InlineData(2, 4, 28, 1, "implicit-gemm")]   // two discarded columns in 30, but 4 filters: packing 8-column panels costs more
     [InlineData(2, 32, 28, 1, "im2col")]         // the same with 32 filters, which share each packed panel
-    [InlineData(2, 4, 12, 1, "im2col")]          // narrow: two discarded columns in 14
+    [InlineData(2, 4, 12, 1, "implicit-gemm")]   // narrow: two discarded columns in 14, but 4 filters, and a packed panel a run per row
+    [InlineData(2, 32, 12, 1, "im2col")]         // the same with 32 filters
+    [InlineData(2, 4, 3, 1, "im2col")]           // two discarded columns in 5: too many
     [InlineData(2, 4, 56, 2, "im2col")]          // strided
     public void With_avx2_the_plan_reads_a_wide_stride_1_map_in_place(int channels, int filters, int width, int stride, string lowering)
     {

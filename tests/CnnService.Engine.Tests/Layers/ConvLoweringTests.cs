@@ -33,6 +33,7 @@ public class ConvLoweringTests
     [InlineData(3, 16, 64, 10, 3, 0)]    // TinyVGG's first layer: unpadded 3x3, implicit GEMM reading the caller's input in place
     [InlineData(3, 12, 40, 64, 1, 0)]    // a 1x1 first layer on too few channels for pointwise tiles: implicit GEMM
     [InlineData(16, 9, 45, 32, 3, 1)]    // padded: the padded copy is the engine's, the input only read row by row
+    [InlineData(6, 14, 14, 16, 5, 0)]    // LeNet-5's second layer: in place with AVX2, each panel across rows, the last copied out
     public void No_lowering_reads_past_the_end_of_the_callers_input(int c, int h, int w, int filters, int kernel, int padding)
     {
         // An image's last implicit-GEMM panel reads kw + NR - 2 floats past the image; the caller's memory may end there.
@@ -71,6 +72,22 @@ public class ConvLoweringTests
     public void With_avx2_a_narrow_3x3_layer_of_32_filter_tiles_runs_direct_before_packed()
     {
         Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 14, 14), Conv3x3(64), SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_narrow_5x5_layer_of_few_filters_runs_in_place_before_packed()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 16, Kernel = Pair.Square(5) };
+
+        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(6, 14, 14), conv, SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_narrow_1x1_layer_of_few_filters_stays_packed()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 16, Kernel = Pair.Square(1) };
+
+        Assert.Equal(ConvLowering.Im2Col, Candidates(new TensorShape(6, 14, 14), conv, SimdLevel.Vector256)[0]);
     }
 
     [SimdFact(SimdLevel.Vector256)]
