@@ -90,7 +90,7 @@ internal static unsafe class Gemm
                         float* aBlock = aData + (nint)i0 * k + (nint)k0 * mr;
                         int rows = Math.Min(mr, m - i0);
                         if (insideOneImage) TKernel.Run(depth, aBlock, panel, bias + i0, cImage + (nint)i0 * p, p, rows, !first, relu && last);
-                        else TKernel.Run(depth, aBlock, panel, bias + i0, tiles + (nint)i0 * nr, nr, rows, !first, relu && last);
+                        else TKernel.Run(depth, aBlock, panel, bias + i0, tiles + (nint)i0 * nr, nr, rows, count, !first, relu && last);
                     }
                 }
 

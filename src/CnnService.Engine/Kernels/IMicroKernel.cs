@@ -31,6 +31,13 @@ internal unsafe interface IMicroKernel
     /// the vector kernels compute them rounded up to an even count (A's padding rows are zero).
     /// </summary>
     static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu);
+
+    /// <summary>
+    /// As <see cref="Run"/> for a tile of which only the first <paramref name="columns"/> (at most NR) are wanted: a GEMM's
+    /// last column panel. A kernel may compute and store all NR (B's packed columns past them are zero); one that has
+    /// narrower tiles skips the multiply-adds of the columns nobody reads.
+    /// </summary>
+    static abstract void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, int columns, bool accumulate, bool relu);
 }
 
 /// <summary>A micro-kernel that reads B's rows through an <see cref="IRowSource"/>: a packed panel, or (implicit GEMM) the input in place.</summary>

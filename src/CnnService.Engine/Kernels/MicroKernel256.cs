@@ -22,6 +22,35 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         Run(k, a, new PackedRows24(b), bias, c, ldc, rows, accumulate, relu);
 
     /// <summary>
+    /// The tile's first <paramref name="columns"/>: at most 8 as one 8 x 8 pass (eight accumulators, as many as cover the
+    /// FMA latency; two 4 x 8 halves would have four), at most 16 as two 4 x 16 halves, more as the whole tile. Stores only
+    /// the vectors it computes. A 14x14 map's 196 positions leave a last panel of 4 columns, a batch of 64 one of 16.
+    /// </summary>
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, int columns, bool accumulate, bool relu)
+    {
+        var panel = new PackedRows24(b);
+        if (columns > 16)
+        {
+            Run(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+        }
+        else if (columns > 8)
+        {
+            if (rows > 4)
+            {
+                Half<PackedRows24, TileRows4, TileColumns16>(k, a, panel, bias, c, ldc, 4, accumulate, relu);
+                if (rows > 6) Half<PackedRows24, TileRows4, TileColumns16>(k, a + 4, panel, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+                else Half<PackedRows24, TileRows2, TileColumns16>(k, a + 4, panel, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+            }
+            else if (rows > 2) Half<PackedRows24, TileRows4, TileColumns16>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+            else Half<PackedRows24, TileRows2, TileColumns16>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+        }
+        else if (rows > 6) Columns8<TileRows8>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 4) Columns8<TileRows6>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 2) Columns8<TileRows4>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+        else Columns8<TileRows2>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+    }
+
+    /// <summary>
     /// The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.
     /// A short tile (the last rows of M) computes only its valid rows rounded up to an even count.
     /// </summary>
@@ -31,62 +60,119 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
     {
         if (rows > 4)
         {
-            Half<TRows, TileRows4>(k, a, b, bias, c, ldc, 4, accumulate, relu);
-            if (rows > 6) Half<TRows, TileRows4>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
-            else Half<TRows, TileRows2>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+            Half<TRows, TileRows4, TileColumns24>(k, a, b, bias, c, ldc, 4, accumulate, relu);
+            if (rows > 6) Half<TRows, TileRows4, TileColumns24>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+            else Half<TRows, TileRows2, TileColumns24>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
         }
-        else if (rows > 2) Half<TRows, TileRows4>(k, a, b, bias, c, ldc, rows, accumulate, relu);
-        else Half<TRows, TileRows2>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 2) Half<TRows, TileRows4, TileColumns24>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else Half<TRows, TileRows2, TileColumns24>(k, a, b, bias, c, ldc, rows, accumulate, relu);
     }
 
-    /// <summary>Rows [0, <paramref name="rows"/>) (at most 4) of the tile, A's column for step kk at a[kk * MR].</summary>
+    /// <summary>Rows [0, <paramref name="rows"/>) (at most 4) of the tile's first TColumns.Count columns, A's column for step kk at a[kk * MR].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Half<TRows, TCount>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+    private static void Half<TRows, TCount, TColumns>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource
         where TCount : struct, ITileRows
+        where TColumns : struct, ITileColumns
     {
         // The products start from zero and the start value (bias, or the earlier blocks' sum) is added once at
         // the end: each depth block is its own partial sum, as in MLAS, not one running sum over all of K.
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        bool wide = TColumns.Count == 24; // else 16: the third vector's loads and multiply-adds fold away
         // A native-width step: the offset table (implicit GEMM) is indexed without a sign extension each step, one of the
         // loop's 26 instructions (the conv pair 1.04x on one thread, 1.11x at batch 8 on two; MobileNet V2 1.03x / 1.01x;
         // paired in one process, Zen 3).
         for (nint kk = 0; kk < k; kk++)
         {
             float* row = b.Row(kk);
-            Vector256<float> b0 = Vector256.Load(row), b1 = Vector256.Load(row + 8), b2 = Vector256.Load(row + 16);
+            Vector256<float> b0 = Vector256.Load(row), b1 = Vector256.Load(row + 8), b2 = wide ? Vector256.Load(row + 16) : default;
             Vector256<float> x = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01); c02 = Vector256.FusedMultiplyAdd(x, b2, c02);
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01); if (wide) c02 = Vector256.FusedMultiplyAdd(x, b2, c02);
             x = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11); c12 = Vector256.FusedMultiplyAdd(x, b2, c12);
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11); if (wide) c12 = Vector256.FusedMultiplyAdd(x, b2, c12);
             if (TCount.Count > 2)
             {
                 x = Vector256.Create(a[2]);
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21); c22 = Vector256.FusedMultiplyAdd(x, b2, c22);
+                c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21); if (wide) c22 = Vector256.FusedMultiplyAdd(x, b2, c22);
                 x = Vector256.Create(a[3]);
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31); c32 = Vector256.FusedMultiplyAdd(x, b2, c32);
+                c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31); if (wide) c32 = Vector256.FusedMultiplyAdd(x, b2, c32);
             }
 
             a += 8;
         }
 
-        Finish(ref c00, ref c01, ref c02, c, bias[0], accumulate, relu);
+        Finish<TColumns>(ref c00, ref c01, ref c02, c, bias[0], accumulate, relu);
         if (rows == 1) return;
-        Finish(ref c10, ref c11, ref c12, c + ldc, bias[1], accumulate, relu);
+        Finish<TColumns>(ref c10, ref c11, ref c12, c + ldc, bias[1], accumulate, relu);
         if (rows == 2) return;
-        Finish(ref c20, ref c21, ref c22, c + 2 * ldc, bias[2], accumulate, relu);
+        Finish<TColumns>(ref c20, ref c21, ref c22, c + 2 * ldc, bias[2], accumulate, relu);
         if (rows == 3) return;
-        Finish(ref c30, ref c31, ref c32, c + 3 * ldc, bias[3], accumulate, relu);
+        Finish<TColumns>(ref c30, ref c31, ref c32, c + 3 * ldc, bias[3], accumulate, relu);
     }
 
-    /// <summary>One row of the tile: its start value added, clamped if asked, stored.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(ref Vector256<float> v0, ref Vector256<float> v1, ref Vector256<float> v2, float* c, float bias, bool accumulate, bool relu)
+    /// <summary>Rows [0, <paramref name="rows"/>) (at most 8) of the tile's first 8 columns in one pass: one B vector and
+    /// TCount.Count broadcasts a step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns8<TCount>(int k, float* a, PackedRows24 b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TCount : struct, ITileRows
     {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (nint kk = 0; kk < k; kk++)
+        {
+            Vector256<float> b0 = Vector256.Load(b.Row(kk));
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            if (TCount.Count > 2)
+            {
+                c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+                c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            }
+
+            if (TCount.Count > 4)
+            {
+                c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+                c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            }
+
+            if (TCount.Count > 6)
+            {
+                c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6]), b0, c6);
+                c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[7]), b0, c7);
+            }
+
+            a += 8;
+        }
+
+        Vector256<float> unused = default;
+        Finish<TileColumns8>(ref c0, ref unused, ref unused, c, bias[0], accumulate, relu);
+        if (rows == 1) return;
+        Finish<TileColumns8>(ref c1, ref unused, ref unused, c + ldc, bias[1], accumulate, relu);
+        if (rows == 2) return;
+        Finish<TileColumns8>(ref c2, ref unused, ref unused, c + 2 * ldc, bias[2], accumulate, relu);
+        if (rows == 3) return;
+        Finish<TileColumns8>(ref c3, ref unused, ref unused, c + 3 * ldc, bias[3], accumulate, relu);
+        if (rows == 4) return;
+        Finish<TileColumns8>(ref c4, ref unused, ref unused, c + 4 * ldc, bias[4], accumulate, relu);
+        if (rows == 5) return;
+        Finish<TileColumns8>(ref c5, ref unused, ref unused, c + 5 * ldc, bias[5], accumulate, relu);
+        if (rows == 6) return;
+        Finish<TileColumns8>(ref c6, ref unused, ref unused, c + 6 * ldc, bias[6], accumulate, relu);
+        if (rows == 7) return;
+        Finish<TileColumns8>(ref c7, ref unused, ref unused, c + 7 * ldc, bias[7], accumulate, relu);
+    }
+
+    /// <summary>One row of the tile, its first TColumns.Count columns: its start value added, clamped if asked, stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TColumns>(ref Vector256<float> v0, ref Vector256<float> v1, ref Vector256<float> v2, float* c, float bias, bool accumulate, bool relu)
+        where TColumns : struct, ITileColumns
+    {
+        int n = TColumns.Count;
         if (accumulate)
         {
-            v0 += Vector256.Load(c); v1 += Vector256.Load(c + 8); v2 += Vector256.Load(c + 16);
+            v0 += Vector256.Load(c);
+            if (n > 8) v1 += Vector256.Load(c + 8);
+            if (n > 16) v2 += Vector256.Load(c + 16);
         }
         else
         {
@@ -99,6 +185,18 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
             v0 = Vector256.Max(v0, Vector256<float>.Zero); v1 = Vector256.Max(v1, Vector256<float>.Zero); v2 = Vector256.Max(v2, Vector256<float>.Zero);
         }
 
-        v0.Store(c); v1.Store(c + 8); v2.Store(c + 16);
+        v0.Store(c);
+        if (n > 8) v1.Store(c + 8);
+        if (n > 16) v2.Store(c + 16);
     }
 }
+
+/// <summary>Columns of <see cref="MicroKernel256"/>'s tile computed, as a type, as <see cref="ITileRows"/> counts rows.</summary>
+internal interface ITileColumns
+{
+    static abstract int Count { get; }
+}
+
+internal readonly struct TileColumns8 : ITileColumns { public static int Count => 8; }
+internal readonly struct TileColumns16 : ITileColumns { public static int Count => 16; }
+internal readonly struct TileColumns24 : ITileColumns { public static int Count => 24; }

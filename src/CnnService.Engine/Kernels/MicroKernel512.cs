@@ -17,6 +17,10 @@ internal readonly unsafe struct MicroKernel512 : IRowMicroKernel
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu) =>
         Run(k, a, new PackedRows(b), bias, c, ldc, rows, accumulate, relu);
 
+    /// <summary>The whole tile whatever the columns wanted (not measured narrower with AVX-512).</summary>
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, int columns, bool accumulate, bool relu) =>
+        Run(k, a, new PackedRows(b), bias, c, ldc, rows, accumulate, relu);
+
     /// <summary>
     /// The same tile with B's rows taken from <paramref name="b"/>: a packed panel, or (implicit GEMM) the input itself.
     /// A short tile (the last rows of M) computes only its valid rows rounded up to an even count: TinyVGG's 10 filters

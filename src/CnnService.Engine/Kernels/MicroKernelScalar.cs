@@ -10,6 +10,9 @@ internal readonly unsafe struct MicroKernelScalar : IMicroKernel
     public static int MR => 8;
     public static int NR => 8;
 
+    public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, int columns, bool accumulate, bool relu) =>
+        Run(k, a, b, bias, c, ldc, rows, accumulate, relu);
+
     public static void Run(int k, float* a, float* b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
     {
         // Products from zero, the start value (bias or the earlier blocks' sum) added at the end, as the SIMD kernels do.
