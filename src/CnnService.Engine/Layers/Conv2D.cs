@@ -275,7 +275,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         if (_pointwiseWeights is not null)
         {
             if (_simd == SimdLevel.Vector512) RunPointwise(job, start, end);
-            else RunPointwise256(job, start, end);
+            else RunPointwise256(job, start, end, chunk);
             return;
         }
 
@@ -335,8 +335,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     }
 
     /// <summary>Work units [start, end) of the batch with AVX2 (<see cref="PointwiseGemm256"/>), in the order image, group of
-    /// position blocks, filter panel: two threads on one image split its filters, each packing the group's positions itself.</summary>
-    private void RunPointwise256(ParallelJob job, int start, int end)
+    /// position blocks, filter panel: two threads on one image split its filters, each packing the group's positions itself.
+    /// A single image split among threads gives each its share of every group's panels (<paramref name="chunk"/> of
+    /// job.Chunks), since groups differ in size: SqueezeNet's 13x13 layers' 22 blocks go in groups of 10, 10 and 2 (384
+    /// channels) or 8, 8 and 6 (512), and by units one thread took 30 block-panels of 44 and the other 14 (1.2 to 1 on the
+    /// classifier).</summary>
+    private void RunPointwise256(ParallelJob job, int start, int end, int chunk)
     {
         int m = OutputShape.C, c = InputShape.C, p = OutputShape.H * OutputShape.W;
         int panels = PointwiseGemm256.Panels(m), group = PointwiseGemm256.Group(c, p), blocks = PointwiseGemm256.Blocks(p), perImage = PointwiseUnits;
@@ -344,6 +348,17 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         float* scratch = ThreadScratch.Get(PointwiseGemm256.ScratchFloats(c, p));
         fixed (float* weights = _pointwiseWeights, bias = _pointwiseBias)
         {
+            if (job.Batch == 1 && job.Chunks > 1 && panels >= job.Chunks)
+            {
+                (int panel0, int panel1) = Parallelism.Range(panels, job.Chunks, chunk);
+                for (int b0 = 0; b0 < blocks && panel0 < panel1; b0 += group)
+                {
+                    PointwiseGemm256.Run(weights, bias, job.Input, p, c, p, job.Output, p, m, act, panel0, panel1, b0, Math.Min(blocks, b0 + group), scratch);
+                }
+
+                return;
+            }
+
             for (int unit = start; unit < end;)
             {
                 int n = unit / perImage, rest = unit - n * perImage, g = rest / panels, panel = rest - g * panels;

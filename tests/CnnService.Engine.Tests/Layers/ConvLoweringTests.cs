@@ -137,6 +137,26 @@ public class ConvLoweringTests
         }
     }
 
+    [SimdTheory(SimdLevel.Vector256)]
+    [InlineData(384, 48)]    // 22 blocks of positions in groups of 10, 10 and 2; two filter panels
+    [InlineData(512, 200)]   // groups of 8, 8 and 6; nine filter panels, the last 8 of 24
+    public void With_avx2_two_threads_on_one_image_of_a_pointwise_layer_give_one_threads_bits(int c, int m)
+    {
+        const int h = 13, w = 13;
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, h, w), new LayerSpec { Type = "conv2d", Name = "conv", Filters = m, Kernel = Pair.Square(1) });
+        float[] x = TestModels.Random(c * h * w, seed: 8);
+
+        Assert.Equal(Forward(1), Forward(2));
+
+        float[] Forward(int threads)
+        {
+            var options = new EngineOptions { Simd = SimdLevel.Vector256, Threads = threads, Lowerings = new Dictionary<int, ConvLowering> { [0] = ConvLowering.Pointwise } };
+            Model model = Model.Create(spec, WeightInitializer.Initialize(spec, 1), options);
+            Assert.Equal("pointwise", Conv(model).Lowering);
+            return GuardedMemory.Forward(model, x, 1);
+        }
+    }
+
     [Fact]
     public void The_scalar_level_has_one_lowering_so_nothing_to_measure()
     {
