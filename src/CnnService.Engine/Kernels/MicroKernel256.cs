@@ -35,14 +35,7 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         }
         else if (columns > 8)
         {
-            if (rows > 4)
-            {
-                Half<PackedRows24, TileRows4, TileColumns16>(k, a, panel, bias, c, ldc, 4, accumulate, relu);
-                if (rows > 6) Half<PackedRows24, TileRows4, TileColumns16>(k, a + 4, panel, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
-                else Half<PackedRows24, TileRows2, TileColumns16>(k, a + 4, panel, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
-            }
-            else if (rows > 2) Half<PackedRows24, TileRows4, TileColumns16>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
-            else Half<PackedRows24, TileRows2, TileColumns16>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
+            Halves<PackedRows24, TileColumns16>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
         }
         else if (rows > 6) Columns8<TileRows8>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
         else if (rows > 4) Columns8<TileRows6>(k, a, panel, bias, c, ldc, rows, accumulate, relu);
@@ -56,16 +49,23 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TRows>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
+        where TRows : struct, IRowSource =>
+        Halves<TRows, TileColumns24>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+
+    /// <summary>Rows [0, <paramref name="rows"/>) of the tile's first TColumns.Count columns as halves of 4 rows (or 2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Halves<TRows, TColumns>(int k, float* a, TRows b, float* bias, float* c, int ldc, int rows, bool accumulate, bool relu)
         where TRows : struct, IRowSource
+        where TColumns : struct, ITileColumns
     {
         if (rows > 4)
         {
-            Half<TRows, TileRows4, TileColumns24>(k, a, b, bias, c, ldc, 4, accumulate, relu);
-            if (rows > 6) Half<TRows, TileRows4, TileColumns24>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
-            else Half<TRows, TileRows2, TileColumns24>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+            Half<TRows, TileRows4, TColumns>(k, a, b, bias, c, ldc, 4, accumulate, relu);
+            if (rows > 6) Half<TRows, TileRows4, TColumns>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
+            else Half<TRows, TileRows2, TColumns>(k, a + 4, b, bias + 4, c + 4 * ldc, ldc, rows - 4, accumulate, relu);
         }
-        else if (rows > 2) Half<TRows, TileRows4, TileColumns24>(k, a, b, bias, c, ldc, rows, accumulate, relu);
-        else Half<TRows, TileRows2, TileColumns24>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else if (rows > 2) Half<TRows, TileRows4, TColumns>(k, a, b, bias, c, ldc, rows, accumulate, relu);
+        else Half<TRows, TileRows2, TColumns>(k, a, b, bias, c, ldc, rows, accumulate, relu);
     }
 
     /// <summary>Rows [0, <paramref name="rows"/>) (at most 4) of the tile's first TColumns.Count columns, A's column for step kk at a[kk * MR].</summary>
