@@ -42,8 +42,8 @@ public sealed partial class Conv2D
         // stride-1 layer whose filters fill 24-filter panels better than its plane fills 24-position panels takes the pointwise
         // lowering, which with AVX2 is that GEMM transposed (PointwiseGemm256): MobileNet V2's 7x7 layers 1.2-1.9x, DenseNet-121's
         // 7x7 bottlenecks 1.3-1.7x, one thread, Zen 3.
-        // On a row narrower than a panel and a kernel (ImplicitGemm.Suits takes them with few filters), direct tiles, where they
-        // suit, stay first, as before the GEMM took such rows: measured on LeNet-5's 10-wide layer, which they cannot run.
+        // On a row narrower than a panel and a kernel (ImplicitGemm.Suits takes such rows with few filters), direct tiles stay
+        // first where they suit: the GEMM there was measured only on LeNet-5's 10-wide layer, which the tiles cannot run.
         bool wideImplicit = implicitGemm && paddedW >= ImplicitGemm.PanelWidth(simd) + win.KW;
         if (simd == SimdLevel.Vector256 && (wideImplicit || win.KH * win.KW == 1)) direct = false;
         if (simd == SimdLevel.Vector256) pointwise = pointwiseRuns && stride1 && PointwiseGemm256.Suits(m, win.OH * win.OW);
