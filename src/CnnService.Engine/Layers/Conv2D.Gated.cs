@@ -36,7 +36,7 @@ public sealed unsafe partial class Conv2D
         {
             int n = from / perImage, to = Math.Min(end, (n + 1) * perImage);
             _weights.ScaleColumns(gates + (nint)n * InputShape.C, scaled);
-            ImplicitGemm.Run(_simd, _weights, job.Input, job.Batch, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu, from, to, scratch, scaled);
+            ImplicitGemm.Run(_simd, _weights, job.Input, job.Batch, offsets, InputShape.C, PaddedH, PaddedW, _win.KW, _win.OH, _win.OW, job.Output, FusedRelu, from, to, scratch, scaled);
             from = to;
         }
     }

@@ -295,7 +295,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
                     return;
                 }
 
-                ImplicitGemm.Run(_simd, _weights, job.Input, job.Batch, offsets, InputShape.C, PaddedH, PaddedW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
+                ImplicitGemm.Run(_simd, _weights, job.Input, job.Batch, offsets, InputShape.C, PaddedH, PaddedW, _win.KW, _win.OH, _win.OW, job.Output, FusedRelu && !job.Unfused, start, end,
                     ThreadScratch.Get(ImplicitGemm.ScratchFloats(_simd, _weights)));
             }
 

@@ -25,6 +25,7 @@ public class Conv2DTests
         [1, 32, 9, 36, 8, 1, 1, 1, 1, Padding.Zero, false],            // 1x1 on a wide map, implicit GEMM
         [2, 64, 5, 40, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 576 in one run of depth
         [1, 232, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM, K = 2088: deeper than one run, in depth blocks
+        [1, 43, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 387: with AVX2 depth blocks of 192, 192 and 3, each from a tap 0
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, rows of 27 as a tile of 14 and one of 13
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
