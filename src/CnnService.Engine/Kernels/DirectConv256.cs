@@ -90,6 +90,7 @@ internal static unsafe class DirectConv256
         // Depth blocks as DirectConv's, each summed from zero and added to the earlier ones at its end.
         int blocks = (channels * tapCount + ImplicitGemm.MaxFullDepth - 1) / ImplicitGemm.MaxFullDepth;
         int perBlock = (channels + blocks - 1) / blocks, chunk = ChunkChannels(tapCount);
+        bool rows3 = InRunsOfThree(taps, tapCount);
         for (int b0 = 0; b0 < channels; b0 += perBlock)
         {
             int bEnd = Math.Min(channels, b0 + perBlock);
@@ -101,7 +102,7 @@ internal static unsafe class DirectConv256
                 // The first pass asks for the next chunk's input (its first and last position), the rest find it in L1.
                 float* next = x + (nint)chunk * plane, nextEnd = next + second + (TWidth.N - 1 - DirectConv.Width / 2) * S;
                 if (one) Passes16<TStride, TWidth>(w + (nint)c0 * tapCount * Half, x, y, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
-                else Passes32<TStride, TWidth>(w + (nint)c0 * tapCount * Half, depth * Half, x, y, next, nextEnd, taps, tapCount, c0, c1, plane, scratch, fresh);
+                else Passes32<TStride, TWidth>(w + (nint)c0 * tapCount * Half, depth * Half, x, y, next, nextEnd, taps, tapCount, rows3, c0, c1, plane, scratch, fresh);
             }
 
             // The block's sums, added to the earlier blocks' (in DirectConv's order: this block's sum plus the earlier total).
@@ -129,32 +130,32 @@ internal static unsafe class DirectConv256
     /// <summary>A tile of 32 filters over channels [<paramref name="c0"/>, <paramref name="c1"/>): all four vectors a pass, in passes of
     /// 3 positions (the last one or two of 2), so that the chunk's weights are read once per 3 positions; positions 0-6 from
     /// <paramref name="x"/>, 7-13 from <paramref name="y"/>. The sums go to <paramref name="scratch"/>, [half][position][16].</summary>
-    private static void Passes32<TStride, TWidth>(float* w, nint other, float* x, float* y, float* next, float* nextEnd, nint* taps, int tapCount,
+    private static void Passes32<TStride, TWidth>(float* w, nint other, float* x, float* y, float* next, float* nextEnd, nint* taps, int tapCount, bool rows3,
         int c0, int c1, nint plane, float* scratch, bool fresh) where TStride : struct, IStride where TWidth : struct, ITileWidth
     {
         int S = TStride.S;
         float* s0 = scratch, s1 = scratch + 16 * Half;
         if (TWidth.N == DirectConv.Width)
         {
-            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, c0, c1, plane, s0, s1, fresh);
-            Pass32<Three, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
-            Pass32<Three, TStride, NotAhead>(w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
-            Pass32<Three, TStride, NotAhead>(w, other, y + 2 * S, y + 3 * S, y + 4 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
-            Pass32<Two, TStride, NotAhead>(w, other, y + 5 * S, y + 6 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 12 * Half, s1 + 12 * Half, fresh);
+            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, rows3, c0, c1, plane, s0, s1, fresh);
+            Pass32<Three, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Three, TStride, NotAhead>(w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
+            Pass32<Three, TStride, NotAhead>(w, other, y + 2 * S, y + 3 * S, y + 4 * S, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
+            Pass32<Two, TStride, NotAhead>(w, other, y + 5 * S, y + 6 * S, null, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 12 * Half, s1 + 12 * Half, fresh);
         }
         else if (TWidth.N == DirectConv.Width - 1)
         {
-            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, c0, c1, plane, s0, s1, fresh);
-            Pass32<Three, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
-            Pass32<Three, TStride, NotAhead>(w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
-            Pass32<Two, TStride, NotAhead>(w, other, y + 2 * S, y + 3 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
-            Pass32<Two, TStride, NotAhead>(w, other, y + 4 * S, y + 5 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 11 * Half, s1 + 11 * Half, fresh);
+            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, nextEnd, taps, tapCount, rows3, c0, c1, plane, s0, s1, fresh);
+            Pass32<Three, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, x + 5 * S, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Three, TStride, NotAhead>(w, other, x + 6 * S, y, y + S, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 6 * Half, s1 + 6 * Half, fresh);
+            Pass32<Two, TStride, NotAhead>(w, other, y + 2 * S, y + 3 * S, null, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 9 * Half, s1 + 9 * Half, fresh);
+            Pass32<Two, TStride, NotAhead>(w, other, y + 4 * S, y + 5 * S, null, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 11 * Half, s1 + 11 * Half, fresh);
         }
         else
         {
-            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, next + 6 * S, taps, tapCount, c0, c1, plane, s0, s1, fresh);
-            Pass32<Two, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
-            Pass32<Two, TStride, NotAhead>(w, other, x + 5 * S, x + 6 * S, null, null, null, taps, tapCount, c0, c1, plane, s0 + 5 * Half, s1 + 5 * Half, fresh);
+            Pass32<Three, TStride, Ahead>(w, other, x, x + S, x + 2 * S, next, next + 6 * S, taps, tapCount, rows3, c0, c1, plane, s0, s1, fresh);
+            Pass32<Two, TStride, NotAhead>(w, other, x + 3 * S, x + 4 * S, null, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 3 * Half, s1 + 3 * Half, fresh);
+            Pass32<Two, TStride, NotAhead>(w, other, x + 5 * S, x + 6 * S, null, null, null, taps, tapCount, rows3, c0, c1, plane, s0 + 5 * Half, s1 + 5 * Half, fresh);
         }
     }
 
@@ -211,7 +212,7 @@ internal static unsafe class DirectConv256
     /// next chunk's first and last position).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass32<TN, TStride, TAhead>(float* w, nint other, float* q0, float* q1, float* q2, float* pf0, float* pf1, nint* taps, int tapCount,
+    private static void Pass32<TN, TStride, TAhead>(float* w, nint other, float* q0, float* q1, float* q2, float* pf0, float* pf1, nint* taps, int tapCount, bool rows3,
         int c0, int c1, nint plane, float* sums0, float* sums1, bool fresh) where TN : struct, IPassWidth where TStride : struct, IStride where TAhead : struct, IFlag
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
@@ -231,6 +232,21 @@ internal static unsafe class DirectConv256
         nint* end = taps + tapCount;
         for (int c = c0; c < c1; c++, q0 += plane, q1 += plane, q2 += plane, pf0 += plane, pf1 += plane)
         {
+            if (rows3)
+            {
+                // A 3-wide kernel row's taps from one offset, as the implicit GEMM's (TapRows3): 20 instructions a tap, not 24.
+                for (nint* tap = taps; tap < end; tap += 3, w += 3 * Half)
+                {
+                    nint o = *tap;
+                    if (TAhead.On) { Sse.Prefetch0(pf0 + o); Sse.Prefetch0(pf1 + o + 2); }
+                    Tap32<TN>(q0, q1, q2, o, w, 0, other, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref d0, ref d1, ref d2, ref d3);
+                    Tap32<TN>(q0, q1, q2, o + 1, w, Half, other, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref d0, ref d1, ref d2, ref d3);
+                    Tap32<TN>(q0, q1, q2, o + 2, w, 2 * Half, other, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref d0, ref d1, ref d2, ref d3);
+                }
+
+                continue;
+            }
+
             for (nint* tap = taps; tap < end; tap++, w += Half)
             {
                 nint o = *tap;
@@ -259,6 +275,39 @@ internal static unsafe class DirectConv256
             d0.Store(sums0 + 32); d1.Store(sums0 + 40); d2.Store(sums1 + 32); d3.Store(sums1 + 40);
         }
     }
+    /// <summary>One tap of <see cref="Pass32{TN, TStride, TAhead}"/>: the inputs at offset <paramref name="o"/> of each position times the
+    /// four weight vectors at <paramref name="w"/> + <paramref name="at"/> (two) and that + <paramref name="other"/> (two). The tap's
+    /// place in its run is a constant (<paramref name="at"/>), so the weights' loads take it as a displacement.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tap32<TN>(float* q0, float* q1, float* q2, nint o, float* w, int at, nint other, ref Vector256<float> a0, ref Vector256<float> a1,
+        ref Vector256<float> a2, ref Vector256<float> a3, ref Vector256<float> b0, ref Vector256<float> b1, ref Vector256<float> b2, ref Vector256<float> b3,
+        ref Vector256<float> d0, ref Vector256<float> d1, ref Vector256<float> d2, ref Vector256<float> d3) where TN : struct, IPassWidth
+    {
+        Vector256<float> v0 = Vector256.Create(q0[o]), v1 = Vector256.Create(q1[o]);
+        Vector256<float> v2 = TN.N > 2 ? Vector256.Create(q2[o]) : default;
+        Vector256<float> k = Vector256.Load(w + at);
+        a0 = Vector256.FusedMultiplyAdd(v0, k, a0); b0 = Vector256.FusedMultiplyAdd(v1, k, b0);
+        if (TN.N > 2) d0 = Vector256.FusedMultiplyAdd(v2, k, d0);
+        k = Vector256.Load(w + (at + 8));
+        a1 = Vector256.FusedMultiplyAdd(v0, k, a1); b1 = Vector256.FusedMultiplyAdd(v1, k, b1);
+        if (TN.N > 2) d1 = Vector256.FusedMultiplyAdd(v2, k, d1);
+        k = Vector256.Load(w + other + at);
+        a2 = Vector256.FusedMultiplyAdd(v0, k, a2); b2 = Vector256.FusedMultiplyAdd(v1, k, b2);
+        if (TN.N > 2) d2 = Vector256.FusedMultiplyAdd(v2, k, d2);
+        k = Vector256.Load(w + other + (at + 8));
+        a3 = Vector256.FusedMultiplyAdd(v0, k, a3); b3 = Vector256.FusedMultiplyAdd(v1, k, b3);
+        if (TN.N > 2) d3 = Vector256.FusedMultiplyAdd(v2, k, d3);
+    }
+
+    /// <summary>Whether the taps come in runs of three consecutive offsets (a kernel 3 or 6 wide): tap 3g + j at tap 3g's offset + j.</summary>
+    private static bool InRunsOfThree(nint* taps, int count)
+    {
+        if (count % 3 != 0) return false;
+        for (int g = 0; g < count; g += 3)
+            if (taps[g + 1] != taps[g] + 1 || taps[g + 2] != taps[g] + 2) return false;
+        return true;
+    }
+
     private readonly struct Four : IPassWidth { public static int N => 4; }
     private readonly struct Five : IPassWidth { public static int N => 5; }
 

@@ -29,6 +29,7 @@ public class Conv2DTests
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, rows of 27 as a tile of 14 and one of 13
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
+        [1, 8, 6, 16, 32, 3, 2, 1, 1, Padding.Valid, false],           // direct, 3x2: six taps, yet not three kernel rows of three
         [1, 64, 7, 7, 160, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 7x7: 49 positions, three tiles and a half
         [2, 33, 13, 13, 144, 1, 1, 1, 1, Padding.Zero, false],         // pointwise, odd C, 144 filters: a last tile of one vector, batch 2; 13x13 in tiles of 13
         [2, 16, 2, 13, 40, 1, 1, 1, 1, Padding.Zero, false],           // pointwise on 26 positions: two tiles of 13, a last tile of 8 filters in one vector through scratch
