@@ -81,7 +81,7 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         // A native-width step index: the offset table (implicit GEMM) is indexed without a sign extension each step (the conv
         // pair 1.04x on one thread, 1.11x at batch 8 on two; MobileNet V2 1.03x / 1.01x; paired in one process, Zen 3).
-        nint kk = 0;
+        nint kk = 0, second = b.Second, third = b.Third;
         if (TRows.Run == 3)
         {
             // Three steps per row address (a 3x3 kernel's taps along a row, or a packed panel's next rows): with the
@@ -92,16 +92,16 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
             for (nint end = k - 2; kk < end; kk += 3)
             {
                 float* row = b.Row(kk);
-                Step<TCount, TColumns>(row, 0, a, 0, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
-                Step<TCount, TColumns>(row, stride, a, 8, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
-                Step<TCount, TColumns>(row, 2 * stride, a, 16, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
+                Step<TCount, TColumns>(row, 0, second, third, a, 0, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
+                Step<TCount, TColumns>(row, stride, second, third, a, 8, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
+                Step<TCount, TColumns>(row, 2 * stride, second, third, a, 16, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
                 a += 24;
             }
         }
 
         for (; kk < k; kk++)
         {
-            Step<TCount, TColumns>(b.Row(kk), 0, a, 0, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
+            Step<TCount, TColumns>(b.Row(kk), 0, second, third, a, 0, ref c00, ref c01, ref c02, ref c10, ref c11, ref c12, ref c20, ref c21, ref c22, ref c30, ref c31, ref c32);
             a += 8;
         }
 
@@ -114,18 +114,19 @@ internal readonly unsafe struct MicroKernel256 : IRowMicroKernel
         Finish<TColumns>(ref c30, ref c31, ref c32, c + 3 * ldc, bias[3], accumulate, relu);
     }
 
-    /// <summary>One step of a half: B's row at <paramref name="row"/> + <paramref name="at"/> times A's column at <paramref name="a"/>
-    /// + <paramref name="from"/>, into the accumulators. Constant offsets become the loads' displacements (a run-time stride,
-    /// <see cref="ChannelRows"/>'s, an index register).</summary>
+    /// <summary>One step of a half: B's row at <paramref name="row"/> + <paramref name="at"/> (its second and third vectors
+    /// <paramref name="second"/> and <paramref name="third"/> further) times A's column at <paramref name="a"/> + <paramref name="from"/>,
+    /// into the accumulators. Constant offsets become the loads' displacements (a run-time one, <see cref="ChannelRows"/>'s stride
+    /// or an aligned panel's vectors, an index register: the same one instruction a load).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TCount, TColumns>(float* row, nint at, float* a, int from, ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c02,
+    private static void Step<TCount, TColumns>(float* row, nint at, nint second, nint third, float* a, int from, ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c02,
         ref Vector256<float> c10, ref Vector256<float> c11, ref Vector256<float> c12, ref Vector256<float> c20, ref Vector256<float> c21, ref Vector256<float> c22,
         ref Vector256<float> c30, ref Vector256<float> c31, ref Vector256<float> c32)
         where TCount : struct, ITileRows
         where TColumns : struct, ITileColumns
     {
         bool wide = TColumns.Count == 24; // else 16: the third vector's loads and multiply-adds fold away
-        Vector256<float> b0 = Vector256.Load(row + at), b1 = Vector256.Load(row + (at + 8)), b2 = wide ? Vector256.Load(row + (at + 16)) : default;
+        Vector256<float> b0 = Vector256.Load(row + at), b1 = Vector256.Load(row + (at + second)), b2 = wide ? Vector256.Load(row + (at + third)) : default;
         Vector256<float> x = Vector256.Create(a[from]);
         c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01); if (wide) c02 = Vector256.FusedMultiplyAdd(x, b2, c02);
         x = Vector256.Create(a[from + 1]);

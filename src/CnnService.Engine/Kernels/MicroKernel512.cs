@@ -138,6 +138,14 @@ internal unsafe interface IRowSource
 
     /// <summary>Floats between the rows of a run (a constant but for <see cref="ChannelRows"/>).</summary>
     nint Stride { get; }
+
+    /// <summary>Where a row's second and third 8 floats start (<see cref="MicroKernel256"/>'s columns 8-15 and 16-23), from its
+    /// first: 8 and 16 but in <see cref="TapRows3"/> over rows a whole number of vectors wide, where a panel's three vectors
+    /// may lie in different output rows.</summary>
+    nint Second { get; }
+
+    /// <inheritdoc cref="Second"/>
+    nint Third { get; }
 }
 
 /// <summary>A packed [K][32] panel.</summary>
@@ -148,6 +156,8 @@ internal readonly unsafe struct PackedRows(float* panel) : IRowSource
 
     public static int Run => 1;
     public nint Stride => 32;
+    public nint Second => 8;
+    public nint Third => 16;
 }
 
 /// <summary>A packed [K][24] panel (<see cref="MicroKernel256"/>'s), its rows taken three at a time from one address (as
@@ -160,6 +170,8 @@ internal readonly unsafe struct PackedRows24(float* panel) : IRowSource
 
     public static int Run => 3;
     public nint Stride => 24;
+    public nint Second => 8;
+    public nint Third => 16;
 }
 
 /// <summary>Rows read in place: row k starts at origin + offsets[k] (implicit GEMM).</summary>
@@ -170,17 +182,23 @@ internal readonly unsafe struct OffsetRows(float* origin, nint* offsets) : IRowS
 
     public static int Run => 1;
     public nint Stride => 0;
+    public nint Second => 8;
+    public nint Third => 16;
 }
 
 /// <summary>Rows read in place three at a time: a 3x3 kernel's taps along an input row, row k + 1 and k + 2 one and two
-/// floats after row k for k a multiple of 3 (implicit GEMM, with depth blocks that start at such k).</summary>
-internal readonly unsafe struct TapRows3(float* origin, nint* offsets) : IRowSource
+/// floats after row k for k a multiple of 3 (implicit GEMM, with depth blocks that start at such k). A panel of output rows a
+/// whole number of vectors wide has its second and third vectors at <paramref name="second"/> and <paramref name="third"/>
+/// (<see cref="ImplicitGemm"/>'s aligned panels).</summary>
+internal readonly unsafe struct TapRows3(float* origin, nint* offsets, nint second = 8, nint third = 16) : IRowSource
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* Row(nint k) => origin + offsets[k];
 
     public static int Run => 3;
     public nint Stride => 1;
+    public nint Second => second;
+    public nint Third => third;
 }
 
 /// <summary>Rows read in place a whole plane apart: a 1x1 kernel's input channels, row k at origin + k * plane (implicit GEMM),
@@ -192,4 +210,6 @@ internal readonly unsafe struct ChannelRows(float* origin, nint plane) : IRowSou
 
     public static int Run => 3;
     public nint Stride => plane;
+    public nint Second => 8;
+    public nint Third => 16;
 }

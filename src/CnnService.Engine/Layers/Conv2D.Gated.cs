@@ -28,7 +28,7 @@ public sealed unsafe partial class Conv2D
     /// <summary>Panels [start, end) of a gated call: image by image, each with A scaled by that image's gate.</summary>
     private void RunGated(ParallelJob job, nint* offsets, int start, int end)
     {
-        int perImage = ImplicitGemm.PanelsPerImage(_simd, _win.OH, PaddedW);
+        int perImage = ImplicitGemm.PanelsPerImage(_simd, _win.OH, _win.OW, PaddedW, _win.KW);
         long tiles = ImplicitGemm.ScratchFloats(_simd, _weights);
         float* scratch = ThreadScratch.Get(tiles + (long)_weights.Panels * PackedMatrix.MR * _weights.K);
         float* scaled = scratch + tiles, gates = (float*)job.Inputs[1];

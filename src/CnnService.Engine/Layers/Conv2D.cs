@@ -261,7 +261,7 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
 
     private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
-        : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, PaddedW);
+        : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, _win.OW, PaddedW, _win.KW);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {

@@ -26,6 +26,9 @@ public class Conv2DTests
         [2, 64, 5, 40, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 576 in one run of depth
         [1, 232, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM, K = 2088: deeper than one run, in depth blocks
         [1, 43, 4, 38, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // implicit GEMM, K = 387: with AVX2 depth blocks of 192, 192 and 3, each from a tap 0
+        [1, 16, 3, 56, 20, 3, 3, 1, 1, Padding.Of(1, 1), false],       // implicit GEMM on rows of 56: with AVX2 seven aligned panels, all in place
+        [1, 43, 2, 32, 9, 3, 3, 1, 1, Padding.Of(1, 1), false],        // aligned panels over depth blocks (K = 387), the last panel 16 positions
+        [2, 12, 3, 16, 11, 3, 3, 1, 1, Padding.Of(1, 1), true],        // aligned panels, each image's last of 24 positions across rows, reflect
         [1, 64, 6, 27, 64, 3, 3, 1, 1, Padding.Of(1, 1), false],       // direct: two channel tiles, rows of 27 as a tile of 14 and one of 13
         [2, 16, 5, 54, 32, 3, 3, 1, 1, Padding.Of(1, 1), true],        // direct with reflect padding, batch 2, four tiles a row
         [3, 8, 7, 18, 32, 5, 5, 1, 1, Padding.Valid, false],           // direct, 5x5 unpadded (read in place), OW = 14: one tile a row
