@@ -16,7 +16,7 @@ namespace CnnService.Engine.Kernels;
 /// (2 x 5 accumulators, 5 broadcasts per 10 FMAs) at 81 % by the best call, and these passes at 85 % (Zen 3, one thread,
 /// the kernel alone; paired in one process 1.05x the halves, resnet18 1.03x). A last tile of 16 filters still runs as one
 /// half in passes of 5, 5 and 4 (13: 5, 4, 4; 7: 4, 3), the same sums in the same order.
-/// The depth goes in chunks of channels, every pass over one chunk before the next, so a chunk's weights (36 KB for 32
+/// The depth goes in chunks of channels, every pass over one chunk before the next, so a chunk's weights (18 KB for 16
 /// channels of a 3x3 layer) and input rows are read from L1 or L2 by all its passes; the sums wait in scratch between
 /// chunks (a running sum: the same order, hence the same bits, as <see cref="DirectConv"/>, whose depth blocks of
 /// <see cref="ImplicitGemm.MaxFullDepth"/> steps start from zero here too). The store goes through 8 x 8 transposes.
@@ -30,9 +30,12 @@ internal static unsafe class DirectConv256
     /// then the earlier depth blocks' sums in the same layout.</summary>
     public const int ScratchFloats = 2 * (2 * 16 * Half);
 
-    /// <summary>Input channels per chunk of the depth: about 288 steps (32 channels of a 3x3 layer; 144 steps measured the same on
-    /// the 3x3 64->64 layer, slower on ResNet-18's 7x7 stage).</summary>
-    private static int ChunkChannels(int tapCount) => Math.Max(1, 288 / tapCount);
+    /// <summary>Input channels per chunk of the depth: about 144 steps (16 channels of a 3x3 layer), so that a 32-filter tile's
+    /// chunk of weights (18 KB) stays in a 32 KB L1 while all its passes read it; at 288 steps (36 KB) it did not. Against 288,
+    /// alternated in one process by the median window (AMD EPYC Zen 3, batch 1): ResNet-18's 3x3 layers on 28x28, 14x14 and 7x7
+    /// maps 1.015-1.043x, the network 1.036x on one thread and 1.055x on two (1.025x at batch 8), GoogLeNet 1.014x, DenseNet-121
+    /// and RegNetX-400MF within 1.5 %; 96 steps were no better (the 7x7 layer 0.93x).</summary>
+    private static int ChunkChannels(int tapCount) => Math.Max(1, 144 / tapCount);
 
     /// <summary>
     /// Depth below which a tile asks for its output rows' lines before its passes: an RGB stem's few multiply-adds per output
