@@ -254,20 +254,7 @@ internal static unsafe class DirectConv256
             {
                 nint o = *tap;
                 if (TAhead.On) { Sse.Prefetch0(pf0 + o); Sse.Prefetch0(pf1 + o); }
-                Vector256<float> v0 = Vector256.Create(q0[o]), v1 = Vector256.Create(q1[o]);
-                Vector256<float> v2 = TN.N > 2 ? Vector256.Create(q2[o]) : default;
-                Vector256<float> k = Vector256.Load(w);
-                a0 = Vector256.FusedMultiplyAdd(v0, k, a0); b0 = Vector256.FusedMultiplyAdd(v1, k, b0);
-                if (TN.N > 2) d0 = Vector256.FusedMultiplyAdd(v2, k, d0);
-                k = Vector256.Load(w + 8);
-                a1 = Vector256.FusedMultiplyAdd(v0, k, a1); b1 = Vector256.FusedMultiplyAdd(v1, k, b1);
-                if (TN.N > 2) d1 = Vector256.FusedMultiplyAdd(v2, k, d1);
-                k = Vector256.Load(w + other);
-                a2 = Vector256.FusedMultiplyAdd(v0, k, a2); b2 = Vector256.FusedMultiplyAdd(v1, k, b2);
-                if (TN.N > 2) d2 = Vector256.FusedMultiplyAdd(v2, k, d2);
-                k = Vector256.Load(w + other + 8);
-                a3 = Vector256.FusedMultiplyAdd(v0, k, a3); b3 = Vector256.FusedMultiplyAdd(v1, k, b3);
-                if (TN.N > 2) d3 = Vector256.FusedMultiplyAdd(v2, k, d3);
+                Tap32<TN>(q0, q1, q2, o, w, 0, other, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref d0, ref d1, ref d2, ref d3);
             }
         }
 
@@ -278,6 +265,7 @@ internal static unsafe class DirectConv256
             d0.Store(sums0 + 32); d1.Store(sums0 + 40); d2.Store(sums1 + 32); d3.Store(sums1 + 40);
         }
     }
+
     /// <summary>One tap of <see cref="Pass32{TN, TStride, TAhead}"/>: the inputs at offset <paramref name="o"/> of each position times the
     /// four weight vectors at <paramref name="w"/> + <paramref name="at"/> (two) and that + <paramref name="other"/> (two). The tap's
     /// place in its run is a constant (<paramref name="at"/>), so the weights' loads take it as a displacement.</summary>

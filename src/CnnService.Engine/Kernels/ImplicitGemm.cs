@@ -161,10 +161,7 @@ internal static unsafe class ImplicitGemm
                     else RowPanels<TKernel, OffsetRows>(new OffsetRows(origin, offsets + k0), depth, aBlock, m, k, bias, cTile, ldc, !first, relu && last);
                 }
 
-                if (!inPlace)
-                {
-                    for (int i0 = 0; i0 < m; i0 += mr) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(mr, m - i0), cImage + (nint)i0 * p, p, q0, Math.Min(nr, q - q0), wp, ow);
-                }
+                if (!inPlace) Scatter(tiles, nr, m, cImage, p, q0, Math.Min(nr, q - q0), wp, ow);
             }
         }
     }
@@ -189,10 +186,7 @@ internal static unsafe class ImplicitGemm
                 inPlace ? c + p0 : tiles, inPlace ? p : nr, k0 > 0, relu && k0 + depth == k);
         }
 
-        if (!inPlace)
-        {
-            for (int i0 = 0; i0 < m; i0 += PackedMatrix.MR) Scatter(tiles + (nint)i0 * nr, nr, Math.Min(PackedMatrix.MR, m - i0), c + (nint)i0 * p, p, p0, valid, ow, ow);
-        }
+        if (!inPlace) Scatter(tiles, nr, m, c, p, p0, valid, ow, ow);
     }
 
     /// <summary>Where output position <paramref name="position"/> (y * OW + x) sits on the wide grid: y * W' + x.</summary>
@@ -265,7 +259,8 @@ internal static unsafe class ImplicitGemm
         return new OffsetRows(copied, packedOffsets);
     }
 
-    /// <summary>Copies a tile's kept columns (x &lt; OW) to their output rows, one run per output row.</summary>
+    /// <summary>Copies the kept columns (x &lt; OW) of <paramref name="rows"/> tile rows (filter r at tile + r * NR: the row panels'
+    /// tiles one after another) to their output rows, one run per output row.</summary>
     private static void Scatter(float* tile, int nr, int rows, float* c, int p, int q0, int count, int wp, int ow)
     {
         int y = q0 / wp, x = q0 - y * wp;
