@@ -20,6 +20,10 @@ internal sealed class PackedMatrix
     /// <summary>[Panels * MR], zeros where the layer has no bias.</summary>
     public float[] Bias { get; }
 
+    /// <summary>Every weight finite: a zero input then adds exactly nothing to any row (0 x inf would be NaN), so
+    /// <see cref="Gemv"/> may skip it.</summary>
+    public bool Finite { get; }
+
     /// <summary>Packs a row-major M x K matrix (PyTorch's [out, in, kh, kw] and [out, in] are exactly that).</summary>
     public PackedMatrix(ReadOnlySpan<float> a, int m, int k, ReadOnlySpan<float> bias)
     {
@@ -42,6 +46,8 @@ internal sealed class PackedMatrix
         }
 
         bias.CopyTo(Bias);
+        Finite = true;
+        foreach (float v in a) Finite &= float.IsFinite(v);
     }
 
     /// <summary>

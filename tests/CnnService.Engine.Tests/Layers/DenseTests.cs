@@ -77,6 +77,48 @@ public class DenseTests
         for (int n = 0; n < 3; n++) Assert.Equal(three[(n * 100)..((n + 1) * 100)], TestModels.Forward(model, x[(n * k)..((n + 1) * k)], 1));
     }
 
+    /// <summary>Two images of depth <paramref name="k"/>, two thirds of their inputs zero (a ReLU's map), some of those -0.</summary>
+    private static float[] MostlyZero(int k, int seed)
+    {
+        float[] x = TestModels.Random(2 * k, seed);
+        var random = new Random(seed + 1);
+        for (int i = 0; i < x.Length; i++)
+            if (random.Next(3) > 0) x[i] = random.Next(4) == 0 ? -0f : 0f;
+        return x;
+    }
+
+    [Theory]
+    [MemberData(nameof(DepthsAndLevels))]
+    public void An_image_alone_of_mostly_zero_inputs_gets_the_bits_of_a_pair(int k, SimdLevel simd)
+    {
+        // Alone it reads only its nonzero steps' weights; in a pair every step's. Skipping w * 0 must change no bit.
+        Model model = TestModels.Build(TestModels.Spec(new TensorShape(k, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 }), simd, out var t);
+        float[] x = MostlyZero(k, seed: 14);
+        float[] pair = TestModels.Forward(model, x, 2);
+
+        TestModels.AssertClose(Reference.Dense(x, 2, k, t["fc.weight"], t["fc.bias"], 100), pair);
+        for (int n = 0; n < 2; n++) Assert.Equal(pair[(n * 100)..((n + 1) * 100)], TestModels.Forward(model, x[(n * k)..((n + 1) * k)], 1));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.SimdLevels), MemberType = typeof(TestModels))]
+    public void A_zero_input_times_an_infinite_weight_is_NaN_for_an_image_alone_too(SimdLevel simd)
+    {
+        // 0 x inf is NaN: with a weight that is not finite no zero input may be skipped.
+        const int K = 5408;
+        ModelSpec spec = TestModels.Spec(new TensorShape(K, 1, 1), new LayerSpec { Type = "dense", Name = "fc", Units = 100 });
+        TestModels.Build(spec, simd, out var t);
+        float[] x = MostlyZero(K, seed: 15);
+        int zero = Array.FindIndex(x, 0, K, v => v == 0f);
+        t["fc.weight"][3 * K + zero] = float.PositiveInfinity;
+        Model model = Model.Create(spec, new TensorWeights(t), new EngineOptions { Simd = simd });
+
+        float[] alone = TestModels.Forward(model, x[..K], 1), pair = TestModels.Forward(model, x, 2);
+
+        Assert.True(float.IsNaN(alone[3]));
+        Assert.Equal(pair[..100], alone);
+    }
+
     // 24 units: three panels, so a pair and one alone; 120 on two threads splits the 15 panels at an odd one.
     [SimdTheory(SimdLevel.Vector512)]
     [InlineData(24, 1, 1)]
