@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -16,16 +15,16 @@ internal static unsafe partial class Gemv
     /// </summary>
     private static bool NonZeroSteps(float* x, int k, int* lists, int stride, int* counts)
     {
-        // Eight steps a compare: a ReLU map's zeros come in runs (a channel's background), skipped eight at a time; the nonzero
-        // ones are picked out of the mask bit by bit. Step kk + b of a group of eight (kk a multiple of 8) adds to accumulator
-        // b % 4 while it is in the loops of four.
+        // Eight steps a compare: a ReLU map's zeros come in runs (a channel's background), skipped eight at a time; a group with
+        // a nonzero writes all eight, each list moving on only past its nonzero ones. Step kk + b of a group of eight (kk a
+        // multiple of 8) adds to accumulator b % 4 while it is in the loops of four.
         int n0 = 0, n1 = 0, n2 = 0, n3 = 0, kk = 0, k4 = k & ~3;
         int* l0 = lists, l1 = lists + stride, l2 = lists + 2 * stride, l3 = lists + 3 * stride;
         for (; kk <= k4 - 8; kk += 8)
         {
             uint mask = ~Vector256.Equals(Vector256.Load(x + kk), Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFF;
             if (mask == 0) continue;
-            // Each of the eight written at its list's end, which moves on only for a nonzero: no branch to mispredict.
+            // No branch per step: which steps are nonzero follows no pattern a predictor could learn.
             l0[n0] = kk; n0 += (int)(mask & 1);
             l1[n1] = kk + 1; n1 += (int)(mask >> 1) & 1;
             l2[n2] = kk + 2; n2 += (int)(mask >> 2) & 1;
