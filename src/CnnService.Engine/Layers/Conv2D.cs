@@ -12,7 +12,8 @@ namespace CnnService.Engine.Layers;
 /// (output channels in the vector lanes, no im2col at all). Otherwise it is one GEMM per call:
 /// [M x K] weights times the im2col view of the whole batch, [K x N*P], straight into the NCHW
 /// output (stride 1 on a wide map reads B in place, <see cref="ImplicitGemm"/>; otherwise
-/// <see cref="Im2ColPacker"/> packs it panel by panel). Padding (zeros or reflect) is copied first:
+/// <see cref="Im2ColPacker"/> packs it panel by panel), or, 3x3 at stride 1, 36 GEMMs in Winograd's transformed domain
+/// (<see cref="WinogradConv"/>). Padding (zeros or reflect) is copied first:
 /// the whole batch for the GEMM lowerings, each chunk's own rows for direct tiles, nothing when the
 /// layer before wrote it in place. Bias and a following ReLU are applied in the kernel's store.
 /// </summary>
@@ -59,6 +60,12 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
     private readonly int _pointwiseBlock, _pointwiseSharedBlock;
 
     private readonly SubsampleStep? _subsample;
+
+    /// <summary>The weights as <see cref="WinogradConv"/> reads them, G g G^T packed [36][panels][C][MR], when it runs this
+    /// layer; else null. Beside them as many zeros as padded filters: the transformed products start from zero, the bias
+    /// comes after the inverse transform.</summary>
+    private readonly float[]? _winogradWeights;
+    private readonly float[] _winogradZeros = [];
 
     /// <summary>A 1x1 convolution on a 1x1 map (a squeeze-and-excitation layer) is a dense layer's product: its GEMV, not a
     /// 32-column GEMM panel with one column used; else null.</summary>
@@ -131,11 +138,16 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
             case ConvLowering.ImplicitGemm:
                 _implicitOffsets = ImplicitGemm.Offsets(simd, input.C, PaddedH, PaddedW, win.KH, win.KW);
                 break;
+            case ConvLowering.Winograd:
+                _winogradWeights = Winograd.TransformWeights(w, m, input.C);
+                _winogradZeros = GC.AllocateArray<float>(_weights.Panels * PackedMatrix.MR, pinned: true);
+                break;
         }
     }
 
     /// <summary>How the plan lowers this layer: "pointwise" (1x1, channels in the lanes over the flat plane), "direct" (channels
-    /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel), "pooled" (the max pool
+    /// in the lanes, row by row), "implicit-gemm" (B read in place), "im2col" (B packed panel by panel), "winograd" (3x3 at
+    /// stride 1 in Winograd's transformed domain), "pooled" (the max pool
     /// after it inside, <see cref="ConvPool2x2"/>), "direct+maxpool" (direct rows pooled 3x3 at stride 2 as they are made)
     /// or "dense" (1x1 on a 1x1 map, <see cref="DenseProduct"/>).</summary>
     public string Lowering => _dense is not null ? "dense" : _pooled is not null ? "pooled" : _directPool is not null ? "direct+maxpool" : Lowered!.Value.Name();
@@ -259,9 +271,15 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         ? PointwiseConv.Positions(OutputShape.H * OutputShape.W) * DirectConv.Tiles(OutputShape.C)
         : PointwiseGemm256.Groups(InputShape.C, OutputShape.H * OutputShape.W) * PointwiseGemm256.Panels(OutputShape.C);
 
-    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits : _implicitOffsets is null
+    private int Panels(int batch) => _pointwiseWeights is not null ? batch * PointwiseUnits : _directWeights is not null ? batch * DirectUnits
+        : _winogradWeights is not null ? (WinogradSplitsFilters(batch) ? _weights.Panels : batch * Winograd.TilesPerImage(_win.OH, _win.OW)) : _implicitOffsets is null
         ? (batch * OutputShape.H * OutputShape.W + Gemm.PanelWidth(_simd) - 1) / Gemm.PanelWidth(_simd)
         : batch * ImplicitGemm.PanelsPerImage(_simd, _win.OH, _win.OW, PaddedW, _win.KW);
+
+    /// <summary>Whether threads split a Winograd layer's filters rather than its tiles: when the batch has fewer tiles than
+    /// four GEMM panels (resnet18's 28x28 stage 49 at batch 1, its 14x14 stage 16), tiles apiece would leave each thread
+    /// reading every transformed weight for a panel or less of tiles; by filters each reads its share once.</summary>
+    private bool WinogradSplitsFilters(int batch) => (long)batch * Winograd.TilesPerImage(_win.OH, _win.OW) < 4 * Gemm.PanelWidth(_simd);
 
     void IParallelWork.RunChunk(ParallelJob job, int chunk)
     {
@@ -282,6 +300,19 @@ public sealed unsafe partial class Conv2D : Layer, IParallelWork, IConvolution
         if (_directWeights is not null)
         {
             RunDirect(job, start, end);
+            return;
+        }
+
+        if (_winogradWeights is not null)
+        {
+            bool byFilters = WinogradSplitsFilters(job.Batch);
+            (int t0, int t1, int p0, int p1) = byFilters ? (0, job.Batch * Winograd.TilesPerImage(_win.OH, _win.OW), start, end) : (start, end, 0, _weights.Panels);
+            fixed (float* u = _winogradWeights, zeros = _winogradZeros, bias = _weights.Bias)
+            {
+                WinogradConv.Run(_simd, u, zeros, bias, OutputShape.C, InputShape.C, job.Input, PaddedH, PaddedW, _win.OH, _win.OW, job.Output,
+                    FusedRelu && !job.Unfused, t0, t1, p0, p1, ThreadScratch.Get(WinogradConv.ScratchFloats(_simd, InputShape.C, OutputShape.C, PaddedW)));
+            }
+
             return;
         }
 

@@ -16,17 +16,22 @@ public enum ConvLowering
 
     /// <summary>One GEMM with im2col panels packed on the fly (<see cref="Kernels.Im2ColPacker"/>): every shape, every SIMD level.</summary>
     Im2Col,
+
+    /// <summary>3x3 at stride 1: Winograd's F(4x4, 3x3), 36 GEMMs in the transformed domain, a quarter of the multiply-adds
+    /// (<see cref="Kernels.WinogradConv"/>; AVX2 transforms).</summary>
+    Winograd,
 }
 
 public static class ConvLowerings
 {
-    /// <summary>The name <c>cnn info --plan</c> prints and a plan cache stores: pointwise, direct, implicit-gemm, im2col.</summary>
+    /// <summary>The name <c>cnn info --plan</c> prints and a plan cache stores: pointwise, direct, implicit-gemm, im2col, winograd.</summary>
     public static string Name(this ConvLowering lowering) => lowering switch
     {
         ConvLowering.Pointwise => "pointwise",
         ConvLowering.Direct => "direct",
         ConvLowering.ImplicitGemm => "implicit-gemm",
         ConvLowering.Im2Col => "im2col",
+        ConvLowering.Winograd => "winograd",
         _ => throw new ArgumentOutOfRangeException(nameof(lowering), lowering, null),
     };
 

@@ -1,3 +1,4 @@
+using CnnService.Engine.Layers;
 using CnnService.Engine.Format;
 using CnnService.Engine.Kernels;
 using CnnService.Engine.Runtime;
@@ -385,8 +386,9 @@ public class Conv2DTests
         var conv1 = new LayerSpec { Type = "conv2d", Name = "conv1", Filters = 64, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
         var conv2 = new LayerSpec { Type = "conv2d", Name = "conv2", Filters = 32, Kernel = Pair.Square(3), Padding = Padding.Of(1, 1) };
         ModelSpec spec = TestModels.Spec(new TensorShape(32, 13, 13), conv0, conv0b, conv1, conv2);
-        Model split = TestModels.Build(spec, Simd.Best, out var t, threads);
-        Model alone = TestModels.Build(spec, Simd.Best, out _, threads: 1);
+        var direct = Simd.Best == SimdLevel.Scalar ? null : new Dictionary<int, ConvLowering> { [2] = ConvLowering.Direct }; // else Winograd's
+        Model split = TestModels.Build(spec, Simd.Best, out var t, threads, lowerings: direct);
+        Model alone = TestModels.Build(spec, Simd.Best, out _, threads: 1, lowerings: direct);
         float[] x = TestModels.Random(batch * 32 * 13 * 13, seed: 12);
 
         float[] y = TestModels.Forward(split, x, batch);

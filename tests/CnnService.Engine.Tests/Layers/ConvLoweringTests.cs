@@ -57,21 +57,55 @@ public class ConvLoweringTests
     }
 
     [SimdFact(SimdLevel.Vector512)]
-    public void A_3x3_layer_of_32_filter_tiles_may_run_direct_in_place_or_packed_with_avx512()
+    public void A_3x3_layer_of_32_filter_tiles_runs_winograd_and_may_run_direct_in_place_or_packed_with_avx512()
     {
-        Assert.Equal([ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector512));
+        Assert.Equal([ConvLowering.Winograd, ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector512));
     }
 
     [SimdFact(SimdLevel.Vector256)]
-    public void With_avx2_a_wide_3x3_layer_runs_in_place_before_direct_or_packed()
+    public void With_avx2_a_wide_3x3_layer_runs_winograd_before_direct_in_place_or_packed()
     {
-        Assert.Equal([ConvLowering.ImplicitGemm, ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
+        Assert.Equal([ConvLowering.Winograd, ConvLowering.Direct, ConvLowering.ImplicitGemm, ConvLowering.Im2Col], Candidates(new TensorShape(16, 20, 56), Conv3x3(64), SimdLevel.Vector256));
     }
 
     [SimdFact(SimdLevel.Vector256)]
-    public void With_avx2_a_narrow_3x3_layer_of_32_filter_tiles_runs_direct_before_packed()
+    public void With_avx2_a_3x3_layer_on_a_map_of_4x4_tiles_runs_winograd_before_direct_or_packed()
     {
-        Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 14, 14), Conv3x3(64), SimdLevel.Vector256));
+        Assert.Equal([ConvLowering.Winograd, ConvLowering.Direct, ConvLowering.Im2Col], Candidates(new TensorShape(16, 14, 14), Conv3x3(64), SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_3x3_layer_on_a_7x7_map_runs_direct_and_lists_winograd_last()
+    {
+        Assert.Equal([ConvLowering.Direct, ConvLowering.Im2Col, ConvLowering.Winograd], Candidates(new TensorShape(512, 7, 7), Conv3x3(512), SimdLevel.Vector256));
+    }
+
+    [SimdFact(SimdLevel.Vector256)]
+    public void With_avx2_a_3x3_layer_on_few_channels_lists_winograd_last()
+    {
+        var conv = new LayerSpec { Type = "conv2d", Name = "conv", Filters = 10, Kernel = Pair.Square(3) };
+
+        Assert.Equal(ConvLowering.Winograd, Candidates(new TensorShape(3, 64, 64), conv, SimdLevel.Vector256)[^1]);
+        Assert.NotEqual(ConvLowering.Winograd, Candidates(new TensorShape(3, 64, 64), conv, SimdLevel.Vector256)[0]);
+    }
+
+    [SimdTheory(SimdLevel.Vector256)]
+    [InlineData(1, 64, 28)]   // 49 tiles: the threads split the filters, each transforming every tile
+    [InlineData(2, 16, 30)]   // 128 tiles: the threads split the tiles, a chunk ending inside a run
+    public void Threads_splitting_a_winograd_layers_tiles_or_filters_give_one_threads_bits(int batch, int c, int size)
+    {
+        ModelSpec spec = TestModels.Spec(new TensorShape(c, size, size), Conv3x3(40));
+        float[] x = TestModels.Random(batch * c * size * size, seed: 9);
+
+        Assert.Equal(Forward(1), Forward(2));
+
+        float[] Forward(int threads)
+        {
+            var options = new EngineOptions { Simd = SimdLevel.Vector256, Threads = threads, Lowerings = new Dictionary<int, ConvLowering> { [0] = ConvLowering.Winograd } };
+            Model model = Model.Create(spec, WeightInitializer.Initialize(spec, 1), options);
+            Assert.Equal("winograd", Conv(model).Lowering);
+            return GuardedMemory.Forward(model, x, batch);
+        }
     }
 
     [SimdFact(SimdLevel.Vector256)]

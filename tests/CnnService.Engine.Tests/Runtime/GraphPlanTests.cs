@@ -109,12 +109,12 @@ public class GraphPlanTests
         // out = [f, k] with k = [q, dw]: a join inside a join, and the last join the caller's output.
         Assert.All(new[] { "q", "dw", "f" }, name => Assert.Equal(GraphPlan.OutputBuffer, Writer(name).Output));
         Assert.Equal([8 * Plane, 72 * Plane, 0], new[] { "q", "dw", "f" }.Select(name => Writer(name).OutputOffset));
-        // What the fire graph is for: every kind of part written in place (the AVX-512 tiles; AVX2's plan keeps 1x1 layers on
-        // the GEMM, and reads the input of f, 8 filters 5x5 on a 17-wide padded map, in place).
+        // What the fire graph is for: every kind of part written in place (the AVX-512 tiles, Winograd's 3x3 expansion; AVX2's
+        // plan keeps 1x1 layers on the GEMM, and reads the input of f, 8 filters 5x5 on a 17-wide padded map, in place).
         string[] lowerings = Simd.Best switch
         {
-            SimdLevel.Vector512 => ["pointwise", "direct", "im2col"],
-            SimdLevel.Vector256 => ["im2col", "direct", "implicit-gemm"],
+            SimdLevel.Vector512 => ["pointwise", "winograd", "im2col"],
+            SimdLevel.Vector256 => ["im2col", "winograd", "implicit-gemm"],
             _ => ["im2col", "im2col", "im2col"],
         };
         Assert.Equal(lowerings, new[] { "e1", "e3", "f" }.Select(name => ((Conv2D)Writer(name).Layer).Lowering));

@@ -100,7 +100,7 @@ public class PlanCacheTests
 
     [SimdTheory(SimdLevel.Vector256)]
     [InlineData("pointwise")]        // a lowering a 3x3 layer cannot take
-    [InlineData("winograd")]         // no such lowering
+    [InlineData("fft")]              // no such lowering
     public void A_cached_choice_the_layer_cannot_take_is_measured_again(string lowering)
     {
         using var dir = new TempDir();

@@ -1,3 +1,4 @@
+using CnnService.Engine.Layers;
 using CnnService.Engine.Format;
 using CnnService.Engine.Runtime;
 
@@ -24,11 +25,12 @@ internal static class TestModels
     };
 
     /// <summary>A model of the given layers with random weights; <paramref name="tensors"/> holds those weights by name.</summary>
-    public static Model Build(ModelSpec spec, SimdLevel simd, out Dictionary<string, float[]> tensors, int threads = 1, int seed = 1)
+    public static Model Build(ModelSpec spec, SimdLevel simd, out Dictionary<string, float[]> tensors, int threads = 1, int seed = 1,
+        IReadOnlyDictionary<int, ConvLowering>? lowerings = null)
     {
         WeightSet weights = WeightInitializer.Initialize(spec, seed);
         tensors = weights.AllFloat32().ToDictionary(t => t.Name, t => t.Data);   // copies: the model packs its own
-        return Model.Create(spec, weights, new EngineOptions { Simd = simd, Threads = threads });
+        return Model.Create(spec, weights, new EngineOptions { Simd = simd, Threads = threads, Lowerings = lowerings });
     }
 
     public static float[] Random(int count, int seed, float scale = 1f)

@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnService.Engine.Kernels;
+
+/// <summary>
+/// <see cref="Winograd"/>'s transforms with AVX2, eight tiles at a time, one per lane: a run of up to eight tiles side by side
+/// in one tile row. Down the columns the rows are plain vectors over x; along the rows a tile's six inputs are four floats
+/// apart, so four vectors (eight tiles' first four columns, two tiles to a 128-bit half) are transposed within each half to
+/// give one vector per column, and back again for the output. The operations are <see cref="Winograd.InputColumn"/>'s and
+/// <see cref="Winograd.OutputColumn"/>'s, lane by lane: the same bits as the reference.
+/// </summary>
+internal static unsafe class Winograd256
+{
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Floats a column pass writes per row of the transformed tile: five vectors, 34 wanted (eight tiles four
+    /// apart, six wide) and the row transposes' last loads.</summary>
+    public const int ColumnFloats = 40;
+
+    /// <summary>Floats of the scratch <see cref="InputRun"/> and <see cref="OutputRun"/> need.</summary>
+    public const int ScratchFloats = Winograd.Alpha * ColumnFloats;
+
+    /// <summary>
+    /// V = B^T d B for <paramref name="count"/> (1-8) tiles side by side: tile e's input starts at column x0 + 4e of the six
+    /// rows given (a row past the padded plane is <paramref name="zeros"/>); columns at or past <paramref name="width"/> read
+    /// as zero. Point xi of tile e goes to v[xi * pointStride + e].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputRun(float* r0, float* r1, float* r2, float* r3, float* r4, float* r5, int x0, int width, int count,
+        float* v, nint pointStride, float* scratch)
+    {
+        // Down the columns: six rows of five vectors into scratch, [rho][40].
+        for (int k = 0; k < ColumnFloats; k += 8)
+        {
+            int x = x0 + k, left = width - x;
+            Vector256<float> d0, d1, d2, d3, d4, d5;
+            if (left >= 8)
+            {
+                d0 = Vector256.Load(r0 + x); d1 = Vector256.Load(r1 + x); d2 = Vector256.Load(r2 + x);
+                d3 = Vector256.Load(r3 + x); d4 = Vector256.Load(r4 + x); d5 = Vector256.Load(r5 + x);
+            }
+            else
+            {
+                int n = Math.Max(left, 0);
+                d0 = Lanes256.LoadFirst(r0 + x, n); d1 = Lanes256.LoadFirst(r1 + x, n); d2 = Lanes256.LoadFirst(r2 + x, n);
+                d3 = Lanes256.LoadFirst(r3 + x, n); d4 = Lanes256.LoadFirst(r4 + x, n); d5 = Lanes256.LoadFirst(r5 + x, n);
+            }
+
+            InputColumn(d0, d1, d2, d3, d4, d5, out var t0, out var t1, out var t2, out var t3, out var t4, out var t5);
+            t0.Store(scratch + k); t1.Store(scratch + ColumnFloats + k); t2.Store(scratch + 2 * ColumnFloats + k);
+            t3.Store(scratch + 3 * ColumnFloats + k); t4.Store(scratch + 4 * ColumnFloats + k); t5.Store(scratch + 5 * ColumnFloats + k);
+        }
+
+        // Along the rows: each row's six columns per tile gathered into lanes, then transformed.
+        Vector256<int> natural = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int rho = 0; rho < Winograd.Alpha; rho++)
+        {
+            float* t = scratch + rho * ColumnFloats;
+            Transpose4(Vector256.Load(t), Vector256.Load(t + 8), Vector256.Load(t + 16), Vector256.Load(t + 24), out var c0, out var c1, out var c2, out var c3);
+            Transpose4(Vector256.Load(t + 4), Vector256.Load(t + 12), Vector256.Load(t + 20), Vector256.Load(t + 28), out var c4, out var c5, out _, out _);
+            InputColumn(Avx2.PermuteVar8x32(c0, natural), Avx2.PermuteVar8x32(c1, natural), Avx2.PermuteVar8x32(c2, natural),
+                Avx2.PermuteVar8x32(c3, natural), Avx2.PermuteVar8x32(c4, natural), Avx2.PermuteVar8x32(c5, natural),
+                out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
+            float* to = v + rho * Winograd.Alpha * pointStride;
+            Lanes256.StoreFirst(to, v0, count);
+            Lanes256.StoreFirst(to + pointStride, v1, count);
+            Lanes256.StoreFirst(to + 2 * pointStride, v2, count);
+            Lanes256.StoreFirst(to + 3 * pointStride, v3, count);
+            Lanes256.StoreFirst(to + 4 * pointStride, v4, count);
+            Lanes256.StoreFirst(to + 5 * pointStride, v5, count);
+        }
+    }
+
+    /// <summary>
+    /// Y = A^T M A + bias (then the ReLU) for eight tiles side by side, point xi of tile e at m[xi * pointStride + e] (lanes
+    /// past the run are read and dropped): output row i of the run at output + i * rowStride, its first
+    /// <paramref name="columns"/> floats stored, for i below <paramref name="rows"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void OutputRun(float* m, nint pointStride, float bias, bool relu, float* output, nint rowStride, int rows, int columns, float* scratch)
+    {
+        // Down the columns: A^T M, [i][sigma] vectors into scratch.
+        for (int s = 0; s < Winograd.Alpha; s++)
+        {
+            float* at = m + s * pointStride;
+            nint rowPoints = Winograd.Alpha * pointStride;
+            OutputColumn(Vector256.Load(at), Vector256.Load(at + rowPoints), Vector256.Load(at + 2 * rowPoints), Vector256.Load(at + 3 * rowPoints),
+                Vector256.Load(at + 4 * rowPoints), Vector256.Load(at + 5 * rowPoints), out var z0, out var z1, out var z2, out var z3);
+            z0.Store(scratch + s * 8); z1.Store(scratch + (Winograd.Alpha + s) * 8);
+            z2.Store(scratch + (2 * Winograd.Alpha + s) * 8); z3.Store(scratch + (3 * Winograd.Alpha + s) * 8);
+        }
+
+        // Along the rows, then back to positions: lanes reordered (tiles 0, 2, 4, 6 | 1, 3, 5, 7) so that the transpose
+        // within halves leaves tiles 2k and 2k + 1 side by side in vector k.
+        Vector256<int> halves = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        Vector256<float> b = Vector256.Create(bias);
+        for (int i = 0; i < rows; i++)
+        {
+            float* z = scratch + i * Winograd.Alpha * 8;
+            OutputColumn(Vector256.Load(z), Vector256.Load(z + 8), Vector256.Load(z + 16), Vector256.Load(z + 24), Vector256.Load(z + 32), Vector256.Load(z + 40),
+                out var y0, out var y1, out var y2, out var y3);
+            y0 += b; y1 += b; y2 += b; y3 += b;
+            if (relu)
+            {
+                y0 = Vector256.Max(y0, Vector256<float>.Zero); y1 = Vector256.Max(y1, Vector256<float>.Zero);
+                y2 = Vector256.Max(y2, Vector256<float>.Zero); y3 = Vector256.Max(y3, Vector256<float>.Zero);
+            }
+
+            Transpose4(Avx2.PermuteVar8x32(y0, halves), Avx2.PermuteVar8x32(y1, halves), Avx2.PermuteVar8x32(y2, halves), Avx2.PermuteVar8x32(y3, halves),
+                out var p0, out var p1, out var p2, out var p3);
+            float* row = output + i * rowStride;
+            Lanes256.StoreFirst(row, p0, columns);
+            if (columns > 8) Lanes256.StoreFirst(row + 8, p1, columns - 8);
+            if (columns > 16) Lanes256.StoreFirst(row + 16, p2, columns - 16);
+            if (columns > 24) Lanes256.StoreFirst(row + 24, p3, columns - 24);
+        }
+    }
+
+    /// <summary><see cref="Winograd.InputColumn"/> lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputColumn(Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float> d4, Vector256<float> d5,
+        out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4, out Vector256<float> t5)
+    {
+        Vector256<float> four = Vector256.Create(4f), minusFour = Vector256.Create(-4f), minusFive = Vector256.Create(-5f);
+        t0 = Vector256.FusedMultiplyAdd(four, d0, Vector256.FusedMultiplyAdd(minusFive, d2, d4));
+        t5 = Vector256.FusedMultiplyAdd(four, d1, Vector256.FusedMultiplyAdd(minusFive, d3, d5));
+        Vector256<float> a = Vector256.FusedMultiplyAdd(minusFour, d2, d4), b = Vector256.FusedMultiplyAdd(minusFour, d1, d3);
+        t1 = a + b;
+        t2 = a - b;
+        Vector256<float> c = d4 - d2, e = Vector256.Create(2f) * (d3 - d1);
+        t3 = c + e;
+        t4 = c - e;
+    }
+
+    /// <summary><see cref="Winograd.OutputColumn"/> lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputColumn(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4, Vector256<float> m5,
+        out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<float> p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4;
+        y0 = m0 + p + r;
+        y1 = Vector256.FusedMultiplyAdd(Vector256.Create(2f), s, q);
+        y2 = Vector256.FusedMultiplyAdd(Vector256.Create(4f), r, p);
+        y3 = Vector256.FusedMultiplyAdd(Vector256.Create(8f), s, q) + m5;
+    }
+
+    /// <summary>A 4 x 4 transpose within each 128-bit half: o_j's low half holds element j of a0..a3's low halves, its high
+    /// half element j of their high halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1), t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3);
+        o0 = Avx.Shuffle(t0, t2, 0x44);
+        o1 = Avx.Shuffle(t0, t2, 0xEE);
+        o2 = Avx.Shuffle(t1, t3, 0x44);
+        o3 = Avx.Shuffle(t1, t3, 0xEE);
+    }
+}
