@@ -33,7 +33,9 @@ internal static class BenchCommand
         Runs forward passes of one batch of seeded random input: first a warm-up, then as many
         as fit in the measuring time, each timed. Reports images per second, milliseconds per
         batch at the 50th and 99th percentiles, and the achieved GFLOP/s (the model's FLOPs per
-        image times images per second), with the CPU, model, batch, threads and SIMD level. With
+        image times images per second; a convolution counts its direct multiply-adds, though a 3x3
+        stride-1 layer on the Winograd lowering does a quarter of them), with the CPU, model, batch,
+        threads and SIMD level. With
         two threads or more, also a cache line's round trip between two threads before and after
         the run: on a shared VM the host may place the CPUs near (one L3) or far apart, and move
         them while a process runs, and every layer two threads share follows it.
