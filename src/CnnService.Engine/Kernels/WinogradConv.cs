@@ -32,7 +32,7 @@ internal static unsafe class WinogradConv
     public static int BlockPanels(SimdLevel simd, int c, int m)
     {
         long perPanel = (long)Winograd.Points * Gemm.PanelWidth(simd) * (c + Padded(m)) * sizeof(float);
-        return (int)Math.Clamp(BatchChunking.L2Bytes / perPanel, 1, 4);
+        return (int)Math.Clamp(BatchChunking.L2Bytes / perPanel, 1, MaxBlockPanels);
     }
 
     /// <summary>Floats of per-thread scratch: a block's B panels and products (and a vector of slack: a run's last loads read
@@ -40,8 +40,15 @@ internal static unsafe class WinogradConv
     public static long ScratchFloats(SimdLevel simd, int c, int m, int pw)
     {
         int nr = Gemm.PanelWidth(simd), mPad = Padded(m);
-        return (long)Winograd.Points * nr * BlockPanels(simd, c, m) * (c + mPad) + 8 + Winograd256.ScratchFloats + pw + 16;
+        return (long)Winograd.Points * (nr * BlockPanels(simd, c, m) * (c + mPad) + 2 * PointSkew) + 8 + Winograd256.ScratchFloats + pw + 16;
     }
+
+    private const int MaxBlockPanels = 4;
+
+    /// <summary>Floats between one point's panels and the next's beyond their size: a run's 36 stores (and loads) go one to
+    /// each point, and at a whole number of 4 KB apart (64 channels by 24 tiles: 6 KB) they would fall into the same two
+    /// sets of the L1 and evict one another.</summary>
+    private const int PointSkew = 16;
 
     private static int Padded(int m) => (m + PackedMatrix.MR - 1) / PackedMatrix.MR * PackedMatrix.MR;
 
@@ -63,11 +70,13 @@ internal static unsafe class WinogradConv
         int nr = TKernel.NR, mr = TKernel.MR, mPad = Padded(m);
         int i0Start = panelStart * mr, i0End = Math.Min(m, panelEnd * mr);
         int tw = Winograd.TileColumns(ow), perImage = Winograd.TilesPerImage(oh, ow);
-        nint vPanel = (nint)c * nr, mPanel = (nint)mPad * nr, vPoint = blockPanels * vPanel, mPoint = blockPanels * mPanel;
+        nint vPanel = (nint)c * nr, mPanel = (nint)mPad * nr;
+        nint vPoint = blockPanels * vPanel + PointSkew, mPoint = blockPanels * mPanel + PointSkew;
         nint uPoint = (nint)mPad * c, inPlane = (nint)ph * pw, outPlane = (nint)oh * ow;
         float* v = scratch, products = v + Winograd.Points * vPoint, runScratch = products + Winograd.Points * mPoint + 8;
         float* zeroRow = runScratch + Winograd256.ScratchFloats;
         new Span<float>(zeroRow, pw).Clear();
+        int* runs = stackalloc int[5 * MaxBlockPanels * nr];
 
         // Blocks of equal size: 49 tiles in blocks of at most 48 are 25 and 24, not 48 and a lone one.
         int total = tileEnd - tileStart, panels = (total + nr - 1) / nr, blocks = (panels + blockPanels - 1) / blockPanels;
@@ -75,22 +84,30 @@ internal static unsafe class WinogradConv
         {
             int b0 = tileStart + (int)((long)total * block / blocks), b1 = tileStart + (int)((long)total * (block + 1) / blocks);
 
-            // Input: each run of tiles (one image, one tile row, one panel, at most eight), every channel.
-            for (int g = b0; g < b1;)
+            // Runs of tiles: one image, one tile row, one panel, at most eight; as (image, tile row, tile column, count, slot).
+            int runCount = 0;
+            for (int g = b0; g < b1; runCount++)
             {
                 int slot = g - b0, col = slot % nr;
                 int n = g / perImage, t = g - n * perImage, ty = t / tw, tx = t - ty * tw;
                 int count = Math.Min(Math.Min(8, tw - tx), Math.Min(b1 - g, nr - col));
-                int y0 = ty * Winograd.Tile;
-                float* plane = input + (nint)n * c * inPlane, to = v + slot / nr * vPanel + col;
-                for (int ch = 0; ch < c; ch++, plane += inPlane)
+                int* run = runs + 5 * runCount;
+                run[0] = n; run[1] = ty; run[2] = tx; run[3] = count; run[4] = slot;
+                g += count;
+            }
+
+            // Input: channel by channel, each run, so that a channel's rows of the 36 points' panels stay in L1 from run to run.
+            for (int ch = 0; ch < c; ch++)
+            {
+                for (int r = 0; r < runCount; r++)
                 {
+                    int* run = runs + 5 * r;
+                    int y0 = run[1] * Winograd.Tile, slot = run[4];
+                    float* plane = input + ((nint)run[0] * c + ch) * inPlane;
                     Winograd256.InputRun(Row(plane, y0, ph, pw, zeroRow), Row(plane, y0 + 1, ph, pw, zeroRow), Row(plane, y0 + 2, ph, pw, zeroRow),
                         Row(plane, y0 + 3, ph, pw, zeroRow), Row(plane, y0 + 4, ph, pw, zeroRow), Row(plane, y0 + 5, ph, pw, zeroRow),
-                        tx * Winograd.Tile, pw, count, to + (nint)ch * nr, vPoint, runScratch);
+                        run[2] * Winograd.Tile, pw, run[3], v + slot / nr * vPanel + (nint)ch * nr + slot % nr, vPoint, runScratch);
                 }
-
-                g += count;
             }
 
             // The 36 products, M x C by C x tiles each: a row panel of one matrix meets every panel of the block in turn.
@@ -110,21 +127,17 @@ internal static unsafe class WinogradConv
                 }
             }
 
-            // Output: each run of tiles, the chunk's filters.
-            for (int g = b0; g < b1;)
+            // Output: filter by filter (the chunk's), each run: a filter's rows of the 36 points' products stay in L1 from run to run.
+            for (int i = i0Start; i < i0End; i++)
             {
-                int slot = g - b0, col = slot % nr;
-                int n = g / perImage, t = g - n * perImage, ty = t / tw, tx = t - ty * tw;
-                int count = Math.Min(Math.Min(8, tw - tx), Math.Min(b1 - g, nr - col));
-                int y0 = ty * Winograd.Tile, x0 = tx * Winograd.Tile;
-                int rows = Math.Min(Winograd.Tile, oh - y0), columns = Math.Min(Winograd.Tile * count, ow - x0);
-                float* image = output + (nint)n * m * outPlane + (nint)y0 * ow + x0, from = products + slot / nr * mPanel + col;
-                for (int i = i0Start; i < i0End; i++)
+                for (int r = 0; r < runCount; r++)
                 {
-                    Winograd256.OutputRun(from + (nint)i * nr, mPoint, bias[i], relu, image + i * outPlane, ow, rows, columns, runScratch);
+                    int* run = runs + 5 * r;
+                    int y0 = run[1] * Winograd.Tile, x0 = run[2] * Winograd.Tile, slot = run[4];
+                    int rows = Math.Min(Winograd.Tile, oh - y0), columns = Math.Min(Winograd.Tile * run[3], ow - x0);
+                    float* to = output + ((nint)run[0] * m + i) * outPlane + (nint)y0 * ow + x0;
+                    Winograd256.OutputRun(products + slot / nr * mPanel + (nint)i * nr + slot % nr, mPoint, bias[i], relu, to, ow, rows, columns, runScratch);
                 }
-
-                g += count;
             }
         }
     }
