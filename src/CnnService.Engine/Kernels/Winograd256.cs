@@ -7,7 +7,7 @@ namespace CnnService.Engine.Kernels;
 /// <summary>
 /// <see cref="Winograd"/>'s transforms with AVX2, eight tiles at a time, one per lane: a run of up to eight tiles side by side
 /// in one tile row. Down the columns the rows are plain vectors over x; along the rows a tile's six inputs are four floats
-/// apart, so four vectors (eight tiles' first four columns, two tiles to a 128-bit half) are transposed within each half to
+/// apart, so four vectors (eight tiles' first four columns, a tile to a 128-bit half) are transposed within each half to
 /// give one vector per column, and back again for the output. The operations are <see cref="Winograd.InputColumn"/>'s and
 /// <see cref="Winograd.OutputColumn"/>'s, lane by lane: the same bits as the reference.
 /// </summary>
@@ -54,20 +54,18 @@ internal static unsafe class Winograd256
         }
 
         // Along the rows: each row's six columns per tile gathered into lanes, then transformed.
-        Vector256<int> natural = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
         for (int rho = 0; rho < Winograd.Alpha; rho++)
         {
             float* t = scratch + rho * ColumnFloats;
-            // Columns 4 and 5 of the tiles are columns 0 and 1 one tile on: the halves shifted by one, not loads four floats on,
-            // which would straddle two of the column pass's stores and wait for both to retire (the conv pair 1.13x with the
-            // loops below, one and two threads, Zen 3).
+            // Tiles k and k + 4 paired in the halves of one vector (positions 4k.. and 16 + 4k..), so that the transpose within
+            // halves gives the tiles in natural order, no lane permute after it; columns 4 and 5 are columns 0 and 1 one tile on.
+            // The halves come from whole-vector loads at the column pass's own offsets: a load four floats on would straddle two
+            // of its stores and wait for both to retire (the conv pair 1.13x with the loops in WinogradConv, Zen 3).
             Vector256<float> a0 = Vector256.Load(t), a1 = Vector256.Load(t + 8), a2 = Vector256.Load(t + 16), a3 = Vector256.Load(t + 24), a4 = Vector256.Load(t + 32);
-            Transpose4(a0, a1, a2, a3, out var c0, out var c1, out var c2, out var c3);
-            Transpose4(Avx.Permute2x128(a0, a1, 0x21), Avx.Permute2x128(a1, a2, 0x21), Avx.Permute2x128(a2, a3, 0x21), Avx.Permute2x128(a3, a4, 0x21),
-                out var c4, out var c5, out _, out _);
-            InputColumn(Avx2.PermuteVar8x32(c0, natural), Avx2.PermuteVar8x32(c1, natural), Avx2.PermuteVar8x32(c2, natural),
-                Avx2.PermuteVar8x32(c3, natural), Avx2.PermuteVar8x32(c4, natural), Avx2.PermuteVar8x32(c5, natural),
-                out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
+            Vector256<float> q0 = Avx.Permute2x128(a0, a2, 0x20), q1 = Avx.Permute2x128(a0, a2, 0x31), q2 = Avx.Permute2x128(a1, a3, 0x20), q3 = Avx.Permute2x128(a1, a3, 0x31);
+            Transpose4(q0, q1, q2, q3, out var c0, out var c1, out var c2, out var c3);
+            Transpose4(q1, q2, q3, Avx.Permute2x128(a2, a4, 0x20), out var c4, out var c5, out _, out _);
+            InputColumn(c0, c1, c2, c3, c4, c5, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
             float* to = v + rho * Winograd.Alpha * pointStride;
             Lanes256.StoreFirst(to, v0, count);
             Lanes256.StoreFirst(to + pointStride, v1, count);
