@@ -24,7 +24,7 @@ internal static unsafe class Winograd256
 
     /// <summary>
     /// V = B^T d B for <paramref name="count"/> (1-8) tiles side by side: tile e's input starts at column x0 + 4e of the six
-    /// rows given (a row past the padded plane is <paramref name="zeros"/>); columns at or past <paramref name="width"/> read
+    /// rows given (a row past the padded plane is a row of zeros); columns at or past <paramref name="width"/> read
     /// as zero. Point xi of tile e goes to v[xi * pointStride + e].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
