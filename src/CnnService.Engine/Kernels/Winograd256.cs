@@ -6,7 +6,7 @@ namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// <see cref="Winograd"/>'s transforms with AVX2, eight tiles at a time, one per lane: a run of up to eight tiles side by side
-/// in one tile row. Down the columns the rows are plain vectors over x; along the rows a tile's six inputs are four floats
+/// in one tile row, or two tile rows of four. Down the columns the rows are plain vectors over x; along the rows a tile's six inputs are four floats
 /// apart, so four vectors (eight tiles' first four columns, a tile to a 128-bit half) are transposed within each half to
 /// give one vector per column, and back again for the output. The operations are <see cref="Winograd.InputColumn"/>'s and
 /// <see cref="Winograd.OutputColumn"/>'s, lane by lane: the same bits as the reference.
@@ -16,23 +16,67 @@ internal static unsafe class Winograd256
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Floats a column pass writes per row of the transformed tile: five vectors, 34 wanted (eight tiles four
-    /// apart, six wide) and the row transposes' last loads.</summary>
-    public const int ColumnFloats = 40;
+    /// apart, six wide) and the row transposes' last loads; or, for a pair of tile rows, three vectors each.</summary>
+    public const int ColumnFloats = 48;
 
     /// <summary>Floats of the scratch <see cref="InputRun"/> and <see cref="OutputRun"/> need.</summary>
     public const int ScratchFloats = Winograd.Alpha * ColumnFloats;
 
     /// <summary>
     /// V = B^T d B for <paramref name="count"/> (1-8) tiles side by side: tile e's input starts at column x0 + 4e of the six
-    /// rows given (a row past the padded plane is a row of zeros); columns at or past <paramref name="width"/> read
-    /// as zero. Point xi of tile e goes to v[xi * pointStride + e].
+    /// rows rows[0..5] (a row past the padded plane is a row of zeros); columns at or past <paramref name="width"/> read as
+    /// zero. Point xi of tile e goes to v[xi * pointStride + e]. With <paramref name="pairedRows"/>, eight tiles of two tile
+    /// rows four tiles wide (13x13 to 16x16 maps, whose runs would otherwise fill half the lanes): tiles 0-3 from rows[0..5],
+    /// tiles 4-7 from rows[4..9], the tile row below.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputRun(float* r0, float* r1, float* r2, float* r3, float* r4, float* r5, int x0, int width, int count,
-        float* v, nint pointStride, float* scratch)
+    public static void InputRun(float** rows, int x0, int width, int count, bool pairedRows, float* v, nint pointStride, float* scratch)
     {
-        // Down the columns: six rows of five vectors into scratch, [rho][40].
-        for (int k = 0; k < ColumnFloats; k += 8)
+        // Down the columns into scratch, [rho][48]: one tile row's five vectors, or each of two tile rows' three (at 0 and 24).
+        float* second;
+        if (pairedRows)
+        {
+            ColumnPass(rows, x0, width, 3, scratch);
+            ColumnPass(rows + 4, x0, width, 3, scratch + 24);
+            second = scratch + 24;
+        }
+        else
+        {
+            ColumnPass(rows, x0, width, 5, scratch);
+            second = scratch + 16;
+        }
+
+        // Along the rows: each row's six columns per tile gathered into lanes, then transformed.
+        for (int rho = 0; rho < Winograd.Alpha; rho++)
+        {
+            float* t = scratch + rho * ColumnFloats, tb = second + rho * ColumnFloats;
+            // Tiles k and k + 4 paired in the halves of one vector (positions 4k.. of the first tiles and of the second: in one
+            // tile row, 16 floats on), so that the transpose within halves gives the tiles in natural order, no lane permute
+            // after it; columns 4 and 5 are columns 0 and 1 one tile on. The halves come from whole-vector loads at the column
+            // pass's own offsets: a load four floats on would straddle two of its stores and wait for both to retire (the conv
+            // pair 1.13x with the loops in WinogradConv, Zen 3).
+            Vector256<float> a0 = Vector256.Load(t), a1 = Vector256.Load(t + 8), a2 = Vector256.Load(t + 16);
+            Vector256<float> b0 = Vector256.Load(tb), b1 = Vector256.Load(tb + 8), b2 = Vector256.Load(tb + 16);
+            Vector256<float> q0 = Avx.Permute2x128(a0, b0, 0x20), q1 = Avx.Permute2x128(a0, b0, 0x31), q2 = Avx.Permute2x128(a1, b1, 0x20), q3 = Avx.Permute2x128(a1, b1, 0x31);
+            Transpose4(q0, q1, q2, q3, out var c0, out var c1, out var c2, out var c3);
+            Transpose4(q1, q2, q3, Avx.Permute2x128(a2, b2, 0x20), out var c4, out var c5, out _, out _);
+            InputColumn(c0, c1, c2, c3, c4, c5, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
+            float* to = v + rho * Winograd.Alpha * pointStride;
+            Lanes256.StoreFirst(to, v0, count);
+            Lanes256.StoreFirst(to + pointStride, v1, count);
+            Lanes256.StoreFirst(to + 2 * pointStride, v2, count);
+            Lanes256.StoreFirst(to + 3 * pointStride, v3, count);
+            Lanes256.StoreFirst(to + 4 * pointStride, v4, count);
+            Lanes256.StoreFirst(to + 5 * pointStride, v5, count);
+        }
+    }
+
+    /// <summary>B^T down the columns of rows[0..5] from x0, <paramref name="vectors"/> vectors along, into t[rho * ColumnFloats + x].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ColumnPass(float** rows, int x0, int width, int vectors, float* t)
+    {
+        float* r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5];
+        for (int k = 0; k < 8 * vectors; k += 8)
         {
             int x = x0 + k, left = width - x;
             Vector256<float> d0, d1, d2, d3, d4, d5;
@@ -49,40 +93,20 @@ internal static unsafe class Winograd256
             }
 
             InputColumn(d0, d1, d2, d3, d4, d5, out var t0, out var t1, out var t2, out var t3, out var t4, out var t5);
-            t0.Store(scratch + k); t1.Store(scratch + ColumnFloats + k); t2.Store(scratch + 2 * ColumnFloats + k);
-            t3.Store(scratch + 3 * ColumnFloats + k); t4.Store(scratch + 4 * ColumnFloats + k); t5.Store(scratch + 5 * ColumnFloats + k);
-        }
-
-        // Along the rows: each row's six columns per tile gathered into lanes, then transformed.
-        for (int rho = 0; rho < Winograd.Alpha; rho++)
-        {
-            float* t = scratch + rho * ColumnFloats;
-            // Tiles k and k + 4 paired in the halves of one vector (positions 4k.. and 16 + 4k..), so that the transpose within
-            // halves gives the tiles in natural order, no lane permute after it; columns 4 and 5 are columns 0 and 1 one tile on.
-            // The halves come from whole-vector loads at the column pass's own offsets: a load four floats on would straddle two
-            // of its stores and wait for both to retire (the conv pair 1.13x with the loops in WinogradConv, Zen 3).
-            Vector256<float> a0 = Vector256.Load(t), a1 = Vector256.Load(t + 8), a2 = Vector256.Load(t + 16), a3 = Vector256.Load(t + 24), a4 = Vector256.Load(t + 32);
-            Vector256<float> q0 = Avx.Permute2x128(a0, a2, 0x20), q1 = Avx.Permute2x128(a0, a2, 0x31), q2 = Avx.Permute2x128(a1, a3, 0x20), q3 = Avx.Permute2x128(a1, a3, 0x31);
-            Transpose4(q0, q1, q2, q3, out var c0, out var c1, out var c2, out var c3);
-            Transpose4(q1, q2, q3, Avx.Permute2x128(a2, a4, 0x20), out var c4, out var c5, out _, out _);
-            InputColumn(c0, c1, c2, c3, c4, c5, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
-            float* to = v + rho * Winograd.Alpha * pointStride;
-            Lanes256.StoreFirst(to, v0, count);
-            Lanes256.StoreFirst(to + pointStride, v1, count);
-            Lanes256.StoreFirst(to + 2 * pointStride, v2, count);
-            Lanes256.StoreFirst(to + 3 * pointStride, v3, count);
-            Lanes256.StoreFirst(to + 4 * pointStride, v4, count);
-            Lanes256.StoreFirst(to + 5 * pointStride, v5, count);
+            t0.Store(t + k); t1.Store(t + ColumnFloats + k); t2.Store(t + 2 * ColumnFloats + k);
+            t3.Store(t + 3 * ColumnFloats + k); t4.Store(t + 4 * ColumnFloats + k); t5.Store(t + 5 * ColumnFloats + k);
         }
     }
 
     /// <summary>
-    /// Y = A^T M A + bias (then the ReLU) for eight tiles side by side, point xi of tile e at m[xi * pointStride + e] (lanes
-    /// past the run are read and dropped): output row i of the run at output + i * rowStride, its first
-    /// <paramref name="columns"/> floats stored, for i below <paramref name="rows"/>.
+    /// Y = A^T M A + bias (then the ReLU) for eight tiles, point xi of tile e at m[xi * pointStride + e] (lanes past the run
+    /// are read and dropped). Tiles 0-3 go to <paramref name="output"/> (output row i at output + i * rowStride, its first
+    /// <paramref name="columns"/> floats, at most 16, for i below <paramref name="rows"/>), tiles 4-7 to
+    /// <paramref name="second"/> likewise: 16 floats along the same rows for a run in one tile row, or the tile row below.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void OutputRun(float* m, nint pointStride, float bias, bool relu, float* output, nint rowStride, int rows, int columns, float* scratch)
+    public static void OutputRun(float* m, nint pointStride, float bias, bool relu, float* output, nint rowStride, int rows, int columns,
+        float* second, int secondRows, int secondColumns, float* scratch)
     {
         // Down the columns: A^T M, [i][sigma] vectors into scratch.
         for (int s = 0; s < Winograd.Alpha; s++)
@@ -95,11 +119,10 @@ internal static unsafe class Winograd256
             z2.Store(scratch + (2 * Winograd.Alpha + s) * 8); z3.Store(scratch + (3 * Winograd.Alpha + s) * 8);
         }
 
-        // Along the rows, then back to positions: lanes reordered (tiles 0, 2, 4, 6 | 1, 3, 5, 7) so that the transpose
-        // within halves leaves tiles 2k and 2k + 1 side by side in vector k.
-        Vector256<int> halves = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        // Along the rows, then back to positions: the transpose within halves leaves tiles k and k + 4 in vector k's halves,
+        // and the halves regrouped give tiles 0-3's sixteen positions in two vectors, tiles 4-7's in two more.
         Vector256<float> b = Vector256.Create(bias);
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < Math.Max(rows, secondRows); i++)
         {
             float* z = scratch + i * Winograd.Alpha * 8;
             OutputColumn(Vector256.Load(z), Vector256.Load(z + 8), Vector256.Load(z + 16), Vector256.Load(z + 24), Vector256.Load(z + 32), Vector256.Load(z + 40),
@@ -111,14 +134,19 @@ internal static unsafe class Winograd256
                 y2 = Vector256.Max(y2, Vector256<float>.Zero); y3 = Vector256.Max(y3, Vector256<float>.Zero);
             }
 
-            Transpose4(Avx2.PermuteVar8x32(y0, halves), Avx2.PermuteVar8x32(y1, halves), Avx2.PermuteVar8x32(y2, halves), Avx2.PermuteVar8x32(y3, halves),
-                out var p0, out var p1, out var p2, out var p3);
-            float* row = output + i * rowStride;
-            Lanes256.StoreFirst(row, p0, columns);
-            if (columns > 8) Lanes256.StoreFirst(row + 8, p1, columns - 8);
-            if (columns > 16) Lanes256.StoreFirst(row + 16, p2, columns - 16);
-            if (columns > 24) Lanes256.StoreFirst(row + 24, p3, columns - 24);
+            Transpose4(y0, y1, y2, y3, out var q0, out var q1, out var q2, out var q3);
+            if (i < rows) StoreRow(output + i * rowStride, Avx.Permute2x128(q0, q1, 0x20), Avx.Permute2x128(q2, q3, 0x20), columns);
+            if (i < secondRows) StoreRow(second + i * rowStride, Avx.Permute2x128(q0, q1, 0x31), Avx.Permute2x128(q2, q3, 0x31), secondColumns);
         }
+    }
+
+    /// <summary>The first <paramref name="columns"/> (at most 16; none if not positive) of p0 then p1 to <paramref name="row"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* row, Vector256<float> p0, Vector256<float> p1, int columns)
+    {
+        if (columns <= 0) return;
+        Lanes256.StoreFirst(row, p0, columns);
+        if (columns > 8) Lanes256.StoreFirst(row + 8, p1, columns - 8);
     }
 
     /// <summary><see cref="Winograd.InputColumn"/> lane by lane.</summary>

@@ -45,6 +45,9 @@ internal static unsafe class WinogradConv
 
     private const int MaxBlockPanels = 4;
 
+    /// <summary>Ints a run takes in the block's list of runs.</summary>
+    private const int RunInts = 6;
+
     /// <summary>Floats between one point's panels and the next's beyond their size: a run's 36 stores (and loads) go one to
     /// each point, and at a whole number of 4 KB apart (64 channels by 24 tiles: 6 KB) they would fall into the same two
     /// sets of the L1 and evict one another.</summary>
@@ -76,7 +79,8 @@ internal static unsafe class WinogradConv
         float* v = scratch, products = v + Winograd.Points * vPoint, runScratch = products + Winograd.Points * mPoint + 8;
         float* zeroRow = runScratch + Winograd256.ScratchFloats;
         new Span<float>(zeroRow, pw).Clear();
-        int* runs = stackalloc int[5 * MaxBlockPanels * nr];
+        int* runs = stackalloc int[RunInts * MaxBlockPanels * nr];
+        float** inputRows = stackalloc float*[10];
 
         // Blocks of equal size: 49 tiles in blocks of at most 48 are 25 and 24, not 48 and a lone one.
         int total = tileEnd - tileStart, panels = (total + nr - 1) / nr, blocks = (panels + blockPanels - 1) / blockPanels;
@@ -84,15 +88,19 @@ internal static unsafe class WinogradConv
         {
             int b0 = tileStart + (int)((long)total * block / blocks), b1 = tileStart + (int)((long)total * (block + 1) / blocks);
 
-            // Runs of tiles: one image, one tile row, one panel, at most eight; as (image, tile row, tile column, count, slot).
+            // Runs of tiles: one image, one tile row, one panel, at most eight; or, on maps four tiles wide, two whole tile rows
+            // (half-full runs there spent as much on the transforms as full ones). As (image, tile row, tile column, count,
+            // slot, rows paired).
             int runCount = 0;
             for (int g = b0; g < b1; runCount++)
             {
                 int slot = g - b0, col = slot % nr;
                 int n = g / perImage, t = g - n * perImage, ty = t / tw, tx = t - ty * tw;
                 int count = Math.Min(Math.Min(8, tw - tx), Math.Min(b1 - g, nr - col));
-                int* run = runs + 5 * runCount;
-                run[0] = n; run[1] = ty; run[2] = tx; run[3] = count; run[4] = slot;
+                bool paired = tw == 4 && tx == 0 && t + 8 <= perImage && g + 8 <= b1 && col + 8 <= nr;
+                if (paired) count = 8;
+                int* run = runs + RunInts * runCount;
+                run[0] = n; run[1] = ty; run[2] = tx; run[3] = count; run[4] = slot; run[5] = paired ? 1 : 0;
                 g += count;
             }
 
@@ -101,12 +109,11 @@ internal static unsafe class WinogradConv
             {
                 for (int r = 0; r < runCount; r++)
                 {
-                    int* run = runs + 5 * r;
+                    int* run = runs + RunInts * r;
                     int y0 = run[1] * Winograd.Tile, slot = run[4];
                     float* plane = input + ((nint)run[0] * c + ch) * inPlane;
-                    Winograd256.InputRun(Row(plane, y0, ph, pw, zeroRow), Row(plane, y0 + 1, ph, pw, zeroRow), Row(plane, y0 + 2, ph, pw, zeroRow),
-                        Row(plane, y0 + 3, ph, pw, zeroRow), Row(plane, y0 + 4, ph, pw, zeroRow), Row(plane, y0 + 5, ph, pw, zeroRow),
-                        run[2] * Winograd.Tile, pw, run[3], v + slot / nr * vPanel + (nint)ch * nr + slot % nr, vPoint, runScratch);
+                    for (int j = 0; j < (run[5] != 0 ? 10 : 6); j++) inputRows[j] = y0 + j < ph ? plane + (nint)(y0 + j) * pw : zeroRow;
+                    Winograd256.InputRun(inputRows, run[2] * Winograd.Tile, pw, run[3], run[5] != 0, v + slot / nr * vPanel + (nint)ch * nr + slot % nr, vPoint, runScratch);
                 }
             }
 
@@ -132,15 +139,19 @@ internal static unsafe class WinogradConv
             {
                 for (int r = 0; r < runCount; r++)
                 {
-                    int* run = runs + 5 * r;
+                    int* run = runs + RunInts * r;
                     int y0 = run[1] * Winograd.Tile, x0 = run[2] * Winograd.Tile, slot = run[4];
                     int rows = Math.Min(Winograd.Tile, oh - y0), columns = Math.Min(Winograd.Tile * run[3], ow - x0);
-                    float* to = output + ((nint)run[0] * m + i) * outPlane + (nint)y0 * ow + x0;
-                    Winograd256.OutputRun(products + slot / nr * mPanel + (nint)i * nr + slot % nr, mPoint, bias[i], relu, to, ow, rows, columns, runScratch);
+                    float* to = output + ((nint)run[0] * m + i) * outPlane + (nint)y0 * ow + x0, from = products + slot / nr * mPanel + (nint)i * nr + slot % nr;
+                    if (run[5] != 0)
+                    {
+                        int width = Math.Min(16, ow), below = Math.Min(Winograd.Tile, oh - y0 - Winograd.Tile);
+                        Winograd256.OutputRun(from, mPoint, bias[i], relu, to, ow, rows, width, to + Winograd.Tile * ow, below, width, runScratch);
+                    }
+                    else Winograd256.OutputRun(from, mPoint, bias[i], relu, to, ow, rows, Math.Min(columns, 16), to + 16, rows, columns - 16, runScratch);
                 }
             }
         }
     }
 
-    private static float* Row(float* plane, int y, int ph, int pw, float* zeroRow) => y < ph ? plane + (nint)y * pw : zeroRow;
 }

@@ -40,27 +40,31 @@ public unsafe class WinogradTests
     public void Eight_tiles_in_lanes_get_the_reference_input_transform(int tx0, int count)
     {
         if (!Winograd256.IsSupported) return;   // an AVX2 kernel
-        const int rows = 6, width = 34, stride = 40, pointStride = 11;
-        float[] plane = TestModels.Random(rows * stride, seed: 3);
-        float[] v = new float[36 * pointStride + 8], scratch = new float[Winograd256.ScratchFloats];
-        Array.Fill(v, -7f);
-        fixed (float* p = plane, vp = v, s = scratch)
-        {
-            Winograd256.InputRun(p, p + stride, p + 2 * stride, p + 3 * stride, p + 4 * stride, p + 5 * stride, 4 * tx0, width, count, vp, pointStride, s);
-        }
+        const int width = 34, stride = 40;
+        float[] plane = TestModels.Random(6 * stride, seed: 3);
 
-        float[] tile = new float[36], expected = new float[36];
+        float[] v = InputRun(plane, stride, 4 * tx0, width, count, paired: false);
+
         for (int e = 0; e < 8; e++)
         {
-            for (int r = 0; r < 6; r++)
-                for (int x = 0; x < 6; x++)
-                {
-                    int at = 4 * (tx0 + e) + x;
-                    tile[r * 6 + x] = at < width ? plane[r * stride + at] : 0;
-                }
+            float[] expected = ReferenceInput(plane, stride, row: 0, 4 * (tx0 + e), width);
+            for (int xi = 0; xi < 36; xi++) Assert.Equal(e < count ? expected[xi] : -7f, v[xi * PointStride + e]);
+        }
+    }
 
-            fixed (float* t = tile, ep = expected) Winograd.InputTile(t, 6, ep);
-            for (int xi = 0; xi < 36; xi++) Assert.Equal(e < count ? expected[xi] : -7f, v[xi * pointStride + e]);
+    [Fact]
+    public void Two_tile_rows_four_tiles_wide_fill_the_eight_lanes()
+    {
+        if (!Winograd256.IsSupported) return;
+        const int width = 15, stride = 19; // a padded 13x13 map's rows: 4 tiles, the last reading past the row
+        float[] plane = TestModels.Random(10 * stride, seed: 5);
+
+        float[] v = InputRun(plane, stride, 0, width, 8, paired: true);
+
+        for (int e = 0; e < 8; e++)
+        {
+            float[] expected = ReferenceInput(plane, stride, row: e < 4 ? 0 : 4, 4 * (e % 4), width);
+            for (int xi = 0; xi < 36; xi++) Assert.Equal(expected[xi], v[xi * PointStride + e]);
         }
     }
 
@@ -71,25 +75,91 @@ public unsafe class WinogradTests
     public void Eight_tiles_in_lanes_get_the_reference_output_transform_and_store_only_their_positions(int rows, int columns, bool relu)
     {
         if (!Winograd256.IsSupported) return;
-        const int pointStride = 9, rowStride = 37;
-        float[] m = TestModels.Random(36 * pointStride + 8, seed: 4), output = new float[4 * rowStride], scratch = new float[Winograd256.ScratchFloats];
-        Array.Fill(output, -7f);
-        fixed (float* mp = m, o = output, s = scratch)
-        {
-            Winograd256.OutputRun(mp, pointStride, -0.5f, relu, o, rowStride, rows, columns, s);
-        }
+        float[] m = TestModels.Random(36 * PointStride + 8, seed: 4);
 
-        float[] tile = new float[36], y = new float[16];
+        float[] output = OutputRun(m, relu, rows, Math.Min(columns, 16), second: 16, rows, columns - 16);
+
         for (int e = 0; e < 8; e++)
         {
-            for (int xi = 0; xi < 36; xi++) tile[xi] = m[xi * pointStride + e];
-            fixed (float* t = tile, yp = y) Winograd.OutputTile(t, -0.5f, relu, yp);
+            float[] y = ReferenceOutput(m, e, relu);
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++)
                 {
                     bool stored = i < rows && 4 * e + j < columns;
-                    Assert.Equal(stored ? y[i * 4 + j] : -7f, output[i * rowStride + 4 * e + j]);
+                    Assert.Equal(stored ? y[i * 4 + j] : -7f, output[i * RowStride + 4 * e + j]);
                 }
         }
+    }
+
+    [Theory]
+    [InlineData(4, 16)]    // two whole tile rows of a 16x16 map
+    [InlineData(1, 13)]    // a 13x13 map's last pair: the lower tile row has one output row, each row 13 columns
+    public void Two_tile_rows_of_eight_lanes_go_back_to_their_own_rows(int secondRows, int columns)
+    {
+        if (!Winograd256.IsSupported) return;
+        float[] m = TestModels.Random(36 * PointStride + 8, seed: 6);
+
+        float[] output = OutputRun(m, relu: true, 4, columns, second: 4 * RowStride, secondRows, columns);
+
+        for (int e = 0; e < 8; e++)
+        {
+            float[] y = ReferenceOutput(m, e, relu: true);
+            int top = e < 4 ? 0 : 4, left = 4 * (e % 4);
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                {
+                    bool stored = (e < 4 || i < secondRows) && left + j < columns;
+                    Assert.Equal(stored ? y[i * 4 + j] : -7f, output[(top + i) * RowStride + left + j]);
+                }
+        }
+    }
+
+    private const int PointStride = 11, RowStride = 37;
+
+    /// <summary>Winograd256.InputRun over rows <paramref name="stride"/> apart, into points PointStride apart (-7 where nothing was stored).</summary>
+    private static float[] InputRun(float[] plane, int stride, int x0, int width, int count, bool paired)
+    {
+        float[] v = new float[36 * PointStride + 8], scratch = new float[Winograd256.ScratchFloats];
+        Array.Fill(v, -7f);
+        fixed (float* p = plane, vp = v, s = scratch)
+        {
+            float** rows = stackalloc float*[10];
+            for (int j = 0; j < (paired ? 10 : 6); j++) rows[j] = p + j * stride;
+            Winograd256.InputRun(rows, x0, width, count, paired, vp, PointStride, s);
+        }
+
+        return v;
+    }
+
+    /// <summary>Winograd.InputTile of the 6 x 6 tile at (<paramref name="row"/>, <paramref name="x"/>), zeros past <paramref name="width"/>.</summary>
+    private static float[] ReferenceInput(float[] plane, int stride, int row, int x, int width)
+    {
+        float[] tile = new float[36], expected = new float[36];
+        for (int r = 0; r < 6; r++)
+            for (int j = 0; j < 6; j++) tile[r * 6 + j] = x + j < width ? plane[(row + r) * stride + x + j] : 0;
+        fixed (float* t = tile, ep = expected) Winograd.InputTile(t, 6, ep);
+        return expected;
+    }
+
+    /// <summary>Winograd256.OutputRun with bias -0.5 into eight rows RowStride apart, -7 where nothing was stored.</summary>
+    private static float[] OutputRun(float[] m, bool relu, int rows, int columns, int second, int secondRows, int secondColumns)
+    {
+        float[] output = new float[8 * RowStride], scratch = new float[Winograd256.ScratchFloats];
+        Array.Fill(output, -7f);
+        fixed (float* mp = m, o = output, s = scratch)
+        {
+            Winograd256.OutputRun(mp, PointStride, -0.5f, relu, o, RowStride, rows, columns, o + second, secondRows, secondColumns, s);
+        }
+
+        return output;
+    }
+
+    /// <summary>Winograd.OutputTile of tile e's 36 points, bias -0.5.</summary>
+    private static float[] ReferenceOutput(float[] m, int e, bool relu)
+    {
+        float[] tile = new float[36], y = new float[16];
+        for (int xi = 0; xi < 36; xi++) tile[xi] = m[xi * PointStride + e];
+        fixed (float* t = tile, yp = y) Winograd.OutputTile(t, -0.5f, relu, yp);
+        return y;
     }
 }

@@ -92,6 +92,7 @@ public class ConvLoweringTests
     [SimdTheory(SimdLevel.Vector256)]
     [InlineData(1, 64, 28)]   // 49 tiles: the threads split the filters, each transforming every tile
     [InlineData(2, 16, 30)]   // 128 tiles: the threads split the tiles, a chunk ending inside a run
+    [InlineData(7, 16, 13)]   // 112 tiles of 13x13 maps, two tile rows a run: the threads split the tiles
     public void Threads_splitting_a_winograd_layers_tiles_or_filters_give_one_threads_bits(int batch, int c, int size)
     {
         ModelSpec spec = TestModels.Spec(new TensorShape(c, size, size), Conv3x3(40));
