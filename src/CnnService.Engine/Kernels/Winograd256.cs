@@ -6,8 +6,8 @@ namespace CnnService.Engine.Kernels;
 
 /// <summary>
 /// <see cref="Winograd"/>'s transforms with AVX2, eight tiles at a time, one per lane: a run of up to eight tiles side by side
-/// in one tile row, or two tile rows of four. Down the columns the rows are plain vectors over x; along the rows a tile's six inputs are four floats
-/// apart, so four vectors (eight tiles' first four columns, a tile to a 128-bit half) are transposed within each half to
+/// in one tile row, or two tile rows of four. Down the columns the rows are plain vectors over x; along the rows a tile's
+/// six inputs are four floats apart, so four vectors (eight tiles' first four columns, a tile to a 128-bit half) are transposed within each half to
 /// give one vector per column, and back again for the output. The operations are <see cref="Winograd.InputColumn"/>'s and
 /// <see cref="Winograd.OutputColumn"/>'s, lane by lane: the same bits as the reference.
 /// </summary>

@@ -9,8 +9,8 @@ namespace CnnService.Engine.Kernels;
 /// into 36 sets of packed B panels ([36][panel][C][NR], eight tiles a run, <see cref="Winograd256.InputRun"/>), the 36
 /// products [M x C] x [C x tiles] by the GEMM's micro-kernel into [36][panel][M][NR], and every filter's tiles transformed
 /// back into the NCHW output with the bias and ReLU. The block's panels (for 64 channels 221 KB each way a panel) stay in
-/// L2 from one phase to the next; a run never crosses an image, a tile row or a panel, so a block's last panel may be part
-/// full, and its GEMM skips the empty columns.
+/// L2 from one phase to the next; a run never crosses an image or a panel, nor a tile row unless it takes two whole rows of
+/// four tiles, so a block's last panel may be part full, and its GEMM skips the empty columns.
 /// The input is the padded batch (<paramref name="ph"/> x <paramref name="pw"/> planes): tiles past its bottom or right
 /// edge (OH or OW not a multiple of 4) read zeros there and store only their positions inside OH x OW.
 /// </summary>
